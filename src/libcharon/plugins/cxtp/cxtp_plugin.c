@@ -1,0 +1,112 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+#include "cxtp_plugin.h"
+#include "cxtp_settings.h"
+
+#include <daemon.h>
+
+typedef struct private_cxtp_plugin_t private_cxtp_plugin_t;
+
+/**
+ * private data of cxtp plugin
+ */
+struct private_cxtp_plugin_t {
+
+	/**
+	 * implements plugin interface
+	 */
+	cxtp_plugin_t public;
+
+	/**
+	 * Settings of the plugin, available while registered
+	 */
+	cxtp_settings_t *settings;
+};
+
+METHOD(plugin_t, get_name, char*,
+	private_cxtp_plugin_t *this)
+{
+	return "cxtp";
+}
+
+/**
+ * Load settings on registration, release them on unregistration
+ */
+static bool plugin_cb(private_cxtp_plugin_t *this,
+					  plugin_feature_t *feature, bool reg, void *cb_data)
+{
+	cxtp_settings_t *settings;
+	u_int peers;
+
+	if (reg)
+	{
+		settings = this->settings = cxtp_settings_create();
+		peers = settings->get_peer_count(settings);
+		DBG1(DBG_CFG, "cxtp: listening port %u, retransmit timeout %.2fs, "
+			 "%u retransmissions, backoff base %.2f, %u CTARs/s per source, "
+			 "ESP sequence number jump %u, %u peer%s",
+			 settings->get_port(settings),
+			 settings->get_retransmit_timeout(settings),
+			 settings->get_retransmit_tries(settings),
+			 settings->get_retransmit_base(settings),
+			 settings->get_ctar_rate(settings),
+			 settings->get_seq_jump(settings), peers, peers == 1 ? "" : "s");
+	}
+	else
+	{
+		DESTROY_IF(this->settings);
+		this->settings = NULL;
+	}
+	return TRUE;
+}
+
+METHOD(plugin_t, get_features, int,
+	private_cxtp_plugin_t *this, plugin_feature_t *features[])
+{
+	static plugin_feature_t f[] = {
+		PLUGIN_CALLBACK((plugin_feature_callback_t)plugin_cb, NULL),
+			PLUGIN_PROVIDE(CUSTOM, "cxtp"),
+				PLUGIN_SDEPEND(CUSTOM, "kernel-ipsec"),
+	};
+	*features = f;
+	return countof(f);
+}
+
+METHOD(plugin_t, destroy, void,
+	private_cxtp_plugin_t *this)
+{
+	DESTROY_IF(this->settings);
+	free(this);
+}
+
+/**
+ * Plugin constructor
+ */
+plugin_t *cxtp_plugin_create()
+{
+	private_cxtp_plugin_t *this;
+
+	INIT(this,
+		.public = {
+			.plugin = {
+				.get_name = _get_name,
+				.get_features = _get_features,
+				.destroy = _destroy,
+			},
+		},
+	);
+
+	return &this->public.plugin;
+}

@@ -1,0 +1,300 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+#include "cxtp_settings.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+
+#include <library.h>
+#include <utils/debug.h>
+#include <collections/hashtable.h>
+
+typedef struct private_cxtp_settings_t private_cxtp_settings_t;
+
+/**
+ * Private data of a cxtp_settings_t object.
+ */
+struct private_cxtp_settings_t {
+
+	/**
+	 * Public interface
+	 */
+	cxtp_settings_t public;
+
+	/**
+	 * UDP port for CXTP between access routers
+	 */
+	uint16_t port;
+
+	/**
+	 * Initial retransmission timeout in seconds
+	 */
+	double retransmit_timeout;
+
+	/**
+	 * Number of retransmissions before giving up
+	 */
+	u_int retransmit_tries;
+
+	/**
+	 * Base of the exponential retransmission backoff
+	 */
+	double retransmit_base;
+
+	/**
+	 * CTARs per second accepted per source
+	 */
+	u_int ctar_rate;
+
+	/**
+	 * Jump added to transferred outbound ESP sequence numbers
+	 */
+	uint32_t seq_jump;
+
+	/**
+	 * Configured peers, name => peer_t
+	 */
+	hashtable_t *peers;
+};
+
+/**
+ * A configured CXTP peer
+ */
+typedef struct {
+
+	/**
+	 * Name of the peer's section
+	 */
+	char *name;
+
+	/**
+	 * Configured address of the peer
+	 */
+	char *address;
+
+} peer_t;
+
+/**
+ * Destroy a peer_t, hashtable_t destroy_function() signature
+ */
+static void destroy_peer(void *val, const void *key)
+{
+	peer_t *peer = val;
+
+	free(peer->name);
+	free(peer->address);
+	free(peer);
+}
+
+/**
+ * Read an unsigned integer option, falling back to the default if the value
+ * is not a decimal number or out of range.
+ */
+static uint64_t get_uint_opt(char *key, uint64_t def, uint64_t min,
+							 uint64_t max)
+{
+	char *value, *end;
+	uint64_t val;
+
+	value = lib->settings->get_str(lib->settings, "%s.plugins.cxtp.%s", NULL,
+								   lib->ns, key);
+	if (!value || !*value)
+	{
+		return def;
+	}
+	errno = 0;
+	val = strtoull(value, &end, 10);
+	if (errno || end == value || *end || strchr(value, '-') ||
+		val < min || val > max)
+	{
+		DBG1(DBG_CFG, "cxtp: invalid value '%s' for %s.plugins.cxtp.%s, "
+			 "expected an integer in %"PRIu64"..%"PRIu64", using default "
+			 "%"PRIu64, value, lib->ns, key, min, max, def);
+		return def;
+	}
+	return val;
+}
+
+/**
+ * Read a floating point option that must be finite and at least min (or
+ * larger than min if exclusive is set), falling back to the default otherwise.
+ */
+static double get_double_opt(char *key, double def, double min, bool exclusive)
+{
+	char *value, *end;
+	double val;
+
+	value = lib->settings->get_str(lib->settings, "%s.plugins.cxtp.%s", NULL,
+								   lib->ns, key);
+	if (!value || !*value)
+	{
+		return def;
+	}
+	errno = 0;
+	val = strtod(value, &end);
+	if (errno || end == value || *end || !isfinite(val) ||
+		(exclusive ? val <= min : val < min))
+	{
+		DBG1(DBG_CFG, "cxtp: invalid value '%s' for %s.plugins.cxtp.%s, "
+			 "expected a number %s %.1f, using default %.1f", value, lib->ns,
+			 key, exclusive ? ">" : ">=", min, def);
+		return def;
+	}
+	return val;
+}
+
+/**
+ * Load the configured peers
+ */
+static void load_peers(private_cxtp_settings_t *this)
+{
+	enumerator_t *enumerator;
+	peer_t *peer;
+	char *name, *address, *secret;
+
+	enumerator = lib->settings->create_section_enumerator(lib->settings,
+										"%s.plugins.cxtp.peers", lib->ns);
+	while (enumerator->enumerate(enumerator, &name))
+	{
+		address = lib->settings->get_str(lib->settings,
+								"%s.plugins.cxtp.peers.%s.address", NULL,
+								lib->ns, name);
+		secret = lib->settings->get_str(lib->settings,
+								"%s.plugins.cxtp.peers.%s.secret", NULL,
+								lib->ns, name);
+		if (!address || !*address)
+		{
+			DBG1(DBG_CFG, "cxtp: peer '%s' misses an address, ignored", name);
+			continue;
+		}
+		if (!secret || !*secret)
+		{
+			DBG1(DBG_CFG, "cxtp: peer '%s' misses a secret, ignored", name);
+			continue;
+		}
+		INIT(peer,
+			.name = strdup(name),
+			.address = strdup(address),
+		);
+		peer = this->peers->put(this->peers, peer->name, peer);
+		if (peer)
+		{	/* section names are unique, but be safe */
+			destroy_peer(peer, NULL);
+		}
+	}
+	enumerator->destroy(enumerator);
+}
+
+METHOD(cxtp_settings_t, get_port, uint16_t,
+	private_cxtp_settings_t *this)
+{
+	return this->port;
+}
+
+METHOD(cxtp_settings_t, get_retransmit_timeout, double,
+	private_cxtp_settings_t *this)
+{
+	return this->retransmit_timeout;
+}
+
+METHOD(cxtp_settings_t, get_retransmit_tries, u_int,
+	private_cxtp_settings_t *this)
+{
+	return this->retransmit_tries;
+}
+
+METHOD(cxtp_settings_t, get_retransmit_base, double,
+	private_cxtp_settings_t *this)
+{
+	return this->retransmit_base;
+}
+
+METHOD(cxtp_settings_t, get_ctar_rate, u_int,
+	private_cxtp_settings_t *this)
+{
+	return this->ctar_rate;
+}
+
+METHOD(cxtp_settings_t, get_seq_jump, uint32_t,
+	private_cxtp_settings_t *this)
+{
+	return this->seq_jump;
+}
+
+METHOD(cxtp_settings_t, get_peer_count, u_int,
+	private_cxtp_settings_t *this)
+{
+	return this->peers->get_count(this->peers);
+}
+
+METHOD(cxtp_settings_t, get_peer_address, char*,
+	private_cxtp_settings_t *this, char *name)
+{
+	peer_t *peer;
+
+	if (!name)
+	{
+		return NULL;
+	}
+	peer = this->peers->get(this->peers, name);
+	return peer ? peer->address : NULL;
+}
+
+METHOD(cxtp_settings_t, destroy, void,
+	private_cxtp_settings_t *this)
+{
+	this->peers->destroy_function(this->peers, destroy_peer);
+	free(this);
+}
+
+/*
+ * Described in header
+ */
+cxtp_settings_t *cxtp_settings_create()
+{
+	private_cxtp_settings_t *this;
+
+	INIT(this,
+		.public = {
+			.get_port = _get_port,
+			.get_retransmit_timeout = _get_retransmit_timeout,
+			.get_retransmit_tries = _get_retransmit_tries,
+			.get_retransmit_base = _get_retransmit_base,
+			.get_ctar_rate = _get_ctar_rate,
+			.get_seq_jump = _get_seq_jump,
+			.get_peer_count = _get_peer_count,
+			.get_peer_address = _get_peer_address,
+			.destroy = _destroy,
+		},
+		.port = get_uint_opt("port", CXTP_DEFAULT_PORT, 1, UINT16_MAX),
+		.retransmit_timeout = get_double_opt("retransmit_timeout",
+									CXTP_DEFAULT_RETRANSMIT_TIMEOUT, 0.0, TRUE),
+		.retransmit_tries = get_uint_opt("retransmit_tries",
+									CXTP_DEFAULT_RETRANSMIT_TRIES, 0, INT_MAX),
+		.retransmit_base = get_double_opt("retransmit_base",
+									CXTP_DEFAULT_RETRANSMIT_BASE, 1.0, FALSE),
+		.ctar_rate = get_uint_opt("ctar_rate", CXTP_DEFAULT_CTAR_RATE,
+								  1, INT_MAX),
+		.seq_jump = get_uint_opt("seq_jump", CXTP_DEFAULT_SEQ_JUMP,
+								 0, UINT32_MAX),
+		.peers = hashtable_create(hashtable_hash_str, hashtable_equals_str, 8),
+	);
+
+	load_peers(this);
+
+	return &this->public;
+}

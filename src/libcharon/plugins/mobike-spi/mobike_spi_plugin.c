@@ -1,0 +1,107 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+#include "mobike_spi_plugin.h"
+#include "mobike_spi_settings.h"
+
+#include <daemon.h>
+
+typedef struct private_mobike_spi_plugin_t private_mobike_spi_plugin_t;
+
+/**
+ * private data of mobike-spi plugin
+ */
+struct private_mobike_spi_plugin_t {
+
+	/**
+	 * implements plugin interface
+	 */
+	mobike_spi_plugin_t public;
+
+	/**
+	 * Settings of the plugin, available while registered
+	 */
+	mobike_spi_settings_t *settings;
+};
+
+METHOD(plugin_t, get_name, char*,
+	private_mobike_spi_plugin_t *this)
+{
+	return "mobike-spi";
+}
+
+/**
+ * Load settings on registration, release them on unregistration
+ */
+static bool plugin_cb(private_mobike_spi_plugin_t *this,
+					  plugin_feature_t *feature, bool reg, void *cb_data)
+{
+	mobike_spi_settings_t *settings;
+
+	if (reg)
+	{
+		settings = this->settings = mobike_spi_settings_create();
+		DBG1(DBG_CFG, "mobike-spi: max round trips %u, timer %us, "
+			 "UPDATE_SPI announcement %s, SAD lookup %N",
+			 settings->get_max_round_trips(settings),
+			 settings->get_timer(settings),
+			 settings->get_announce(settings) ? "enabled" : "disabled",
+			 mobike_spi_sad_lookup_names, settings->get_sad_lookup(settings));
+	}
+	else
+	{
+		DESTROY_IF(this->settings);
+		this->settings = NULL;
+	}
+	return TRUE;
+}
+
+METHOD(plugin_t, get_features, int,
+	private_mobike_spi_plugin_t *this, plugin_feature_t *features[])
+{
+	static plugin_feature_t f[] = {
+		PLUGIN_CALLBACK((plugin_feature_callback_t)plugin_cb, NULL),
+			PLUGIN_PROVIDE(CUSTOM, "mobike-spi"),
+				PLUGIN_SDEPEND(CUSTOM, "kernel-ipsec"),
+	};
+	*features = f;
+	return countof(f);
+}
+
+METHOD(plugin_t, destroy, void,
+	private_mobike_spi_plugin_t *this)
+{
+	DESTROY_IF(this->settings);
+	free(this);
+}
+
+/**
+ * Plugin constructor
+ */
+plugin_t *mobike_spi_plugin_create()
+{
+	private_mobike_spi_plugin_t *this;
+
+	INIT(this,
+		.public = {
+			.plugin = {
+				.get_name = _get_name,
+				.get_features = _get_features,
+				.destroy = _destroy,
+			},
+		},
+	);
+
+	return &this->public.plugin;
+}

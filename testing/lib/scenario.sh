@@ -1,0 +1,79 @@
+# Runs scenarios written in strongSwan's testing-framework format
+# (testing/tests/<group>/<name>/: pretest.dat, evaltest.dat, posttest.dat,
+# hosts/<host>/etc/...) on the namespace testbed.
+#
+# Sourced by testing/run-scenario; expects $top, $prefix and testbed.sh.
+
+# dat_lines FILE: the command lines of a .dat file (no comments, no blanks)
+dat_lines() {
+	[ -f "$1" ] || return 0
+	grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$1"
+}
+
+# run_step LOG HOST COMMAND: run one line on its host, output to the log
+run_step() {
+	local log=$1 host=$2 cmd=$3
+	echo "$host# $cmd" >> "$log"
+	node_exec "$host" bash -c "$cmd" >> "$log" 2>&1
+}
+
+# eval_step LOG LINE: an evaltest line host::command::pattern::YES|NO|count,
+# checked as upstream's framework does (extended regex per output line)
+eval_step() {
+	local log=$1 line=$2 host cmd pattern expect out count
+	host=${line%%::*}; line=${line#*::}
+	expect=${line##*::}; line=${line%::*}
+	pattern=${line##*::}; cmd=${line%::*}
+	echo "$host# $cmd   [expect '$pattern' $expect]" >> "$log"
+	out=$(node_exec "$host" bash -c "$cmd" 2>&1) || true
+	echo "$out" >> "$log"
+	count=$(grep -E -c -e "$pattern" <<< "$out" || true)
+	case $expect in
+	YES) [ "$count" -gt 0 ] ;;
+	NO) [ "$count" -eq 0 ] ;;
+	*) [ "$count" -eq "$expect" ] ;;
+	esac
+}
+
+# run_scenario DIR LOGDIR: 0 if every pretest line succeeded and every
+# evaltest line held; the testbed is taken down whatever happens
+run_scenario() {
+	local dir=$1 logdir=$2 line failed=0
+	rm -rf "$logdir"
+	mkdir -p "$logdir"
+	: > "$logdir/pretest.log"; : > "$logdir/evaltest.log"; : > "$logdir/posttest.log"
+	testbed_up "$dir" > "$logdir/testbed.log" 2>&1 || {
+		cat "$logdir/testbed.log" >&2
+		return 1
+	}
+	while IFS= read -r line; do
+		if ! run_step "$logdir/pretest.log" "${line%%::*}" "${line#*::}" < /dev/null; then
+			echo "  pretest failed: $line" | tee -a "$logdir/pretest.log"
+			failed=1
+			break
+		fi
+	done < <(dat_lines "$dir/pretest.dat")
+	if [ $failed = 0 ]; then
+		while IFS= read -r line; do
+			if ! eval_step "$logdir/evaltest.log" "$line" < /dev/null; then
+				echo "  evaltest failed: $line" | tee -a "$logdir/evaltest.log"
+				failed=1
+			fi
+		done < <(dat_lines "$dir/evaltest.dat")
+	fi
+	while IFS= read -r line; do
+		run_step "$logdir/posttest.log" "${line%%::*}" "${line#*::}" < /dev/null ||
+			echo "  posttest failed: $line" >> "$logdir/posttest.log"
+	done < <(dat_lines "$dir/posttest.dat")
+	collect_logs "$logdir"
+	testbed_down
+	return $failed
+}
+
+collect_logs() {
+	local logdir=$1 n
+	for n in "${NODES[@]}"; do
+		[ -d "$state/$n" ] || continue
+		cp -r "$state/$n" "$logdir/$n" 2>/dev/null || true
+	done
+}

@@ -1,0 +1,304 @@
+# Network-namespace testbed: the paper's topology with one charon per node.
+#
+#            par link                      core links
+#   carol ---------------- moon ------------------------+
+#   (MN)  fd00:1::/64       (pAR)  fd00:10::/64          |
+#     |   192.168.1.0/24      |    10.10.0.0/24        alice (HA, the
+#     |                       | ar link fd00:12::/64     |  correspondent:
+#     |   nar link            | 10.12.0.0/24             |  fd00:100::1,
+#     +------------------- sun (nAR) --------------------+  10.100.0.1)
+#                                        (moon: 10.100.0.2, sun: 10.100.0.3)
+#         fd00:2::/64              fd00:20::/64
+#         192.168.2.0/24           10.20.0.0/24
+#
+# carol starts on the par link; "move" takes it to the nar link with a new
+# care-of address (its eth1), as a Mobile IPv6 handover would. Its inner
+# address (virtual IP 10.3.0.1 / fd00:3::1) stays; alice's route to it follows.
+#
+# A node is a network namespace plus a persistent mount namespace in which
+# /run is a private tmpfs (charon's pid file and vici socket paths are
+# compiled in) and the scenario's etc/ files are bound over the install
+# prefix's etc/, so strongSwan on every node reads its own configuration at
+# the usual paths, as on upstream's KVM hosts.
+#
+# Sourced by the scripts in testing/; expects $top and $prefix.
+
+NODES=(carol moon sun alice)
+NS_PREFIX=cxtp-
+state=${CXTP_STATE:-$top/build/testbed}
+
+die() { echo "${0##*/}: $*" >&2; exit 1; }
+
+netns() { echo "$NS_PREFIX$1"; }
+
+# run a command in a node's network namespace (from any node: the handles
+# in $state/ns are visible in every node's mount namespace, /run/netns is not)
+in_ns() {
+	local node=$1; shift
+	nsenter --net="$state/ns/$node.net" "$@"
+}
+
+testbed_exists() {
+	ip netns list 2>/dev/null | grep -q "^$NS_PREFIX" || [ -d "$state/ns" ]
+}
+
+# veth pair between two nodes: link NODE_A IF_A NODE_B IF_B
+link() {
+	ip link add "$2" netns "$(netns "$1")" type veth peer name "$4" netns "$(netns "$3")"
+	in_ns "$1" ip link set "$2" up
+	in_ns "$3" ip link set "$4" up
+}
+
+addr() {
+	local node=$1 dev=$2; shift 2
+	local a
+	for a in "$@"; do
+		in_ns "$node" ip addr add "$a" dev "$dev" nodad 2>/dev/null ||
+			in_ns "$node" ip addr add "$a" dev "$dev"
+	done
+}
+
+route() {
+	local node=$1; shift
+	in_ns "$node" ip route replace "$@"
+}
+
+# network namespaces and their handles, in a private mount under $state/ns
+# that the per-node mount namespaces inherit
+build_namespaces() {
+	local n
+	mkdir -p "$state/ns"
+	mount --bind "$state/ns" "$state/ns"
+	mount --make-private "$state/ns"
+	for n in "${NODES[@]}"; do
+		ip netns add "$(netns "$n")"
+		: > "$state/ns/$n.net"
+		mount --bind "/run/netns/$(netns "$n")" "$state/ns/$n.net"
+	done
+}
+
+build_network() {
+	local n
+	for n in "${NODES[@]}"; do
+		in_ns "$n" ip link set lo up
+		in_ns "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+	done
+	for n in moon sun alice; do
+		in_ns "$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	done
+
+	link carol eth0 moon eth0
+	link carol eth1 sun eth0
+	link moon eth1 alice eth0
+	link sun eth1 alice eth1
+	link moon eth2 sun eth2
+
+	addr moon eth0 fd00:1::1/64 192.168.1.1/24
+	addr sun eth0 fd00:2::1/64 192.168.2.1/24
+	addr moon eth1 fd00:10::1/64 10.10.0.1/24
+	addr alice eth0 fd00:10::10/64 10.10.0.10/24
+	addr sun eth1 fd00:20::1/64 10.20.0.1/24
+	addr alice eth1 fd00:20::10/64 10.20.0.10/24
+	addr moon eth2 fd00:12::1/64 10.12.0.1/24
+	addr sun eth2 fd00:12::2/64 10.12.0.2/24
+	addr alice lo fd00:100::1/128 10.100.0.1/32
+	# the ARs need an address inside the network they protect: kernel-libipsec
+	# routes tunnelled traffic from it
+	addr moon lo fd00:100::2/128 10.100.0.2/32
+	addr sun lo fd00:100::3/128 10.100.0.3/32
+
+	route moon fd00:100::/64 via fd00:10::10
+	route moon 10.100.0.0/24 via 10.10.0.10
+	route sun fd00:100::/64 via fd00:20::10
+	route sun 10.100.0.0/24 via 10.20.0.10
+
+	# the MN's inner address is reached through pAR until the MN moves
+	route alice fd00:3::/64 via fd00:10::1
+	route alice 10.3.0.0/24 via 10.10.0.1
+
+	# access routers forward only what came through a tunnel: clear traffic
+	# from a mobile node on the access link is dropped, as on the paper's
+	# ARs whose SPD discards traffic from any MN without an SA
+	for n in moon sun; do
+		in_ns "$n" nft -f - <<-NFT
+		table inet access {
+			chain forward {
+				type filter hook forward priority 0; policy accept;
+				iifname "eth0" drop
+			}
+		}
+		NFT
+	done
+
+	in_ns carol ip link set eth1 down
+	attach carol par
+}
+
+# attach NODE par|nar: the MN's care-of address on the given access link
+attach() {
+	local node=$1 where=$2 dev gw4 gw6 net
+	case $where in
+	par) dev=eth0 net=1 ;;
+	nar) dev=eth1 net=2 ;;
+	*) die "unknown access link '$where' (par or nar)" ;;
+	esac
+	gw6=fd00:$net::1 gw4=192.168.$net.1
+	in_ns "$node" ip link set "$dev" up
+	addr "$node" "$dev" "fd00:$net::10/64" "192.168.$net.10/24"
+	route "$node" default via "$gw6" dev "$dev"
+	route "$node" default via "$gw4" dev "$dev"
+}
+
+detach() {
+	local node=$1 dev=$2
+	in_ns "$node" ip addr flush dev "$dev" scope global
+	in_ns "$node" ip link set "$dev" down
+}
+
+# move the MN from the par link to the nar link (or back): the old link goes
+# away first, as it does for a real handover, then the new one comes up
+move() {
+	local node=$1 to=$2
+	case $to in
+	nar)
+		detach "$node" eth0
+		attach "$node" nar
+		route alice fd00:3::/64 via fd00:20::1
+		route alice 10.3.0.0/24 via 10.20.0.1
+		;;
+	par)
+		detach "$node" eth1
+		attach "$node" par
+		route alice fd00:3::/64 via fd00:10::1
+		route alice 10.3.0.0/24 via 10.10.0.1
+		;;
+	*) die "usage: move NODE par|nar" ;;
+	esac
+}
+
+# a persistent mount namespace per node, held by a bind mount in $state/ns
+build_mounts() {
+	local scenario=$1 n etc
+	for n in "${NODES[@]}"; do
+		mkdir -p "$state/$n"
+		: > "$state/ns/$n"
+		etc=$scenario/hosts/$n/etc
+		node_conf "$n" "$etc" > "$state/$n/strongswan.conf"
+		node_swanctl_dir "$etc" "$state/$n/swanctl"
+		unshare --mount="$state/ns/$n" --propagation private \
+			bash -c "$(declare -f node_mounts); node_mounts '$prefix' '$state/$n' '$etc'"
+	done
+}
+
+# inside a node's new mount namespace
+node_mounts() {
+	local prefix=$1 dir=$2 etc=$3
+	set -e
+	mount -t tmpfs -o mode=0755 tmpfs /run
+	mount --bind "$dir/strongswan.conf" "$prefix/etc/strongswan.conf"
+	mount --bind "$dir/swanctl" "$prefix/etc/swanctl"
+}
+
+# a node's swanctl directory: the scenario's files plus the credential
+# directories swanctl expects (scenarios, like upstream's, only hold the
+# files they need)
+node_swanctl_dir() {
+	local etc=$1 dir=$2 d
+	mkdir -p "$dir"
+	if [ -d "$etc/swanctl" ]; then
+		cp -r "$etc/swanctl/." "$dir/"
+	fi
+	for d in x509 x509ca x509ocsp x509aa x509ac x509crl pubkey private rsa \
+		ecdsa bliss pkcs8 pkcs12 conf.d; do
+		mkdir -p "$dir/$d"
+	done
+}
+
+# the node's strongswan.conf: the scenario's, plus where this node logs
+node_conf() {
+	local node=$1 etc=$2
+	if [ -f "$etc/strongswan.conf" ]; then
+		echo "include $etc/strongswan.conf"
+	fi
+	cat <<-CONF
+	charon {
+	  filelog {
+	    testbed {
+	      path = $state/$node/charon.log
+	      time_format = %b %e %T
+	      time_precision = us
+	      ike_name = yes
+	      default = 1
+	      ike = 2
+	      cfg = 2
+	      knl = 2
+	      flush_line = yes
+	    }
+	  }
+	}
+	CONF
+}
+
+# run a command on a node: its network and mount namespaces, with the
+# testbed's helpers and strongSwan's tools on PATH
+node_exec() {
+	local node=$1; shift
+	[ -e "$state/ns/$node" ] || die "no node '$node' (is the testbed up?)"
+	nsenter --net="$state/ns/$node.net" --mount="$state/ns/$node" \
+		env CXTP_NODE="$node" CXTP_STATE="$state" CXTP_TOP="$top" \
+		PATH="$top/testing/bin:$top/testing/tools:$prefix/sbin:$prefix/bin:$PATH" "$@"
+}
+
+testbed_up() {
+	local scenario=${1:-}
+	if [ -n "$scenario" ]; then
+		[ -d "$scenario" ] || die "no scenario directory '$scenario'"
+		scenario=$(cd "$scenario" && pwd)
+	fi
+	[ -x "$prefix/libexec/ipsec/charon" ] || die "strongSwan is not installed in $prefix; run make first"
+	if testbed_exists; then
+		die "a testbed is already up or half-built (namespaces $NS_PREFIX*, $state/ns); run 'testing/testbed down' first"
+	fi
+	rm -rf "$state"
+	mkdir -p "$state"
+	echo "$scenario" > "$state/scenario"
+	build_namespaces
+	build_network
+	build_mounts "$scenario"
+}
+
+testbed_down() {
+	local n pid
+	for n in "${NODES[@]}"; do
+		for pid in $(cat "$state/$n"/*.pid 2>/dev/null); do
+			kill "$pid" 2>/dev/null || true
+		done
+	done
+	for n in "${NODES[@]}"; do
+		for pid in $(cat "$state/$n"/*.pid 2>/dev/null); do
+			wait_gone "$pid" 5 || kill -9 "$pid" 2>/dev/null || true
+		done
+		umount "$state/ns/$n" "$state/ns/$n.net" 2>/dev/null || true
+		ip netns del "$(netns "$n")" 2>/dev/null || true
+	done
+	if [ -d "$state/ns" ]; then
+		umount "$state/ns" 2>/dev/null || true
+		rm -rf "$state/ns"
+	fi
+	# anything else of ours a crashed run left behind
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$NS_PREFIX" || true); do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$n"
+	done
+}
+
+# wait_gone PID SECONDS: until the process has exited
+wait_gone() {
+	local pid=$1 deadline=$((SECONDS + $2))
+	while kill -0 "$pid" 2>/dev/null; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
