@@ -13,7 +13,7 @@ dat_lines() {
 # run_step LOG HOST COMMAND: run one line on its host, output to the log
 run_step() {
 	local log=$1 host=$2 cmd=$3
-	echo "$host# $cmd" >> "$log"
+	echo "$(date +%T.%3N) $host# $cmd" >> "$log"
 	node_exec "$host" bash -c "$cmd" >> "$log" 2>&1
 }
 

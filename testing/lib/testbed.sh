@@ -294,10 +294,19 @@ testbed_down() {
 	done
 }
 
+# alive PID: the process runs (a zombie does not: daemons are orphans whose
+# reaper may take its time)
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
 # wait_gone PID SECONDS: until the process has exited
 wait_gone() {
 	local pid=$1 deadline=$((SECONDS + $2))
-	while kill -0 "$pid" 2>/dev/null; do
+	while alive "$pid"; do
 		[ "$SECONDS" -lt "$deadline" ] || return 1
 		sleep 0.05
 	done

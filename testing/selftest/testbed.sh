@@ -1,0 +1,71 @@
+#!/bin/bash
+# The testbed builds the topology, refuses to start over a half-built one,
+# and leaves nothing behind: not after 'down', not after a failing scenario,
+# not after an interrupted one.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+testbed=$top/testing/testbed
+fixtures=$top/testing/selftest/fixtures
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+
+fail() { echo "FAIL: $*"; "$testbed" down > /dev/null 2>&1 || true; exit 1; }
+
+leftovers() {
+	ip netns list | grep "^cxtp-" || true
+	grep " $top/build/testbed/" /proc/mounts || true
+}
+
+[ -z "$(leftovers)" ] || fail "a testbed is already up: $(leftovers)"
+
+"$testbed" up
+# the MN reaches pAR, pAR the correspondent, the ARs each other; but the
+# ARs forward no clear traffic from their access links
+"$testbed" exec carol ping -c 1 -W 1 fd00:1::1 > /dev/null || fail "carol cannot reach moon"
+"$testbed" exec moon ping -c 1 -W 1 10.100.0.1 > /dev/null || fail "moon cannot reach alice"
+"$testbed" exec moon ping -c 1 -W 1 fd00:12::2 > /dev/null || fail "moon cannot reach sun"
+if "$testbed" exec carol ping -c 1 -W 1 10.100.0.1 > /dev/null; then
+	fail "moon forwards clear traffic from carol"
+fi
+# each node has its own /run
+"$testbed" exec moon touch /run/moon-only
+"$testbed" exec sun test ! -e /run/moon-only || fail "nodes share /run"
+if "$testbed" up 2> err.txt; then fail "a second 'up' succeeded"; fi
+grep -q "already up or half-built" err.txt || fail "no clear message for a second 'up': $(cat err.txt)"
+rm -f err.txt
+"$testbed" move carol nar
+"$testbed" exec carol ping -c 1 -W 1 fd00:2::1 > /dev/null || fail "carol cannot reach sun after the move"
+if "$testbed" exec carol ping -c 1 -W 1 fd00:1::1 > /dev/null; then
+	fail "carol still reaches moon after the move"
+fi
+"$testbed" down
+[ -z "$(leftovers)" ] || fail "left behind after down: $(leftovers)"
+
+# half-built: one namespace of ours without the rest
+ip netns add cxtp-moon
+if "$testbed" up 2> err.txt; then fail "'up' over a half-built testbed succeeded"; fi
+grep -q "already up or half-built" err.txt || fail "no clear message: $(cat err.txt)"
+rm -f err.txt
+"$testbed" down
+[ -z "$(leftovers)" ] || fail "left behind after down of a half-built testbed: $(leftovers)"
+
+# a scenario whose pretest fails is reported and cleaned up
+if "$top/testing/run-scenario" "$fixtures/failing" > out.txt 2>&1; then fail "failing scenario passed"; fi
+grep -q "^FAIL" out.txt || fail "failing scenario not reported: $(cat out.txt)"
+rm -f out.txt
+[ -z "$(leftovers)" ] || fail "left behind after a failing scenario: $(leftovers)"
+
+# an interrupted scenario is cleaned up too
+setsid "$top/testing/run-scenario" "$fixtures/blocking" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do
+	[ -e "$top/build/testbed/moon/blocked" ] && break
+	sleep 0.05
+done
+[ -e "$top/build/testbed/moon/blocked" ] || fail "blocking scenario did not start"
+kill -TERM -- -"$pid"
+wait "$pid" || true
+[ -z "$(leftovers)" ] || fail "left behind after an interrupted scenario: $(leftovers)"
+echo "testbed: up, exec, move, refusal, down and cleanup all fine"
