@@ -1,0 +1,95 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+/**
+ * @defgroup cxtp_encode cxtp_encode
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_ENCODE_H_
+#define CXTP_ENCODE_H_
+
+#include "cxtp_context.h"
+
+/**
+ * Version of the Context Data Block encoding below; a decoder rejects any
+ * other.
+ */
+#define CXTP_ENCODING_VERSION 1
+
+/**
+ * Encodes the parts of a context as the data of its Context Data Blocks
+ * (one for the IKE_SA, one per CHILD_SA, one for the PAD entry) and back.
+ *
+ * The data is a sequence of attributes: type (16 bit), length (16 bit),
+ * value, the first one always the encoding version. Attributes that hold
+ * keys come last, so the buffer never has to grow (and be copied) after a
+ * key was written into it. Decoding rejects unknown or repeated attributes,
+ * missing mandatory ones, values of the wrong size and anything that does
+ * not end exactly at the end of the data, and logs why.
+ */
+
+/**
+ * Encode the IKE_SA part.
+ *
+ * @param ike		IKE_SA context
+ * @return			CDB data, holds keys: chunk_clear() it
+ */
+chunk_t cxtp_encode_ike(cxtp_ike_context_t *ike);
+
+/**
+ * Decode the IKE_SA part into a context created with cxtp_context_create().
+ *
+ * @param data		CDB data
+ * @param ike		IKE_SA context to fill (the context's destroy() cleans
+ *					up whatever was filled, also on failure)
+ * @return			TRUE if the data was valid and complete
+ */
+bool cxtp_decode_ike(chunk_t data, cxtp_ike_context_t *ike);
+
+/**
+ * Encode a CHILD_SA.
+ *
+ * @param child		CHILD_SA context
+ * @return			CDB data, holds keys: chunk_clear() it
+ */
+chunk_t cxtp_encode_child(cxtp_child_context_t *child);
+
+/**
+ * Decode a CHILD_SA.
+ *
+ * @param data		CDB data
+ * @return			CHILD_SA context, NULL if the data was invalid
+ */
+cxtp_child_context_t *cxtp_decode_child(chunk_t data);
+
+/**
+ * Encode the PAD entry.
+ *
+ * @param pad		PAD entry
+ * @return			CDB data, may hold a secret: chunk_clear() it
+ */
+chunk_t cxtp_encode_pad(cxtp_pad_context_t *pad);
+
+/**
+ * Decode the PAD entry into a context created with cxtp_context_create().
+ *
+ * @param data		CDB data
+ * @param pad		PAD entry to fill
+ * @return			TRUE if the data was valid and complete
+ */
+bool cxtp_decode_pad(chunk_t data, cxtp_pad_context_t *pad);
+
+#endif /** CXTP_ENCODE_H_ @}*/

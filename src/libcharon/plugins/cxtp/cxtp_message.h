@@ -1,0 +1,352 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+/**
+ * @defgroup cxtp_message cxtp_message
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_MESSAGE_H_
+#define CXTP_MESSAGE_H_
+
+#include <library.h>
+#include <networking/host.h>
+#include <collections/enumerator.h>
+
+/**
+ * Protocol version of RFC 4067, the only one defined
+ */
+#define CXTP_VERSION 1
+
+/**
+ * Feature Profile Types of the contexts this plugin transfers.
+ *
+ * IANA has assigned no feature profile for IKEv2/IPsec contexts, so these
+ * values are picked from the top of the 16-bit range, far away from the few
+ * assigned ones (0x0000-0x0001).  They are defined here, and only here.
+ */
+#define CXTP_FPT_IKE_SA		0xff01
+#define CXTP_FPT_CHILD_SA	0xff02
+#define CXTP_FPT_PAD		0xff03
+
+/**
+ * Token algorithm in CTD/PCTD, HMAC_SHA1 is the only one RFC 4067 defines
+ */
+#define CXTP_KEY_ALG_HMAC_SHA1 1
+
+/**
+ * Maximum length of the token key in a CTD/PCTD (the HMAC-SHA1 block size,
+ * longer keys would be hashed anyway)
+ */
+#define CXTP_KEY_MAX_LEN 64
+
+/**
+ * Maximum length of the data of a single (joined) context data block
+ */
+#define CXTP_CDB_MAX_DATA 65536
+
+typedef struct cxtp_message_t cxtp_message_t;
+typedef struct cxtp_cdb_t cxtp_cdb_t;
+typedef struct cxtp_status_t cxtp_status_t;
+typedef enum cxtp_message_type_t cxtp_message_type_t;
+
+/**
+ * CXTP message types (RFC 4067 section 2.5)
+ */
+enum cxtp_message_type_t {
+	/** Context Transfer Activate Request, MN to AR */
+	CXTP_CTAR = 1,
+	/** Context Transfer Activate Acknowledge, AR to MN */
+	CXTP_CTAA = 2,
+	/** Context Transfer Data, pAR to nAR */
+	CXTP_CTD = 3,
+	/** Predictive Context Transfer Data, pAR to nAR */
+	CXTP_PCTD = 4,
+	/** Context Transfer Data Reply, nAR to pAR */
+	CXTP_CTDR = 5,
+	/** Context Transfer Cancel, nAR to pAR */
+	CXTP_CTC = 6,
+	/** Context Transfer Request, nAR to pAR */
+	CXTP_CTREQ = 7,
+};
+
+/**
+ * Enum names for cxtp_message_type_t
+ */
+extern enum_name_t *cxtp_message_type_names;
+
+/**
+ * A context data block (RFC 4067 section 2.4), after joining continued
+ * blocks.
+ */
+struct cxtp_cdb_t {
+
+	/** Feature Profile Type */
+	uint16_t fpt;
+
+	/** context data, empty for request blocks in CTAR and CT-Req */
+	chunk_t data;
+
+	/** presence vector, valid if has_presence is set */
+	uint32_t presence;
+
+	/** whether the block carries a presence vector */
+	bool has_presence;
+};
+
+/**
+ * A status entry of a CTAA or CTDR
+ */
+struct cxtp_status_t {
+
+	/** Feature Profile Type the status is about */
+	uint16_t fpt;
+
+	/** status code, zero for success */
+	uint8_t status;
+};
+
+/**
+ * A CXTP message (RFC 4067), encoded and parsed.
+ *
+ * All addresses of a message share the family of the MN's previous address,
+ * which sets the V flag.
+ *
+ * Context data blocks in CTD and PCTD deviate from RFC 4067 in two ways, as
+ * its 8-bit Length in 8-octet words limits a block to 2040 octets and its zero
+ * padding hides the real data length:
+ *
+ * - The data of a block is framed with a 32-bit big-endian length of the data
+ *   that follows it, so zero padding at the end is unambiguous.
+ * - The framed data is split over as many wire blocks as needed.  All but the
+ *   last have the C ("continued", 0x40) flag set and carry no padding (the
+ *   encoder fills them completely), all have the same FPT, and only the first
+ *   may have a presence vector.  The last one's padding must be shorter than
+ *   a word, so its Length matches the framed length.
+ *
+ * Request blocks in CTAR and CT-Req have no data: they are exactly the 4
+ * octets of FPT, a Length of 0 and a flags octet.
+ *
+ * A CTD may carry the token key like a PCTD, signaled by the K (0x20) flag,
+ * for the case RFC 4067 section 2.5.6 describes (CT-Req with a null token).
+ */
+struct cxtp_message_t {
+
+	/**
+	 * Get the type of the message.
+	 *
+	 * @return			message type
+	 */
+	cxtp_message_type_t (*get_type)(cxtp_message_t *this);
+
+	/**
+	 * Get the MN's previous address, which identifies the MN.
+	 *
+	 * @return			address, internal object
+	 */
+	host_t* (*get_mn_address)(cxtp_message_t *this);
+
+	/**
+	 * Set the address of the other access router (CTAR only): pAR if sent
+	 * to nAR, nAR if sent to pAR.
+	 *
+	 * @param ar		address, cloned, same family as the MN's address
+	 * @return			FALSE if not a CTAR or the family does not match
+	 */
+	bool (*set_ar_address)(cxtp_message_t *this, host_t *ar);
+
+	/**
+	 * Get the address of the other access router (CTAR only).
+	 *
+	 * @return			address, internal object, NULL if not set
+	 */
+	host_t* (*get_ar_address)(cxtp_message_t *this);
+
+	/**
+	 * Set the A flag, requesting an acknowledgement (encoded in CTAR, CTD
+	 * and PCTD only).
+	 *
+	 * @param ack		TRUE to request an acknowledgement
+	 */
+	void (*set_ack)(cxtp_message_t *this, bool ack);
+
+	/**
+	 * Check if the A flag is set.
+	 *
+	 * @return			TRUE if an acknowledgement is requested
+	 */
+	bool (*get_ack)(cxtp_message_t *this);
+
+	/**
+	 * Set the S flag, indicating that all contexts were received
+	 * successfully (encoded in CTDR only).
+	 *
+	 * @param success	TRUE if all contexts were received
+	 */
+	void (*set_success)(cxtp_message_t *this, bool success);
+
+	/**
+	 * Check if the S flag is set.
+	 *
+	 * @return			TRUE if all contexts were received
+	 */
+	bool (*get_success)(cxtp_message_t *this);
+
+	/**
+	 * Set the sequence number (encoded in CTAR and CT-Req only).
+	 *
+	 * @param sequence	sequence number
+	 */
+	void (*set_sequence)(cxtp_message_t *this, uint32_t sequence);
+
+	/**
+	 * Get the sequence number.
+	 *
+	 * @return			sequence number
+	 */
+	uint32_t (*get_sequence)(cxtp_message_t *this);
+
+	/**
+	 * Set the MN authorization token (encoded in CTAR and CT-Req only).
+	 *
+	 * @param token		authorization token, 0 for the null token
+	 */
+	void (*set_token)(cxtp_message_t *this, uint32_t token);
+
+	/**
+	 * Get the MN authorization token.
+	 *
+	 * @return			authorization token, 0 for the null token
+	 */
+	uint32_t (*get_token)(cxtp_message_t *this);
+
+	/**
+	 * Set the time elapsed since the first CTD for this MN (encoded in CTD
+	 * and PCTD only).
+	 *
+	 * @param elapsed	elapsed time in ms
+	 */
+	void (*set_elapsed)(cxtp_message_t *this, uint32_t elapsed);
+
+	/**
+	 * Get the time elapsed since the first CTD for this MN.
+	 *
+	 * @return			elapsed time in ms
+	 */
+	uint32_t (*get_elapsed)(cxtp_message_t *this);
+
+	/**
+	 * Set the HMAC_SHA1 token key (CTD and PCTD only, required in PCTD).
+	 *
+	 * @param key		key of 1..CXTP_KEY_MAX_LEN octets, cloned
+	 * @return			FALSE if the key length or message type is invalid
+	 */
+	bool (*set_key)(cxtp_message_t *this, chunk_t key);
+
+	/**
+	 * Get the HMAC_SHA1 token key.
+	 *
+	 * @return			key, internal data, chunk_empty if not set
+	 */
+	chunk_t (*get_key)(cxtp_message_t *this);
+
+	/**
+	 * Add a context data block (CTD/PCTD) or a request block (CTAR/CT-Req).
+	 *
+	 * @param fpt		Feature Profile Type
+	 * @param data		context data (cloned), chunk_empty for a request block
+	 * @return			FALSE if the block does not fit the message type or
+	 *					the data exceeds CXTP_CDB_MAX_DATA
+	 */
+	bool (*add_cdb)(cxtp_message_t *this, uint16_t fpt, chunk_t data);
+
+	/**
+	 * Add a context data block with a presence vector (CTD/PCTD only).
+	 *
+	 * @param fpt		Feature Profile Type
+	 * @param presence	presence vector
+	 * @param data		context data, cloned
+	 * @return			FALSE if not a CTD/PCTD or the data exceeds
+	 *					CXTP_CDB_MAX_DATA
+	 */
+	bool (*add_cdb_presence)(cxtp_message_t *this, uint16_t fpt,
+							 uint32_t presence, chunk_t data);
+
+	/**
+	 * Create an enumerator over the context data or request blocks, in the
+	 * order they were added or received.
+	 *
+	 * @return			enumerator over cxtp_cdb_t*
+	 */
+	enumerator_t* (*create_cdb_enumerator)(cxtp_message_t *this);
+
+	/**
+	 * Add a status entry (CTAA/CTDR only).
+	 *
+	 * @param fpt		Feature Profile Type the status is about
+	 * @param status	status code, zero for success
+	 * @return			FALSE if not a CTAA/CTDR
+	 */
+	bool (*add_status)(cxtp_message_t *this, uint16_t fpt, uint8_t status);
+
+	/**
+	 * Create an enumerator over the status entries.
+	 *
+	 * @return			enumerator over cxtp_status_t*
+	 */
+	enumerator_t* (*create_status_enumerator)(cxtp_message_t *this);
+
+	/**
+	 * Get the encoded context data or request blocks, as they appear in the
+	 * message.  For CTAR and CT-Req, these are the CDBs the authorization
+	 * token covers.
+	 *
+	 * @return			allocated encoding, to free with chunk_clear()
+	 */
+	chunk_t (*get_cdb_bytes)(cxtp_message_t *this);
+
+	/**
+	 * Encode the message.
+	 *
+	 * @return			allocated encoding, to free with chunk_clear() as
+	 *					it may contain keys, chunk_empty if the message lacks
+	 *					a mandatory field or exceeds 65535 octets
+	 */
+	chunk_t (*encode)(cxtp_message_t *this);
+
+	/**
+	 * Destroy a cxtp_message_t, wiping all keys and context data.
+	 */
+	void (*destroy)(cxtp_message_t *this);
+};
+
+/**
+ * Create an empty CXTP message to send.
+ *
+ * @param type			message type
+ * @param mn_address	MN's previous address (IPv4 or IPv6), cloned
+ * @return				message, NULL if the type or address is invalid
+ */
+cxtp_message_t *cxtp_message_create(cxtp_message_type_t type,
+									host_t *mn_address);
+
+/**
+ * Parse a received CXTP message.
+ *
+ * @param data			encoded message, not referenced after returning
+ * @return				message, NULL if the encoding is invalid
+ */
+cxtp_message_t *cxtp_message_parse(chunk_t data);
+
+#endif /** CXTP_MESSAGE_H_ @}*/
