@@ -14,6 +14,8 @@
 
 #include "cxtp_plugin.h"
 #include "cxtp_settings.h"
+#include "cxtp_capture.h"
+#include "cxtp_vici.h"
 
 #include <daemon.h>
 
@@ -33,6 +35,16 @@ struct private_cxtp_plugin_t {
 	 * Settings of the plugin, available while registered
 	 */
 	cxtp_settings_t *settings;
+
+	/**
+	 * Key material of the SAs, captured as it is derived
+	 */
+	cxtp_capture_t *capture;
+
+	/**
+	 * vici commands, if vici is loaded
+	 */
+	cxtp_vici_t *vici;
 };
 
 METHOD(plugin_t, get_name, char*,
@@ -63,9 +75,24 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			 settings->get_retransmit_base(settings),
 			 settings->get_ctar_rate(settings),
 			 settings->get_seq_jump(settings), peers, peers == 1 ? "" : "s");
+		this->capture = cxtp_capture_create();
+		charon->bus->add_listener(charon->bus, &this->capture->listener);
+		this->vici = cxtp_vici_create(this->capture);
+		if (!this->vici)
+		{
+			DBG1(DBG_CFG, "cxtp: vici is not loaded, cxtp commands unavailable");
+		}
 	}
 	else
 	{
+		DESTROY_IF(this->vici);
+		this->vici = NULL;
+		if (this->capture)
+		{
+			charon->bus->remove_listener(charon->bus, &this->capture->listener);
+			this->capture->destroy(this->capture);
+			this->capture = NULL;
+		}
 		DESTROY_IF(this->settings);
 		this->settings = NULL;
 	}
@@ -79,6 +106,7 @@ METHOD(plugin_t, get_features, int,
 		PLUGIN_CALLBACK((plugin_feature_callback_t)plugin_cb, NULL),
 			PLUGIN_PROVIDE(CUSTOM, "cxtp"),
 				PLUGIN_SDEPEND(CUSTOM, "kernel-ipsec"),
+				PLUGIN_SDEPEND(CUSTOM, "vici"),
 	};
 	*features = f;
 	return countof(f);
@@ -87,6 +115,9 @@ METHOD(plugin_t, get_features, int,
 METHOD(plugin_t, destroy, void,
 	private_cxtp_plugin_t *this)
 {
+	/* plugin_cb() unregistered everything, unless registration failed */
+	DESTROY_IF(this->vici);
+	DESTROY_IF(this->capture);
 	DESTROY_IF(this->settings);
 	free(this);
 }

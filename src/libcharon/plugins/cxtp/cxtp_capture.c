@@ -1,0 +1,353 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+#define _GNU_SOURCE
+#include <stdio.h>
+
+#include "cxtp_capture.h"
+
+#include <daemon.h>
+#include <collections/hashtable.h>
+#include <threading/mutex.h>
+
+typedef struct private_cxtp_capture_t private_cxtp_capture_t;
+
+/**
+ * Private data of a cxtp_capture_t object.
+ */
+struct private_cxtp_capture_t {
+
+	/**
+	 * Public cxtp_capture_t interface.
+	 */
+	cxtp_capture_t public;
+
+	/**
+	 * IKE_SA unique ID => cxtp_ike_keys_t
+	 */
+	hashtable_t *ike_keys;
+
+	/**
+	 * CHILD_SA unique ID => cxtp_child_keys_t
+	 */
+	hashtable_t *child_keys;
+
+	/**
+	 * Hooks run in any thread
+	 */
+	mutex_t *mutex;
+};
+
+/*
+ * Described in header
+ */
+void cxtp_ike_keys_clear(cxtp_ike_keys_t *keys)
+{
+	chunk_clear(&keys->sk_d);
+	chunk_clear(&keys->sk_ai);
+	chunk_clear(&keys->sk_ar);
+	chunk_clear(&keys->sk_ei);
+	chunk_clear(&keys->sk_er);
+	chunk_clear(&keys->sk_pi);
+	chunk_clear(&keys->sk_pr);
+}
+
+/*
+ * Described in header
+ */
+void cxtp_child_keys_clear(cxtp_child_keys_t *keys)
+{
+	chunk_clear(&keys->encr_i);
+	chunk_clear(&keys->encr_r);
+	chunk_clear(&keys->integ_i);
+	chunk_clear(&keys->integ_r);
+}
+
+static void ike_keys_destroy(cxtp_ike_keys_t *keys)
+{
+	cxtp_ike_keys_clear(keys);
+	free(keys);
+}
+
+static void child_keys_destroy(cxtp_child_keys_t *keys)
+{
+	cxtp_child_keys_clear(keys);
+	free(keys);
+}
+
+/**
+ * Hashtable key of an SA's unique ID
+ */
+static inline void *id_key(u_int id)
+{
+	return (void*)(uintptr_t)id;
+}
+
+METHOD(listener_t, ike_derived_keys, bool,
+	private_cxtp_capture_t *this, ike_sa_t *ike_sa, chunk_t sk_d,
+	chunk_t sk_ai, chunk_t sk_ar, chunk_t sk_ei, chunk_t sk_er, chunk_t sk_pi,
+	chunk_t sk_pr)
+{
+	cxtp_ike_keys_t *keys;
+
+	INIT(keys,
+		.sk_d = chunk_clone(sk_d),
+		.sk_ai = chunk_clone(sk_ai),
+		.sk_ar = chunk_clone(sk_ar),
+		.sk_ei = chunk_clone(sk_ei),
+		.sk_er = chunk_clone(sk_er),
+		.sk_pi = chunk_clone(sk_pi),
+		.sk_pr = chunk_clone(sk_pr),
+	);
+	this->mutex->lock(this->mutex);
+	keys = this->ike_keys->put(this->ike_keys,
+							   id_key(ike_sa->get_unique_id(ike_sa)), keys);
+	this->mutex->unlock(this->mutex);
+	if (keys)
+	{
+		ike_keys_destroy(keys);
+	}
+	return TRUE;
+}
+
+METHOD(listener_t, child_derived_keys, bool,
+	private_cxtp_capture_t *this, ike_sa_t *ike_sa, child_sa_t *child_sa,
+	bool initiator, chunk_t encr_i, chunk_t encr_r, chunk_t integ_i,
+	chunk_t integ_r)
+{
+	cxtp_child_keys_t *keys;
+
+	INIT(keys,
+		.initiator = initiator,
+		.encr_i = chunk_clone(encr_i),
+		.encr_r = chunk_clone(encr_r),
+		.integ_i = chunk_clone(integ_i),
+		.integ_r = chunk_clone(integ_r),
+	);
+	this->mutex->lock(this->mutex);
+	keys = this->child_keys->put(this->child_keys,
+							id_key(child_sa->get_unique_id(child_sa)), keys);
+	this->mutex->unlock(this->mutex);
+	if (keys)
+	{
+		child_keys_destroy(keys);
+	}
+	return TRUE;
+}
+
+METHOD(listener_t, ike_state_change, bool,
+	private_cxtp_capture_t *this, ike_sa_t *ike_sa, ike_sa_state_t state)
+{
+	cxtp_ike_keys_t *keys;
+
+	if (state == IKE_DESTROYING)
+	{
+		this->mutex->lock(this->mutex);
+		keys = this->ike_keys->remove(this->ike_keys,
+									  id_key(ike_sa->get_unique_id(ike_sa)));
+		this->mutex->unlock(this->mutex);
+		if (keys)
+		{
+			ike_keys_destroy(keys);
+		}
+	}
+	return TRUE;
+}
+
+METHOD(listener_t, child_state_change, bool,
+	private_cxtp_capture_t *this, ike_sa_t *ike_sa, child_sa_t *child_sa,
+	child_sa_state_t state)
+{
+	cxtp_child_keys_t *keys;
+
+	if (state == CHILD_DESTROYING)
+	{
+		this->mutex->lock(this->mutex);
+		keys = this->child_keys->remove(this->child_keys,
+							id_key(child_sa->get_unique_id(child_sa)));
+		this->mutex->unlock(this->mutex);
+		if (keys)
+		{
+			child_keys_destroy(keys);
+		}
+	}
+	return TRUE;
+}
+
+/**
+ * Whether keys were captured for an SA
+ */
+static bool has_keys(private_cxtp_capture_t *this, hashtable_t *table, u_int id)
+{
+	bool found;
+
+	this->mutex->lock(this->mutex);
+	found = table->get(table, id_key(id)) != NULL;
+	this->mutex->unlock(this->mutex);
+	return found;
+}
+
+/**
+ * Why a CHILD_SA cannot be transferred, NULL if it can
+ */
+static char *check_child(private_cxtp_capture_t *this, child_sa_t *child_sa)
+{
+	char *reason = NULL;
+
+	if (child_sa->get_state(child_sa) != CHILD_INSTALLED)
+	{
+		if (asprintf(&reason, "CHILD_SA %s{%u} is %N, not installed",
+				child_sa->get_name(child_sa), child_sa->get_unique_id(child_sa),
+				child_sa_state_names, child_sa->get_state(child_sa)) < 0)
+		{
+			reason = NULL;
+		}
+	}
+	else if (!has_keys(this, this->child_keys,
+					   child_sa->get_unique_id(child_sa)))
+	{
+		if (asprintf(&reason, "keys of CHILD_SA %s{%u} were derived before "
+				"the cxtp plugin was loaded", child_sa->get_name(child_sa),
+				child_sa->get_unique_id(child_sa)) < 0)
+		{
+			reason = NULL;
+		}
+	}
+	return reason;
+}
+
+METHOD(cxtp_capture_t, check, char*,
+	private_cxtp_capture_t *this, ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+	char *reason = NULL;
+
+	if (ike_sa->get_version(ike_sa) != IKEV2)
+	{
+		return strdup("only IKEv2 SAs can be transferred");
+	}
+	if (ike_sa->get_state(ike_sa) != IKE_ESTABLISHED)
+	{
+		if (asprintf(&reason, "IKE_SA is %N, not established",
+					 ike_sa_state_names, ike_sa->get_state(ike_sa)) < 0)
+		{
+			return strdup("IKE_SA is not established");
+		}
+		return reason;
+	}
+	if (ike_sa->supports_extension(ike_sa, EXT_PPK))
+	{
+		/* the context carries no PPK, so nAR could not rekey with it */
+		return strdup("IKE_SA uses a postquantum preshared key (PPK)");
+	}
+	if (!has_keys(this, this->ike_keys, ike_sa->get_unique_id(ike_sa)))
+	{
+		return strdup("keys of the IKE_SA were derived before the cxtp "
+					  "plugin was loaded");
+	}
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (!reason && enumerator->enumerate(enumerator, &child_sa))
+	{
+		reason = check_child(this, child_sa);
+	}
+	enumerator->destroy(enumerator);
+	return reason;
+}
+
+METHOD(cxtp_capture_t, get_ike_keys, bool,
+	private_cxtp_capture_t *this, ike_sa_t *ike_sa, cxtp_ike_keys_t *out)
+{
+	cxtp_ike_keys_t *keys;
+
+	this->mutex->lock(this->mutex);
+	keys = this->ike_keys->get(this->ike_keys,
+							   id_key(ike_sa->get_unique_id(ike_sa)));
+	if (keys)
+	{
+		*out = (cxtp_ike_keys_t){
+			.sk_d = chunk_clone(keys->sk_d),
+			.sk_ai = chunk_clone(keys->sk_ai),
+			.sk_ar = chunk_clone(keys->sk_ar),
+			.sk_ei = chunk_clone(keys->sk_ei),
+			.sk_er = chunk_clone(keys->sk_er),
+			.sk_pi = chunk_clone(keys->sk_pi),
+			.sk_pr = chunk_clone(keys->sk_pr),
+		};
+	}
+	this->mutex->unlock(this->mutex);
+	return keys != NULL;
+}
+
+METHOD(cxtp_capture_t, get_child_keys, bool,
+	private_cxtp_capture_t *this, child_sa_t *child_sa, cxtp_child_keys_t *out)
+{
+	cxtp_child_keys_t *keys;
+
+	this->mutex->lock(this->mutex);
+	keys = this->child_keys->get(this->child_keys,
+								 id_key(child_sa->get_unique_id(child_sa)));
+	if (keys)
+	{
+		*out = (cxtp_child_keys_t){
+			.initiator = keys->initiator,
+			.encr_i = chunk_clone(keys->encr_i),
+			.encr_r = chunk_clone(keys->encr_r),
+			.integ_i = chunk_clone(keys->integ_i),
+			.integ_r = chunk_clone(keys->integ_r),
+		};
+	}
+	this->mutex->unlock(this->mutex);
+	return keys != NULL;
+}
+
+METHOD(cxtp_capture_t, destroy, void,
+	private_cxtp_capture_t *this)
+{
+	this->ike_keys->destroy_function(this->ike_keys, (void*)ike_keys_destroy);
+	this->child_keys->destroy_function(this->child_keys,
+									   (void*)child_keys_destroy);
+	this->mutex->destroy(this->mutex);
+	free(this);
+}
+
+/*
+ * Described in header
+ */
+cxtp_capture_t *cxtp_capture_create()
+{
+	private_cxtp_capture_t *this;
+
+	INIT(this,
+		.public = {
+			.listener = {
+				.ike_derived_keys = _ike_derived_keys,
+				.child_derived_keys = _child_derived_keys,
+				.ike_state_change = _ike_state_change,
+				.child_state_change = _child_state_change,
+			},
+			.check = _check,
+			.get_ike_keys = _get_ike_keys,
+			.get_child_keys = _get_child_keys,
+			.destroy = _destroy,
+		},
+		.ike_keys = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr, 8),
+		.child_keys = hashtable_create(hashtable_hash_ptr,
+									   hashtable_equals_ptr, 8),
+		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+	);
+
+	return &this->public;
+}

@@ -1,0 +1,124 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+/**
+ * @defgroup cxtp_capture cxtp_capture
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_CAPTURE_H_
+#define CXTP_CAPTURE_H_
+
+#include <bus/listeners/listener.h>
+
+typedef struct cxtp_capture_t cxtp_capture_t;
+
+/**
+ * Derived IKE_SA keys of an IKE_SA, as RFC 7296 section 2.14 names them.
+ */
+typedef struct {
+	chunk_t sk_d;
+	chunk_t sk_ai;
+	chunk_t sk_ar;
+	chunk_t sk_ei;
+	chunk_t sk_er;
+	chunk_t sk_pi;
+	chunk_t sk_pr;
+} cxtp_ike_keys_t;
+
+/**
+ * Derived keys of a CHILD_SA, for the initiator's and responder's SA.
+ */
+typedef struct {
+	/** whether we initiated the CHILD_SA (the _i keys protect our outbound) */
+	bool initiator;
+	chunk_t encr_i;
+	chunk_t encr_r;
+	chunk_t integ_i;
+	chunk_t integ_r;
+} cxtp_child_keys_t;
+
+/**
+ * Captures the key material of IKE and CHILD_SAs when it is derived.
+ *
+ * A context carries derived keys, not the Diffie-Hellman secret, and charon
+ * does not expose keys once they are installed, so they are recorded from
+ * the bus while the SAs are set up and forgotten (wiped) when the SAs go
+ * away. SAs set up before the plugin was loaded have none and cannot be
+ * transferred.
+ */
+struct cxtp_capture_t {
+
+	/**
+	 * Implements the listener_t interface.
+	 */
+	listener_t listener;
+
+	/**
+	 * Check whether the context of an IKE_SA can be exported now.
+	 *
+	 * @param ike_sa		IKE_SA to check
+	 * @return				NULL if it can, otherwise why not (allocated)
+	 */
+	char* (*check)(cxtp_capture_t *this, ike_sa_t *ike_sa);
+
+	/**
+	 * Get a copy of the captured keys of an IKE_SA.
+	 *
+	 * @param ike_sa		IKE_SA
+	 * @param keys			receives the keys, free with cxtp_ike_keys_clear()
+	 * @return				TRUE if keys were captured for the IKE_SA
+	 */
+	bool (*get_ike_keys)(cxtp_capture_t *this, ike_sa_t *ike_sa,
+						 cxtp_ike_keys_t *keys);
+
+	/**
+	 * Get a copy of the captured keys of a CHILD_SA.
+	 *
+	 * @param child_sa		CHILD_SA
+	 * @param keys			receives the keys, free with cxtp_child_keys_clear()
+	 * @return				TRUE if keys were captured for the CHILD_SA
+	 */
+	bool (*get_child_keys)(cxtp_capture_t *this, child_sa_t *child_sa,
+						   cxtp_child_keys_t *keys);
+
+	/**
+	 * Destroy a cxtp_capture_t, wiping all captured keys.
+	 */
+	void (*destroy)(cxtp_capture_t *this);
+};
+
+/**
+ * Wipe and free IKE_SA keys.
+ *
+ * @param keys			keys to clear
+ */
+void cxtp_ike_keys_clear(cxtp_ike_keys_t *keys);
+
+/**
+ * Wipe and free CHILD_SA keys.
+ *
+ * @param keys			keys to clear
+ */
+void cxtp_child_keys_clear(cxtp_child_keys_t *keys);
+
+/**
+ * Create a cxtp_capture_t instance.
+ *
+ * @return				capture listener, to register on the bus
+ */
+cxtp_capture_t *cxtp_capture_create();
+
+#endif /** CXTP_CAPTURE_H_ @}*/

@@ -1,0 +1,161 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+#include "cxtp_vici.h"
+
+#include <inttypes.h>
+
+#include <daemon.h>
+#include <vici_dispatcher.h>
+#include <vici_builder.h>
+
+typedef struct private_cxtp_vici_t private_cxtp_vici_t;
+
+/**
+ * Private data of a cxtp_vici_t object.
+ */
+struct private_cxtp_vici_t {
+
+	/**
+	 * Public cxtp_vici_t interface.
+	 */
+	cxtp_vici_t public;
+
+	/**
+	 * Dispatcher published by the vici plugin
+	 */
+	vici_dispatcher_t *dispatcher;
+
+	/**
+	 * Captured key material
+	 */
+	cxtp_capture_t *capture;
+};
+
+/**
+ * Add the CHILD_SAs of an IKE_SA to a context section
+ */
+static void list_children(vici_builder_t *b, ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+
+	b->begin_section(b, "child-sas");
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (enumerator->enumerate(enumerator, &child_sa))
+	{
+		b->begin_section(b, child_sa->get_name(child_sa));
+		b->add_kv(b, "uniqueid", "%u", child_sa->get_unique_id(child_sa));
+		b->add_kv(b, "protocol", "%N", protocol_id_names,
+				  child_sa->get_protocol(child_sa));
+		b->add_kv(b, "spi-in", "%.8x",
+				  ntohl(child_sa->get_spi(child_sa, TRUE)));
+		b->add_kv(b, "spi-out", "%.8x",
+				  ntohl(child_sa->get_spi(child_sa, FALSE)));
+		b->end_section(b);
+	}
+	enumerator->destroy(enumerator);
+	b->end_section(b);
+}
+
+/**
+ * Add the context section of an IKE_SA
+ */
+static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
+						 ike_sa_t *ike_sa)
+{
+	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
+	char *reason, buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", ike_sa->get_unique_id(ike_sa));
+	b->begin_section(b, buf);
+	b->add_kv(b, "name", "%s", ike_sa->get_name(ike_sa));
+	b->add_kv(b, "local-host", "%H", ike_sa->get_my_host(ike_sa));
+	b->add_kv(b, "remote-host", "%H", ike_sa->get_other_host(ike_sa));
+	b->add_kv(b, "remote-id", "%Y", ike_sa->get_other_id(ike_sa));
+	b->add_kv(b, "initiator-spi", "%.16"PRIx64,
+			  be64toh(id->get_initiator_spi(id)));
+	b->add_kv(b, "responder-spi", "%.16"PRIx64,
+			  be64toh(id->get_responder_spi(id)));
+	reason = this->capture->check(this->capture, ike_sa);
+	if (reason)
+	{
+		b->add_kv(b, "state", "untransferable");
+		b->add_kv(b, "reason", "%s", reason);
+		free(reason);
+	}
+	else
+	{
+		b->add_kv(b, "state", "held");
+	}
+	list_children(b, ike_sa);
+	b->end_section(b);
+}
+
+CALLBACK(list, vici_message_t*,
+	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
+{
+	enumerator_t *enumerator;
+	vici_builder_t *b;
+	ike_sa_t *ike_sa;
+	char *ike;
+
+	ike = request->get_str(request, NULL, "ike");
+	b = vici_builder_create();
+	b->begin_section(b, "contexts");
+	enumerator = charon->controller->create_ike_sa_enumerator(
+													charon->controller, TRUE);
+	while (enumerator->enumerate(enumerator, &ike_sa))
+	{
+		if (!ike || streq(ike, ike_sa->get_name(ike_sa)))
+		{
+			list_context(this, b, ike_sa);
+		}
+	}
+	enumerator->destroy(enumerator);
+	b->end_section(b);
+	return b->finalize(b);
+}
+
+METHOD(cxtp_vici_t, destroy, void,
+	private_cxtp_vici_t *this)
+{
+	this->dispatcher->manage_command(this->dispatcher, "cxtp-list", NULL, NULL);
+	free(this);
+}
+
+/*
+ * Described in header
+ */
+cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture)
+{
+	private_cxtp_vici_t *this;
+	vici_dispatcher_t *dispatcher;
+
+	dispatcher = lib->get(lib, "vici-dispatcher");
+	if (!dispatcher)
+	{
+		return NULL;
+	}
+	INIT(this,
+		.public = {
+			.destroy = _destroy,
+		},
+		.dispatcher = dispatcher,
+		.capture = capture,
+	);
+	dispatcher->manage_command(dispatcher, "cxtp-list", list, this);
+	return &this->public;
+}

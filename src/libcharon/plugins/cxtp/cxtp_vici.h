@@ -1,0 +1,50 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+/**
+ * @defgroup cxtp_vici cxtp_vici
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_VICI_H_
+#define CXTP_VICI_H_
+
+#include "cxtp_capture.h"
+
+typedef struct cxtp_vici_t cxtp_vici_t;
+
+/**
+ * The plugin's vici commands, on the dispatcher vici publishes.
+ *
+ * cxtp-list: the IKE_SAs whose context this gateway holds, and why the
+ * others cannot be transferred.
+ */
+struct cxtp_vici_t {
+
+	/**
+	 * Unregister the commands and destroy a cxtp_vici_t.
+	 */
+	void (*destroy)(cxtp_vici_t *this);
+};
+
+/**
+ * Register the commands, if vici published its dispatcher.
+ *
+ * @param capture		captured key material, to tell what can be exported
+ * @return				instance, NULL if vici is not available
+ */
+cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture);
+
+#endif /** CXTP_VICI_H_ @}*/

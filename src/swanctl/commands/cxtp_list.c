@@ -1,0 +1,144 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <errno.h>
+
+#include "command.h"
+
+CALLBACK(list_child, int,
+	char *ctx, vici_res_t *res, char *name)
+{
+	printf("  %s{%s}: %s SPIs: %s_i %s_o\n", name,
+		vici_find_str(res, "", "contexts.%s.child-sas.%s.uniqueid", ctx, name),
+		vici_find_str(res, "", "contexts.%s.child-sas.%s.protocol", ctx, name),
+		vici_find_str(res, "", "contexts.%s.child-sas.%s.spi-in", ctx, name),
+		vici_find_str(res, "", "contexts.%s.child-sas.%s.spi-out", ctx, name));
+	return 0;
+}
+
+CALLBACK(list_children, int,
+	char *ctx, vici_res_t *res, char *name)
+{
+	if (streq(name, "child-sas"))
+	{
+		return vici_parse_cb(res, list_child, NULL, NULL, ctx);
+	}
+	return 0;
+}
+
+CALLBACK(list_context, int,
+	void *not_used, vici_res_t *res, char *name)
+{
+	char *reason, ctx[16];
+
+	if (streq(name, "contexts"))
+	{
+		return vici_parse_cb(res, list_context, NULL, NULL, NULL);
+	}
+	/* the parser reuses its name buffer */
+	snprintf(ctx, sizeof(ctx), "%s", name);
+	name = ctx;
+	printf("%s[%s]: %s\n",
+		vici_find_str(res, "", "contexts.%s.name", name), name,
+		vici_find_str(res, "", "contexts.%s.state", name));
+	reason = vici_find_str(res, NULL, "contexts.%s.reason", name);
+	if (reason)
+	{
+		printf("  not transferable: %s\n", reason);
+	}
+	printf("  %s ... %s '%s', SPIs %s_i %s_r\n",
+		vici_find_str(res, "", "contexts.%s.local-host", name),
+		vici_find_str(res, "", "contexts.%s.remote-host", name),
+		vici_find_str(res, "", "contexts.%s.remote-id", name),
+		vici_find_str(res, "", "contexts.%s.initiator-spi", name),
+		vici_find_str(res, "", "contexts.%s.responder-spi", name));
+	return vici_parse_cb(res, list_children, NULL, NULL, ctx);
+}
+
+static int cxtp_list(vici_conn_t *conn)
+{
+	vici_req_t *req;
+	vici_res_t *res;
+	command_format_options_t format = COMMAND_FORMAT_NONE;
+	char *arg, *ike = NULL;
+	int ret = 0;
+
+	while (TRUE)
+	{
+		switch (command_getopt(&arg))
+		{
+			case 'h':
+				return command_usage(NULL);
+			case 'P':
+				format |= COMMAND_FORMAT_PRETTY;
+				/* fall through to raw */
+			case 'r':
+				format |= COMMAND_FORMAT_RAW;
+				continue;
+			case 'i':
+				ike = arg;
+				continue;
+			case EOF:
+				break;
+			default:
+				return command_usage("invalid --cxtp-list option");
+		}
+		break;
+	}
+
+	req = vici_begin("cxtp-list");
+	if (ike)
+	{
+		vici_add_key_valuef(req, "ike", "%s", ike);
+	}
+	res = vici_submit(req, conn);
+	if (!res)
+	{
+		ret = errno;
+		fprintf(stderr, "cxtp-list request failed: %s\n", strerror(errno));
+		return ret;
+	}
+	if (format & COMMAND_FORMAT_RAW)
+	{
+		vici_dump(res, "cxtp-list reply", format & COMMAND_FORMAT_PRETTY,
+				  stdout);
+	}
+	else
+	{
+		ret = vici_parse_cb(res, list_context, NULL, NULL, NULL);
+	}
+	vici_free_res(res);
+	return ret;
+}
+
+/**
+ * Register the command.
+ */
+static void __attribute__ ((constructor))reg()
+{
+	command_register((command_t) {
+		cxtp_list, 'Y', "cxtp-list",
+		"list IKE_SA contexts this gateway holds for context transfer",
+		{"[--ike <name>] [--raw|--pretty]"},
+		{
+			{"help",		'h', 0, "show usage information"},
+			{"ike",			'i', 1, "filter contexts by IKE_SA name"},
+			{"raw",			'r', 0, "dump raw response message"},
+			{"pretty",		'P', 0, "dump raw response message in pretty print"},
+		}
+	});
+}
