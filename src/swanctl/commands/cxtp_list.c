@@ -22,11 +22,25 @@
 CALLBACK(list_child, int,
 	char *ctx, vici_res_t *res, char *name)
 {
-	printf("  %s{%s}: %s SPIs: %s_i %s_o\n", name,
-		vici_find_str(res, "", "contexts.%s.child-sas.%s.uniqueid", ctx, name),
+	printf("  %s: %s %s, SPIs %s_i %s_o\n", name,
 		vici_find_str(res, "", "contexts.%s.child-sas.%s.protocol", ctx, name),
+		vici_find_str(res, "", "contexts.%s.child-sas.%s.mode", ctx, name),
 		vici_find_str(res, "", "contexts.%s.child-sas.%s.spi-in", ctx, name),
 		vici_find_str(res, "", "contexts.%s.child-sas.%s.spi-out", ctx, name));
+	printf("    sequence numbers: out %s, in %s (window %s%s)\n",
+		vici_find_str(res, "", "contexts.%s.child-sas.%s.seq-out", ctx, name),
+		vici_find_str(res, "", "contexts.%s.child-sas.%s.seq-in", ctx, name),
+		vici_find_str(res, "", "contexts.%s.child-sas.%s.replay-window",
+					  ctx, name),
+		streq(vici_find_str(res, "no", "contexts.%s.child-sas.%s.esn",
+							ctx, name), "yes") ? ", ESN" : "");
+	return 0;
+}
+
+CALLBACK(list_vip, int,
+	void *not_used, vici_res_t *res, char *name, void *value, int len)
+{
+	printf(" %.*s", len, (char*)value);
 	return 0;
 }
 
@@ -35,6 +49,8 @@ CALLBACK(list_children, int,
 {
 	if (streq(name, "child-sas"))
 	{
+		/* ends the line of virtual IPs, which come first */
+		printf("\n");
 		return vici_parse_cb(res, list_child, NULL, NULL, ctx);
 	}
 	return 0;
@@ -55,18 +71,31 @@ CALLBACK(list_context, int,
 	printf("%s[%s]: %s\n",
 		vici_find_str(res, "", "contexts.%s.name", name), name,
 		vici_find_str(res, "", "contexts.%s.state", name));
-	reason = vici_find_str(res, NULL, "contexts.%s.reason", name);
-	if (reason)
-	{
-		printf("  not transferable: %s\n", reason);
-	}
 	printf("  %s ... %s '%s', SPIs %s_i %s_r\n",
 		vici_find_str(res, "", "contexts.%s.local-host", name),
 		vici_find_str(res, "", "contexts.%s.remote-host", name),
 		vici_find_str(res, "", "contexts.%s.remote-id", name),
 		vici_find_str(res, "", "contexts.%s.initiator-spi", name),
 		vici_find_str(res, "", "contexts.%s.responder-spi", name));
-	return vici_parse_cb(res, list_children, NULL, NULL, ctx);
+	reason = vici_find_str(res, NULL, "contexts.%s.reason", name);
+	if (reason)
+	{
+		printf("  not transferable: %s\n", reason);
+		return 0;
+	}
+	printf("  config %s, %s authentication, message IDs %s/%s, "
+		   "rekeying in %ss\n",
+		vici_find_str(res, "", "contexts.%s.peer-cfg", name),
+		vici_find_str(res, "", "contexts.%s.remote-auth", name),
+		vici_find_str(res, "", "contexts.%s.message-id-initiate", name),
+		vici_find_str(res, "", "contexts.%s.message-id-respond", name),
+		vici_find_str(res, "", "contexts.%s.rekey-time", name));
+	printf("  virtual IPs:");
+	if (vici_parse_cb(res, list_children, NULL, list_vip, ctx) != 0)
+	{
+		return 1;
+	}
+	return 0;
 }
 
 static int cxtp_list(vici_conn_t *conn)

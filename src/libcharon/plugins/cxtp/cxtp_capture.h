@@ -21,6 +21,8 @@
 #ifndef CXTP_CAPTURE_H_
 #define CXTP_CAPTURE_H_
 
+#include "cxtp_context.h"
+
 #include <bus/listeners/listener.h>
 
 typedef struct cxtp_capture_t cxtp_capture_t;
@@ -93,6 +95,17 @@ struct cxtp_capture_t {
 	 */
 	bool (*get_child_keys)(cxtp_capture_t *this, child_sa_t *child_sa,
 						   cxtp_child_keys_t *keys);
+
+	/**
+	 * Capture the context of an IKE_SA, its CHILD_SAs and the peer's PAD
+	 * entry, including the current ESP replay state from the kernel.
+	 *
+	 * The IKE_SA must be checked out by the caller and pass check().
+	 *
+	 * @param ike_sa		IKE_SA to capture
+	 * @return				context, NULL on failure (logged)
+	 */
+	cxtp_context_t* (*build_context)(cxtp_capture_t *this, ike_sa_t *ike_sa);
 
 	/**
 	 * Destroy a cxtp_capture_t, wiping all captured keys.

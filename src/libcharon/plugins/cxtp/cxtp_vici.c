@@ -45,29 +45,63 @@ struct private_cxtp_vici_t {
 };
 
 /**
- * Add the CHILD_SAs of an IKE_SA to a context section
+ * Add the CHILD_SAs of a held context
  */
-static void list_children(vici_builder_t *b, ike_sa_t *ike_sa)
+static void list_children(vici_builder_t *b, cxtp_context_t *context)
 {
 	enumerator_t *enumerator;
-	child_sa_t *child_sa;
+	cxtp_child_context_t *child;
 
 	b->begin_section(b, "child-sas");
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	while (enumerator->enumerate(enumerator, &child_sa))
+	enumerator = context->children->create_enumerator(context->children);
+	while (enumerator->enumerate(enumerator, &child))
 	{
-		b->begin_section(b, child_sa->get_name(child_sa));
-		b->add_kv(b, "uniqueid", "%u", child_sa->get_unique_id(child_sa));
-		b->add_kv(b, "protocol", "%N", protocol_id_names,
-				  child_sa->get_protocol(child_sa));
-		b->add_kv(b, "spi-in", "%.8x",
-				  ntohl(child_sa->get_spi(child_sa, TRUE)));
-		b->add_kv(b, "spi-out", "%.8x",
-				  ntohl(child_sa->get_spi(child_sa, FALSE)));
+		b->begin_section(b, child->child_cfg);
+		b->add_kv(b, "protocol", "%N", protocol_id_names, child->protocol);
+		b->add_kv(b, "mode", "%N", ipsec_mode_names, child->mode);
+		b->add_kv(b, "spi-in", "%.8x", ntohl(child->spi_in));
+		b->add_kv(b, "spi-out", "%.8x", ntohl(child->spi_out));
+		b->add_kv(b, "seq-out", "%"PRIu64, child->seq_out);
+		b->add_kv(b, "seq-in", "%"PRIu64, child->seq_in);
+		b->add_kv(b, "replay-window", "%u", child->replay_window);
+		b->add_kv(b, "esn", "%s", child->esn ? "yes" : "no");
+		b->add_kv(b, "rekey-time", "%u", child->rekey_time);
+		b->add_kv(b, "life-time", "%u", child->expire_time);
 		b->end_section(b);
 	}
 	enumerator->destroy(enumerator);
 	b->end_section(b);
+}
+
+/**
+ * Add what a held context would carry, keys aside
+ */
+static void list_held(vici_builder_t *b, cxtp_context_t *context)
+{
+	cxtp_ike_context_t *ike = &context->ike;
+	enumerator_t *enumerator;
+	host_t *vip;
+
+	b->add_kv(b, "peer-cfg", "%s", ike->peer_cfg);
+	b->add_kv(b, "initiator", "%s", ike->initiator ? "yes" : "no");
+	b->add_kv(b, "message-id-initiate", "%u", ike->mid_initiate);
+	b->add_kv(b, "message-id-respond", "%u", ike->mid_respond);
+	b->add_kv(b, "rekey-time", "%u", ike->rekey_time);
+	b->add_kv(b, "reauth-time", "%u", ike->reauth_time);
+	b->begin_list(b, "remote-vips");
+	enumerator = ike->remote_vips->create_enumerator(ike->remote_vips);
+	while (enumerator->enumerate(enumerator, &vip))
+	{
+		b->add_li(b, "%H", vip);
+	}
+	enumerator->destroy(enumerator);
+	b->end_list(b);
+	if (ike->pool)
+	{
+		b->add_kv(b, "pool", "%s", ike->pool);
+	}
+	b->add_kv(b, "remote-auth", "%N", auth_class_names, context->pad.auth_class);
+	list_children(b, context);
 }
 
 /**
@@ -77,6 +111,7 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 						 ike_sa_t *ike_sa)
 {
 	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
+	cxtp_context_t *context = NULL;
 	char *reason, buf[16];
 
 	snprintf(buf, sizeof(buf), "%u", ike_sa->get_unique_id(ike_sa));
@@ -90,17 +125,26 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 	b->add_kv(b, "responder-spi", "%.16"PRIx64,
 			  be64toh(id->get_responder_spi(id)));
 	reason = this->capture->check(this->capture, ike_sa);
-	if (reason)
+	if (!reason)
+	{
+		context = this->capture->build_context(this->capture, ike_sa);
+		if (!context)
+		{
+			reason = strdup("capturing its context failed, see the log");
+		}
+	}
+	if (context)
+	{
+		b->add_kv(b, "state", "held");
+		list_held(b, context);
+		context->destroy(context);
+	}
+	else
 	{
 		b->add_kv(b, "state", "untransferable");
 		b->add_kv(b, "reason", "%s", reason);
 		free(reason);
 	}
-	else
-	{
-		b->add_kv(b, "state", "held");
-	}
-	list_children(b, ike_sa);
 	b->end_section(b);
 }
 
