@@ -51,31 +51,6 @@ struct private_cxtp_capture_t {
 	mutex_t *mutex;
 };
 
-/*
- * Described in header
- */
-void cxtp_ike_keys_clear(cxtp_ike_keys_t *keys)
-{
-	chunk_clear(&keys->sk_d);
-	chunk_clear(&keys->sk_ai);
-	chunk_clear(&keys->sk_ar);
-	chunk_clear(&keys->sk_ei);
-	chunk_clear(&keys->sk_er);
-	chunk_clear(&keys->sk_pi);
-	chunk_clear(&keys->sk_pr);
-}
-
-/*
- * Described in header
- */
-void cxtp_child_keys_clear(cxtp_child_keys_t *keys)
-{
-	chunk_clear(&keys->encr_i);
-	chunk_clear(&keys->encr_r);
-	chunk_clear(&keys->integ_i);
-	chunk_clear(&keys->integ_r);
-}
-
 static void ike_keys_destroy(cxtp_ike_keys_t *keys)
 {
 	cxtp_ike_keys_clear(keys);
@@ -345,13 +320,7 @@ static bool build_ike(private_cxtp_capture_t *this, ike_sa_t *ike_sa,
 		DBG1(DBG_IKE, "cxtp: IKE_SA has no proposal, config or keys");
 		return FALSE;
 	}
-	ike->sk_d = keys.sk_d;
-	ike->sk_ai = keys.sk_ai;
-	ike->sk_ar = keys.sk_ar;
-	ike->sk_ei = keys.sk_ei;
-	ike->sk_er = keys.sk_er;
-	ike->sk_pi = keys.sk_pi;
-	ike->sk_pr = keys.sk_pr;
+	ike->keys = keys;
 	ike->spi_i = id->get_initiator_spi(id);
 	ike->spi_r = id->get_responder_spi(id);
 	ike->initiator = id->is_initiator(id);
@@ -471,11 +440,7 @@ static cxtp_child_context_t *build_child(private_cxtp_capture_t *this,
 		return NULL;
 	}
 	child = cxtp_child_context_create();
-	child->initiator = keys.initiator;
-	child->encr_i = keys.encr_i;
-	child->encr_r = keys.encr_r;
-	child->integ_i = keys.integ_i;
-	child->integ_r = keys.integ_r;
+	child->keys = keys;
 	child->child_cfg = strdup(child_sa->get_name(child_sa));
 	child->protocol = child_sa->get_protocol(child_sa);
 	child->mode = child_sa->get_mode(child_sa);

@@ -28,31 +28,6 @@
 typedef struct cxtp_capture_t cxtp_capture_t;
 
 /**
- * Derived IKE_SA keys of an IKE_SA, as RFC 7296 section 2.14 names them.
- */
-typedef struct {
-	chunk_t sk_d;
-	chunk_t sk_ai;
-	chunk_t sk_ar;
-	chunk_t sk_ei;
-	chunk_t sk_er;
-	chunk_t sk_pi;
-	chunk_t sk_pr;
-} cxtp_ike_keys_t;
-
-/**
- * Derived keys of a CHILD_SA, for the initiator's and responder's SA.
- */
-typedef struct {
-	/** whether we initiated the CHILD_SA (the _i keys protect our outbound) */
-	bool initiator;
-	chunk_t encr_i;
-	chunk_t encr_r;
-	chunk_t integ_i;
-	chunk_t integ_r;
-} cxtp_child_keys_t;
-
-/**
  * Captures the key material of IKE and CHILD_SAs when it is derived.
  *
  * A context carries derived keys, not the Diffie-Hellman secret, and charon
@@ -112,20 +87,6 @@ struct cxtp_capture_t {
 	 */
 	void (*destroy)(cxtp_capture_t *this);
 };
-
-/**
- * Wipe and free IKE_SA keys.
- *
- * @param keys			keys to clear
- */
-void cxtp_ike_keys_clear(cxtp_ike_keys_t *keys);
-
-/**
- * Wipe and free CHILD_SA keys.
- *
- * @param keys			keys to clear
- */
-void cxtp_child_keys_clear(cxtp_child_keys_t *keys);
 
 /**
  * Create a cxtp_capture_t instance.

@@ -18,6 +18,31 @@
 /*
  * Described in header
  */
+void cxtp_ike_keys_clear(cxtp_ike_keys_t *keys)
+{
+	chunk_clear(&keys->sk_d);
+	chunk_clear(&keys->sk_ai);
+	chunk_clear(&keys->sk_ar);
+	chunk_clear(&keys->sk_ei);
+	chunk_clear(&keys->sk_er);
+	chunk_clear(&keys->sk_pi);
+	chunk_clear(&keys->sk_pr);
+}
+
+/*
+ * Described in header
+ */
+void cxtp_child_keys_clear(cxtp_child_keys_t *keys)
+{
+	chunk_clear(&keys->encr_i);
+	chunk_clear(&keys->encr_r);
+	chunk_clear(&keys->integ_i);
+	chunk_clear(&keys->integ_r);
+}
+
+/*
+ * Described in header
+ */
 cxtp_child_context_t *cxtp_child_context_create()
 {
 	cxtp_child_context_t *child;
@@ -35,10 +60,7 @@ cxtp_child_context_t *cxtp_child_context_create()
 void cxtp_child_context_destroy(cxtp_child_context_t *child)
 {
 	free(child->child_cfg);
-	chunk_clear(&child->encr_i);
-	chunk_clear(&child->encr_r);
-	chunk_clear(&child->integ_i);
-	chunk_clear(&child->integ_r);
+	cxtp_child_keys_clear(&child->keys);
 	chunk_free(&child->replay_bitmap);
 	child->local_ts->destroy_offset(child->local_ts,
 									offsetof(traffic_selector_t, destroy));
@@ -53,13 +75,7 @@ METHOD(cxtp_context_t, destroy, void,
 	cxtp_ike_context_t *ike = &this->ike;
 	cxtp_pad_context_t *pad = &this->pad;
 
-	chunk_clear(&ike->sk_d);
-	chunk_clear(&ike->sk_ai);
-	chunk_clear(&ike->sk_ar);
-	chunk_clear(&ike->sk_ei);
-	chunk_clear(&ike->sk_er);
-	chunk_clear(&ike->sk_pi);
-	chunk_clear(&ike->sk_pr);
+	cxtp_ike_keys_clear(&ike->keys);
 	DESTROY_IF(ike->local);
 	DESTROY_IF(ike->remote);
 	DESTROY_IF(ike->local_id);

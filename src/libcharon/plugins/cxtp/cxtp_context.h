@@ -27,6 +27,31 @@
 #include <collections/linked_list.h>
 #include <selectors/traffic_selector.h>
 
+/**
+ * Derived IKE_SA keys of an IKE_SA, as RFC 7296 section 2.14 names them.
+ */
+typedef struct {
+	chunk_t sk_d;
+	chunk_t sk_ai;
+	chunk_t sk_ar;
+	chunk_t sk_ei;
+	chunk_t sk_er;
+	chunk_t sk_pi;
+	chunk_t sk_pr;
+} cxtp_ike_keys_t;
+
+/**
+ * Derived keys of a CHILD_SA, for the initiator's and responder's SA.
+ */
+typedef struct {
+	/** whether we initiated the CHILD_SA (the _i keys protect our outbound) */
+	bool initiator;
+	chunk_t encr_i;
+	chunk_t encr_r;
+	chunk_t integ_i;
+	chunk_t integ_r;
+} cxtp_child_keys_t;
+
 typedef struct cxtp_context_t cxtp_context_t;
 typedef struct cxtp_ike_context_t cxtp_ike_context_t;
 typedef struct cxtp_child_context_t cxtp_child_context_t;
@@ -49,13 +74,7 @@ struct cxtp_ike_context_t {
 	uint16_t prf_alg;
 	uint16_t ke_method;
 	/** derived keys */
-	chunk_t sk_d;
-	chunk_t sk_ai;
-	chunk_t sk_ar;
-	chunk_t sk_ei;
-	chunk_t sk_er;
-	chunk_t sk_pi;
-	chunk_t sk_pr;
+	cxtp_ike_keys_t keys;
 	/** next message ID we initiate with / expect from the peer */
 	uint32_t mid_initiate;
 	uint32_t mid_respond;
@@ -102,13 +121,8 @@ struct cxtp_child_context_t {
 	uint16_t encr_size;
 	uint16_t integ_alg;
 	bool esn;
-	/** whether the gateway initiated the CHILD_SA, selects the key pair */
-	bool initiator;
-	/** keys of the initiator's and the responder's SA */
-	chunk_t encr_i;
-	chunk_t encr_r;
-	chunk_t integ_i;
-	chunk_t integ_r;
+	/** keys, and whether the gateway initiated the CHILD_SA */
+	cxtp_child_keys_t keys;
 	/** traffic selectors (traffic_selector_t*), local and remote */
 	linked_list_t *local_ts;
 	linked_list_t *remote_ts;
@@ -172,6 +186,20 @@ cxtp_context_t *cxtp_context_create();
  * @return			CHILD_SA context, fields zero, lists empty
  */
 cxtp_child_context_t *cxtp_child_context_create();
+
+/**
+ * Wipe and free IKE_SA keys.
+ *
+ * @param keys			keys to clear
+ */
+void cxtp_ike_keys_clear(cxtp_ike_keys_t *keys);
+
+/**
+ * Wipe and free CHILD_SA keys.
+ *
+ * @param keys			keys to clear
+ */
+void cxtp_child_keys_clear(cxtp_child_keys_t *keys);
 
 /**
  * Destroy a CHILD_SA context, wiping its keys.

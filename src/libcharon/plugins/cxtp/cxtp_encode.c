@@ -281,13 +281,13 @@ chunk_t cxtp_encode_ike(cxtp_ike_context_t *ike)
 	put_string(w, IKE_POOL, ike->pool);
 	put_string(w, IKE_PEER_CFG, ike->peer_cfg);
 	put_uint32(w, IKE_TRANSFERS, ike->transfers);
-	put_chunk(w, IKE_SK_D, ike->sk_d);
-	put_chunk(w, IKE_SK_AI, ike->sk_ai);
-	put_chunk(w, IKE_SK_AR, ike->sk_ar);
-	put_chunk(w, IKE_SK_EI, ike->sk_ei);
-	put_chunk(w, IKE_SK_ER, ike->sk_er);
-	put_chunk(w, IKE_SK_PI, ike->sk_pi);
-	put_chunk(w, IKE_SK_PR, ike->sk_pr);
+	put_chunk(w, IKE_SK_D, ike->keys.sk_d);
+	put_chunk(w, IKE_SK_AI, ike->keys.sk_ai);
+	put_chunk(w, IKE_SK_AR, ike->keys.sk_ar);
+	put_chunk(w, IKE_SK_EI, ike->keys.sk_ei);
+	put_chunk(w, IKE_SK_ER, ike->keys.sk_er);
+	put_chunk(w, IKE_SK_PI, ike->keys.sk_pi);
+	put_chunk(w, IKE_SK_PR, ike->keys.sk_pr);
 	return writer_finish(w);
 }
 
@@ -317,7 +317,7 @@ chunk_t cxtp_encode_child(cxtp_child_context_t *child)
 		put_pair16(w, CHILD_INTEG, child->integ_alg, 0);
 	}
 	put_uint8(w, CHILD_ESN, child->esn);
-	put_uint8(w, CHILD_INITIATOR, child->initiator);
+	put_uint8(w, CHILD_INITIATOR, child->keys.initiator);
 	enumerator = child->local_ts->create_enumerator(child->local_ts);
 	while (enumerator->enumerate(enumerator, &ts))
 	{
@@ -340,10 +340,10 @@ chunk_t cxtp_encode_child(cxtp_child_context_t *child)
 	w->write_uint16(w, 8);
 	w->write_uint32(w, child->rekey_time);
 	w->write_uint32(w, child->expire_time);
-	put_chunk(w, CHILD_ENCR_I, child->encr_i);
-	put_chunk(w, CHILD_ENCR_R, child->encr_r);
-	put_chunk(w, CHILD_INTEG_I, child->integ_i);
-	put_chunk(w, CHILD_INTEG_R, child->integ_r);
+	put_chunk(w, CHILD_ENCR_I, child->keys.encr_i);
+	put_chunk(w, CHILD_ENCR_R, child->keys.encr_r);
+	put_chunk(w, CHILD_INTEG_I, child->keys.integ_i);
+	put_chunk(w, CHILD_INTEG_R, child->keys.integ_r);
 	return writer_finish(w);
 }
 
@@ -727,25 +727,25 @@ bool cxtp_decode_ike(chunk_t data, cxtp_ike_context_t *ike)
 				ok = get_uint32(&p, type, v, &ike->transfers);
 				break;
 			case IKE_SK_D:
-				ok = get_key(&p, type, v, &ike->sk_d);
+				ok = get_key(&p, type, v, &ike->keys.sk_d);
 				break;
 			case IKE_SK_AI:
-				ok = get_key(&p, type, v, &ike->sk_ai);
+				ok = get_key(&p, type, v, &ike->keys.sk_ai);
 				break;
 			case IKE_SK_AR:
-				ok = get_key(&p, type, v, &ike->sk_ar);
+				ok = get_key(&p, type, v, &ike->keys.sk_ar);
 				break;
 			case IKE_SK_EI:
-				ok = get_key(&p, type, v, &ike->sk_ei);
+				ok = get_key(&p, type, v, &ike->keys.sk_ei);
 				break;
 			case IKE_SK_ER:
-				ok = get_key(&p, type, v, &ike->sk_er);
+				ok = get_key(&p, type, v, &ike->keys.sk_er);
 				break;
 			case IKE_SK_PI:
-				ok = get_key(&p, type, v, &ike->sk_pi);
+				ok = get_key(&p, type, v, &ike->keys.sk_pi);
 				break;
 			case IKE_SK_PR:
-				ok = get_key(&p, type, v, &ike->sk_pr);
+				ok = get_key(&p, type, v, &ike->keys.sk_pr);
 				break;
 			default:
 				DBG1(DBG_ENC, "cxtp: unknown attribute %u in IKE_SA data",
@@ -818,7 +818,7 @@ cxtp_child_context_t *cxtp_decode_child(chunk_t data)
 				ok = get_bool(&p, type, v, &child->esn);
 				break;
 			case CHILD_INITIATOR:
-				ok = get_bool(&p, type, v, &child->initiator);
+				ok = get_bool(&p, type, v, &child->keys.initiator);
 				break;
 			case CHILD_LOCAL_TS:
 				ok = get_ts(&p, type, v, child->local_ts);
@@ -847,16 +847,16 @@ cxtp_child_context_t *cxtp_decode_child(chunk_t data)
 				}
 				break;
 			case CHILD_ENCR_I:
-				ok = get_key(&p, type, v, &child->encr_i);
+				ok = get_key(&p, type, v, &child->keys.encr_i);
 				break;
 			case CHILD_ENCR_R:
-				ok = get_key(&p, type, v, &child->encr_r);
+				ok = get_key(&p, type, v, &child->keys.encr_r);
 				break;
 			case CHILD_INTEG_I:
-				ok = get_key(&p, type, v, &child->integ_i);
+				ok = get_key(&p, type, v, &child->keys.integ_i);
 				break;
 			case CHILD_INTEG_R:
-				ok = get_key(&p, type, v, &child->integ_r);
+				ok = get_key(&p, type, v, &child->keys.integ_r);
 				break;
 			default:
 				DBG1(DBG_ENC, "cxtp: unknown attribute %u in CHILD_SA data",

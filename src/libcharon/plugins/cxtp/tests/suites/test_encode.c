@@ -41,13 +41,13 @@ static cxtp_context_t *build_context()
 	ike->integ_alg = AUTH_HMAC_SHA2_256_128;
 	ike->prf_alg = PRF_HMAC_SHA2_256;
 	ike->ke_method = CURVE_25519;
-	ike->sk_d = chunk_clone(chunk_from_chars(0x01,0x02,0x03,0x04));
-	ike->sk_ai = chunk_clone(chunk_from_chars(0x11,0x12));
-	ike->sk_ar = chunk_clone(chunk_from_chars(0x21,0x22));
-	ike->sk_ei = chunk_clone(chunk_from_chars(0x31,0x32,0x33));
-	ike->sk_er = chunk_clone(chunk_from_chars(0x41,0x42,0x43));
-	ike->sk_pi = chunk_clone(chunk_from_chars(0x51));
-	ike->sk_pr = chunk_clone(chunk_from_chars(0x61));
+	ike->keys.sk_d = chunk_clone(chunk_from_chars(0x01,0x02,0x03,0x04));
+	ike->keys.sk_ai = chunk_clone(chunk_from_chars(0x11,0x12));
+	ike->keys.sk_ar = chunk_clone(chunk_from_chars(0x21,0x22));
+	ike->keys.sk_ei = chunk_clone(chunk_from_chars(0x31,0x32,0x33));
+	ike->keys.sk_er = chunk_clone(chunk_from_chars(0x41,0x42,0x43));
+	ike->keys.sk_pi = chunk_clone(chunk_from_chars(0x51));
+	ike->keys.sk_pr = chunk_clone(chunk_from_chars(0x61));
 	ike->mid_initiate = 3;
 	ike->mid_respond = 7;
 	ike->rekey_time = 13000;
@@ -78,9 +78,9 @@ static cxtp_context_t *build_context()
 	child->encr_alg = ENCR_AES_GCM_ICV16;
 	child->encr_size = 128;
 	child->esn = TRUE;
-	child->initiator = FALSE;
-	child->encr_i = chunk_clone(chunk_from_chars(0x71,0x72,0x73,0x74));
-	child->encr_r = chunk_clone(chunk_from_chars(0x81,0x82,0x83,0x84));
+	child->keys.initiator = FALSE;
+	child->keys.encr_i = chunk_clone(chunk_from_chars(0x71,0x72,0x73,0x74));
+	child->keys.encr_r = chunk_clone(chunk_from_chars(0x81,0x82,0x83,0x84));
 	child->local_ts->insert_last(child->local_ts,
 				traffic_selector_create_from_cidr("10.100.0.0/24", 0, 0, 65535));
 	child->remote_ts->insert_last(child->remote_ts,
@@ -152,13 +152,13 @@ START_TEST(test_ike_roundtrip)
 	ck_assert_int_eq(a->integ_alg, b->integ_alg);
 	ck_assert_int_eq(a->prf_alg, b->prf_alg);
 	ck_assert_int_eq(a->ke_method, b->ke_method);
-	ck_assert_chunk_eq(a->sk_d, b->sk_d);
-	ck_assert_chunk_eq(a->sk_ai, b->sk_ai);
-	ck_assert_chunk_eq(a->sk_ar, b->sk_ar);
-	ck_assert_chunk_eq(a->sk_ei, b->sk_ei);
-	ck_assert_chunk_eq(a->sk_er, b->sk_er);
-	ck_assert_chunk_eq(a->sk_pi, b->sk_pi);
-	ck_assert_chunk_eq(a->sk_pr, b->sk_pr);
+	ck_assert_chunk_eq(a->keys.sk_d, b->keys.sk_d);
+	ck_assert_chunk_eq(a->keys.sk_ai, b->keys.sk_ai);
+	ck_assert_chunk_eq(a->keys.sk_ar, b->keys.sk_ar);
+	ck_assert_chunk_eq(a->keys.sk_ei, b->keys.sk_ei);
+	ck_assert_chunk_eq(a->keys.sk_er, b->keys.sk_er);
+	ck_assert_chunk_eq(a->keys.sk_pi, b->keys.sk_pi);
+	ck_assert_chunk_eq(a->keys.sk_pr, b->keys.sk_pr);
 	ck_assert_int_eq(a->mid_initiate, b->mid_initiate);
 	ck_assert_int_eq(a->mid_respond, b->mid_respond);
 	ck_assert_int_eq(a->rekey_time, b->rekey_time);
@@ -212,10 +212,10 @@ START_TEST(test_child_roundtrip)
 	ck_assert_int_eq(a->encr_size, b->encr_size);
 	ck_assert_int_eq(a->integ_alg, b->integ_alg);
 	ck_assert(a->esn == b->esn);
-	ck_assert(a->initiator == b->initiator);
-	ck_assert_chunk_eq(a->encr_i, b->encr_i);
-	ck_assert_chunk_eq(a->encr_r, b->encr_r);
-	ck_assert(!b->integ_i.len && !b->integ_r.len);
+	ck_assert(a->keys.initiator == b->keys.initiator);
+	ck_assert_chunk_eq(a->keys.encr_i, b->keys.encr_i);
+	ck_assert_chunk_eq(a->keys.encr_r, b->keys.encr_r);
+	ck_assert(!b->keys.integ_i.len && !b->keys.integ_r.len);
 	assert_ts_lists_equal(a->local_ts, b->local_ts);
 	assert_ts_lists_equal(a->remote_ts, b->remote_ts);
 	ck_assert(a->seq_out == b->seq_out);
@@ -264,8 +264,8 @@ START_TEST(test_many_selectors)
 	a->protocol = PROTO_ESP;
 	a->mode = MODE_TUNNEL;
 	a->encr_alg = ENCR_AES_GCM_ICV16;
-	a->encr_i = chunk_clone(chunk_from_chars(0x01));
-	a->encr_r = chunk_clone(chunk_from_chars(0x02));
+	a->keys.encr_i = chunk_clone(chunk_from_chars(0x01));
+	a->keys.encr_r = chunk_clone(chunk_from_chars(0x02));
 	for (i = 0; i < 200; i++)
 	{
 		snprintf(buf, sizeof(buf), "fd00:%x::/64", i);
@@ -422,7 +422,7 @@ START_TEST(test_ike_corrupt)
 		out = cxtp_context_create();
 		if (cxtp_decode_ike(copy, &out->ike))
 		{
-			ck_assert(out->ike.local && out->ike.remote && out->ike.sk_d.len);
+			ck_assert(out->ike.local && out->ike.remote && out->ike.keys.sk_d.len);
 		}
 		out->destroy(out);
 		chunk_clear(&copy);

@@ -1,0 +1,258 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+/**
+ * @defgroup cxtp_transport cxtp_transport
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_TRANSPORT_H_
+#define CXTP_TRANSPORT_H_
+
+#include "cxtp_message.h"
+
+#include <library.h>
+#include <networking/host.h>
+
+/**
+ * Version of the transport datagram format
+ */
+#define CXTP_TRANSPORT_VERSION 1
+
+/**
+ * Length of the authenticated header (version, reserved, sequence number)
+ */
+#define CXTP_TRANSPORT_HEADER_LEN 12
+
+/**
+ * Length of the explicit IV following the header
+ */
+#define CXTP_TRANSPORT_IV_LEN 8
+
+/**
+ * Length of the ICV at the end of a datagram
+ */
+#define CXTP_TRANSPORT_ICV_LEN 16
+
+/**
+ * Octets a datagram adds to the CXTP message it carries
+ */
+#define CXTP_TRANSPORT_OVERHEAD (CXTP_TRANSPORT_HEADER_LEN + \
+								 CXTP_TRANSPORT_IV_LEN + CXTP_TRANSPORT_ICV_LEN)
+
+/**
+ * Label starting the salt of the key derivation
+ */
+#define CXTP_TRANSPORT_KEY_LABEL "cxtp transport"
+
+/**
+ * Size of the replay window, in datagrams
+ */
+#define CXTP_TRANSPORT_REPLAY_WINDOW 64
+
+typedef struct cxtp_transport_t cxtp_transport_t;
+
+/**
+ * Callback invoked for each authenticated and parsed CXTP message.
+ *
+ * It runs in a watcher thread, while reception on the socket the message
+ * arrived on is suspended, so it should return quickly (queue a job for
+ * lengthy work).  It may call send(), send_reliable() and acknowledge(), but
+ * must not destroy the transport.
+ *
+ * @param data			data passed to the constructor
+ * @param peer			name of the configured peer that sent the message,
+ *						valid during the callback only
+ * @param from			address and port the datagram came from, valid during
+ *						the callback only
+ * @param message		parsed message, the callback takes ownership and has
+ *						to destroy it
+ */
+typedef void (*cxtp_transport_receive_cb_t)(void *data, char *peer,
+											host_t *from,
+											cxtp_message_t *message);
+
+/**
+ * Callback invoked when a message sent with send_reliable() was retransmitted
+ * the configured number of times and was not acknowledged in time.
+ *
+ * It runs in a scheduler/processor thread.  It may call send(),
+ * send_reliable() and acknowledge(), but must not destroy the transport.
+ *
+ * @param data			data passed to set_timeout_cb()
+ * @param peer			name of the peer the message was sent to, valid during
+ *						the callback only
+ * @param id			identifier passed to send_reliable()
+ */
+typedef void (*cxtp_transport_timeout_cb_t)(void *data, char *peer,
+											uint32_t id);
+
+/**
+ * Encrypted and authenticated UDP transport of CXTP messages between access
+ * routers (RFC 4067 section 3.1 allows "direct deployment on top of a
+ * transport protocol" with retransmissions and exponential backoff; section
+ * 6.2 asks for per-packet confidentiality, integrity and replay protection,
+ * which this transport provides itself, whether or not IPsec also protects
+ * the path).
+ *
+ * Peers are configured in <ns>.plugins.cxtp.peers.<name> with an address
+ * (IP address or DNS name, resolved when the transport is created), a secret
+ * (string, its octets are the key) and optionally a port (defaults to
+ * <ns>.plugins.cxtp.port).  Datagrams from addresses that are no configured
+ * peer are dropped.  A peer is identified by its address alone, not the
+ * source port.
+ *
+ * Each datagram carries exactly one CXTP message:
+ *
+ * @verbatim
+    0                   1                   2                   3
+    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+  -+
+   |  Version (1)  |                  Reserved (0)                 |   |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+   | AAD
+   |                  Sequence Number (64 bits)                    |   |
+   |                                                               |   |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+  -+
+   |                  Initialization Vector (64 bits)              |
+   |                                                               |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+   ~        Encrypted CXTP message (RFC 4067 encoding)             ~
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+   |                  ICV (128 bits)                               |
+   |                                                               |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+   @endverbatim
+ *
+ * All integers are in network order.  The AEAD is AES-GCM with a 256-bit key
+ * and a 16-octet ICV as in RFC 4106: the 12-octet nonce is a 4-octet salt
+ * from the key derivation followed by the IV, the associated data are the 12
+ * header octets.  The IV is random (a counter or the sequence number could
+ * repeat with the same key after a restart with the clock set back, as the
+ * keys only depend on the secret and the addresses).  Receivers drop
+ * datagrams with another version; the reserved octets are sent as zero and
+ * are authenticated, but not checked otherwise.
+ *
+ * Each direction between two access routers has its own key and salt, the
+ * first 36 octets of
+ *
+ *   prf+(secret, "cxtp transport" | sender address | receiver address)
+ *
+ * with HMAC-SHA2-256 as PRF and the addresses as their 4 or 16 network
+ * octets: the source and destination address of the datagram, so a datagram
+ * can't be reflected to its sender or attributed to another peer with the
+ * same secret.  Senders bound to all addresses pin the source address that
+ * routing picks for the peer.
+ *
+ * The sequence number is kept per peer.  It starts at the wall clock time in
+ * milliseconds shifted left by 16 bits and increments by one for each
+ * datagram, including each retransmission.  A restarted sender thus
+ * continues above the numbers it used before (unless it sent more than 65536
+ * datagrams per millisecond on average or its clock went back), so the peer's
+ * replay state stays valid without storing anything.  Receivers keep the
+ * highest authenticated sequence number and a window of
+ * CXTP_TRANSPORT_REPLAY_WINDOW numbers below it per peer, and drop duplicates
+ * and older numbers, like ESP (RFC 4303 section 3.4.3), updating the window
+ * only after successful authentication.
+ *
+ * The maximum message size over IPv4 is 65507 - CXTP_TRANSPORT_OVERHEAD
+ * octets (IP fragments larger messages).
+ */
+struct cxtp_transport_t {
+
+	/**
+	 * Encrypt a message and send it once to a peer.
+	 *
+	 * Thread-safe.
+	 *
+	 * @param peer		name of the configured peer
+	 * @param message	message to send, not destroyed
+	 * @return			TRUE if the datagram was sent
+	 */
+	bool (*send)(cxtp_transport_t *this, char *peer, cxtp_message_t *message);
+
+	/**
+	 * Send a message to a peer and retransmit it until acknowledged.
+	 *
+	 * The encoded message is kept and sent again, each time as a new datagram
+	 * with a new sequence number, after the retransmit_timeout, then after
+	 * the timeout multiplied by retransmit_base each time, up to
+	 * retransmit_tries times.  If acknowledge() is not called with the same
+	 * identifier within another backoff interval after the last
+	 * retransmission, the timeout callback is invoked.  A pending message
+	 * with the same identifier is replaced.
+	 *
+	 * Thread-safe.
+	 *
+	 * @param peer		name of the configured peer
+	 * @param message	message to send, not destroyed
+	 * @param id		identifier of the message for acknowledge()
+	 * @return			TRUE if the message is sent/retransmitted, FALSE if
+	 *					the peer is unknown or the message can't be encoded
+	 */
+	bool (*send_reliable)(cxtp_transport_t *this, char *peer,
+						  cxtp_message_t *message, uint32_t id);
+
+	/**
+	 * Stop retransmitting a message sent with send_reliable().
+	 *
+	 * Thread-safe.
+	 *
+	 * @param id		identifier passed to send_reliable()
+	 */
+	void (*acknowledge)(cxtp_transport_t *this, uint32_t id);
+
+	/**
+	 * Set the callback invoked if retransmissions are exhausted.
+	 *
+	 * @param cb		callback, NULL to unset
+	 * @param data		data to pass to the callback
+	 */
+	void (*set_timeout_cb)(cxtp_transport_t *this,
+						   cxtp_transport_timeout_cb_t cb, void *data);
+
+	/**
+	 * Destroy the transport: cancel pending retransmissions, stop receiving,
+	 * close the sockets and wipe the keys.
+	 *
+	 * Blocks until running callbacks returned, no callback is invoked
+	 * afterwards.  Must not be called from a callback.
+	 */
+	void (*destroy)(cxtp_transport_t *this);
+};
+
+/**
+ * Create a transport listening on the configured port (<ns>.plugins.cxtp.port)
+ * of all IPv4 and IPv6 addresses.
+ *
+ * @param cb			callback for received messages
+ * @param data			data to pass to cb
+ * @return				transport, NULL if no socket could be bound
+ */
+cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
+										void *data);
+
+/**
+ * Create a transport listening on a specific address and port only, which
+ * is also the source address of all datagrams it sends.
+ *
+ * @param local			address and port to bind, not referenced
+ * @param cb			callback for received messages
+ * @param data			data to pass to cb
+ * @return				transport, NULL if the socket could not be bound
+ */
+cxtp_transport_t *cxtp_transport_create_bound(host_t *local,
+											  cxtp_transport_receive_cb_t cb,
+											  void *data);
+
+#endif /** CXTP_TRANSPORT_H_ @}*/
