@@ -12,10 +12,14 @@
  * for more details.
  */
 
+/* for struct in6_pktinfo */
+#define _GNU_SOURCE
+
 #include "cxtp_icmp.h"
 #include "cxtp_settings.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -638,14 +642,18 @@ METHOD(cxtp_icmp_t, send_reliable, bool,
 	{
 		return FALSE;
 	}
-	if (message->get_type(message) != CXTP_CTAR ||
-		!message->get_ack(message) ||
-		message->get_sequence(message) != sequence)
+	if (message->get_type(message) != CXTP_CTAR)
 	{
-		DBG1(DBG_NET, "cxtp: not retransmitting %N %u to %H, only a CTAR with "
-			 "the A flag and sequence number %u is", cxtp_message_type_names,
-			 message->get_type(message), message->get_sequence(message), dst,
-			 sequence);
+		DBG1(DBG_NET, "cxtp: not retransmitting %N to %H, only CTARs are",
+			 cxtp_message_type_names, message->get_type(message), dst);
+		chunk_clear(&encoding);
+		return FALSE;
+	}
+	if (!message->get_ack(message) || message->get_sequence(message) != sequence)
+	{
+		DBG1(DBG_NET, "cxtp: not retransmitting CTAR %u to %H, %s",
+			 message->get_sequence(message), dst, message->get_ack(message) ?
+			 "sequence number differs" : "it requests no acknowledgement");
 		chunk_clear(&encoding);
 		return FALSE;
 	}
@@ -700,8 +708,9 @@ METHOD(cxtp_icmp_t, acknowledge, bool,
 	{
 		return FALSE;
 	}
-	DBG2(DBG_NET, "cxtp: CTAR %u to %H acknowledged after %u transmissions",
-		 sequence, pending->dst, pending->transmissions);
+	DBG2(DBG_NET, "cxtp: CTAR %u to %H acknowledged after %u transmission%s",
+		 sequence, pending->dst, pending->transmissions,
+		 pending->transmissions == 1 ? "" : "s");
 	pending_destroy(pending);
 	return TRUE;
 }
@@ -797,18 +806,18 @@ static bool rate_check(private_cxtp_icmp_t *this, host_t *src)
 	this->mutex->unlock(this->mutex);
 
 	if (dropped)
-	{
+	{	/* this one and the ones not logged since the last notice */
 		if (full)
 		{
 			DBG1(DBG_NET, "cxtp: dropped CTAR from %H, CTARs from more than %d "
-				 "sources within a second (%u CTARs dropped since the last "
-				 "notice)", src, RATE_MAX_SOURCES, dropped);
+				 "sources within a second (%u dropped since the last notice)",
+				 src, RATE_MAX_SOURCES, dropped);
 		}
 		else
 		{
 			DBG1(DBG_NET, "cxtp: dropped CTAR from %H, more than %u CTARs per "
-				 "second (%u CTARs dropped since the last notice)", src,
-				 this->ctar_rate, dropped);
+				 "second from a source (%u dropped since the last notice)",
+				 src, this->ctar_rate, dropped);
 		}
 	}
 	return FALSE;
@@ -1253,7 +1262,6 @@ cxtp_icmp_t *cxtp_icmp_create(cxtp_icmp_receive_cb_t cb, void *data)
 	{
 		DBG1(DBG_NET, "cxtp: no raw ICMP socket available, CXTP between mobile "
 			 "node and access router disabled");
-		this->public.destroy = (void*)release;
 		release(this);
 		return NULL;
 	}

@@ -246,7 +246,8 @@ cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
  * Create a transport listening on a specific address and port only, which
  * is also the source address of all datagrams it sends.
  *
- * @param local			address and port to bind, not referenced
+ * @param local			address and port to bind (port 0 for the configured
+ *						port), not referenced
  * @param cb			callback for received messages
  * @param data			data to pass to cb
  * @return				transport, NULL if the socket could not be bound

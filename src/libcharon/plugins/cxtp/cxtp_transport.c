@@ -1,0 +1,1433 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* for struct in6_pktinfo */
+#endif
+
+#include "cxtp_transport.h"
+#include "cxtp_settings.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <unistd.h>
+#include <sys/time.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <utils/debug.h>
+#include <threading/mutex.h>
+#include <threading/condvar.h>
+#include <collections/array.h>
+#include <collections/linked_list.h>
+#include <processing/jobs/callback_job.h>
+#include <crypto/aead.h>
+#include <crypto/kdfs/kdf.h>
+#include <crypto/rngs/rng.h>
+
+/**
+ * Receive buffer size, larger than any UDP payload
+ */
+#define RECV_BUFFER_SIZE 65536
+
+/**
+ * Maximum UDP payload over IPv4 and IPv6 (without jumbograms)
+ */
+#define MAX_PAYLOAD_V4 (65535 - 20 - 8)
+#define MAX_PAYLOAD_V6 (65535 - 8)
+
+/**
+ * AEAD key size (AES-256) and salt size
+ */
+#define AEAD_KEY_SIZE 32
+#define AEAD_SALT_SIZE 4
+
+/**
+ * Bits the wall clock in ms is shifted by for the initial sequence number
+ */
+#define SEQ_TIME_SHIFT 16
+
+typedef struct private_cxtp_transport_t private_cxtp_transport_t;
+
+/**
+ * A cached key of one direction with a peer
+ */
+typedef struct {
+
+	/** our address the key was derived for, NULL if none derived yet */
+	host_t *local;
+
+	/** AEAD keyed for the direction */
+	aead_t *aead;
+
+} dir_key_t;
+
+/**
+ * A configured peer
+ */
+typedef struct {
+
+	/** name of the peer's section */
+	char *name;
+
+	/** address and port of the peer */
+	host_t *address;
+
+	/** shared secret */
+	chunk_t secret;
+
+	/** next sequence number to send */
+	uint64_t seq;
+
+	/** key of datagrams we send */
+	dir_key_t out;
+
+	/** key of datagrams we receive */
+	dir_key_t in;
+
+	/** whether a datagram was received, i.e. the window is valid */
+	bool replay_init;
+
+	/** highest authenticated sequence number received */
+	uint64_t replay_top;
+
+	/** window bitmap, bit n set if replay_top - n was received */
+	uint64_t replay_bitmap;
+
+} peer_t;
+
+/**
+ * A bound socket
+ */
+typedef struct {
+
+	/** transport the socket belongs to */
+	private_cxtp_transport_t *this;
+
+	/** file descriptor */
+	int fd;
+
+	/** address family */
+	int family;
+
+	/** bound address and port */
+	host_t *local;
+
+	/** whether bound to the any-address, so local addresses vary */
+	bool wildcard;
+
+	/** receive buffer, used in the (serialized) watcher callback only */
+	chunk_t buffer;
+
+} sock_t;
+
+/**
+ * A message sent with send_reliable(), pending acknowledgement
+ */
+typedef struct {
+
+	/** identifier given by the user */
+	uint32_t id;
+
+	/** unique number of the entry, so stale timer jobs can't touch it */
+	u_int serial;
+
+	/** name of the peer */
+	char *peer;
+
+	/** type of the message, for logging */
+	cxtp_message_type_t type;
+
+	/** plain encoded message */
+	chunk_t encoding;
+
+	/** retransmissions done */
+	u_int retransmitted;
+
+	/** current backoff interval in ms */
+	double interval;
+
+} pending_t;
+
+/**
+ * Data of a timer job
+ */
+typedef struct {
+
+	/** transport, referenced */
+	private_cxtp_transport_t *this;
+
+	/** identifier of the pending message */
+	uint32_t id;
+
+	/** serial of the pending message */
+	u_int serial;
+
+} timer_data_t;
+
+/**
+ * Private data of a cxtp_transport_t object.
+ */
+struct private_cxtp_transport_t {
+
+	/**
+	 * Public cxtp_transport_t interface.
+	 */
+	cxtp_transport_t public;
+
+	/**
+	 * References held by the owner and the scheduled timer jobs
+	 */
+	refcount_t ref;
+
+	/**
+	 * Protects everything below but the sockets' buffers
+	 */
+	mutex_t *mutex;
+
+	/**
+	 * Signals the end of a timeout callback
+	 */
+	condvar_t *condvar;
+
+	/**
+	 * Set by destroy(), timer jobs do nothing anymore
+	 */
+	bool destroyed;
+
+	/**
+	 * Timeout callbacks in progress
+	 */
+	u_int running;
+
+	/**
+	 * Bound sockets, sock_t*
+	 */
+	array_t *sockets;
+
+	/**
+	 * Configured peers, peer_t*
+	 */
+	array_t *peers;
+
+	/**
+	 * Pending messages, pending_t*
+	 */
+	linked_list_t *pending;
+
+	/**
+	 * Serial of the last pending message
+	 */
+	u_int serial;
+
+	/**
+	 * RNG for IVs
+	 */
+	rng_t *rng;
+
+	/**
+	 * Receive callback
+	 */
+	cxtp_transport_receive_cb_t cb;
+
+	/**
+	 * Data for the receive callback
+	 */
+	void *cb_data;
+
+	/**
+	 * Timeout callback
+	 */
+	cxtp_transport_timeout_cb_t timeout_cb;
+
+	/**
+	 * Data for the timeout callback
+	 */
+	void *timeout_data;
+
+	/**
+	 * Initial retransmission timeout in ms
+	 */
+	double timeout;
+
+	/**
+	 * Base of the exponential backoff
+	 */
+	double base;
+
+	/**
+	 * Number of retransmissions
+	 */
+	u_int tries;
+};
+
+/**
+ * Wipe and free a direction key
+ */
+static void dir_key_clear(dir_key_t *key)
+{
+	DESTROY_IF(key->aead);
+	DESTROY_IF(key->local);
+	key->aead = NULL;
+	key->local = NULL;
+}
+
+/**
+ * Destroy a peer, wiping the secret and keys
+ */
+static void peer_destroy(peer_t *peer)
+{
+	dir_key_clear(&peer->out);
+	dir_key_clear(&peer->in);
+	chunk_clear(&peer->secret);
+	peer->address->destroy(peer->address);
+	free(peer->name);
+	free(peer);
+}
+
+/**
+ * Destroy a pending entry, wiping the message
+ */
+static void pending_destroy(pending_t *entry)
+{
+	chunk_clear(&entry->encoding);
+	free(entry->peer);
+	free(entry);
+}
+
+/**
+ * Close a socket and free it
+ */
+static void sock_destroy(sock_t *sock)
+{
+	if (sock->fd >= 0)
+	{
+		close(sock->fd);
+	}
+	DESTROY_IF(sock->local);
+	chunk_free(&sock->buffer);
+	free(sock);
+}
+
+/**
+ * Release a reference, freeing what the last reference keeps alive
+ */
+static void unref(private_cxtp_transport_t *this)
+{
+	if (ref_put(&this->ref))
+	{
+		this->pending->destroy(this->pending);
+		this->condvar->destroy(this->condvar);
+		this->mutex->destroy(this->mutex);
+		free(this);
+	}
+}
+
+/**
+ * Find a peer by name
+ */
+static peer_t *find_peer_by_name(private_cxtp_transport_t *this, char *name)
+{
+	peer_t *peer;
+	int i;
+
+	for (i = 0; name && i < array_count(this->peers); i++)
+	{
+		array_get(this->peers, i, &peer);
+		if (streq(peer->name, name))
+		{
+			return peer;
+		}
+	}
+	return NULL;
+}
+
+/**
+ * Find a peer by address, ignoring the port
+ */
+static peer_t *find_peer_by_address(private_cxtp_transport_t *this,
+									host_t *address)
+{
+	peer_t *peer;
+	int i;
+
+	for (i = 0; i < array_count(this->peers); i++)
+	{
+		array_get(this->peers, i, &peer);
+		if (peer->address->ip_equals(peer->address, address))
+		{
+			return peer;
+		}
+	}
+	return NULL;
+}
+
+/**
+ * Find the socket for an address family
+ */
+static sock_t *find_socket(private_cxtp_transport_t *this, int family)
+{
+	sock_t *sock;
+	int i;
+
+	for (i = 0; i < array_count(this->sockets); i++)
+	{
+		array_get(this->sockets, i, &sock);
+		if (sock->family == family)
+		{
+			return sock;
+		}
+	}
+	return NULL;
+}
+
+/**
+ * Get the socket to send a message of the given length to a peer, if any
+ */
+static sock_t *get_socket(private_cxtp_transport_t *this, peer_t *peer,
+						  cxtp_message_type_t type, size_t len)
+{
+	sock_t *sock;
+
+	sock = find_socket(this, peer->address->get_family(peer->address));
+	if (!sock)
+	{
+		DBG1(DBG_NET, "cxtp: no socket to reach peer '%s' (%#H)", peer->name,
+			 peer->address);
+		return NULL;
+	}
+	if (len + CXTP_TRANSPORT_OVERHEAD >
+			(sock->family == AF_INET ? MAX_PAYLOAD_V4 : MAX_PAYLOAD_V6))
+	{
+		DBG1(DBG_NET, "cxtp: CXTP %N of %zu octets too large for a datagram "
+			 "to peer '%s'", cxtp_message_type_names, type, len, peer->name);
+		return NULL;
+	}
+	return sock;
+}
+
+/**
+ * Derive the AEAD for datagrams from sender to receiver
+ */
+static aead_t *derive_aead(chunk_t secret, host_t *sender, host_t *receiver)
+{
+	kdf_t *kdf;
+	aead_t *aead;
+	chunk_t salt, key = chunk_empty;
+	bool ok;
+
+	kdf = lib->crypto->create_kdf(lib->crypto, KDF_PRF_PLUS,
+								  PRF_HMAC_SHA2_256);
+	if (!kdf)
+	{
+		DBG1(DBG_NET, "cxtp: prf+ with %N not supported, unable to derive "
+			 "transport keys", pseudo_random_function_names,
+			 PRF_HMAC_SHA2_256);
+		return NULL;
+	}
+	aead = lib->crypto->create_aead(lib->crypto, ENCR_AES_GCM_ICV16,
+									AEAD_KEY_SIZE, AEAD_SALT_SIZE);
+	if (!aead)
+	{
+		DBG1(DBG_NET, "cxtp: %N not supported, unable to protect CXTP "
+			 "datagrams", encryption_algorithm_names, ENCR_AES_GCM_ICV16);
+		kdf->destroy(kdf);
+		return NULL;
+	}
+	salt = chunk_cata("ccc", chunk_from_str(CXTP_TRANSPORT_KEY_LABEL),
+					  sender->get_address(sender),
+					  receiver->get_address(receiver));
+	ok = kdf->set_param(kdf, KDF_PARAM_KEY, secret) &&
+		 kdf->set_param(kdf, KDF_PARAM_SALT, salt) &&
+		 kdf->allocate_bytes(kdf, aead->get_key_size(aead), &key) &&
+		 aead->set_key(aead, key);
+	kdf->destroy(kdf);
+	if (ok)
+	{
+		DBG4(DBG_NET, "cxtp: key and salt %H => %H %B", sender, receiver,
+			 &key);
+	}
+	chunk_clear(&key);
+	if (!ok)
+	{
+		DBG1(DBG_NET, "cxtp: deriving transport key for %H => %H failed",
+			 sender, receiver);
+		aead->destroy(aead);
+		return NULL;
+	}
+	return aead;
+}
+
+/**
+ * Get the AEAD of a direction, deriving it if our address changed
+ */
+static aead_t *get_aead(peer_t *peer, bool outbound, host_t *local)
+{
+	dir_key_t *key = outbound ? &peer->out : &peer->in;
+
+	if (key->aead && key->local->ip_equals(key->local, local))
+	{
+		return key->aead;
+	}
+	dir_key_clear(key);
+	if (outbound)
+	{
+		key->aead = derive_aead(peer->secret, local, peer->address);
+	}
+	else
+	{
+		key->aead = derive_aead(peer->secret, peer->address, local);
+	}
+	if (key->aead)
+	{
+		key->local = local->clone(local);
+	}
+	return key->aead;
+}
+
+/**
+ * Check if a sequence number passes the replay window
+ */
+static bool replay_check(peer_t *peer, uint64_t seq)
+{
+	uint64_t diff;
+
+	if (!peer->replay_init || seq > peer->replay_top)
+	{
+		return TRUE;
+	}
+	diff = peer->replay_top - seq;
+	if (diff >= CXTP_TRANSPORT_REPLAY_WINDOW)
+	{
+		return FALSE;
+	}
+	return !(peer->replay_bitmap & (1ULL << diff));
+}
+
+/**
+ * Mark an authenticated sequence number as received
+ */
+static void replay_update(peer_t *peer, uint64_t seq)
+{
+	uint64_t diff;
+
+	if (!peer->replay_init)
+	{
+		peer->replay_init = TRUE;
+		peer->replay_top = seq;
+		peer->replay_bitmap = 1;
+	}
+	else if (seq > peer->replay_top)
+	{
+		diff = seq - peer->replay_top;
+		if (diff >= CXTP_TRANSPORT_REPLAY_WINDOW)
+		{
+			peer->replay_bitmap = 1;
+		}
+		else
+		{
+			peer->replay_bitmap = (peer->replay_bitmap << diff) | 1;
+		}
+		peer->replay_top = seq;
+	}
+	else
+	{
+		peer->replay_bitmap |= 1ULL << (peer->replay_top - seq);
+	}
+}
+
+/**
+ * Get the source address routing picks to reach a destination
+ */
+static host_t *get_source(host_t *dst)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+	host_t *src = NULL;
+	int fd;
+
+	fd = socket(dst->get_family(dst), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+	{
+		return NULL;
+	}
+	if (connect(fd, dst->get_sockaddr(dst), *dst->get_sockaddr_len(dst)) == 0 &&
+		getsockname(fd, (struct sockaddr*)&addr, &len) == 0)
+	{
+		src = host_create_from_sockaddr((sockaddr_t*)&addr);
+	}
+	close(fd);
+	return src;
+}
+
+/**
+ * Send a datagram, from a specific source address on wildcard sockets
+ */
+static bool send_datagram(sock_t *sock, host_t *src, host_t *dst,
+						  chunk_t data)
+{
+	struct msghdr msg = {
+		.msg_name = dst->get_sockaddr(dst),
+		.msg_namelen = *dst->get_sockaddr_len(dst),
+	};
+	struct iovec iov = {
+		.iov_base = data.ptr,
+		.iov_len = data.len,
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} control;
+	struct cmsghdr *cmsg;
+
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+
+	if (sock->wildcard)
+	{
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		cmsg = &control.align;
+		if (sock->family == AF_INET)
+		{
+			struct in_pktinfo *pktinfo;
+			struct sockaddr_in *sin = (struct sockaddr_in*)src->get_sockaddr(src);
+
+			msg.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+			cmsg->cmsg_level = IPPROTO_IP;
+			cmsg->cmsg_type = IP_PKTINFO;
+			cmsg->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+			pktinfo = (struct in_pktinfo*)CMSG_DATA(cmsg);
+			pktinfo->ipi_spec_dst = sin->sin_addr;
+		}
+		else
+		{
+			struct in6_pktinfo *pktinfo;
+			struct sockaddr_in6 *sin = (struct sockaddr_in6*)src->get_sockaddr(src);
+
+			msg.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+			cmsg->cmsg_level = IPPROTO_IPV6;
+			cmsg->cmsg_type = IPV6_PKTINFO;
+			cmsg->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+			pktinfo = (struct in6_pktinfo*)CMSG_DATA(cmsg);
+			pktinfo->ipi6_addr = sin->sin6_addr;
+		}
+	}
+	if (sendmsg(sock->fd, &msg, 0) != data.len)
+	{
+		DBG1(DBG_NET, "cxtp: sending datagram from %H to %#H failed: %s",
+			 src, dst, strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * Encrypt an encoded message and send it to a peer, with the mutex held
+ */
+static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
+						  cxtp_message_type_t type, chunk_t plain,
+						  u_int retransmission, uint32_t id)
+{
+	sock_t *sock;
+	host_t *src;
+	aead_t *aead;
+	chunk_t datagram, header, iv, data;
+	uint64_t seq;
+	bool ok = FALSE;
+
+	sock = get_socket(this, peer, type, plain.len);
+	if (!sock)
+	{
+		return FALSE;
+	}
+	if (sock->wildcard)
+	{
+		src = get_source(peer->address);
+		if (!src)
+		{
+			DBG1(DBG_NET, "cxtp: no source address to reach peer '%s' (%#H)",
+				 peer->name, peer->address);
+			return FALSE;
+		}
+	}
+	else
+	{
+		src = sock->local->clone(sock->local);
+	}
+	aead = get_aead(peer, TRUE, src);
+	if (!aead)
+	{
+		src->destroy(src);
+		return FALSE;
+	}
+
+	datagram.len = CXTP_TRANSPORT_OVERHEAD + plain.len;
+	datagram.ptr = malloc(datagram.len);
+	header = chunk_create(datagram.ptr, CXTP_TRANSPORT_HEADER_LEN);
+	iv = chunk_create(datagram.ptr + CXTP_TRANSPORT_HEADER_LEN,
+					  CXTP_TRANSPORT_IV_LEN);
+	data = chunk_create(iv.ptr + iv.len, plain.len);
+
+	seq = peer->seq++;
+	memset(header.ptr, 0, header.len);
+	header.ptr[0] = CXTP_TRANSPORT_VERSION;
+	htoun64(header.ptr + 4, seq);
+	memcpy(data.ptr, plain.ptr, plain.len);
+
+	if (!this->rng->get_bytes(this->rng, iv.len, iv.ptr) ||
+		!aead->encrypt(aead, data, header, iv, NULL))
+	{
+		DBG1(DBG_NET, "cxtp: encrypting CXTP %N for peer '%s' failed",
+			 cxtp_message_type_names, type, peer->name);
+	}
+	else
+	{
+		if (retransmission)
+		{
+			DBG1(DBG_NET, "cxtp: retransmit %u of CXTP %N (id %u) to peer "
+				 "'%s' (%#H)", retransmission, cxtp_message_type_names, type,
+				 id, peer->name, peer->address);
+		}
+		else
+		{
+			DBG1(DBG_NET, "cxtp: sending CXTP %N to peer '%s' (%#H)",
+				 cxtp_message_type_names, type, peer->name, peer->address);
+		}
+		DBG2(DBG_NET, "cxtp: sending %zu octet datagram with sequence number "
+			 "%"PRIu64" from %H to %#H", datagram.len, seq, src, peer->address);
+		ok = send_datagram(sock, src, peer->address, datagram);
+	}
+	chunk_clear(&datagram);
+	src->destroy(src);
+	return ok;
+}
+
+/**
+ * Authenticate, decrypt and check a datagram, returns the plain message
+ */
+static bool open_datagram(private_cxtp_transport_t *this, chunk_t datagram,
+						  host_t *src, host_t *dst, char **name,
+						  chunk_t *plain)
+{
+	peer_t *peer;
+	aead_t *aead;
+	chunk_t header, iv, data;
+	uint64_t seq;
+	bool ok = FALSE;
+
+	this->mutex->lock(this->mutex);
+	if (this->destroyed)
+	{
+		this->mutex->unlock(this->mutex);
+		return FALSE;
+	}
+	peer = find_peer_by_address(this, src);
+	if (!peer)
+	{
+		DBG1(DBG_NET, "cxtp: dropping %zu octet datagram from %#H, not a "
+			 "configured peer", datagram.len, src);
+		goto out;
+	}
+	if (datagram.len <= CXTP_TRANSPORT_OVERHEAD)
+	{
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H), %zu "
+			 "octets are too short", peer->name, src, datagram.len);
+		goto out;
+	}
+	if (datagram.ptr[0] != CXTP_TRANSPORT_VERSION)
+	{
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H) with "
+			 "unsupported version %u", peer->name, src, datagram.ptr[0]);
+		goto out;
+	}
+	header = chunk_create(datagram.ptr, CXTP_TRANSPORT_HEADER_LEN);
+	iv = chunk_create(datagram.ptr + CXTP_TRANSPORT_HEADER_LEN,
+					  CXTP_TRANSPORT_IV_LEN);
+	data = chunk_skip(datagram, CXTP_TRANSPORT_HEADER_LEN +
+								CXTP_TRANSPORT_IV_LEN);
+	seq = untoh64(header.ptr + 4);
+	if (!replay_check(peer, seq))
+	{
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H) with "
+			 "replayed or too old sequence number %"PRIu64" (highest %"PRIu64
+			 ")", peer->name, src, seq, peer->replay_top);
+		goto out;
+	}
+	aead = get_aead(peer, FALSE, dst);
+	if (!aead)
+	{
+		goto out;
+	}
+	*plain = chunk_empty;
+	if (!aead->decrypt(aead, data, header, iv, plain))
+	{
+		/* some implementations allocate it even if verification fails */
+		chunk_clear(plain);
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H), "
+			 "authentication failed", peer->name, src);
+		goto out;
+	}
+	replay_update(peer, seq);
+	DBG2(DBG_NET, "cxtp: received %zu octet datagram with sequence number "
+		 "%"PRIu64" from %#H to %H", datagram.len, seq, src, dst);
+	*name = strdup(peer->name);
+	ok = TRUE;
+
+out:
+	this->mutex->unlock(this->mutex);
+	return ok;
+}
+
+/**
+ * Get the destination address of a received datagram from its pktinfo
+ */
+static host_t *get_destination(sock_t *sock, struct msghdr *msg)
+{
+	struct cmsghdr *cmsg;
+
+	if (!sock->wildcard)
+	{
+		return sock->local->clone(sock->local);
+	}
+	for (cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg))
+	{
+		if (cmsg->cmsg_level == IPPROTO_IP && cmsg->cmsg_type == IP_PKTINFO)
+		{
+			struct in_pktinfo *pktinfo = (struct in_pktinfo*)CMSG_DATA(cmsg);
+
+			return host_create_from_chunk(AF_INET,
+						chunk_from_thing(pktinfo->ipi_addr),
+						sock->local->get_port(sock->local));
+		}
+		if (cmsg->cmsg_level == IPPROTO_IPV6 &&
+			cmsg->cmsg_type == IPV6_PKTINFO)
+		{
+			struct in6_pktinfo *pktinfo = (struct in6_pktinfo*)CMSG_DATA(cmsg);
+
+			return host_create_from_chunk(AF_INET6,
+						chunk_from_thing(pktinfo->ipi6_addr),
+						sock->local->get_port(sock->local));
+		}
+	}
+	return NULL;
+}
+
+/**
+ * Watcher callback for a readable socket
+ */
+static bool receive_cb(sock_t *sock, int fd, watcher_event_t event)
+{
+	private_cxtp_transport_t *this = sock->this;
+	struct sockaddr_storage from;
+	struct iovec iov = {
+		.iov_base = sock->buffer.ptr,
+		.iov_len = sock->buffer.len,
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+				 CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr msg = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	cxtp_message_t *message;
+	host_t *src, *dst;
+	chunk_t plain = chunk_empty;
+	char *name = NULL;
+	ssize_t len;
+
+	len = recvmsg(fd, &msg, MSG_DONTWAIT);
+	if (len < 0)
+	{
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		{
+			DBG1(DBG_NET, "cxtp: receiving from socket failed: %s",
+				 strerror(errno));
+		}
+		return TRUE;
+	}
+	src = host_create_from_sockaddr((sockaddr_t*)&from);
+	if (!src)
+	{
+		return TRUE;
+	}
+	dst = get_destination(sock, &msg);
+	if (!dst)
+	{
+		DBG1(DBG_NET, "cxtp: dropping datagram from %#H, destination address "
+			 "unknown", src);
+		src->destroy(src);
+		return TRUE;
+	}
+	if (open_datagram(this, chunk_create(sock->buffer.ptr, len), src, dst,
+					  &name, &plain))
+	{
+		message = cxtp_message_parse(plain);
+		chunk_clear(&plain);
+		if (message)
+		{
+			DBG1(DBG_NET, "cxtp: received CXTP %N from peer '%s' (%#H)",
+				 cxtp_message_type_names, message->get_type(message), name,
+				 src);
+			if (this->cb)
+			{
+				this->cb(this->cb_data, name, src, message);
+			}
+			else
+			{
+				message->destroy(message);
+			}
+		}
+		else
+		{
+			DBG1(DBG_NET, "cxtp: dropping invalid CXTP message from peer '%s' "
+				 "(%#H)", name, src);
+		}
+		free(name);
+	}
+	dst->destroy(dst);
+	src->destroy(src);
+	return TRUE;
+}
+
+METHOD(cxtp_transport_t, send_, bool,
+	private_cxtp_transport_t *this, char *name, cxtp_message_t *message)
+{
+	peer_t *peer;
+	chunk_t encoding;
+	bool ok = FALSE;
+
+	encoding = message->encode(message);
+	if (!encoding.len)
+	{
+		return FALSE;
+	}
+	this->mutex->lock(this->mutex);
+	peer = find_peer_by_name(this, name);
+	if (this->destroyed)
+	{
+		/* nothing to do */
+	}
+	else if (!peer)
+	{
+		DBG1(DBG_NET, "cxtp: unable to send CXTP %N, peer '%s' is not "
+			 "configured", cxtp_message_type_names, message->get_type(message),
+			 name);
+	}
+	else
+	{
+		ok = seal_and_send(this, peer, message->get_type(message), encoding,
+						   0, 0);
+	}
+	this->mutex->unlock(this->mutex);
+	chunk_clear(&encoding);
+	return ok;
+}
+
+/**
+ * Destroy timer job data, releasing the reference to the transport
+ */
+static void timer_destroy(timer_data_t *timer)
+{
+	unref(timer->this);
+	free(timer);
+}
+
+static job_requeue_t timer_cb(timer_data_t *timer);
+
+/**
+ * Schedule the next timer of a pending entry, with the mutex held
+ */
+static void schedule_timer(private_cxtp_transport_t *this, pending_t *entry)
+{
+	timer_data_t *timer;
+	uint32_t ms;
+
+	INIT(timer,
+		.this = this,
+		.id = entry->id,
+		.serial = entry->serial,
+	);
+	ref_get(&this->ref);
+	ms = entry->interval >= UINT32_MAX ? UINT32_MAX : (uint32_t)entry->interval;
+	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
+						callback_job_create((callback_job_cb_t)timer_cb, timer,
+								(callback_job_cleanup_t)timer_destroy, NULL),
+						ms);
+}
+
+/**
+ * Find a pending entry by id, and serial if not 0, with the mutex held
+ */
+static pending_t *find_pending(private_cxtp_transport_t *this, uint32_t id,
+							   u_int serial, bool remove)
+{
+	enumerator_t *enumerator;
+	pending_t *entry, *found = NULL;
+
+	enumerator = this->pending->create_enumerator(this->pending);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->id == id && (!serial || entry->serial == serial))
+		{
+			if (remove)
+			{
+				this->pending->remove_at(this->pending, enumerator);
+			}
+			found = entry;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/**
+ * Timer of a pending message: retransmit it or give up
+ */
+static job_requeue_t timer_cb(timer_data_t *timer)
+{
+	private_cxtp_transport_t *this = timer->this;
+	cxtp_transport_timeout_cb_t cb;
+	pending_t *entry;
+	peer_t *peer;
+	void *data;
+
+	this->mutex->lock(this->mutex);
+	if (this->destroyed)
+	{
+		this->mutex->unlock(this->mutex);
+		return JOB_REQUEUE_NONE;
+	}
+	entry = find_pending(this, timer->id, timer->serial, FALSE);
+	if (!entry)
+	{	/* acknowledged or replaced */
+		this->mutex->unlock(this->mutex);
+		return JOB_REQUEUE_NONE;
+	}
+	if (entry->retransmitted < this->tries)
+	{
+		entry->retransmitted++;
+		peer = find_peer_by_name(this, entry->peer);
+		if (peer)
+		{
+			seal_and_send(this, peer, entry->type, entry->encoding,
+						  entry->retransmitted, entry->id);
+		}
+		entry->interval *= this->base;
+		schedule_timer(this, entry);
+		this->mutex->unlock(this->mutex);
+		return JOB_REQUEUE_NONE;
+	}
+	find_pending(this, timer->id, timer->serial, TRUE);
+	DBG1(DBG_NET, "cxtp: giving up on CXTP %N (id %u) to peer '%s' after %u "
+		 "retransmission%s", cxtp_message_type_names, entry->type, entry->id,
+		 entry->peer, entry->retransmitted,
+		 entry->retransmitted == 1 ? "" : "s");
+	cb = this->timeout_cb;
+	data = this->timeout_data;
+	if (cb)
+	{
+		this->running++;
+		this->mutex->unlock(this->mutex);
+		cb(data, entry->peer, entry->id);
+		this->mutex->lock(this->mutex);
+		this->running--;
+		this->condvar->broadcast(this->condvar);
+	}
+	this->mutex->unlock(this->mutex);
+	pending_destroy(entry);
+	return JOB_REQUEUE_NONE;
+}
+
+METHOD(cxtp_transport_t, send_reliable, bool,
+	private_cxtp_transport_t *this, char *name, cxtp_message_t *message,
+	uint32_t id)
+{
+	pending_t *entry;
+	peer_t *peer;
+	chunk_t encoding;
+
+	encoding = message->encode(message);
+	if (!encoding.len)
+	{
+		return FALSE;
+	}
+	this->mutex->lock(this->mutex);
+	peer = find_peer_by_name(this, name);
+	if (this->destroyed || !peer)
+	{
+		if (!this->destroyed)
+		{
+			DBG1(DBG_NET, "cxtp: unable to send CXTP %N, peer '%s' is not "
+				 "configured", cxtp_message_type_names,
+				 message->get_type(message), name);
+		}
+		this->mutex->unlock(this->mutex);
+		chunk_clear(&encoding);
+		return FALSE;
+	}
+	if (!get_socket(this, peer, message->get_type(message), encoding.len))
+	{
+		this->mutex->unlock(this->mutex);
+		chunk_clear(&encoding);
+		return FALSE;
+	}
+	entry = find_pending(this, id, 0, TRUE);
+	if (entry)
+	{
+		DBG2(DBG_NET, "cxtp: replacing pending CXTP %N with id %u",
+			 cxtp_message_type_names, entry->type, id);
+		pending_destroy(entry);
+	}
+	INIT(entry,
+		.id = id,
+		.serial = ++this->serial ?: ++this->serial,
+		.peer = strdup(peer->name),
+		.type = message->get_type(message),
+		.encoding = encoding,
+		.interval = this->timeout,
+	);
+	/* a failed first transmission is handled like a lost datagram */
+	seal_and_send(this, peer, entry->type, entry->encoding, 0, id);
+	this->pending->insert_last(this->pending, entry);
+	schedule_timer(this, entry);
+	this->mutex->unlock(this->mutex);
+	return TRUE;
+}
+
+METHOD(cxtp_transport_t, acknowledge, void,
+	private_cxtp_transport_t *this, uint32_t id)
+{
+	pending_t *entry;
+
+	this->mutex->lock(this->mutex);
+	entry = find_pending(this, id, 0, TRUE);
+	this->mutex->unlock(this->mutex);
+	if (entry)
+	{
+		DBG2(DBG_NET, "cxtp: CXTP %N (id %u) to peer '%s' acknowledged after "
+			 "%u retransmission%s", cxtp_message_type_names, entry->type, id,
+			 entry->peer, entry->retransmitted,
+			 entry->retransmitted == 1 ? "" : "s");
+		pending_destroy(entry);
+	}
+}
+
+METHOD(cxtp_transport_t, set_timeout_cb, void,
+	private_cxtp_transport_t *this, cxtp_transport_timeout_cb_t cb,
+	void *data)
+{
+	this->mutex->lock(this->mutex);
+	this->timeout_cb = cb;
+	this->timeout_data = data;
+	this->mutex->unlock(this->mutex);
+}
+
+METHOD(cxtp_transport_t, destroy, void,
+	private_cxtp_transport_t *this)
+{
+	pending_t *entry;
+	sock_t *sock;
+	peer_t *peer;
+
+	this->mutex->lock(this->mutex);
+	this->destroyed = TRUE;
+	while (this->pending->remove_first(this->pending,
+									   (void**)&entry) == SUCCESS)
+	{
+		pending_destroy(entry);
+	}
+	while (this->running)
+	{
+		this->condvar->wait(this->condvar, this->mutex);
+	}
+	this->mutex->unlock(this->mutex);
+
+	/* blocks until a running receive callback returned, which sees the
+	 * destroyed flag under the mutex, so the rest is not used anymore */
+	while (array_remove(this->sockets, ARRAY_HEAD, &sock))
+	{
+		lib->watcher->remove(lib->watcher, sock->fd);
+		sock_destroy(sock);
+	}
+	array_destroy(this->sockets);
+	while (array_remove(this->peers, ARRAY_HEAD, &peer))
+	{
+		peer_destroy(peer);
+	}
+	array_destroy(this->peers);
+	DESTROY_IF(this->rng);
+	/* the timer jobs still scheduled hold references */
+	unref(this);
+}
+
+/**
+ * Get the wall clock time in ms, shifted into an initial sequence number
+ */
+static uint64_t initial_sequence()
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return ((uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000) << SEQ_TIME_SHIFT;
+}
+
+/**
+ * Load the configured peers
+ */
+static void load_peers(private_cxtp_transport_t *this,
+					   cxtp_settings_t *settings)
+{
+	enumerator_t *enumerator;
+	peer_t *peer, *other;
+	host_t *host;
+	char *name, *address, *secret;
+	uint64_t seq;
+	int port;
+
+	seq = initial_sequence();
+	enumerator = lib->settings->create_section_enumerator(lib->settings,
+										"%s.plugins.cxtp.peers", lib->ns);
+	while (enumerator->enumerate(enumerator, &name))
+	{
+		/* cxtp_settings_t reports peers without address or secret */
+		address = settings->get_peer_address(settings, name);
+		secret = lib->settings->get_str(lib->settings,
+								"%s.plugins.cxtp.peers.%s.secret", NULL,
+								lib->ns, name);
+		if (!address || !secret || !*secret)
+		{
+			continue;
+		}
+		port = lib->settings->get_int(lib->settings,
+								"%s.plugins.cxtp.peers.%s.port",
+								settings->get_port(settings), lib->ns, name);
+		if (port <= 0 || port > UINT16_MAX)
+		{
+			DBG1(DBG_CFG, "cxtp: invalid port %d of peer '%s', using %u", port,
+				 name, settings->get_port(settings));
+			port = settings->get_port(settings);
+		}
+		host = host_create_from_string(address, port);
+		if (!host)
+		{
+			host = host_create_from_dns(address, AF_UNSPEC, port);
+		}
+		if (!host || host->is_anyaddr(host))
+		{
+			DBG1(DBG_CFG, "cxtp: unable to resolve address '%s' of peer '%s', "
+				 "ignored", address, name);
+			DESTROY_IF(host);
+			continue;
+		}
+		other = find_peer_by_address(this, host);
+		if (other)
+		{
+			DBG1(DBG_CFG, "cxtp: peers '%s' and '%s' share address %H, "
+				 "datagrams from it are attributed to '%s'", other->name, name,
+				 host, other->name);
+		}
+		INIT(peer,
+			.name = strdup(name),
+			.address = host,
+			.secret = chunk_clone(chunk_from_str(secret)),
+			.seq = seq,
+		);
+		array_insert(this->peers, ARRAY_TAIL, peer);
+		DBG2(DBG_CFG, "cxtp: peer '%s' at %#H", name, host);
+	}
+	enumerator->destroy(enumerator);
+}
+
+/**
+ * Open a socket bound to the given address
+ */
+static bool open_socket(private_cxtp_transport_t *this, host_t *local)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+	sock_t *sock;
+	int family, on = 1;
+
+	family = local->get_family(local);
+	INIT(sock,
+		.this = this,
+		.family = family,
+		.wildcard = local->is_anyaddr(local),
+		.fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP),
+	);
+	if (sock->fd < 0)
+	{
+		DBG1(DBG_NET, "cxtp: opening %s socket failed: %s",
+			 family == AF_INET ? "IPv4" : "IPv6", strerror(errno));
+		sock_destroy(sock);
+		return FALSE;
+	}
+	if (family == AF_INET6)
+	{
+		if (setsockopt(sock->fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+					   sizeof(on)) < 0 ||
+			setsockopt(sock->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+					   sizeof(on)) < 0)
+		{
+			DBG1(DBG_NET, "cxtp: setting IPv6 socket options failed: %s",
+				 strerror(errno));
+			sock_destroy(sock);
+			return FALSE;
+		}
+	}
+	else if (setsockopt(sock->fd, IPPROTO_IP, IP_PKTINFO, &on,
+						sizeof(on)) < 0)
+	{
+		DBG1(DBG_NET, "cxtp: setting IPv4 socket options failed: %s",
+			 strerror(errno));
+		sock_destroy(sock);
+		return FALSE;
+	}
+	if (bind(sock->fd, local->get_sockaddr(local),
+			 *local->get_sockaddr_len(local)) < 0)
+	{
+		DBG1(DBG_NET, "cxtp: unable to bind socket to %#H: %s", local,
+			 strerror(errno));
+		sock_destroy(sock);
+		return FALSE;
+	}
+	if (getsockname(sock->fd, (struct sockaddr*)&addr, &len) == 0)
+	{
+		sock->local = host_create_from_sockaddr((sockaddr_t*)&addr);
+	}
+	if (!sock->local)
+	{
+		sock->local = local->clone(local);
+	}
+	sock->buffer = chunk_alloc(RECV_BUFFER_SIZE);
+	array_insert(this->sockets, ARRAY_TAIL, sock);
+	DBG2(DBG_NET, "cxtp: listening on %#H", sock->local);
+	return TRUE;
+}
+
+/**
+ * Create the transport with the given local addresses
+ */
+static cxtp_transport_t *create(host_t **locals, int count,
+								cxtp_transport_receive_cb_t cb, void *data)
+{
+	private_cxtp_transport_t *this;
+	cxtp_settings_t *settings;
+	sock_t *sock;
+	int i;
+
+	INIT(this,
+		.public = {
+			.send = _send_,
+			.send_reliable = _send_reliable,
+			.acknowledge = _acknowledge,
+			.set_timeout_cb = _set_timeout_cb,
+			.destroy = _destroy,
+		},
+		.ref = 1,
+		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+		.condvar = condvar_create(CONDVAR_TYPE_DEFAULT),
+		.sockets = array_create(0, 0),
+		.peers = array_create(0, 0),
+		.pending = linked_list_create(),
+		.rng = lib->crypto->create_rng(lib->crypto, RNG_WEAK),
+		.cb = cb,
+		.cb_data = data,
+	);
+
+	settings = cxtp_settings_create();
+	this->timeout = settings->get_retransmit_timeout(settings) * 1000.0;
+	this->base = settings->get_retransmit_base(settings);
+	this->tries = settings->get_retransmit_tries(settings);
+	for (i = 0; i < count; i++)
+	{
+		if (!locals[i]->get_port(locals[i]))
+		{
+			locals[i]->set_port(locals[i], settings->get_port(settings));
+		}
+	}
+	load_peers(this, settings);
+	settings->destroy(settings);
+
+	if (!this->rng)
+	{
+		DBG1(DBG_NET, "cxtp: no RNG available for the CXTP transport");
+		destroy(this);
+		return NULL;
+	}
+	for (i = 0; i < count; i++)
+	{
+		open_socket(this, locals[i]);
+	}
+	if (!array_count(this->sockets))
+	{
+		destroy(this);
+		return NULL;
+	}
+	if (!array_count(this->peers))
+	{
+		DBG1(DBG_NET, "cxtp: no CXTP peers configured, all datagrams will be "
+			 "dropped");
+	}
+	for (i = 0; i < array_count(this->sockets); i++)
+	{
+		array_get(this->sockets, i, &sock);
+		lib->watcher->add(lib->watcher, sock->fd, WATCHER_READ,
+						  (watcher_cb_t)receive_cb, sock);
+	}
+	return &this->public;
+}
+
+/*
+ * Described in header
+ */
+cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
+										void *data)
+{
+	cxtp_transport_t *this;
+	host_t *locals[] = {
+		host_create_any(AF_INET6),
+		host_create_any(AF_INET),
+	};
+
+	this = create(locals, countof(locals), cb, data);
+	locals[0]->destroy(locals[0]);
+	locals[1]->destroy(locals[1]);
+	return this;
+}
+
+/*
+ * Described in header
+ */
+cxtp_transport_t *cxtp_transport_create_bound(host_t *local,
+											  cxtp_transport_receive_cb_t cb,
+											  void *data)
+{
+	cxtp_transport_t *this;
+	host_t *locals[1];
+
+	locals[0] = local->clone(local);
+	this = create(locals, countof(locals), cb, data);
+	locals[0]->destroy(locals[0]);
+	return this;
+}
