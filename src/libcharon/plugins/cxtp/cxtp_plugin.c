@@ -16,6 +16,7 @@
 #include "cxtp_settings.h"
 #include "cxtp_capture.h"
 #include "cxtp_vici.h"
+#include "cxtp_ar.h"
 
 #include <daemon.h>
 
@@ -40,6 +41,11 @@ struct private_cxtp_plugin_t {
 	 * Key material of the SAs, captured as it is derived
 	 */
 	cxtp_capture_t *capture;
+
+	/**
+	 * Transfers between access routers
+	 */
+	cxtp_ar_t *ar;
 
 	/**
 	 * vici commands, if vici is loaded
@@ -77,7 +83,8 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			 settings->get_seq_jump(settings), peers, peers == 1 ? "" : "s");
 		this->capture = cxtp_capture_create();
 		charon->bus->add_listener(charon->bus, &this->capture->listener);
-		this->vici = cxtp_vici_create(this->capture);
+		this->ar = cxtp_ar_create(this->capture, this->settings);
+		this->vici = cxtp_vici_create(this->capture, this->ar);
 		if (!this->vici)
 		{
 			DBG1(DBG_CFG, "cxtp: vici is not loaded, cxtp commands unavailable");
@@ -87,6 +94,8 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 	{
 		DESTROY_IF(this->vici);
 		this->vici = NULL;
+		DESTROY_IF(this->ar);
+		this->ar = NULL;
 		if (this->capture)
 		{
 			charon->bus->remove_listener(charon->bus, &this->capture->listener);
@@ -117,6 +126,7 @@ METHOD(plugin_t, destroy, void,
 {
 	/* plugin_cb() unregistered everything, unless registration failed */
 	DESTROY_IF(this->vici);
+	DESTROY_IF(this->ar);
 	DESTROY_IF(this->capture);
 	DESTROY_IF(this->settings);
 	free(this);

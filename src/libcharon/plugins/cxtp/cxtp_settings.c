@@ -66,6 +66,11 @@ struct private_cxtp_settings_t {
 	uint32_t seq_jump;
 
 	/**
+	 * Seconds a pushed IKE_SA stays frozen waiting for activation
+	 */
+	uint32_t handover_timeout;
+
+	/**
 	 * Configured peers, name => peer_t
 	 */
 	hashtable_t *peers;
@@ -229,6 +234,12 @@ METHOD(cxtp_settings_t, get_ctar_rate, u_int,
 	return this->ctar_rate;
 }
 
+METHOD(cxtp_settings_t, get_handover_timeout, uint32_t,
+	private_cxtp_settings_t *this)
+{
+	return this->handover_timeout;
+}
+
 METHOD(cxtp_settings_t, get_seq_jump, uint32_t,
 	private_cxtp_settings_t *this)
 {
@@ -276,6 +287,7 @@ cxtp_settings_t *cxtp_settings_create()
 			.get_retransmit_base = _get_retransmit_base,
 			.get_ctar_rate = _get_ctar_rate,
 			.get_seq_jump = _get_seq_jump,
+			.get_handover_timeout = _get_handover_timeout,
 			.get_peer_count = _get_peer_count,
 			.get_peer_address = _get_peer_address,
 			.destroy = _destroy,
@@ -291,6 +303,8 @@ cxtp_settings_t *cxtp_settings_create()
 								  1, INT_MAX),
 		.seq_jump = get_uint_opt("seq_jump", CXTP_DEFAULT_SEQ_JUMP,
 								 0, UINT32_MAX),
+		.handover_timeout = get_uint_opt("handover_timeout",
+								 CXTP_DEFAULT_HANDOVER_TIMEOUT, 1, UINT32_MAX),
 		.peers = hashtable_create(hashtable_hash_str, hashtable_equals_str, 8),
 	);
 

@@ -52,6 +52,11 @@
  */
 #define CXTP_DEFAULT_SEQ_JUMP 4096
 
+/**
+ * Default seconds pAR keeps a pushed IKE_SA frozen waiting for activation
+ */
+#define CXTP_DEFAULT_HANDOVER_TIMEOUT 30
+
 typedef struct cxtp_settings_t cxtp_settings_t;
 
 /**
@@ -105,6 +110,13 @@ struct cxtp_settings_t {
 	 * @return			sequence number jump
 	 */
 	uint32_t (*get_seq_jump)(cxtp_settings_t *this);
+
+	/**
+	 * Get how long pAR waits for a pushed context to be activated.
+	 *
+	 * @return			timeout in seconds (> 0)
+	 */
+	uint32_t (*get_handover_timeout)(cxtp_settings_t *this);
 
 	/**
 	 * Get the number of usable CXTP peers (sections in peers with both an

@@ -42,6 +42,11 @@ struct private_cxtp_vici_t {
 	 * Captured key material
 	 */
 	cxtp_capture_t *capture;
+
+	/**
+	 * Transfers between access routers, if available
+	 */
+	cxtp_ar_t *ar;
 };
 
 /**
@@ -112,7 +117,7 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 {
 	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
 	cxtp_context_t *context = NULL;
-	char *reason, buf[16];
+	char *reason, *state, buf[16];
 
 	snprintf(buf, sizeof(buf), "%u", ike_sa->get_unique_id(ike_sa));
 	b->begin_section(b, buf);
@@ -124,6 +129,13 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 			  be64toh(id->get_initiator_spi(id)));
 	b->add_kv(b, "responder-spi", "%.16"PRIx64,
 			  be64toh(id->get_responder_spi(id)));
+	state = this->ar ? this->ar->get_state(this->ar, ike_sa) : NULL;
+	if (state)
+	{
+		b->add_kv(b, "state", "%s", state);
+		b->end_section(b);
+		return;
+	}
 	reason = this->capture->check(this->capture, ike_sa);
 	if (!reason)
 	{
@@ -173,17 +185,117 @@ CALLBACK(list, vici_message_t*,
 	return b->finalize(b);
 }
 
+/**
+ * Reply with success or an error message
+ */
+static vici_message_t *reply(char *error)
+{
+	vici_builder_t *b = vici_builder_create();
+
+	b->add_kv(b, "success", error ? "no" : "yes");
+	if (error)
+	{
+		b->add_kv(b, "errmsg", "%s", error);
+	}
+	return b->finalize(b);
+}
+
+/**
+ * Unique ID of the IKE_SA a request names, 0 and an error if none or several
+ */
+static u_int find_ike_sa(vici_message_t *request, char **error)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	char *name;
+	u_int id = 0;
+	int found = 0;
+
+	id = request->get_int(request, 0, "ike-id");
+	if (id)
+	{
+		return id;
+	}
+	name = request->get_str(request, NULL, "ike");
+	if (!name)
+	{
+		*error = "missing IKE_SA name or unique ID";
+		return 0;
+	}
+	enumerator = charon->controller->create_ike_sa_enumerator(
+													charon->controller, TRUE);
+	while (enumerator->enumerate(enumerator, &ike_sa))
+	{
+		if (streq(name, ike_sa->get_name(ike_sa)))
+		{
+			id = ike_sa->get_unique_id(ike_sa);
+			found++;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (found != 1)
+	{
+		*error = found ? "several IKE_SAs have that name, push by unique ID"
+					   : "no IKE_SA with that name";
+		return 0;
+	}
+	return id;
+}
+
+CALLBACK(push, vici_message_t*,
+	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
+{
+	vici_message_t *response;
+	ike_sa_t *ike_sa;
+	char *peer, *error = NULL, *reason;
+	u_int ike_id;
+
+	if (!this->ar)
+	{
+		return reply("context transfer between access routers unavailable, "
+					 "see the log");
+	}
+	peer = request->get_str(request, NULL, "peer");
+	if (!peer)
+	{
+		return reply("missing peer");
+	}
+	ike_id = find_ike_sa(request, &error);
+	if (!ike_id)
+	{
+		return reply(error);
+	}
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													ike_id);
+	if (!ike_sa)
+	{
+		return reply("IKE_SA not found");
+	}
+	DBG1(DBG_CFG, "vici cxtp-push of IKE_SA %s[%u] to '%s'",
+		 ike_sa->get_name(ike_sa), ike_id, peer);
+	reason = this->ar->push(this->ar, ike_sa, peer);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	if (reason)
+	{
+		DBG1(DBG_CFG, "cxtp: not pushing IKE_SA [%u]: %s", ike_id, reason);
+	}
+	response = reply(reason);
+	free(reason);
+	return response;
+}
+
 METHOD(cxtp_vici_t, destroy, void,
 	private_cxtp_vici_t *this)
 {
 	this->dispatcher->manage_command(this->dispatcher, "cxtp-list", NULL, NULL);
+	this->dispatcher->manage_command(this->dispatcher, "cxtp-push", NULL, NULL);
 	free(this);
 }
 
 /*
  * Described in header
  */
-cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture)
+cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar)
 {
 	private_cxtp_vici_t *this;
 	vici_dispatcher_t *dispatcher;
@@ -199,7 +311,9 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture)
 		},
 		.dispatcher = dispatcher,
 		.capture = capture,
+		.ar = ar,
 	);
 	dispatcher->manage_command(dispatcher, "cxtp-list", list, this);
+	dispatcher->manage_command(dispatcher, "cxtp-push", push, this);
 	return &this->public;
 }

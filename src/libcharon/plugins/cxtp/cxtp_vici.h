@@ -22,14 +22,16 @@
 #define CXTP_VICI_H_
 
 #include "cxtp_capture.h"
+#include "cxtp_ar.h"
 
 typedef struct cxtp_vici_t cxtp_vici_t;
 
 /**
  * The plugin's vici commands, on the dispatcher vici publishes.
  *
- * cxtp-list: the IKE_SAs whose context this gateway holds, and why the
- * others cannot be transferred.
+ * cxtp-list: the IKE_SAs whose context this gateway holds, pushed or
+ * imported, and why the others cannot be transferred.
+ * cxtp-push: push the context of an IKE_SA to a peer gateway.
  */
 struct cxtp_vici_t {
 
@@ -43,8 +45,9 @@ struct cxtp_vici_t {
  * Register the commands, if vici published its dispatcher.
  *
  * @param capture		captured key material, to tell what can be exported
+ * @param ar			transfers between access routers, NULL if unavailable
  * @return				instance, NULL if vici is not available
  */
-cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture);
+cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar);
 
 #endif /** CXTP_VICI_H_ @}*/

@@ -1,0 +1,632 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+#include "cxtp_ar.h"
+#include "cxtp_encode.h"
+#include "cxtp_import.h"
+#include "cxtp_message.h"
+#include "cxtp_token.h"
+#include "cxtp_transport.h"
+
+#include <daemon.h>
+#include <collections/linked_list.h>
+#include <processing/jobs/callback_job.h>
+#include <threading/mutex.h>
+
+typedef struct private_cxtp_ar_t private_cxtp_ar_t;
+
+/**
+ * Private data of a cxtp_ar_t object.
+ */
+struct private_cxtp_ar_t {
+
+	/**
+	 * Public cxtp_ar_t interface.
+	 */
+	cxtp_ar_t public;
+
+	/**
+	 * Captured SA keys
+	 */
+	cxtp_capture_t *capture;
+
+	/**
+	 * Plugin settings
+	 */
+	cxtp_settings_t *settings;
+
+	/**
+	 * Transport to other access routers
+	 */
+	cxtp_transport_t *transport;
+
+	/**
+	 * Contexts pushed to a peer, entry_t
+	 */
+	linked_list_t *pending;
+
+	/**
+	 * Contexts received from a peer and imported, entry_t
+	 */
+	linked_list_t *imported;
+
+	/**
+	 * Lock for both lists
+	 */
+	mutex_t *mutex;
+};
+
+/**
+ * A context being transferred
+ */
+typedef struct {
+	/** unique ID of the IKE_SA */
+	u_int ike_id;
+	/** the peer gateway it was pushed to or received from */
+	char *peer;
+	/** the mobile node's address when the context was captured */
+	host_t *mn;
+	/** imported: the context, for the activation */
+	cxtp_context_t *context;
+	/** imported: key of the mobile node's authorization token */
+	chunk_t token_key;
+} entry_t;
+
+static void entry_destroy(entry_t *entry)
+{
+	free(entry->peer);
+	entry->mn->destroy(entry->mn);
+	DESTROY_IF(entry->context);
+	chunk_clear(&entry->token_key);
+	free(entry);
+}
+
+/**
+ * Remove the entry of an IKE_SA or a mobile node from a list, NULL if none
+ */
+static entry_t *remove_entry(private_cxtp_ar_t *this, linked_list_t *list,
+							 u_int ike_id, host_t *mn)
+{
+	enumerator_t *enumerator;
+	entry_t *entry, *found = NULL;
+
+	this->mutex->lock(this->mutex);
+	enumerator = list->create_enumerator(list);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if ((ike_id && entry->ike_id == ike_id) ||
+			(mn && entry->mn->ip_equals(entry->mn, mn)))
+		{
+			list->remove_at(list, enumerator);
+			found = entry;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+	return found;
+}
+
+/**
+ * Whether a list has an entry for an IKE_SA
+ */
+static bool has_entry(private_cxtp_ar_t *this, linked_list_t *list,
+					  u_int ike_id)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
+	bool found = FALSE;
+
+	this->mutex->lock(this->mutex);
+	enumerator = list->create_enumerator(list);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->ike_id == ike_id)
+		{
+			found = TRUE;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+	return found;
+}
+
+/**
+ * Add the CDBs of a context to a PCTD/CTD
+ */
+static bool add_cdbs(cxtp_message_t *message, cxtp_context_t *context)
+{
+	enumerator_t *enumerator;
+	cxtp_child_context_t *child;
+	chunk_t data;
+	bool ok;
+
+	data = cxtp_encode_ike(&context->ike);
+	ok = message->add_cdb(message, CXTP_FPT_IKE_SA, data);
+	chunk_clear(&data);
+	enumerator = context->children->create_enumerator(context->children);
+	while (ok && enumerator->enumerate(enumerator, &child))
+	{
+		data = cxtp_encode_child(child);
+		ok = message->add_cdb(message, CXTP_FPT_CHILD_SA, data);
+		chunk_clear(&data);
+	}
+	enumerator->destroy(enumerator);
+	if (ok)
+	{
+		data = cxtp_encode_pad(&context->pad);
+		ok = message->add_cdb(message, CXTP_FPT_PAD, data);
+		chunk_clear(&data);
+	}
+	return ok;
+}
+
+/**
+ * Derive the key of the mobile node's token for the next transfer
+ */
+static bool token_key(cxtp_context_t *context, chunk_t *key)
+{
+	cxtp_ike_context_t *ike = &context->ike;
+
+	return cxtp_token_derive_key(ike->prf_alg, ike->keys.sk_d, ike->spi_i,
+								 ike->spi_r, ike->transfers, key);
+}
+
+METHOD(cxtp_ar_t, push, char*,
+	private_cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer)
+{
+	cxtp_context_t *context;
+	cxtp_message_t *message;
+	entry_t *entry;
+	chunk_t key;
+	char *reason;
+	bool ok;
+
+	if (!this->settings->get_peer_address(this->settings, peer))
+	{
+		return strdup("no such CXTP peer");
+	}
+	if (has_entry(this, this->pending, ike_sa->get_unique_id(ike_sa)))
+	{
+		return strdup("a transfer of this IKE_SA is in progress");
+	}
+	reason = this->capture->check(this->capture, ike_sa);
+	if (reason)
+	{
+		return reason;
+	}
+	context = this->capture->build_context(this->capture, ike_sa);
+	if (!context)
+	{
+		return strdup("capturing its context failed, see the log");
+	}
+	message = cxtp_message_create(CXTP_PCTD, ike_sa->get_other_host(ike_sa));
+	message->set_ack(message, TRUE);
+	ok = token_key(context, &key);
+	ok = ok && message->set_key(message, key) && add_cdbs(message, context);
+	chunk_clear(&key);
+	context->destroy(context);
+	if (!ok)
+	{
+		message->destroy(message);
+		return strdup("encoding its context failed, see the log");
+	}
+	INIT(entry,
+		.ike_id = ike_sa->get_unique_id(ike_sa),
+		.peer = strdup(peer),
+		.mn = ike_sa->get_other_host(ike_sa)->clone(
+											ike_sa->get_other_host(ike_sa)),
+	);
+	this->mutex->lock(this->mutex);
+	this->pending->insert_last(this->pending, entry);
+	this->mutex->unlock(this->mutex);
+
+	/* frozen: a passive IKE_SA starts no exchange and handles none, while
+	 * its CHILD_SAs keep carrying traffic */
+	ike_sa->set_state(ike_sa, IKE_PASSIVE);
+	DBG1(DBG_IKE, "cxtp: pushing the context of IKE_SA %s[%u] to peer '%s', "
+		 "IKE_SA frozen until it is activated there", ike_sa->get_name(ike_sa),
+		 entry->ike_id, peer);
+	if (!this->transport->send_reliable(this->transport, peer, message,
+										entry->ike_id))
+	{
+		message->destroy(message);
+		entry = remove_entry(this, this->pending, entry->ike_id, NULL);
+		ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+		entry_destroy(entry);
+		return strdup("sending the context failed, see the log");
+	}
+	message->destroy(message);
+	return NULL;
+}
+
+/**
+ * Thaw a pushed IKE_SA, or remove it once activated elsewhere
+ */
+static void finish_push(private_cxtp_ar_t *this, entry_t *entry, bool activated)
+{
+	ike_sa_t *ike_sa;
+
+	this->transport->acknowledge(this->transport, entry->ike_id);
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													entry->ike_id);
+	if (!ike_sa)
+	{
+		DBG1(DBG_IKE, "cxtp: pushed IKE_SA [%u] is gone", entry->ike_id);
+		return;
+	}
+	if (activated)
+	{
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] was activated on peer '%s', "
+			 "removing it", ike_sa->get_name(ike_sa), entry->ike_id,
+			 entry->peer);
+		/* no DELETE: nAR continues the very same SAs */
+		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
+													ike_sa);
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: thawing IKE_SA %s[%u], its transfer to peer '%s' "
+		 "failed", ike_sa->get_name(ike_sa), entry->ike_id, entry->peer);
+	ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+}
+
+/**
+ * Timeout for the activation of a pushed context
+ */
+typedef struct {
+	private_cxtp_ar_t *ar;
+	u_int ike_id;
+} handover_t;
+
+CALLBACK(handover_timeout, job_requeue_t,
+	handover_t *handover)
+{
+	private_cxtp_ar_t *this = handover->ar;
+	entry_t *entry;
+
+	entry = remove_entry(this, this->pending, handover->ike_id, NULL);
+	if (entry)
+	{
+		DBG1(DBG_IKE, "cxtp: the context of IKE_SA [%u] was not activated on "
+			 "peer '%s' in time", entry->ike_id, entry->peer);
+		finish_push(this, entry, FALSE);
+		entry_destroy(entry);
+	}
+	return JOB_REQUEUE_NONE;
+}
+
+static void schedule_handover_timeout(private_cxtp_ar_t *this, u_int ike_id)
+{
+	handover_t *handover;
+
+	INIT(handover,
+		.ar = this,
+		.ike_id = ike_id,
+	);
+	lib->scheduler->schedule_job(lib->scheduler, (job_t*)
+			callback_job_create(handover_timeout, handover, free, NULL),
+			this->settings->get_handover_timeout(this->settings));
+}
+
+/**
+ * A CTDR from nAR about a context we pushed
+ */
+static void process_ctdr(private_cxtp_ar_t *this, char *peer,
+						 cxtp_message_t *message)
+{
+	enumerator_t *enumerator;
+	cxtp_status_t *status;
+	bool activated = FALSE;
+	entry_t *entry;
+
+	enumerator = message->create_status_enumerator(message);
+	while (enumerator->enumerate(enumerator, &status))
+	{
+		if (status->fpt == CXTP_FPT_IKE_SA &&
+			status->status == CXTP_STATUS_ACTIVATED)
+		{
+			activated = TRUE;
+		}
+	}
+	enumerator->destroy(enumerator);
+
+	if (message->get_success(message) && !activated)
+	{	/* imported, now we wait for the activation */
+		this->mutex->lock(this->mutex);
+		enumerator = this->pending->create_enumerator(this->pending);
+		while (enumerator->enumerate(enumerator, &entry))
+		{
+			if (entry->mn->ip_equals(entry->mn, message->get_mn_address(message)))
+			{
+				DBG1(DBG_IKE, "cxtp: peer '%s' imported the context of "
+					 "IKE_SA [%u], waiting %us for its activation", peer,
+					 entry->ike_id,
+					 this->settings->get_handover_timeout(this->settings));
+				this->transport->acknowledge(this->transport, entry->ike_id);
+				schedule_handover_timeout(this, entry->ike_id);
+			}
+		}
+		enumerator->destroy(enumerator);
+		this->mutex->unlock(this->mutex);
+		return;
+	}
+	entry = remove_entry(this, this->pending, 0,
+						 message->get_mn_address(message));
+	if (!entry)
+	{
+		DBG1(DBG_IKE, "cxtp: CTDR from peer '%s' for %H matches no pushed "
+			 "context, ignored", peer, message->get_mn_address(message));
+		return;
+	}
+	if (!message->get_success(message))
+	{
+		DBG1(DBG_IKE, "cxtp: peer '%s' could not import the context of "
+			 "IKE_SA [%u]", peer, entry->ike_id);
+	}
+	finish_push(this, entry, message->get_success(message) && activated);
+	entry_destroy(entry);
+}
+
+/**
+ * Decode the context in a PCTD/CTD
+ */
+static cxtp_context_t *decode_context(cxtp_message_t *message)
+{
+	cxtp_context_t *context;
+	cxtp_child_context_t *child;
+	enumerator_t *enumerator;
+	cxtp_cdb_t *cdb;
+	int ike = 0, pad = 0;
+	bool ok = TRUE;
+
+	context = cxtp_context_create();
+	enumerator = message->create_cdb_enumerator(message);
+	while (ok && enumerator->enumerate(enumerator, &cdb))
+	{
+		switch (cdb->fpt)
+		{
+			case CXTP_FPT_IKE_SA:
+				ok = !ike++ && cxtp_decode_ike(cdb->data, &context->ike);
+				break;
+			case CXTP_FPT_CHILD_SA:
+				child = cxtp_decode_child(cdb->data);
+				if (child)
+				{
+					context->children->insert_last(context->children, child);
+				}
+				ok = child != NULL;
+				break;
+			case CXTP_FPT_PAD:
+				ok = !pad++ && cxtp_decode_pad(cdb->data, &context->pad);
+				break;
+			default:
+				DBG1(DBG_IKE, "cxtp: unknown feature profile type %#x",
+					 cdb->fpt);
+				ok = FALSE;
+				break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (!ok || ike != 1 || pad != 1)
+	{
+		DBG1(DBG_IKE, "cxtp: invalid context for %H",
+			 message->get_mn_address(message));
+		context->destroy(context);
+		return NULL;
+	}
+	return context;
+}
+
+/**
+ * Answer a CTD with a CTDR
+ */
+static void send_ctdr(private_cxtp_ar_t *this, char *peer, host_t *mn,
+					  bool success, uint8_t status)
+{
+	cxtp_message_t *reply;
+
+	reply = cxtp_message_create(CXTP_CTDR, mn);
+	reply->set_success(reply, success);
+	if (status)
+	{
+		reply->add_status(reply, CXTP_FPT_IKE_SA, status);
+	}
+	this->transport->send(this->transport, peer, reply);
+	reply->destroy(reply);
+}
+
+/**
+ * A PCTD/CTD with a context for us
+ */
+static void process_ctd(private_cxtp_ar_t *this, char *peer,
+						cxtp_message_t *message)
+{
+	host_t *mn = message->get_mn_address(message);
+	cxtp_context_t *context;
+	entry_t *entry;
+	u_int ike_id;
+
+	entry = remove_entry(this, this->imported, 0, mn);
+	if (entry)
+	{	/* a retransmission, our CTDR got lost */
+		this->mutex->lock(this->mutex);
+		this->imported->insert_last(this->imported, entry);
+		this->mutex->unlock(this->mutex);
+		send_ctdr(this, peer, mn, TRUE, 0);
+		return;
+	}
+	if (!message->get_key(message).len)
+	{
+		DBG1(DBG_IKE, "cxtp: %N from peer '%s' for %H has no token key",
+			 cxtp_message_type_names, message->get_type(message), peer, mn);
+		send_ctdr(this, peer, mn, FALSE, CXTP_STATUS_FAILED);
+		return;
+	}
+	context = decode_context(message);
+	ike_id = context ? cxtp_import(context) : 0;
+	if (!ike_id)
+	{
+		DESTROY_IF(context);
+		send_ctdr(this, peer, mn, FALSE, CXTP_STATUS_FAILED);
+		return;
+	}
+	INIT(entry,
+		.ike_id = ike_id,
+		.peer = strdup(peer),
+		.mn = mn->clone(mn),
+		.context = context,
+		.token_key = chunk_clone(message->get_key(message)),
+	);
+	this->mutex->lock(this->mutex);
+	this->imported->insert_last(this->imported, entry);
+	this->mutex->unlock(this->mutex);
+	DBG1(DBG_IKE, "cxtp: context of '%Y' at %H from peer '%s' imported as "
+		 "IKE_SA [%u]", context->ike.remote_id, mn, peer, ike_id);
+	send_ctdr(this, peer, mn, TRUE, 0);
+}
+
+/**
+ * A received message, handled in a job as it checks out IKE_SAs
+ */
+typedef struct {
+	private_cxtp_ar_t *ar;
+	char *peer;
+	cxtp_message_t *message;
+} received_t;
+
+static void received_destroy(received_t *received)
+{
+	received->message->destroy(received->message);
+	free(received->peer);
+	free(received);
+}
+
+CALLBACK(process_received, job_requeue_t,
+	received_t *received)
+{
+	private_cxtp_ar_t *this = received->ar;
+	cxtp_message_t *message = received->message;
+
+	switch (message->get_type(message))
+	{
+		case CXTP_PCTD:
+		case CXTP_CTD:
+			process_ctd(this, received->peer, message);
+			break;
+		case CXTP_CTDR:
+			process_ctdr(this, received->peer, message);
+			break;
+		default:
+			DBG1(DBG_IKE, "cxtp: %N from peer '%s' not supported, ignored",
+				 cxtp_message_type_names, message->get_type(message),
+				 received->peer);
+			break;
+	}
+	return JOB_REQUEUE_NONE;
+}
+
+CALLBACK(receive, void,
+	private_cxtp_ar_t *this, char *peer, host_t *from, cxtp_message_t *message)
+{
+	received_t *received;
+
+	DBG2(DBG_IKE, "cxtp: received %N from peer '%s' (%#H) for %H",
+		 cxtp_message_type_names, message->get_type(message), peer, from,
+		 message->get_mn_address(message));
+	INIT(received,
+		.ar = this,
+		.peer = strdup(peer),
+		.message = message,
+	);
+	lib->processor->queue_job(lib->processor, (job_t*)
+				callback_job_create(process_received, received,
+									(void*)received_destroy, NULL));
+}
+
+CALLBACK(timeout, void,
+	private_cxtp_ar_t *this, char *peer, uint32_t id)
+{
+	entry_t *entry;
+
+	entry = remove_entry(this, this->pending, id, NULL);
+	if (entry)
+	{
+		DBG1(DBG_IKE, "cxtp: peer '%s' did not answer for the context of "
+			 "IKE_SA [%u]", peer, id);
+		finish_push(this, entry, FALSE);
+		entry_destroy(entry);
+	}
+}
+
+METHOD(cxtp_ar_t, get_state, char*,
+	private_cxtp_ar_t *this, ike_sa_t *ike_sa)
+{
+	u_int id = ike_sa->get_unique_id(ike_sa);
+
+	if (has_entry(this, this->pending, id))
+	{
+		return "pending";
+	}
+	if (has_entry(this, this->imported, id))
+	{
+		return "imported";
+	}
+	return NULL;
+}
+
+METHOD(cxtp_ar_t, destroy, void,
+	private_cxtp_ar_t *this)
+{
+	this->transport->destroy(this->transport);
+	this->pending->destroy_function(this->pending, (void*)entry_destroy);
+	this->imported->destroy_function(this->imported, (void*)entry_destroy);
+	this->mutex->destroy(this->mutex);
+	free(this);
+}
+
+/*
+ * Described in header
+ */
+cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings)
+{
+	private_cxtp_ar_t *this;
+
+	INIT(this,
+		.public = {
+			.push = _push,
+			.get_state = _get_state,
+			.destroy = _destroy,
+		},
+		.capture = capture,
+		.settings = settings,
+		.pending = linked_list_create(),
+		.imported = linked_list_create(),
+		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+	);
+	this->transport = cxtp_transport_create(receive, this);
+	if (!this->transport)
+	{
+		DBG1(DBG_NET, "cxtp: unable to listen for other access routers");
+		this->pending->destroy(this->pending);
+		this->imported->destroy(this->imported);
+		this->mutex->destroy(this->mutex);
+		free(this);
+		return NULL;
+	}
+	this->transport->set_timeout_cb(this->transport, timeout, this);
+	return &this->public;
+}

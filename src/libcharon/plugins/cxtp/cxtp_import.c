@@ -1,0 +1,362 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+#include "cxtp_import.h"
+
+#include <inttypes.h>
+
+#include <daemon.h>
+#include <sa/ikev2/keymat_v2.h>
+#include <credentials/auth_cfg.h>
+
+/**
+ * The IKE proposal of a context
+ */
+static proposal_t *ike_proposal(cxtp_ike_context_t *ike)
+{
+	proposal_t *proposal = proposal_create(PROTO_IKE, 0);
+
+	proposal->add_algorithm(proposal, ENCRYPTION_ALGORITHM, ike->encr_alg,
+							ike->encr_size);
+	if (ike->integ_alg)
+	{
+		proposal->add_algorithm(proposal, INTEGRITY_ALGORITHM, ike->integ_alg,
+								0);
+	}
+	proposal->add_algorithm(proposal, PSEUDO_RANDOM_FUNCTION, ike->prf_alg, 0);
+	if (ike->ke_method)
+	{
+		proposal->add_algorithm(proposal, KEY_EXCHANGE_METHOD, ike->ke_method,
+								0);
+	}
+	return proposal;
+}
+
+/**
+ * The peer's authentication as charon records a completed round
+ */
+static auth_cfg_t *remote_auth(cxtp_context_t *context)
+{
+	auth_cfg_t *auth = auth_cfg_create();
+
+	auth->add(auth, AUTH_RULE_AUTH_CLASS, (uintptr_t)context->pad.auth_class);
+	auth->add(auth, AUTH_RULE_IDENTITY,
+			  context->ike.remote_id->clone(context->ike.remote_id));
+	if (context->pad.auth_class == AUTH_CLASS_EAP)
+	{
+		auth->add(auth, AUTH_RULE_EAP_TYPE, (uintptr_t)context->pad.eap_type);
+		if (context->ike.remote_eap_id)
+		{
+			auth->add(auth, AUTH_RULE_EAP_IDENTITY,
+				context->ike.remote_eap_id->clone(context->ike.remote_eap_id));
+		}
+	}
+	return auth;
+}
+
+/*
+ * Described in header
+ */
+u_int cxtp_import(cxtp_context_t *context)
+{
+	cxtp_ike_context_t *ike = &context->ike;
+	cxtp_ike_keys_t *keys = &ike->keys;
+	ike_sa_id_t *id;
+	ike_sa_t *ike_sa, *existing;
+	peer_cfg_t *peer_cfg;
+	proposal_t *proposal;
+	keymat_v2_t *keymat;
+	u_int unique_id;
+	int i;
+
+	id = ike_sa_id_create(IKEV2, ike->spi_i, ike->spi_r, ike->initiator);
+	existing = charon->ike_sa_manager->checkout(charon->ike_sa_manager, id);
+	if (existing)
+	{
+		DBG1(DBG_IKE, "cxtp: IKE_SA %.16"PRIx64"_i %.16"PRIx64"_r of '%Y' "
+			 "collides with IKE_SA %s[%u]", be64toh(ike->spi_i),
+			 be64toh(ike->spi_r), ike->remote_id, existing->get_name(existing),
+			 existing->get_unique_id(existing));
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, existing);
+		id->destroy(id);
+		return 0;
+	}
+	peer_cfg = charon->backends->get_peer_cfg_by_name(charon->backends,
+													  ike->peer_cfg);
+	if (!peer_cfg)
+	{
+		DBG1(DBG_IKE, "cxtp: no connection '%s' for the context of '%Y'",
+			 ike->peer_cfg, ike->remote_id);
+		id->destroy(id);
+		return 0;
+	}
+	ike_sa = ike_sa_create(id, ike->initiator, IKEV2);
+	id->destroy(id);
+	if (!ike_sa)
+	{
+		peer_cfg->destroy(peer_cfg);
+		return 0;
+	}
+	charon->bus->set_sa(charon->bus, ike_sa);
+	proposal = ike_proposal(ike);
+	keymat = (keymat_v2_t*)ike_sa->get_keymat(ike_sa);
+	if (!keymat->import_ike_keys(keymat, proposal, keys->sk_d, keys->sk_ai,
+								 keys->sk_ar, keys->sk_ei, keys->sk_er,
+								 keys->sk_pi, keys->sk_pr))
+	{
+		DBG1(DBG_IKE, "cxtp: importing the IKE_SA keys of '%Y' failed",
+			 ike->remote_id);
+		proposal->destroy(proposal);
+		peer_cfg->destroy(peer_cfg);
+		charon->bus->set_sa(charon->bus, NULL);
+		ike_sa->destroy(ike_sa);
+		return 0;
+	}
+	ike_sa->set_proposal(ike_sa, proposal);
+	proposal->destroy(proposal);
+	ike_sa->set_peer_cfg(ike_sa, peer_cfg);
+	peer_cfg->destroy(peer_cfg);
+	ike_sa->set_my_host(ike_sa, ike->local->clone(ike->local));
+	ike_sa->set_other_host(ike_sa, ike->remote->clone(ike->remote));
+	ike_sa->set_my_id(ike_sa, ike->local_id->clone(ike->local_id));
+	ike_sa->set_other_id(ike_sa, ike->remote_id->clone(ike->remote_id));
+	ike_sa->add_auth_cfg(ike_sa, FALSE, remote_auth(context));
+	for (i = 0; i < 32; i++)
+	{
+		if (ike->conditions & (1 << i))
+		{
+			ike_sa->set_condition(ike_sa, 1 << i, TRUE);
+		}
+		if (ike->extensions & (1 << i))
+		{
+			ike_sa->enable_extension(ike_sa, 1 << i);
+		}
+	}
+	ike_sa->set_message_id(ike_sa, TRUE, ike->mid_initiate);
+	ike_sa->set_message_id(ike_sa, FALSE, ike->mid_respond);
+	ike_sa->set_state(ike_sa, IKE_PASSIVE);
+	unique_id = ike_sa->get_unique_id(ike_sa);
+	DBG1(DBG_IKE, "cxtp: imported IKE_SA %s[%u] of '%Y' with %d CHILD_SA%s, "
+		 "passive until activated", ike_sa->get_name(ike_sa), unique_id,
+		 ike->remote_id, context->children->get_count(context->children),
+		 context->children->get_count(context->children) == 1 ? "" : "s");
+	charon->bus->set_sa(charon->bus, NULL);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return unique_id;
+}
+
+/**
+ * The proposal of a transferred CHILD_SA
+ */
+static proposal_t *child_proposal(cxtp_child_context_t *child)
+{
+	proposal_t *proposal = proposal_create(child->protocol, 0);
+
+	proposal->add_algorithm(proposal, ENCRYPTION_ALGORITHM, child->encr_alg,
+							child->encr_size);
+	if (child->integ_alg)
+	{
+		proposal->add_algorithm(proposal, INTEGRITY_ALGORITHM,
+								child->integ_alg, 0);
+	}
+	proposal->add_algorithm(proposal, EXTENDED_SEQUENCE_NUMBERS,
+				child->esn ? EXT_SEQ_NUMBERS : NO_EXT_SEQ_NUMBERS, 0);
+	return proposal;
+}
+
+/**
+ * Find a child config of the IKE_SA's peer config by name
+ */
+static child_cfg_t *find_child_cfg(ike_sa_t *ike_sa, char *name)
+{
+	peer_cfg_t *peer_cfg = ike_sa->get_peer_cfg(ike_sa);
+	enumerator_t *enumerator;
+	child_cfg_t *cfg, *found = NULL;
+
+	enumerator = peer_cfg->create_child_cfg_enumerator(peer_cfg);
+	while (enumerator->enumerate(enumerator, &cfg))
+	{
+		if (streq(cfg->get_name(cfg), name))
+		{
+			found = cfg->get_ref(cfg);
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/**
+ * Clone a list of traffic selectors
+ */
+static linked_list_t *clone_ts(linked_list_t *list)
+{
+	return list->clone_offset(list, offsetof(traffic_selector_t, clone));
+}
+
+/**
+ * Install one transferred CHILD_SA at the IKE_SA's new addresses
+ */
+static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
+						   uint32_t seq_jump)
+{
+	cxtp_child_keys_t *keys = &child->keys;
+	child_sa_create_t data = {
+		.encap = child->encap,
+	};
+	kernel_ipsec_replay_t in = {
+		.seq_in = child->seq_in,
+		.window = child->replay_window,
+		.bitmap = child->replay_bitmap,
+	}, out = {
+		.seq_out = child->seq_out + seq_jump,
+		.window = child->replay_window,
+	};
+	linked_list_t *local_ts, *remote_ts;
+	child_cfg_t *cfg;
+	child_sa_t *child_sa;
+	proposal_t *proposal;
+	chunk_t encr_in, integ_in, encr_out, integ_out;
+	bool ok;
+
+	cfg = find_child_cfg(ike_sa, child->child_cfg);
+	if (!cfg)
+	{
+		DBG1(DBG_CHD, "cxtp: no CHILD_SA config '%s' in connection '%s'",
+			 child->child_cfg, ike_sa->get_name(ike_sa));
+		return FALSE;
+	}
+	child_sa = child_sa_create(ike_sa->get_my_host(ike_sa),
+							   ike_sa->get_other_host(ike_sa), cfg, &data);
+	cfg->destroy(cfg);
+	child_sa->set_mode(child_sa, child->mode);
+	child_sa->set_protocol(child_sa, child->protocol);
+	proposal = child_proposal(child);
+	child_sa->set_proposal(child_sa, proposal);
+	proposal->destroy(proposal);
+	child_sa->set_state(child_sa, CHILD_INSTALLING);
+	local_ts = clone_ts(child->local_ts);
+	remote_ts = clone_ts(child->remote_ts);
+	child_sa->set_policies(child_sa, local_ts, remote_ts);
+	child_sa->set_replay_state(child_sa, TRUE, &in);
+	child_sa->set_replay_state(child_sa, FALSE, &out);
+
+	/* the initiator of the CHILD_SA sends with the _i keys */
+	encr_in = keys->initiator ? keys->encr_r : keys->encr_i;
+	integ_in = keys->initiator ? keys->integ_r : keys->integ_i;
+	encr_out = keys->initiator ? keys->encr_i : keys->encr_r;
+	integ_out = keys->initiator ? keys->integ_i : keys->integ_r;
+	ok = child_sa->install(child_sa, encr_in, integ_in, child->spi_in, 0,
+						   keys->initiator, TRUE, TRUE) == SUCCESS &&
+		 child_sa->install(child_sa, encr_out, integ_out, child->spi_out, 0,
+						   keys->initiator, FALSE, TRUE) == SUCCESS &&
+		 child_sa->install_policies(child_sa) == SUCCESS;
+	local_ts->destroy_offset(local_ts, offsetof(traffic_selector_t, destroy));
+	remote_ts->destroy_offset(remote_ts, offsetof(traffic_selector_t, destroy));
+	if (!ok)
+	{
+		DBG1(DBG_CHD, "cxtp: installing CHILD_SA %s with SPIs %.8x_i %.8x_o "
+			 "failed", child->child_cfg, ntohl(child->spi_in),
+			 ntohl(child->spi_out));
+		child_sa->destroy(child_sa);
+		return FALSE;
+	}
+	child_sa->set_state(child_sa, CHILD_INSTALLED);
+	ike_sa->add_child_sa(ike_sa, child_sa);
+	DBG1(DBG_CHD, "cxtp: CHILD_SA %s{%u} installed with SPIs %.8x_i %.8x_o, "
+		 "outbound sequence numbers from %"PRIu64, child_sa->get_name(child_sa),
+		 child_sa->get_unique_id(child_sa), ntohl(child->spi_in),
+		 ntohl(child->spi_out), out.seq_out + 1);
+	return TRUE;
+}
+
+/**
+ * Reserve the peer's virtual IPs in the pool they came from
+ */
+static bool reserve_vips(ike_sa_t *ike_sa, cxtp_ike_context_t *ike)
+{
+	enumerator_t *enumerator;
+	linked_list_t *pools;
+	host_t *vip, *lease;
+	bool ok = TRUE;
+
+	pools = linked_list_create();
+	if (ike->pool)
+	{
+		pools->insert_last(pools, ike->pool);
+	}
+	enumerator = ike->remote_vips->create_enumerator(ike->remote_vips);
+	while (ok && enumerator->enumerate(enumerator, &vip))
+	{
+		lease = charon->attributes->acquire_address(charon->attributes, pools,
+													ike_sa, vip);
+		if (lease && lease->ip_equals(lease, vip))
+		{
+			ike_sa->add_virtual_ip(ike_sa, FALSE, lease);
+		}
+		else
+		{
+			DBG1(DBG_IKE, "cxtp: virtual IP %H of '%Y' is not available in "
+				 "pool '%s'", vip, ike->remote_id, ike->pool ?: "(none)");
+			ok = FALSE;
+		}
+		DESTROY_IF(lease);
+	}
+	enumerator->destroy(enumerator);
+	pools->destroy(pools);
+	return ok;
+}
+
+/*
+ * Described in header
+ */
+bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
+				   host_t *remote, uint32_t seq_jump)
+{
+	cxtp_ike_context_t *ike = &context->ike;
+	enumerator_t *enumerator;
+	cxtp_child_context_t *child;
+	host_t *me, *other;
+	bool ok = TRUE;
+
+	/* keep the ports in use, the NAT-T port in particular */
+	me = local->clone(local);
+	me->set_port(me, ike->local->get_port(ike->local));
+	other = remote->clone(remote);
+	other->set_port(other, ike->remote->get_port(ike->remote));
+	ike_sa->set_my_host(ike_sa, me);
+	ike_sa->set_other_host(ike_sa, other);
+
+	if (!reserve_vips(ike_sa, ike))
+	{
+		return FALSE;
+	}
+	enumerator = context->children->create_enumerator(context->children);
+	while (ok && enumerator->enumerate(enumerator, &child))
+	{
+		ok = activate_child(ike_sa, child, seq_jump);
+	}
+	enumerator->destroy(enumerator);
+	if (!ok)
+	{
+		return FALSE;
+	}
+	ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+	DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] activated between %H[%Y]...%H[%Y]",
+		 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa),
+		 ike_sa->get_my_host(ike_sa), ike_sa->get_my_id(ike_sa),
+		 ike_sa->get_other_host(ike_sa), ike_sa->get_other_id(ike_sa));
+	return TRUE;
+}

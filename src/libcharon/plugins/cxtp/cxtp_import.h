@@ -1,0 +1,62 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+/**
+ * @defgroup cxtp_import cxtp_import
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_IMPORT_H_
+#define CXTP_IMPORT_H_
+
+#include "cxtp_context.h"
+
+#include <sa/ike_sa.h>
+
+/**
+ * Import a transferred context on the new gateway (nAR) as a passive IKE_SA.
+ *
+ * The IKE_SA gets the transferred SPIs, algorithms, keys (no new key
+ * exchange), message IDs, identities, conditions, extensions and config, and
+ * is checked in to the IKE_SA manager in state IKE_PASSIVE: it does not
+ * initiate anything, and its CHILD_SAs stay in the context until the mobile
+ * node activates it (cxtp_activate()). An IKE_SA with the same SPIs that
+ * nAR already holds is a collision: the import fails.
+ *
+ * @param context		context to import
+ * @return				unique ID of the passive IKE_SA, 0 on failure (logged)
+ */
+u_int cxtp_import(cxtp_context_t *context);
+
+/**
+ * Activate an imported context: the IKE_SA moves to the mobile node's new
+ * address and the gateway's own, its CHILD_SAs are installed with the
+ * transferred keys and anti-replay state (outbound sequence numbers
+ * continue from the transferred value plus seq_jump), its virtual IPs are
+ * reserved in their pool, and it becomes an established IKE_SA like any
+ * other (rekeyed, answering DPD, deleted by charon from now on).
+ *
+ * @param ike_sa		passive IKE_SA created by cxtp_import(), checked out
+ * @param context		its context
+ * @param local			the gateway's address on the mobile node's link
+ * @param remote		the mobile node's new care-of address
+ * @param seq_jump		added to the transferred outbound sequence numbers
+ * @return				TRUE if activated, FALSE on failure (logged; the
+ *						IKE_SA stays passive and the caller deletes it)
+ */
+bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
+				   host_t *remote, uint32_t seq_jump);
+
+#endif /** CXTP_IMPORT_H_ @}*/
