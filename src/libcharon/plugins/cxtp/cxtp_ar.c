@@ -53,6 +53,17 @@ struct private_cxtp_ar_t {
 	cxtp_transport_t *transport;
 
 	/**
+	 * Transport to mobile nodes
+	 */
+	cxtp_icmp_t *icmp;
+
+	/**
+	 * The last CTAR processed, duplicates are ignored (RFC 4067 3.2)
+	 */
+	host_t *last_ctar_mn;
+	uint32_t last_ctar_seq;
+
+	/**
 	 * Contexts pushed to a peer, entry_t
 	 */
 	linked_list_t *pending;
@@ -572,6 +583,171 @@ CALLBACK(timeout, void,
 	}
 }
 
+/**
+ * A CTAR with its addresses, handled in a job
+ */
+typedef struct {
+	private_cxtp_ar_t *ar;
+	host_t *src;
+	host_t *dst;
+	cxtp_message_t *message;
+} ctar_t;
+
+static void ctar_destroy(ctar_t *ctar)
+{
+	ctar->src->destroy(ctar->src);
+	ctar->dst->destroy(ctar->dst);
+	ctar->message->destroy(ctar->message);
+	free(ctar);
+}
+
+/**
+ * Whether a CTAR repeats the last one, remembering it otherwise
+ */
+static bool is_duplicate(private_cxtp_ar_t *this, cxtp_message_t *message)
+{
+	host_t *mn = message->get_mn_address(message);
+	bool duplicate;
+
+	this->mutex->lock(this->mutex);
+	duplicate = this->last_ctar_mn &&
+				this->last_ctar_mn->ip_equals(this->last_ctar_mn, mn) &&
+				this->last_ctar_seq == message->get_sequence(message);
+	if (!duplicate)
+	{
+		DESTROY_IF(this->last_ctar_mn);
+		this->last_ctar_mn = mn->clone(mn);
+		this->last_ctar_seq = message->get_sequence(message);
+	}
+	this->mutex->unlock(this->mutex);
+	return duplicate;
+}
+
+/**
+ * Verify the token of a CTAR against the key the context came with
+ */
+static bool verify_token(entry_t *entry, cxtp_message_t *message)
+{
+	chunk_t cdbs;
+	bool valid;
+
+	cdbs = message->get_cdb_bytes(message);
+	valid = cxtp_token_verify(entry->token_key,
+							  message->get_mn_address(message),
+							  message->get_sequence(message), cdbs,
+							  message->get_token(message));
+	chunk_clear(&cdbs);
+	return valid;
+}
+
+/**
+ * Peek at the imported entry of a mobile node and verify its token
+ */
+static bool check_ctar(private_cxtp_ar_t *this, cxtp_message_t *message)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
+	bool known = FALSE, valid = FALSE;
+
+	this->mutex->lock(this->mutex);
+	enumerator = this->imported->create_enumerator(this->imported);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->mn->ip_equals(entry->mn, message->get_mn_address(message)))
+		{
+			known = TRUE;
+			valid = verify_token(entry, message);
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+	if (!known)
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR for %H, but no context for it was "
+			 "imported, ignored", message->get_mn_address(message));
+	}
+	else if (!valid)
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR for %H has an invalid authorization "
+			 "token, ignored", message->get_mn_address(message));
+	}
+	return known && valid;
+}
+
+CALLBACK(activate_job, job_requeue_t,
+	ctar_t *ctar)
+{
+	private_cxtp_ar_t *this = ctar->ar;
+	cxtp_message_t *message = ctar->message, *reply;
+	ike_sa_t *ike_sa;
+	entry_t *entry;
+	bool ok = FALSE;
+
+	if (is_duplicate(this, message))
+	{
+		DBG1(DBG_IKE, "cxtp: duplicate CTAR %u for %H ignored",
+			 message->get_sequence(message), message->get_mn_address(message));
+		return JOB_REQUEUE_NONE;
+	}
+	if (!check_ctar(this, message))
+	{
+		return JOB_REQUEUE_NONE;
+	}
+	/* the token key is used once: the entry goes whatever happens next */
+	entry = remove_entry(this, this->imported, 0,
+						 message->get_mn_address(message));
+	if (!entry)
+	{
+		return JOB_REQUEUE_NONE;
+	}
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													entry->ike_id);
+	if (ike_sa)
+	{
+		charon->bus->set_sa(charon->bus, ike_sa);
+		ok = cxtp_activate(ike_sa, entry->context, ctar->dst, ctar->src,
+						   this->settings->get_seq_jump(this->settings));
+		if (ok)
+		{
+			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+		}
+		else
+		{
+			charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
+														ike_sa);
+		}
+		charon->bus->set_sa(charon->bus, NULL);
+	}
+	if (ok && message->get_ack(message))
+	{
+		reply = cxtp_message_create(CXTP_CTAA,
+									message->get_mn_address(message));
+		this->icmp->send(this->icmp, ctar->dst, ctar->src, reply);
+		reply->destroy(reply);
+	}
+	send_ctdr(this, entry->peer, entry->mn, ok,
+			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
+	entry_destroy(entry);
+	return JOB_REQUEUE_NONE;
+}
+
+METHOD(cxtp_ar_t, process_ctar, void,
+	private_cxtp_ar_t *this, host_t *src, host_t *dst, cxtp_message_t *message)
+{
+	ctar_t *ctar;
+
+	INIT(ctar,
+		.ar = this,
+		.src = src->clone(src),
+		.dst = dst->clone(dst),
+		.message = message,
+	);
+	lib->processor->queue_job(lib->processor, (job_t*)
+				callback_job_create(activate_job, ctar, (void*)ctar_destroy,
+									NULL));
+}
+
 METHOD(cxtp_ar_t, get_state, char*,
 	private_cxtp_ar_t *this, ike_sa_t *ike_sa)
 {
@@ -594,6 +770,7 @@ METHOD(cxtp_ar_t, destroy, void,
 	this->transport->destroy(this->transport);
 	this->pending->destroy_function(this->pending, (void*)entry_destroy);
 	this->imported->destroy_function(this->imported, (void*)entry_destroy);
+	DESTROY_IF(this->last_ctar_mn);
 	this->mutex->destroy(this->mutex);
 	free(this);
 }
@@ -601,18 +778,21 @@ METHOD(cxtp_ar_t, destroy, void,
 /*
  * Described in header
  */
-cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings)
+cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
+						  cxtp_icmp_t *icmp)
 {
 	private_cxtp_ar_t *this;
 
 	INIT(this,
 		.public = {
 			.push = _push,
+			.process_ctar = _process_ctar,
 			.get_state = _get_state,
 			.destroy = _destroy,
 		},
 		.capture = capture,
 		.settings = settings,
+		.icmp = icmp,
 		.pending = linked_list_create(),
 		.imported = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),

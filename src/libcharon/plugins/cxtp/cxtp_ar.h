@@ -22,6 +22,7 @@
 #define CXTP_AR_H_
 
 #include "cxtp_capture.h"
+#include "cxtp_icmp.h"
 #include "cxtp_settings.h"
 
 #include <sa/ike_sa.h>
@@ -64,6 +65,21 @@ struct cxtp_ar_t {
 	char* (*push)(cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer);
 
 	/**
+	 * Process a CTAR a mobile node sent us over ICMP: verify its token
+	 * against an imported context, activate the context at the addresses the
+	 * CTAR came from and arrived at, acknowledge it with a CTAA if asked to
+	 * and report the activation to the pAR the context came from.
+	 *
+	 * Invalid or duplicate CTARs are logged and change nothing.
+	 *
+	 * @param src			the mobile node's new address
+	 * @param dst			our address the CTAR arrived at
+	 * @param message		the CTAR, owned by the callee
+	 */
+	void (*process_ctar)(cxtp_ar_t *this, host_t *src, host_t *dst,
+						 cxtp_message_t *message);
+
+	/**
 	 * The transfer state of an IKE_SA, for listings.
 	 *
 	 * @param ike_sa		IKE_SA
@@ -83,8 +99,10 @@ struct cxtp_ar_t {
  *
  * @param capture		captured SA keys, to build contexts
  * @param settings		plugin settings
+ * @param icmp			transport to mobile nodes, for CTAAs
  * @return				instance, NULL if the transport can't be set up
  */
-cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings);
+cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
+						  cxtp_icmp_t *icmp);
 
 #endif /** CXTP_AR_H_ @}*/

@@ -17,6 +17,8 @@
 #include "cxtp_capture.h"
 #include "cxtp_vici.h"
 #include "cxtp_ar.h"
+#include "cxtp_icmp.h"
+#include "cxtp_mn.h"
 
 #include <daemon.h>
 
@@ -43,15 +45,46 @@ struct private_cxtp_plugin_t {
 	cxtp_capture_t *capture;
 
 	/**
+	 * Transport between mobile nodes and access routers
+	 */
+	cxtp_icmp_t *icmp;
+
+	/**
 	 * Transfers between access routers
 	 */
 	cxtp_ar_t *ar;
+
+	/**
+	 * The mobile node's side
+	 */
+	cxtp_mn_t *mn;
 
 	/**
 	 * vici commands, if vici is loaded
 	 */
 	cxtp_vici_t *vici;
 };
+
+/**
+ * CTARs go to the access router's side, CTAAs to the mobile node's
+ */
+CALLBACK(icmp_received, void,
+	private_cxtp_plugin_t *this, host_t *src, host_t *dst,
+	cxtp_message_t *message)
+{
+	if (message->get_type(message) == CXTP_CTAR && this->ar)
+	{
+		this->ar->process_ctar(this->ar, src, dst, message);
+	}
+	else if (message->get_type(message) == CXTP_CTAA && this->mn)
+	{
+		this->mn->process_ctaa(this->mn, src, message);
+	}
+	else
+	{
+		message->destroy(message);
+	}
+}
 
 METHOD(plugin_t, get_name, char*,
 	private_cxtp_plugin_t *this)
@@ -83,8 +116,10 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			 settings->get_seq_jump(settings), peers, peers == 1 ? "" : "s");
 		this->capture = cxtp_capture_create();
 		charon->bus->add_listener(charon->bus, &this->capture->listener);
-		this->ar = cxtp_ar_create(this->capture, this->settings);
-		this->vici = cxtp_vici_create(this->capture, this->ar);
+		this->icmp = cxtp_icmp_create(icmp_received, this);
+		this->mn = cxtp_mn_create(this->capture, this->icmp);
+		this->ar = cxtp_ar_create(this->capture, this->settings, this->icmp);
+		this->vici = cxtp_vici_create(this->capture, this->ar, this->mn);
 		if (!this->vici)
 		{
 			DBG1(DBG_CFG, "cxtp: vici is not loaded, cxtp commands unavailable");
@@ -94,8 +129,13 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 	{
 		DESTROY_IF(this->vici);
 		this->vici = NULL;
+		/* the ICMP transport calls into ar and mn until it is gone */
+		DESTROY_IF(this->icmp);
+		this->icmp = NULL;
 		DESTROY_IF(this->ar);
 		this->ar = NULL;
+		DESTROY_IF(this->mn);
+		this->mn = NULL;
 		if (this->capture)
 		{
 			charon->bus->remove_listener(charon->bus, &this->capture->listener);
@@ -126,7 +166,9 @@ METHOD(plugin_t, destroy, void,
 {
 	/* plugin_cb() unregistered everything, unless registration failed */
 	DESTROY_IF(this->vici);
+	DESTROY_IF(this->icmp);
 	DESTROY_IF(this->ar);
+	DESTROY_IF(this->mn);
 	DESTROY_IF(this->capture);
 	DESTROY_IF(this->settings);
 	free(this);

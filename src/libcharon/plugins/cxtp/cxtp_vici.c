@@ -47,6 +47,11 @@ struct private_cxtp_vici_t {
 	 * Transfers between access routers, if available
 	 */
 	cxtp_ar_t *ar;
+
+	/**
+	 * The mobile node's side
+	 */
+	cxtp_mn_t *mn;
 };
 
 /**
@@ -284,18 +289,64 @@ CALLBACK(push, vici_message_t*,
 	return response;
 }
 
+CALLBACK(activate, vici_message_t*,
+	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
+{
+	vici_message_t *response;
+	ike_sa_t *ike_sa;
+	host_t *nar;
+	char *address, *error = NULL, *reason;
+	u_int ike_id;
+
+	address = request->get_str(request, NULL, "address");
+	nar = address ? host_create_from_string(address, 0) : NULL;
+	if (!nar)
+	{
+		return reply("missing or invalid address of the new access router");
+	}
+	ike_id = find_ike_sa(request, &error);
+	if (!ike_id)
+	{
+		nar->destroy(nar);
+		return reply(error);
+	}
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													ike_id);
+	if (!ike_sa)
+	{
+		nar->destroy(nar);
+		return reply("IKE_SA not found");
+	}
+	DBG1(DBG_CFG, "vici cxtp-activate of IKE_SA %s[%u] on %H",
+		 ike_sa->get_name(ike_sa), ike_id, nar);
+	reason = this->mn->activate(this->mn, ike_sa, nar,
+								request->get_bool(request, FALSE, "ack"));
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	nar->destroy(nar);
+	if (reason)
+	{
+		DBG1(DBG_CFG, "cxtp: not activating IKE_SA [%u]: %s", ike_id, reason);
+	}
+	response = reply(reason);
+	free(reason);
+	return response;
+}
+
 METHOD(cxtp_vici_t, destroy, void,
 	private_cxtp_vici_t *this)
 {
 	this->dispatcher->manage_command(this->dispatcher, "cxtp-list", NULL, NULL);
 	this->dispatcher->manage_command(this->dispatcher, "cxtp-push", NULL, NULL);
+	this->dispatcher->manage_command(this->dispatcher, "cxtp-activate", NULL,
+									 NULL);
 	free(this);
 }
 
 /*
  * Described in header
  */
-cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar)
+cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
+							  cxtp_mn_t *mn)
 {
 	private_cxtp_vici_t *this;
 	vici_dispatcher_t *dispatcher;
@@ -312,8 +363,10 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar)
 		.dispatcher = dispatcher,
 		.capture = capture,
 		.ar = ar,
+		.mn = mn,
 	);
 	dispatcher->manage_command(dispatcher, "cxtp-list", list, this);
 	dispatcher->manage_command(dispatcher, "cxtp-push", push, this);
+	dispatcher->manage_command(dispatcher, "cxtp-activate", activate, this);
 	return &this->public;
 }

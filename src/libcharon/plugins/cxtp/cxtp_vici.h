@@ -23,6 +23,7 @@
 
 #include "cxtp_capture.h"
 #include "cxtp_ar.h"
+#include "cxtp_mn.h"
 
 typedef struct cxtp_vici_t cxtp_vici_t;
 
@@ -32,6 +33,8 @@ typedef struct cxtp_vici_t cxtp_vici_t;
  * cxtp-list: the IKE_SAs whose context this gateway holds, pushed or
  * imported, and why the others cannot be transferred.
  * cxtp-push: push the context of an IKE_SA to a peer gateway.
+ * cxtp-activate: as mobile node, activate the context of an IKE_SA on a
+ * new access router.
  */
 struct cxtp_vici_t {
 
@@ -46,8 +49,10 @@ struct cxtp_vici_t {
  *
  * @param capture		captured key material, to tell what can be exported
  * @param ar			transfers between access routers, NULL if unavailable
+ * @param mn			the mobile node's side
  * @return				instance, NULL if vici is not available
  */
-cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar);
+cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
+							  cxtp_mn_t *mn);
 
 #endif /** CXTP_VICI_H_ @}*/

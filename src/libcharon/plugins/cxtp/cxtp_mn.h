@@ -1,0 +1,76 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+/**
+ * @defgroup cxtp_mn cxtp_mn
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_MN_H_
+#define CXTP_MN_H_
+
+#include "cxtp_capture.h"
+#include "cxtp_icmp.h"
+
+#include <sa/ike_sa.h>
+
+typedef struct cxtp_mn_t cxtp_mn_t;
+
+/**
+ * The mobile node's side of a context transfer.
+ *
+ * After a move the mobile node sends one CTAR to its new access router
+ * (nAR), naming the previous one (pAR) and carrying the authorization token
+ * derived from its IKE_SA, and points its IKE_SA and CHILD_SAs at nAR.
+ */
+struct cxtp_mn_t {
+
+	/**
+	 * Activate the context of an IKE_SA on a new access router.
+	 *
+	 * @param ike_sa		IKE_SA with the previous access router, checked out
+	 * @param nar			address of the new access router
+	 * @param ack			whether to ask for a CTAA (and retransmit without)
+	 * @return				NULL if the CTAR was sent, otherwise why not
+	 *						(allocated)
+	 */
+	char* (*activate)(cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
+					  bool ack);
+
+	/**
+	 * Process a CTAA from an access router.
+	 *
+	 * @param src			access router
+	 * @param message		the CTAA, owned by the callee
+	 */
+	void (*process_ctaa)(cxtp_mn_t *this, host_t *src,
+						 cxtp_message_t *message);
+
+	/**
+	 * Destroy a cxtp_mn_t.
+	 */
+	void (*destroy)(cxtp_mn_t *this);
+};
+
+/**
+ * Create a cxtp_mn_t.
+ *
+ * @param capture		captured SA keys, for the token
+ * @param icmp			transport to access routers
+ * @return				instance
+ */
+cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture, cxtp_icmp_t *icmp);
+
+#endif /** CXTP_MN_H_ @}*/
