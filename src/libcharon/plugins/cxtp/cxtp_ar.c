@@ -58,6 +58,11 @@ struct private_cxtp_ar_t {
 	cxtp_icmp_t *icmp;
 
 	/**
+	 * CTARs for contexts requested from their pAR with a CT-Req, ctar_t
+	 */
+	linked_list_t *waiting;
+
+	/**
 	 * The last CTAR processed, duplicates are ignored (RFC 4067 3.2)
 	 */
 	host_t *last_ctar_mn;
@@ -196,8 +201,12 @@ static bool token_key(cxtp_context_t *context, chunk_t *key)
 								 ike->spi_r, ike->transfers, key);
 }
 
-METHOD(cxtp_ar_t, push, char*,
-	private_cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer)
+/**
+ * Send the context of an IKE_SA to a peer in a PCTD (predictive) or a CTD
+ * (reactive, asked for with a CT-Req) and freeze the IKE_SA
+ */
+static char *transfer(private_cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer,
+					  cxtp_message_type_t type)
 {
 	cxtp_context_t *context;
 	cxtp_message_t *message;
@@ -224,7 +233,7 @@ METHOD(cxtp_ar_t, push, char*,
 	{
 		return strdup("capturing its context failed, see the log");
 	}
-	message = cxtp_message_create(CXTP_PCTD, ike_sa->get_other_host(ike_sa));
+	message = cxtp_message_create(type, ike_sa->get_other_host(ike_sa));
 	message->set_ack(message, TRUE);
 	ok = token_key(context, &key);
 	ok = ok && message->set_key(message, key) && add_cdbs(message, context);
@@ -248,8 +257,9 @@ METHOD(cxtp_ar_t, push, char*,
 	/* frozen: a passive IKE_SA starts no exchange and handles none, while
 	 * its CHILD_SAs keep carrying traffic */
 	ike_sa->set_state(ike_sa, IKE_PASSIVE);
-	DBG1(DBG_IKE, "cxtp: pushing the context of IKE_SA %s[%u] to peer '%s', "
-		 "IKE_SA frozen until it is activated there", ike_sa->get_name(ike_sa),
+	DBG1(DBG_IKE, "cxtp: %s the context of IKE_SA %s[%u] to peer '%s', "
+		 "IKE_SA frozen until it is activated there",
+		 type == CXTP_PCTD ? "pushing" : "sending", ike_sa->get_name(ike_sa),
 		 entry->ike_id, peer);
 	if (!this->transport->send_reliable(this->transport, peer, message,
 										entry->ike_id))
@@ -262,6 +272,12 @@ METHOD(cxtp_ar_t, push, char*,
 	}
 	message->destroy(message);
 	return NULL;
+}
+
+METHOD(cxtp_ar_t, push, char*,
+	private_cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer)
+{
+	return transfer(this, ike_sa, peer, CXTP_PCTD);
 }
 
 /**
@@ -460,6 +476,10 @@ static void send_ctdr(private_cxtp_ar_t *this, char *peer, host_t *mn,
 	reply->destroy(reply);
 }
 
+static void activate_waiting(private_cxtp_ar_t *this, host_t *mn);
+static void process_ctreq(private_cxtp_ar_t *this, char *peer,
+						  cxtp_message_t *message);
+
 /**
  * A PCTD/CTD with a context for us
  */
@@ -508,6 +528,8 @@ static void process_ctd(private_cxtp_ar_t *this, char *peer,
 	DBG1(DBG_IKE, "cxtp: context of '%Y' at %H from peer '%s' imported as "
 		 "IKE_SA [%u]", context->ike.remote_id, mn, peer, ike_id);
 	send_ctdr(this, peer, mn, TRUE, 0);
+	/* reactive: the mobile node asked for it already */
+	activate_waiting(this, mn);
 }
 
 /**
@@ -540,6 +562,9 @@ CALLBACK(process_received, job_requeue_t,
 			break;
 		case CXTP_CTDR:
 			process_ctdr(this, received->peer, message);
+			break;
+		case CXTP_CTREQ:
+			process_ctreq(this, received->peer, message);
 			break;
 		default:
 			DBG1(DBG_IKE, "cxtp: %N from peer '%s' not supported, ignored",
@@ -584,20 +609,22 @@ CALLBACK(timeout, void,
 }
 
 /**
- * A CTAR with its addresses, handled in a job
+ * A CTAR with its addresses
  */
 typedef struct {
 	private_cxtp_ar_t *ar;
 	host_t *src;
 	host_t *dst;
 	cxtp_message_t *message;
+	/** identifier of the CT-Req sent for it, if any */
+	uint32_t request;
 } ctar_t;
 
 static void ctar_destroy(ctar_t *ctar)
 {
-	ctar->src->destroy(ctar->src);
-	ctar->dst->destroy(ctar->dst);
-	ctar->message->destroy(ctar->message);
+	DESTROY_IF(ctar->src);
+	DESTROY_IF(ctar->dst);
+	DESTROY_IF(ctar->message);
 	free(ctar);
 }
 
@@ -624,16 +651,15 @@ static bool is_duplicate(private_cxtp_ar_t *this, cxtp_message_t *message)
 }
 
 /**
- * Verify the token of a CTAR against the key the context came with
+ * Verify the token of a CTAR or CT-Req with a token key
  */
-static bool verify_token(entry_t *entry, cxtp_message_t *message)
+static bool verify_token(chunk_t key, cxtp_message_t *message)
 {
 	chunk_t cdbs;
 	bool valid;
 
 	cdbs = message->get_cdb_bytes(message);
-	valid = cxtp_token_verify(entry->token_key,
-							  message->get_mn_address(message),
+	valid = cxtp_token_verify(key, message->get_mn_address(message),
 							  message->get_sequence(message), cdbs,
 							  message->get_token(message));
 	chunk_clear(&cdbs);
@@ -641,14 +667,17 @@ static bool verify_token(entry_t *entry, cxtp_message_t *message)
 }
 
 /**
- * Peek at the imported entry of a mobile node and verify its token
+ * Whether a context for the mobile node of a CTAR was imported, and if so,
+ * whether the CTAR's token is valid for it
  */
-static bool check_ctar(private_cxtp_ar_t *this, cxtp_message_t *message)
+static bool check_ctar(private_cxtp_ar_t *this, cxtp_message_t *message,
+					   bool *valid)
 {
 	enumerator_t *enumerator;
 	entry_t *entry;
-	bool known = FALSE, valid = FALSE;
+	bool known = FALSE;
 
+	*valid = FALSE;
 	this->mutex->lock(this->mutex);
 	enumerator = this->imported->create_enumerator(this->imported);
 	while (enumerator->enumerate(enumerator, &entry))
@@ -656,50 +685,36 @@ static bool check_ctar(private_cxtp_ar_t *this, cxtp_message_t *message)
 		if (entry->mn->ip_equals(entry->mn, message->get_mn_address(message)))
 		{
 			known = TRUE;
-			valid = verify_token(entry, message);
+			*valid = verify_token(entry->token_key, message);
 			break;
 		}
 	}
 	enumerator->destroy(enumerator);
 	this->mutex->unlock(this->mutex);
-	if (!known)
-	{
-		DBG1(DBG_IKE, "cxtp: CTAR for %H, but no context for it was "
-			 "imported, ignored", message->get_mn_address(message));
-	}
-	else if (!valid)
+	if (known && !*valid)
 	{
 		DBG1(DBG_IKE, "cxtp: CTAR for %H has an invalid authorization "
 			 "token, ignored", message->get_mn_address(message));
 	}
-	return known && valid;
+	return known;
 }
 
-CALLBACK(activate_job, job_requeue_t,
-	ctar_t *ctar)
+/**
+ * Activate the imported context a CTAR with a valid token asks for
+ */
+static void activate(private_cxtp_ar_t *this, ctar_t *ctar)
 {
-	private_cxtp_ar_t *this = ctar->ar;
 	cxtp_message_t *message = ctar->message, *reply;
 	ike_sa_t *ike_sa;
 	entry_t *entry;
 	bool ok = FALSE;
 
-	if (is_duplicate(this, message))
-	{
-		DBG1(DBG_IKE, "cxtp: duplicate CTAR %u for %H ignored",
-			 message->get_sequence(message), message->get_mn_address(message));
-		return JOB_REQUEUE_NONE;
-	}
-	if (!check_ctar(this, message))
-	{
-		return JOB_REQUEUE_NONE;
-	}
 	/* the token key is used once: the entry goes whatever happens next */
 	entry = remove_entry(this, this->imported, 0,
 						 message->get_mn_address(message));
 	if (!entry)
 	{
-		return JOB_REQUEUE_NONE;
+		return;
 	}
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													entry->ike_id);
@@ -729,7 +744,174 @@ CALLBACK(activate_job, job_requeue_t,
 	send_ctdr(this, entry->peer, entry->mn, ok,
 			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
 	entry_destroy(entry);
+}
+
+/**
+ * Ask the pAR a CTAR names for the context (reactive transfer), keeping
+ * the CTAR until the context arrives
+ */
+static void request_context(private_cxtp_ar_t *this, ctar_t *ctar)
+{
+	cxtp_message_t *message = ctar->message, *request;
+	host_t *par = message->get_ar_address(message);
+	ctar_t *waiting;
+	char *peer;
+
+	peer = par ? this->settings->find_peer(this->settings, par) : NULL;
+	if (!peer)
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR for %H names %H as previous access router, "
+			 "which is no CXTP peer, ignored",
+			 message->get_mn_address(message), par);
+		return;
+	}
+	request = cxtp_message_create(CXTP_CTREQ,
+								  message->get_mn_address(message));
+	request->set_sequence(request, message->get_sequence(message));
+	request->set_token(request, message->get_token(message));
+	INIT(waiting,
+		.ar = this,
+		.src = ctar->src,
+		.dst = ctar->dst,
+		.message = message,
+		/* apart from the IKE_SA IDs pushes use */
+		.request = 0x80000000 | message->get_sequence(message),
+	);
+	ctar->src = ctar->dst = NULL;
+	ctar->message = NULL;
+	this->mutex->lock(this->mutex);
+	this->waiting->insert_last(this->waiting, waiting);
+	this->mutex->unlock(this->mutex);
+	DBG1(DBG_IKE, "cxtp: no context for %H, requesting it from peer '%s'",
+		 waiting->message->get_mn_address(waiting->message), peer);
+	this->transport->send_reliable(this->transport, peer, request,
+								   waiting->request);
+	request->destroy(request);
+}
+
+CALLBACK(activate_job, job_requeue_t,
+	ctar_t *ctar)
+{
+	private_cxtp_ar_t *this = ctar->ar;
+	cxtp_message_t *message = ctar->message;
+	bool valid;
+
+	if (is_duplicate(this, message))
+	{
+		DBG1(DBG_IKE, "cxtp: duplicate CTAR %u for %H ignored",
+			 message->get_sequence(message), message->get_mn_address(message));
+	}
+	else if (!check_ctar(this, message, &valid))
+	{
+		request_context(this, ctar);
+	}
+	else if (valid)
+	{
+		activate(this, ctar);
+	}
 	return JOB_REQUEUE_NONE;
+}
+
+/**
+ * Activate a context that arrived for a CTAR waiting for it
+ */
+static void activate_waiting(private_cxtp_ar_t *this, host_t *mn)
+{
+	enumerator_t *enumerator;
+	ctar_t *ctar, *found = NULL;
+	bool valid;
+
+	this->mutex->lock(this->mutex);
+	enumerator = this->waiting->create_enumerator(this->waiting);
+	while (enumerator->enumerate(enumerator, &ctar))
+	{
+		if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+		{
+			this->waiting->remove_at(this->waiting, enumerator);
+			found = ctar;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+	if (found)
+	{
+		this->transport->acknowledge(this->transport, found->request);
+		if (check_ctar(this, found->message, &valid) && valid)
+		{
+			activate(this, found);
+		}
+		ctar_destroy(found);
+	}
+}
+
+/**
+ * A CT-Req from nAR for the context of a mobile node that moved there
+ */
+static void process_ctreq(private_cxtp_ar_t *this, char *peer,
+						  cxtp_message_t *message)
+{
+	host_t *mn = message->get_mn_address(message);
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	ike_sa_id_t *id;
+	proposal_t *proposal;
+	cxtp_ike_keys_t keys;
+	chunk_t key = chunk_empty;
+	uint16_t prf = 0;
+	u_int ike_id = 0;
+	char *reason;
+	bool valid = FALSE;
+
+	enumerator = charon->controller->create_ike_sa_enumerator(
+													charon->controller, TRUE);
+	while (enumerator->enumerate(enumerator, &ike_sa))
+	{
+		if (mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
+		{
+			ike_id = ike_sa->get_unique_id(ike_sa);
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	ike_sa = ike_id ? charon->ike_sa_manager->checkout_by_id(
+									charon->ike_sa_manager, ike_id) : NULL;
+	if (!ike_sa)
+	{
+		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H, but we hold no "
+			 "IKE_SA with it, ignored", peer, mn);
+		return;
+	}
+	/* we check the mobile node's token ourselves before handing out keys */
+	id = ike_sa->get_id(ike_sa);
+	proposal = ike_sa->get_proposal(ike_sa);
+	if (proposal &&
+		proposal->get_algorithm(proposal, PSEUDO_RANDOM_FUNCTION, &prf, NULL) &&
+		this->capture->get_ike_keys(this->capture, ike_sa, &keys))
+	{
+		if (cxtp_token_derive_key(prf, keys.sk_d, id->get_initiator_spi(id),
+								  id->get_responder_spi(id), 0, &key))
+		{
+			valid = verify_token(key, message);
+		}
+		chunk_clear(&key);
+		cxtp_ike_keys_clear(&keys);
+	}
+	if (!valid)
+	{
+		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H has an invalid "
+			 "authorization token, ignored", peer, mn);
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+		return;
+	}
+	reason = transfer(this, ike_sa, peer, CXTP_CTD);
+	if (reason)
+	{
+		DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to peer "
+			 "'%s': %s", ike_id, peer, reason);
+		free(reason);
+	}
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 }
 
 METHOD(cxtp_ar_t, process_ctar, void,
@@ -770,6 +952,7 @@ METHOD(cxtp_ar_t, destroy, void,
 	this->transport->destroy(this->transport);
 	this->pending->destroy_function(this->pending, (void*)entry_destroy);
 	this->imported->destroy_function(this->imported, (void*)entry_destroy);
+	this->waiting->destroy_function(this->waiting, (void*)ctar_destroy);
 	DESTROY_IF(this->last_ctar_mn);
 	this->mutex->destroy(this->mutex);
 	free(this);
@@ -795,6 +978,7 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 		.icmp = icmp,
 		.pending = linked_list_create(),
 		.imported = linked_list_create(),
+		.waiting = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
 	this->transport = cxtp_transport_create(receive, this);
@@ -803,6 +987,7 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 		DBG1(DBG_NET, "cxtp: unable to listen for other access routers");
 		this->pending->destroy(this->pending);
 		this->imported->destroy(this->imported);
+		this->waiting->destroy(this->waiting);
 		this->mutex->destroy(this->mutex);
 		free(this);
 		return NULL;

@@ -91,6 +91,11 @@ typedef struct {
 	 */
 	char *address;
 
+	/**
+	 * Addresses mobile nodes know the peer by, comma separated, or NULL
+	 */
+	char *access;
+
 } peer_t;
 
 /**
@@ -102,6 +107,7 @@ static void destroy_peer(void *val, const void *key)
 
 	free(peer->name);
 	free(peer->address);
+	free(peer->access);
 	free(peer);
 }
 
@@ -194,6 +200,9 @@ static void load_peers(private_cxtp_settings_t *this)
 		INIT(peer,
 			.name = strdup(name),
 			.address = strdup(address),
+			.access = strdupnull(lib->settings->get_str(lib->settings,
+								"%s.plugins.cxtp.peers.%s.access", NULL,
+								lib->ns, name)),
 		);
 		peer = this->peers->put(this->peers, peer->name, peer);
 		if (peer)
@@ -252,6 +261,47 @@ METHOD(cxtp_settings_t, get_peer_count, u_int,
 	return this->peers->get_count(this->peers);
 }
 
+/**
+ * Whether one of the comma separated addresses is the given one
+ */
+static bool has_address(char *list, host_t *address)
+{
+	enumerator_t *enumerator;
+	host_t *host;
+	char *str;
+	bool found = FALSE;
+
+	enumerator = enumerator_create_token(list, ",", " ");
+	while (!found && enumerator->enumerate(enumerator, &str))
+	{
+		host = host_create_from_string(str, 0);
+		found = host && host->ip_equals(host, address);
+		DESTROY_IF(host);
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+METHOD(cxtp_settings_t, find_peer, char*,
+	private_cxtp_settings_t *this, host_t *address)
+{
+	enumerator_t *enumerator;
+	peer_t *peer;
+	char *name = NULL;
+
+	enumerator = this->peers->create_enumerator(this->peers);
+	while (!name && enumerator->enumerate(enumerator, NULL, &peer))
+	{
+		if (has_address(peer->address, address) ||
+			(peer->access && has_address(peer->access, address)))
+		{
+			name = peer->name;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return name;
+}
+
 METHOD(cxtp_settings_t, get_peer_address, char*,
 	private_cxtp_settings_t *this, char *name)
 {
@@ -290,6 +340,7 @@ cxtp_settings_t *cxtp_settings_create()
 			.get_handover_timeout = _get_handover_timeout,
 			.get_peer_count = _get_peer_count,
 			.get_peer_address = _get_peer_address,
+			.find_peer = _find_peer,
 			.destroy = _destroy,
 		},
 		.port = get_uint_opt("port", CXTP_DEFAULT_PORT, 1, UINT16_MAX),

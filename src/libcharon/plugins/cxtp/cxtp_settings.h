@@ -21,6 +21,7 @@
 #define CXTP_SETTINGS_H_
 
 #include <library.h>
+#include <networking/host.h>
 
 /**
  * Default UDP port for access-router-to-access-router CXTP
@@ -134,6 +135,16 @@ struct cxtp_settings_t {
 	 *					if the peer is not configured or not usable
 	 */
 	char* (*get_peer_address)(cxtp_settings_t *this, char *name);
+
+	/**
+	 * Find the configured peer with an address, its CXTP address or one
+	 * mobile nodes know it by (its access addresses, as CTARs name it);
+	 * names are not resolved here.
+	 *
+	 * @param address	address of the peer
+	 * @return			name of the peer, NULL if none
+	 */
+	char* (*find_peer)(cxtp_settings_t *this, host_t *address);
 
 	/**
 	 * Destroy a cxtp_settings_t.
