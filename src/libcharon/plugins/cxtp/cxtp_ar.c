@@ -620,6 +620,8 @@ typedef struct {
 	uint32_t request;
 } ctar_t;
 
+static bool predict(private_cxtp_ar_t *this, ctar_t *ctar);
+
 static void ctar_destroy(ctar_t *ctar)
 {
 	DESTROY_IF(ctar->src);
@@ -803,7 +805,10 @@ CALLBACK(activate_job, job_requeue_t,
 	}
 	else if (!check_ctar(this, message, &valid))
 	{
-		request_context(this, ctar);
+		if (!predict(this, ctar))
+		{
+			request_context(this, ctar);
+		}
 	}
 	else if (valid)
 	{
@@ -846,10 +851,13 @@ static void activate_waiting(private_cxtp_ar_t *this, host_t *mn)
 }
 
 /**
- * A CT-Req from nAR for the context of a mobile node that moved there
+ * Send the context of the IKE_SA we hold with a mobile node to a peer, if
+ * the CTAR or CT-Req asking for it carries the node's valid token.
+ *
+ * @return			FALSE if we hold no IKE_SA with the mobile node
  */
-static void process_ctreq(private_cxtp_ar_t *this, char *peer,
-						  cxtp_message_t *message)
+static bool transfer_for(private_cxtp_ar_t *this, char *peer,
+						 cxtp_message_t *message, cxtp_message_type_t type)
 {
 	host_t *mn = message->get_mn_address(message);
 	enumerator_t *enumerator;
@@ -867,7 +875,8 @@ static void process_ctreq(private_cxtp_ar_t *this, char *peer,
 													charon->controller, TRUE);
 	while (enumerator->enumerate(enumerator, &ike_sa))
 	{
-		if (mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
+		if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED &&
+			mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
 		{
 			ike_id = ike_sa->get_unique_id(ike_sa);
 			break;
@@ -878,9 +887,7 @@ static void process_ctreq(private_cxtp_ar_t *this, char *peer,
 									charon->ike_sa_manager, ike_id) : NULL;
 	if (!ike_sa)
 	{
-		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H, but we hold no "
-			 "IKE_SA with it, ignored", peer, mn);
-		return;
+		return FALSE;
 	}
 	/* we check the mobile node's token ourselves before handing out keys */
 	id = ike_sa->get_id(ike_sa);
@@ -899,12 +906,13 @@ static void process_ctreq(private_cxtp_ar_t *this, char *peer,
 	}
 	if (!valid)
 	{
-		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H has an invalid "
-			 "authorization token, ignored", peer, mn);
+		DBG1(DBG_IKE, "cxtp: %N for %H has an invalid authorization token, "
+			 "ignored", cxtp_message_type_names, message->get_type(message),
+			 mn);
 		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-		return;
+		return TRUE;
 	}
-	reason = transfer(this, ike_sa, peer, CXTP_CTD);
+	reason = transfer(this, ike_sa, peer, type);
 	if (reason)
 	{
 		DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to peer "
@@ -912,6 +920,39 @@ static void process_ctreq(private_cxtp_ar_t *this, char *peer,
 		free(reason);
 	}
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return TRUE;
+}
+
+/**
+ * A CT-Req from nAR for the context of a mobile node that moved there
+ */
+static void process_ctreq(private_cxtp_ar_t *this, char *peer,
+						  cxtp_message_t *message)
+{
+	if (!transfer_for(this, peer, message, CXTP_CTD))
+	{
+		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H, but we hold no "
+			 "IKE_SA with it, ignored", peer, message->get_mn_address(message));
+	}
+}
+
+/**
+ * A CTAR from a mobile node still attached to us, naming the access router
+ * it is about to move to: push its context there (predictive transfer
+ * started by the mobile node)
+ */
+static bool predict(private_cxtp_ar_t *this, ctar_t *ctar)
+{
+	cxtp_message_t *message = ctar->message;
+	host_t *nar = message->get_ar_address(message);
+	char *peer;
+
+	peer = nar ? this->settings->find_peer(this->settings, nar) : NULL;
+	if (!peer)
+	{
+		return FALSE;
+	}
+	return transfer_for(this, peer, message, CXTP_PCTD);
 }
 
 METHOD(cxtp_ar_t, process_ctar, void,

@@ -44,6 +44,11 @@ struct private_cxtp_mn_t {
 	 * Sequence number of the last CTAR sent, a CTAA acknowledges it
 	 */
 	uint32_t sequence;
+
+	/**
+	 * IKE_SA a CTAR to pAR was sent for, the activation repeats its sequence
+	 */
+	u_int prepared;
 };
 
 /**
@@ -68,14 +73,14 @@ static bool random_sequence(uint32_t *sequence)
  * Build the CTAR, with the token keyed from the IKE_SA's SK_d
  */
 static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
-								  bool ack)
+								  host_t *ar, uint32_t sequence, bool ack)
 {
 	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
 	proposal_t *proposal = ike_sa->get_proposal(ike_sa);
 	cxtp_message_t *message;
 	cxtp_ike_keys_t keys;
 	uint16_t prf = 0;
-	uint32_t sequence, token;
+	uint32_t token;
 	chunk_t key = chunk_empty, cdbs;
 	bool ok;
 
@@ -88,13 +93,13 @@ static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 	ok = cxtp_token_derive_key(prf, keys.sk_d, id->get_initiator_spi(id),
 							   id->get_responder_spi(id), 0, &key);
 	cxtp_ike_keys_clear(&keys);
-	if (!ok || !random_sequence(&sequence))
+	if (!ok || (!sequence && !random_sequence(&sequence)))
 	{
 		chunk_clear(&key);
 		return NULL;
 	}
 	message = cxtp_message_create(CXTP_CTAR, ike_sa->get_my_host(ike_sa));
-	message->set_ar_address(message, ike_sa->get_other_host(ike_sa));
+	message->set_ar_address(message, ar);
 	message->set_sequence(message, sequence);
 	message->set_ack(message, ack);
 	cdbs = message->get_cdb_bytes(message);
@@ -166,7 +171,10 @@ METHOD(cxtp_mn_t, activate, char*,
 	{
 		return strdup("no route to the new access router");
 	}
-	message = build_ctar(this, ike_sa, ack);
+	message = build_ctar(this, ike_sa, ike_sa->get_other_host(ike_sa),
+				this->prepared == ike_sa->get_unique_id(ike_sa) ? this->sequence
+																: 0, ack);
+	this->prepared = 0;
 	if (!message)
 	{
 		me->destroy(me);
@@ -216,6 +224,42 @@ METHOD(cxtp_mn_t, activate, char*,
 	return NULL;
 }
 
+METHOD(cxtp_mn_t, prepare, char*,
+	private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar)
+{
+	cxtp_message_t *message;
+	host_t *par = ike_sa->get_other_host(ike_sa);
+	char *reason;
+	bool sent;
+
+	if (!this->icmp)
+	{
+		return strdup("no ICMP transport to access routers, see the log");
+	}
+	reason = this->capture->check(this->capture, ike_sa);
+	if (reason)
+	{
+		return reason;
+	}
+	message = build_ctar(this, ike_sa, nar, 0, FALSE);
+	if (!message)
+	{
+		return strdup("building the CTAR failed");
+	}
+	sent = this->icmp->send(this->icmp, ike_sa->get_my_host(ike_sa), par,
+							message);
+	if (sent)
+	{
+		this->sequence = message->get_sequence(message);
+		this->prepared = ike_sa->get_unique_id(ike_sa);
+		DBG1(DBG_IKE, "cxtp: sent CTAR for IKE_SA %s[%u] to %H, asking it to "
+			 "transfer the context to %H", ike_sa->get_name(ike_sa),
+			 this->prepared, par, nar);
+	}
+	message->destroy(message);
+	return sent ? NULL : strdup("sending the CTAR failed");
+}
+
 METHOD(cxtp_mn_t, process_ctaa, void,
 	private_cxtp_mn_t *this, host_t *src, cxtp_message_t *message)
 {
@@ -242,6 +286,7 @@ cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture, cxtp_icmp_t *icmp)
 	INIT(this,
 		.public = {
 			.activate = _activate,
+			.prepare = _prepare,
 			.process_ctaa = _process_ctaa,
 			.destroy = _destroy,
 		},

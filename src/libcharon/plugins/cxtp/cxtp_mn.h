@@ -50,6 +50,19 @@ struct cxtp_mn_t {
 					  bool ack);
 
 	/**
+	 * Ask the current access router (pAR) to push the context of an IKE_SA
+	 * to the one the mobile node is about to move to (predictive transfer
+	 * started by the mobile node): a CTAR to pAR naming nAR, whose sequence
+	 * number the CTAR after the move repeats (RFC 4067 section 3.2).
+	 *
+	 * @param ike_sa		IKE_SA with the current access router, checked out
+	 * @param nar			address of the next access router
+	 * @return				NULL if the CTAR was sent, otherwise why not
+	 *						(allocated)
+	 */
+	char* (*prepare)(cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar);
+
+	/**
 	 * Process a CTAA from an access router.
 	 *
 	 * @param src			access router

@@ -289,47 +289,72 @@ CALLBACK(push, vici_message_t*,
 	return response;
 }
 
-CALLBACK(activate, vici_message_t*,
-	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
+/**
+ * cxtp-activate and cxtp-prepare: the mobile node's CTAR to the new access
+ * router after the move, or to the current one before it
+ */
+static vici_message_t *mn_command(private_cxtp_vici_t *this,
+								  vici_message_t *request, bool prepare)
 {
 	vici_message_t *response;
 	ike_sa_t *ike_sa;
-	host_t *nar;
+	host_t *ar;
 	char *address, *error = NULL, *reason;
 	u_int ike_id;
 
 	address = request->get_str(request, NULL, "address");
-	nar = address ? host_create_from_string(address, 0) : NULL;
-	if (!nar)
+	ar = address ? host_create_from_string(address, 0) : NULL;
+	if (!ar)
 	{
 		return reply("missing or invalid address of the new access router");
 	}
 	ike_id = find_ike_sa(request, &error);
 	if (!ike_id)
 	{
-		nar->destroy(nar);
+		ar->destroy(ar);
 		return reply(error);
 	}
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													ike_id);
 	if (!ike_sa)
 	{
-		nar->destroy(nar);
+		ar->destroy(ar);
 		return reply("IKE_SA not found");
 	}
-	DBG1(DBG_CFG, "vici cxtp-activate of IKE_SA %s[%u] on %H",
-		 ike_sa->get_name(ike_sa), ike_id, nar);
-	reason = this->mn->activate(this->mn, ike_sa, nar,
-								request->get_bool(request, FALSE, "ack"));
+	DBG1(DBG_CFG, "vici cxtp-%s of IKE_SA %s[%u] %s %H",
+		 prepare ? "prepare" : "activate", ike_sa->get_name(ike_sa), ike_id,
+		 prepare ? "towards" : "on", ar);
+	if (prepare)
+	{
+		reason = this->mn->prepare(this->mn, ike_sa, ar);
+	}
+	else
+	{
+		reason = this->mn->activate(this->mn, ike_sa, ar,
+									request->get_bool(request, FALSE, "ack"));
+	}
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-	nar->destroy(nar);
+	ar->destroy(ar);
 	if (reason)
 	{
-		DBG1(DBG_CFG, "cxtp: not activating IKE_SA [%u]: %s", ike_id, reason);
+		DBG1(DBG_CFG, "cxtp: not sending a CTAR for IKE_SA [%u]: %s", ike_id,
+			 reason);
 	}
 	response = reply(reason);
 	free(reason);
 	return response;
+}
+
+CALLBACK(activate, vici_message_t*,
+	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
+{
+	return mn_command(this, request, FALSE);
+}
+
+CALLBACK(prepare, vici_message_t*,
+	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
+{
+	return mn_command(this, request, TRUE);
 }
 
 METHOD(cxtp_vici_t, destroy, void,
@@ -338,6 +363,8 @@ METHOD(cxtp_vici_t, destroy, void,
 	this->dispatcher->manage_command(this->dispatcher, "cxtp-list", NULL, NULL);
 	this->dispatcher->manage_command(this->dispatcher, "cxtp-push", NULL, NULL);
 	this->dispatcher->manage_command(this->dispatcher, "cxtp-activate", NULL,
+									 NULL);
+	this->dispatcher->manage_command(this->dispatcher, "cxtp-prepare", NULL,
 									 NULL);
 	free(this);
 }
@@ -368,5 +395,6 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
 	dispatcher->manage_command(dispatcher, "cxtp-list", list, this);
 	dispatcher->manage_command(dispatcher, "cxtp-push", push, this);
 	dispatcher->manage_command(dispatcher, "cxtp-activate", activate, this);
+	dispatcher->manage_command(dispatcher, "cxtp-prepare", prepare, this);
 	return &this->public;
 }

@@ -35,6 +35,8 @@ typedef struct cxtp_vici_t cxtp_vici_t;
  * cxtp-push: push the context of an IKE_SA to a peer gateway.
  * cxtp-activate: as mobile node, activate the context of an IKE_SA on a
  * new access router.
+ * cxtp-prepare: as mobile node, ask the current access router to push the
+ * context of an IKE_SA to the next one.
  */
 struct cxtp_vici_t {
 
