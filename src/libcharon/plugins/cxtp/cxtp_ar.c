@@ -727,6 +727,8 @@ static void activate(private_cxtp_ar_t *this, ctar_t *ctar)
 						   this->settings->get_seq_jump(this->settings));
 		if (ok)
 		{
+			this->capture->set_transfers(this->capture, ike_sa,
+										 entry->context->ike.transfers + 1);
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 		}
 		else
@@ -897,7 +899,9 @@ static bool transfer_for(private_cxtp_ar_t *this, char *peer,
 		this->capture->get_ike_keys(this->capture, ike_sa, &keys))
 	{
 		if (cxtp_token_derive_key(prf, keys.sk_d, id->get_initiator_spi(id),
-								  id->get_responder_spi(id), 0, &key))
+								  id->get_responder_spi(id),
+								  this->capture->get_transfers(this->capture,
+															   ike_sa), &key))
 		{
 			valid = verify_token(key, message);
 		}

@@ -46,6 +46,11 @@ struct private_cxtp_capture_t {
 	hashtable_t *child_keys;
 
 	/**
+	 * IKE_SA unique ID => number of transfers (uintptr_t), if any
+	 */
+	hashtable_t *transfers;
+
+	/**
 	 * Hooks run in any thread
 	 */
 	mutex_t *mutex;
@@ -133,6 +138,8 @@ METHOD(listener_t, ike_state_change, bool,
 		this->mutex->lock(this->mutex);
 		keys = this->ike_keys->remove(this->ike_keys,
 									  id_key(ike_sa->get_unique_id(ike_sa)));
+		this->transfers->remove(this->transfers,
+								id_key(ike_sa->get_unique_id(ike_sa)));
 		this->mutex->unlock(this->mutex);
 		if (keys)
 		{
@@ -241,6 +248,28 @@ METHOD(cxtp_capture_t, check, char*,
 	}
 	enumerator->destroy(enumerator);
 	return reason;
+}
+
+METHOD(cxtp_capture_t, get_transfers, uint32_t,
+	private_cxtp_capture_t *this, ike_sa_t *ike_sa)
+{
+	uintptr_t transfers;
+
+	this->mutex->lock(this->mutex);
+	transfers = (uintptr_t)this->transfers->get(this->transfers,
+									id_key(ike_sa->get_unique_id(ike_sa)));
+	this->mutex->unlock(this->mutex);
+	return transfers;
+}
+
+METHOD(cxtp_capture_t, set_transfers, void,
+	private_cxtp_capture_t *this, ike_sa_t *ike_sa, uint32_t transfers)
+{
+	this->mutex->lock(this->mutex);
+	this->transfers->put(this->transfers,
+						 id_key(ike_sa->get_unique_id(ike_sa)),
+						 (void*)(uintptr_t)transfers);
+	this->mutex->unlock(this->mutex);
 }
 
 METHOD(cxtp_capture_t, get_ike_keys, bool,
@@ -374,6 +403,7 @@ static bool build_ike(private_cxtp_capture_t *this, ike_sa_t *ike_sa,
 	}
 	enumerator->destroy(enumerator);
 	ike->peer_cfg = strdup(peer_cfg->get_name(peer_cfg));
+	ike->transfers = this->public.get_transfers(&this->public, ike_sa);
 	return TRUE;
 }
 
@@ -564,6 +594,7 @@ METHOD(cxtp_capture_t, destroy, void,
 	private_cxtp_capture_t *this)
 {
 	this->ike_keys->destroy_function(this->ike_keys, (void*)ike_keys_destroy);
+	this->transfers->destroy(this->transfers);
 	this->child_keys->destroy_function(this->child_keys,
 									   (void*)child_keys_destroy);
 	this->mutex->destroy(this->mutex);
@@ -587,11 +618,15 @@ cxtp_capture_t *cxtp_capture_create()
 			},
 			.check = _check,
 			.get_ike_keys = _get_ike_keys,
+			.get_transfers = _get_transfers,
+			.set_transfers = _set_transfers,
 			.get_child_keys = _get_child_keys,
 			.build_context = _build_context,
 			.destroy = _destroy,
 		},
 		.ike_keys = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr, 8),
+		.transfers = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr,
+									  8),
 		.child_keys = hashtable_create(hashtable_hash_ptr,
 									   hashtable_equals_ptr, 8),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),

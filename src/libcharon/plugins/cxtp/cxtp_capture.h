@@ -72,6 +72,24 @@ struct cxtp_capture_t {
 						   cxtp_child_keys_t *keys);
 
 	/**
+	 * Get how often an IKE_SA was transferred, which keys the mobile node's
+	 * authorization token so that it changes with every transfer.
+	 *
+	 * @param ike_sa		IKE_SA
+	 * @return				number of completed transfers
+	 */
+	uint32_t (*get_transfers)(cxtp_capture_t *this, ike_sa_t *ike_sa);
+
+	/**
+	 * Set how often an IKE_SA was transferred.
+	 *
+	 * @param ike_sa		IKE_SA
+	 * @param transfers		number of completed transfers
+	 */
+	void (*set_transfers)(cxtp_capture_t *this, ike_sa_t *ike_sa,
+						  uint32_t transfers);
+
+	/**
 	 * Capture the context of an IKE_SA, its CHILD_SAs and the peer's PAD
 	 * entry, including the current ESP replay state from the kernel.
 	 *

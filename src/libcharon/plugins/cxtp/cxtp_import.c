@@ -275,6 +275,11 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	}
 	child_sa->set_state(child_sa, CHILD_INSTALLED);
 	ike_sa->add_child_sa(ike_sa, child_sa);
+	/* as if derived here, so listeners see the keys (and we can transfer
+	 * the CHILD_SA again) */
+	charon->bus->child_derived_keys(charon->bus, child_sa, keys->initiator,
+									keys->encr_i, keys->encr_r,
+									keys->integ_i, keys->integ_r);
 	DBG1(DBG_CHD, "cxtp: CHILD_SA %s{%u} installed with SPIs %.8x_i %.8x_o, "
 		 "outbound sequence numbers from %"PRIu64, child_sa->get_name(child_sa),
 		 child_sa->get_unique_id(child_sa), ntohl(child->spi_in),

@@ -91,7 +91,9 @@ static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 		return NULL;
 	}
 	ok = cxtp_token_derive_key(prf, keys.sk_d, id->get_initiator_spi(id),
-							   id->get_responder_spi(id), 0, &key);
+							   id->get_responder_spi(id),
+							   this->capture->get_transfers(this->capture, ike_sa),
+							   &key);
 	cxtp_ike_keys_clear(&keys);
 	if (!ok || (!sequence && !random_sequence(&sequence)))
 	{
@@ -207,6 +209,9 @@ METHOD(cxtp_mn_t, activate, char*,
 		DBG1(DBG_IKE, "cxtp: sent CTAR for IKE_SA %s[%u] from %H to %H, "
 			 "moved it there", ike_sa->get_name(ike_sa),
 			 ike_sa->get_unique_id(ike_sa), me, nar);
+		/* the next transfer's token gets a fresh key */
+		this->capture->set_transfers(this->capture, ike_sa,
+				this->capture->get_transfers(this->capture, ike_sa) + 1);
 	}
 	else
 	{
