@@ -63,6 +63,12 @@ struct private_cxtp_ar_t {
 	linked_list_t *waiting;
 
 	/**
+	 * Callback for transfer events, and its data
+	 */
+	cxtp_event_cb_t event_cb;
+	void *event_data;
+
+	/**
 	 * The last CTAR processed, duplicates are ignored (RFC 4067 3.2)
 	 */
 	host_t *last_ctar_mn;
@@ -107,6 +113,25 @@ static void entry_destroy(entry_t *entry)
 	DESTROY_IF(entry->context);
 	chunk_clear(&entry->token_key);
 	free(entry);
+}
+
+/**
+ * Report a transfer step
+ */
+static void event(private_cxtp_ar_t *this, char *name, u_int ike_id,
+				  char *peer, host_t *mn, char *error)
+{
+	cxtp_event_cb_t cb;
+	void *data;
+
+	this->mutex->lock(this->mutex);
+	cb = this->event_cb;
+	data = this->event_data;
+	this->mutex->unlock(this->mutex);
+	if (cb)
+	{
+		cb(data, name, ike_id, peer, mn, error);
+	}
 }
 
 /**
@@ -271,6 +296,8 @@ static char *transfer(private_cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer,
 		return strdup("sending the context failed, see the log");
 	}
 	message->destroy(message);
+	event(this, "export", ike_sa->get_unique_id(ike_sa), peer,
+		  ike_sa->get_other_host(ike_sa), NULL);
 	return NULL;
 }
 
@@ -303,12 +330,15 @@ static void finish_push(private_cxtp_ar_t *this, entry_t *entry, bool activated)
 		/* no DELETE: nAR continues the very same SAs */
 		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
 													ike_sa);
+		event(this, "activate", entry->ike_id, entry->peer, entry->mn, NULL);
 		return;
 	}
 	DBG1(DBG_IKE, "cxtp: thawing IKE_SA %s[%u], its transfer to peer '%s' "
 		 "failed", ike_sa->get_name(ike_sa), entry->ike_id, entry->peer);
 	ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	event(this, "failure", entry->ike_id, entry->peer, entry->mn,
+		  "transfer failed, IKE_SA thawed");
 }
 
 /**
@@ -513,6 +543,7 @@ static void process_ctd(private_cxtp_ar_t *this, char *peer,
 	{
 		DESTROY_IF(context);
 		send_ctdr(this, peer, mn, FALSE, CXTP_STATUS_FAILED);
+		event(this, "failure", 0, peer, mn, "importing the context failed");
 		return;
 	}
 	INIT(entry,
@@ -528,6 +559,7 @@ static void process_ctd(private_cxtp_ar_t *this, char *peer,
 	DBG1(DBG_IKE, "cxtp: context of '%Y' at %H from peer '%s' imported as "
 		 "IKE_SA [%u]", context->ike.remote_id, mn, peer, ike_id);
 	send_ctdr(this, peer, mn, TRUE, 0);
+	event(this, "import", ike_id, peer, mn, NULL);
 	/* reactive: the mobile node asked for it already */
 	activate_waiting(this, mn);
 }
@@ -697,6 +729,8 @@ static bool check_ctar(private_cxtp_ar_t *this, cxtp_message_t *message,
 	{
 		DBG1(DBG_IKE, "cxtp: CTAR for %H has an invalid authorization "
 			 "token, ignored", message->get_mn_address(message));
+		event(this, "failure", 0, NULL, message->get_mn_address(message),
+			  "CTAR with an invalid authorization token");
 	}
 	return known;
 }
@@ -747,6 +781,8 @@ static void activate(private_cxtp_ar_t *this, ctar_t *ctar)
 	}
 	send_ctdr(this, entry->peer, entry->mn, ok,
 			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
+	event(this, ok ? "activate" : "failure", entry->ike_id, entry->peer,
+		  entry->mn, ok ? NULL : "activating the context failed");
 	entry_destroy(entry);
 }
 
@@ -991,6 +1027,15 @@ METHOD(cxtp_ar_t, get_state, char*,
 	return NULL;
 }
 
+METHOD(cxtp_ar_t, set_event_cb, void,
+	private_cxtp_ar_t *this, cxtp_event_cb_t cb, void *data)
+{
+	this->mutex->lock(this->mutex);
+	this->event_cb = cb;
+	this->event_data = data;
+	this->mutex->unlock(this->mutex);
+}
+
 METHOD(cxtp_ar_t, destroy, void,
 	private_cxtp_ar_t *this)
 {
@@ -1016,6 +1061,7 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 			.push = _push,
 			.process_ctar = _process_ctar,
 			.get_state = _get_state,
+			.set_event_cb = _set_event_cb,
 			.destroy = _destroy,
 		},
 		.capture = capture,

@@ -42,6 +42,19 @@
 typedef struct cxtp_ar_t cxtp_ar_t;
 
 /**
+ * Callback for the outcome of a transfer step, for events to operators.
+ *
+ * @param data			data passed to set_event_cb()
+ * @param event			"export", "import", "activate" or "failure"
+ * @param ike_id		unique ID of the IKE_SA, 0 if none
+ * @param peer			the other access router, if any
+ * @param mn			the mobile node's (previous) address
+ * @param error			what failed, NULL unless event is "failure"
+ */
+typedef void (*cxtp_event_cb_t)(void *data, char *event, u_int ike_id,
+								char *peer, host_t *mn, char *error);
+
+/**
  * An access router's side of context transfer between access routers.
  *
  * As previous access router (pAR) it pushes the context of an IKE_SA to a
@@ -87,6 +100,14 @@ struct cxtp_ar_t {
 	 *						until activated) or NULL
 	 */
 	char* (*get_state)(cxtp_ar_t *this, ike_sa_t *ike_sa);
+
+	/**
+	 * Set the callback for transfer events.
+	 *
+	 * @param cb			callback, NULL to unset
+	 * @param data			data to pass to the callback
+	 */
+	void (*set_event_cb)(cxtp_ar_t *this, cxtp_event_cb_t cb, void *data);
 
 	/**
 	 * Destroy a cxtp_ar_t.

@@ -357,9 +357,58 @@ CALLBACK(prepare, vici_message_t*,
 	return mn_command(this, request, TRUE);
 }
 
+/**
+ * Names of the events, "cxtp-" and the step
+ */
+static char *events[] = {
+	"cxtp-export", "cxtp-import", "cxtp-activate", "cxtp-failure",
+};
+
+CALLBACK(raise_event, void,
+	private_cxtp_vici_t *this, char *step, u_int ike_id, char *peer,
+	host_t *mn, char *error)
+{
+	vici_builder_t *b;
+	char name[32];
+
+	snprintf(name, sizeof(name), "cxtp-%s", step);
+	if (!this->dispatcher->has_event_listeners(this->dispatcher, name))
+	{
+		return;
+	}
+	b = vici_builder_create();
+	if (ike_id)
+	{
+		b->add_kv(b, "ike-id", "%u", ike_id);
+	}
+	if (peer)
+	{
+		b->add_kv(b, "peer", "%s", peer);
+	}
+	if (mn)
+	{
+		b->add_kv(b, "mobile-node", "%H", mn);
+	}
+	if (error)
+	{
+		b->add_kv(b, "error", "%s", error);
+	}
+	this->dispatcher->raise_event(this->dispatcher, name, 0, b->finalize(b));
+}
+
 METHOD(cxtp_vici_t, destroy, void,
 	private_cxtp_vici_t *this)
 {
+	int i;
+
+	if (this->ar)
+	{
+		this->ar->set_event_cb(this->ar, NULL, NULL);
+	}
+	for (i = 0; i < countof(events); i++)
+	{
+		this->dispatcher->manage_event(this->dispatcher, events[i], FALSE);
+	}
 	this->dispatcher->manage_command(this->dispatcher, "cxtp-list", NULL, NULL);
 	this->dispatcher->manage_command(this->dispatcher, "cxtp-push", NULL, NULL);
 	this->dispatcher->manage_command(this->dispatcher, "cxtp-activate", NULL,
@@ -377,6 +426,7 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
 {
 	private_cxtp_vici_t *this;
 	vici_dispatcher_t *dispatcher;
+	int i;
 
 	dispatcher = lib->get(lib, "vici-dispatcher");
 	if (!dispatcher)
@@ -396,5 +446,13 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
 	dispatcher->manage_command(dispatcher, "cxtp-push", push, this);
 	dispatcher->manage_command(dispatcher, "cxtp-activate", activate, this);
 	dispatcher->manage_command(dispatcher, "cxtp-prepare", prepare, this);
+	for (i = 0; i < countof(events); i++)
+	{
+		dispatcher->manage_event(dispatcher, events[i], TRUE);
+	}
+	if (ar)
+	{
+		ar->set_event_cb(ar, raise_event, this);
+	}
 	return &this->public;
 }

@@ -37,6 +37,10 @@ typedef struct cxtp_vici_t cxtp_vici_t;
  * new access router.
  * cxtp-prepare: as mobile node, ask the current access router to push the
  * context of an IKE_SA to the next one.
+ *
+ * Events cxtp-export, cxtp-import, cxtp-activate and cxtp-failure report
+ * the steps of transfers with the IKE_SA's unique ID, the other access
+ * router, the mobile node's address and, for failures, what failed.
  */
 struct cxtp_vici_t {
 
