@@ -63,6 +63,11 @@ struct private_cxtp_ar_t {
 	linked_list_t *waiting;
 
 	/**
+	 * Serial of the last push
+	 */
+	u_int serial;
+
+	/**
 	 * Callback for transfer events, and its data
 	 */
 	cxtp_event_cb_t event_cb;
@@ -104,6 +109,8 @@ typedef struct {
 	cxtp_context_t *context;
 	/** imported: key of the mobile node's authorization token */
 	chunk_t token_key;
+	/** pending: tells pushes of the same IKE_SA apart */
+	u_int serial;
 } entry_t;
 
 static void entry_destroy(entry_t *entry)
@@ -276,6 +283,7 @@ static char *transfer(private_cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer,
 											ike_sa->get_other_host(ike_sa)),
 	);
 	this->mutex->lock(this->mutex);
+	entry->serial = ++this->serial;
 	this->pending->insert_last(this->pending, entry);
 	this->mutex->unlock(this->mutex);
 
@@ -347,15 +355,32 @@ static void finish_push(private_cxtp_ar_t *this, entry_t *entry, bool activated)
 typedef struct {
 	private_cxtp_ar_t *ar;
 	u_int ike_id;
+	u_int serial;
 } handover_t;
 
 CALLBACK(handover_timeout, job_requeue_t,
 	handover_t *handover)
 {
 	private_cxtp_ar_t *this = handover->ar;
-	entry_t *entry;
+	enumerator_t *enumerator;
+	entry_t *entry, *found = NULL;
 
-	entry = remove_entry(this, this->pending, handover->ike_id, NULL);
+	/* only the push this timer was started for, not a later one */
+	this->mutex->lock(this->mutex);
+	enumerator = this->pending->create_enumerator(this->pending);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->ike_id == handover->ike_id &&
+			entry->serial == handover->serial)
+		{
+			this->pending->remove_at(this->pending, enumerator);
+			found = entry;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+	entry = found;
 	if (entry)
 	{
 		DBG1(DBG_IKE, "cxtp: the context of IKE_SA [%u] was not activated on "
@@ -366,13 +391,14 @@ CALLBACK(handover_timeout, job_requeue_t,
 	return JOB_REQUEUE_NONE;
 }
 
-static void schedule_handover_timeout(private_cxtp_ar_t *this, u_int ike_id)
+static void schedule_handover_timeout(private_cxtp_ar_t *this, entry_t *entry)
 {
 	handover_t *handover;
 
 	INIT(handover,
 		.ar = this,
-		.ike_id = ike_id,
+		.ike_id = entry->ike_id,
+		.serial = entry->serial,
 	);
 	lib->scheduler->schedule_job(lib->scheduler, (job_t*)
 			callback_job_create(handover_timeout, handover, free, NULL),
@@ -414,7 +440,7 @@ static void process_ctdr(private_cxtp_ar_t *this, char *peer,
 					 entry->ike_id,
 					 this->settings->get_handover_timeout(this->settings));
 				this->transport->acknowledge(this->transport, entry->ike_id);
-				schedule_handover_timeout(this, entry->ike_id);
+				schedule_handover_timeout(this, entry);
 			}
 		}
 		enumerator->destroy(enumerator);
