@@ -1,0 +1,270 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+/*
+ * The context transfer commands that ask charon to do something for an
+ * IKE_SA: cxtp-push (operator, on the current access router), cxtp-prepare
+ * and cxtp-activate (mobile node, before and after its move).
+ */
+
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <errno.h>
+
+#include "command.h"
+
+/**
+ * Options of the commands, each uses some
+ */
+typedef struct {
+	char *ike;
+	int ike_id;
+	char *peer;
+	char *address;
+	bool ack;
+	command_format_options_t format;
+} args_t;
+
+/**
+ * Parse the options of the active command
+ *
+ * @param args		receives the options
+ * @param ret		exit code if parsing fails
+ * @return			TRUE if the command can go on
+ */
+static bool parse_args(args_t *args, int *ret)
+{
+	char *arg;
+
+	while (TRUE)
+	{
+		switch (command_getopt(&arg))
+		{
+			case 'h':
+				*ret = command_usage(NULL);
+				return FALSE;
+			case 'i':
+				args->ike = arg;
+				continue;
+			case 'I':
+				args->ike_id = atoi(arg);
+				if (args->ike_id <= 0)
+				{
+					*ret = command_usage("invalid IKE_SA unique ID");
+					return FALSE;
+				}
+				continue;
+			case 'p':
+				args->peer = arg;
+				continue;
+			case 'a':
+				args->address = arg;
+				continue;
+			case 'A':
+				args->ack = TRUE;
+				continue;
+			case 'P':
+				args->format |= COMMAND_FORMAT_PRETTY;
+				/* fall through to raw */
+			case 'r':
+				args->format |= COMMAND_FORMAT_RAW;
+				continue;
+			case EOF:
+				break;
+			default:
+				*ret = command_usage("invalid option");
+				return FALSE;
+		}
+		break;
+	}
+	if (!args->ike && !args->ike_id)
+	{
+		*ret = command_usage("--ike or --ike-id is required");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * Start a request naming the IKE_SA
+ */
+static vici_req_t *begin(char *name, args_t *args)
+{
+	vici_req_t *req = vici_begin(name);
+
+	if (args->ike)
+	{
+		vici_add_key_valuef(req, "ike", "%s", args->ike);
+	}
+	if (args->ike_id)
+	{
+		vici_add_key_valuef(req, "ike-id", "%d", args->ike_id);
+	}
+	return req;
+}
+
+/**
+ * Submit a request and report its outcome
+ *
+ * @param done		printed on success
+ * @param failed	printed before charon's error message
+ */
+static int submit(vici_conn_t *conn, vici_req_t *req, char *name,
+				  args_t *args, char *done, char *failed)
+{
+	vici_res_t *res;
+	char reply[64];
+	int ret = 0;
+
+	res = vici_submit(req, conn);
+	if (!res)
+	{
+		ret = errno;
+		fprintf(stderr, "%s request failed: %s\n", name, strerror(errno));
+		return ret;
+	}
+	if (args->format & COMMAND_FORMAT_RAW)
+	{
+		snprintf(reply, sizeof(reply), "%s reply", name);
+		vici_dump(res, reply, args->format & COMMAND_FORMAT_PRETTY, stdout);
+	}
+	else if (streq(vici_find_str(res, "no", "success"), "yes"))
+	{
+		printf("%s\n", done);
+	}
+	else
+	{
+		fprintf(stderr, "%s: %s\n", failed, vici_find_str(res, "", "errmsg"));
+		ret = 1;
+	}
+	vici_free_res(res);
+	return ret;
+}
+
+static int cxtp_push(vici_conn_t *conn)
+{
+	args_t args = {};
+	vici_req_t *req;
+	char done[128];
+	int ret;
+
+	if (!parse_args(&args, &ret))
+	{
+		return ret;
+	}
+	if (!args.peer)
+	{
+		return command_usage("--peer is required");
+	}
+	req = begin("cxtp-push", &args);
+	vici_add_key_valuef(req, "peer", "%s", args.peer);
+	snprintf(done, sizeof(done), "context transfer to '%s' started", args.peer);
+	return submit(conn, req, "cxtp-push", &args, done,
+				  "context transfer failed");
+}
+
+static int cxtp_prepare(vici_conn_t *conn)
+{
+	args_t args = {};
+	vici_req_t *req;
+	char done[128];
+	int ret;
+
+	if (!parse_args(&args, &ret))
+	{
+		return ret;
+	}
+	if (!args.address)
+	{
+		return command_usage("--address is required");
+	}
+	req = begin("cxtp-prepare", &args);
+	vici_add_key_valuef(req, "address", "%s", args.address);
+	snprintf(done, sizeof(done), "context transfer to %s requested",
+			 args.address);
+	return submit(conn, req, "cxtp-prepare", &args, done,
+				  "context transfer request failed");
+}
+
+static int cxtp_activate(vici_conn_t *conn)
+{
+	args_t args = {};
+	vici_req_t *req;
+	char done[128];
+	int ret;
+
+	if (!parse_args(&args, &ret))
+	{
+		return ret;
+	}
+	if (!args.address)
+	{
+		return command_usage("--address is required");
+	}
+	req = begin("cxtp-activate", &args);
+	vici_add_key_valuef(req, "address", "%s", args.address);
+	vici_add_key_valuef(req, "ack", "%s", args.ack ? "yes" : "no");
+	snprintf(done, sizeof(done), "context activation requested from %s",
+			 args.address);
+	return submit(conn, req, "cxtp-activate", &args, done,
+				  "context activation failed");
+}
+
+/**
+ * Register the commands.
+ */
+static void __attribute__ ((constructor))reg()
+{
+	command_register((command_t) {
+		cxtp_push, 'X', "cxtp-push",
+		"push the context of an IKE_SA to another access router",
+		{"--ike <name> | --ike-id <id> --peer <gateway> [--raw|--pretty]"},
+		{
+			{"help",		'h', 0, "show usage information"},
+			{"ike",			'i', 1, "push the IKE_SA with this name"},
+			{"ike-id",		'I', 1, "push the IKE_SA with this unique ID"},
+			{"peer",		'p', 1, "CXTP peer gateway to push to"},
+			{"raw",			'r', 0, "dump raw response message"},
+			{"pretty",		'P', 0, "dump raw response message in pretty print"},
+		}
+	});
+	command_register((command_t) {
+		cxtp_prepare, 'W', "cxtp-prepare",
+		"as mobile node, have the access router push an IKE_SA's context to the next",
+		{"--ike <name> | --ike-id <id> --address <next router> [--raw|--pretty]"},
+		{
+			{"help",		'h', 0, "show usage information"},
+			{"ike",			'i', 1, "transfer the IKE_SA with this name"},
+			{"ike-id",		'I', 1, "transfer the IKE_SA with this unique ID"},
+			{"address",		'a', 1, "address of the next access router"},
+			{"raw",			'r', 0, "dump raw response message"},
+			{"pretty",		'P', 0, "dump raw response message in pretty print"},
+		}
+	});
+	command_register((command_t) {
+		cxtp_activate, 'Z', "cxtp-activate",
+		"as mobile node, activate an IKE_SA's context on a new access router",
+		{"--ike <name> | --ike-id <id> --address <router> [--ack] [--raw|--pretty]"},
+		{
+			{"help",		'h', 0, "show usage information"},
+			{"ike",			'i', 1, "activate the IKE_SA with this name"},
+			{"ike-id",		'I', 1, "activate the IKE_SA with this unique ID"},
+			{"address",		'a', 1, "address of the new access router"},
+			{"ack",			'A', 0, "ask for a CTAA, retransmit the CTAR without"},
+			{"raw",			'r', 0, "dump raw response message"},
+			{"pretty",		'P', 0, "dump raw response message in pretty print"},
+		}
+	});
+}
