@@ -223,17 +223,6 @@ static bool add_cdbs(cxtp_message_t *message, cxtp_context_t *context)
 }
 
 /**
- * Derive the key of the mobile node's token for the next transfer
- */
-static bool token_key(cxtp_context_t *context, chunk_t *key)
-{
-	cxtp_ike_context_t *ike = &context->ike;
-
-	return cxtp_token_derive_key(ike->prf_alg, ike->keys.sk_d, ike->spi_i,
-								 ike->spi_r, ike->transfers, key);
-}
-
-/**
  * Send the context of an IKE_SA to a peer in a PCTD (predictive) or a CTD
  * (reactive, asked for with a CT-Req) and freeze the IKE_SA
  */
@@ -267,7 +256,7 @@ static char *transfer(private_cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer,
 	}
 	message = cxtp_message_create(type, ike_sa->get_other_host(ike_sa));
 	message->set_ack(message, TRUE);
-	ok = token_key(context, &key);
+	ok = this->capture->derive_token_key(this->capture, ike_sa, &key);
 	ok = ok && message->set_key(message, key) && add_cdbs(message, context);
 	chunk_clear(&key);
 	context->destroy(context);
@@ -926,11 +915,7 @@ static bool transfer_for(private_cxtp_ar_t *this, char *peer,
 	host_t *mn = message->get_mn_address(message);
 	enumerator_t *enumerator;
 	ike_sa_t *ike_sa;
-	ike_sa_id_t *id;
-	proposal_t *proposal;
-	cxtp_ike_keys_t keys;
-	chunk_t key = chunk_empty;
-	uint16_t prf = 0;
+	chunk_t key;
 	u_int ike_id = 0;
 	char *reason;
 	bool valid = FALSE;
@@ -954,21 +939,10 @@ static bool transfer_for(private_cxtp_ar_t *this, char *peer,
 		return FALSE;
 	}
 	/* we check the mobile node's token ourselves before handing out keys */
-	id = ike_sa->get_id(ike_sa);
-	proposal = ike_sa->get_proposal(ike_sa);
-	if (proposal &&
-		proposal->get_algorithm(proposal, PSEUDO_RANDOM_FUNCTION, &prf, NULL) &&
-		this->capture->get_ike_keys(this->capture, ike_sa, &keys))
+	if (this->capture->derive_token_key(this->capture, ike_sa, &key))
 	{
-		if (cxtp_token_derive_key(prf, keys.sk_d, id->get_initiator_spi(id),
-								  id->get_responder_spi(id),
-								  this->capture->get_transfers(this->capture,
-															   ike_sa), &key))
-		{
-			valid = verify_token(key, message);
-		}
+		valid = verify_token(key, message);
 		chunk_clear(&key);
-		cxtp_ike_keys_clear(&keys);
 	}
 	if (!valid)
 	{

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "cxtp_capture.h"
+#include "cxtp_token.h"
 
 #include <daemon.h>
 #include <collections/hashtable.h>
@@ -270,6 +271,29 @@ METHOD(cxtp_capture_t, set_transfers, void,
 						 id_key(ike_sa->get_unique_id(ike_sa)),
 						 (void*)(uintptr_t)transfers);
 	this->mutex->unlock(this->mutex);
+}
+
+METHOD(cxtp_capture_t, derive_token_key, bool,
+	private_cxtp_capture_t *this, ike_sa_t *ike_sa, chunk_t *key)
+{
+	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
+	proposal_t *proposal = ike_sa->get_proposal(ike_sa);
+	cxtp_ike_keys_t keys;
+	uint16_t prf;
+	bool ok;
+
+	if (!proposal ||
+		!proposal->get_algorithm(proposal, PSEUDO_RANDOM_FUNCTION, &prf, NULL) ||
+		!this->public.get_ike_keys(&this->public, ike_sa, &keys))
+	{
+		return FALSE;
+	}
+	ok = cxtp_token_derive_key(prf, keys.sk_d, id->get_initiator_spi(id),
+							   id->get_responder_spi(id),
+							   this->public.get_transfers(&this->public, ike_sa),
+							   key);
+	cxtp_ike_keys_clear(&keys);
+	return ok;
 }
 
 METHOD(cxtp_capture_t, get_ike_keys, bool,
@@ -619,6 +643,7 @@ cxtp_capture_t *cxtp_capture_create()
 			.check = _check,
 			.get_ike_keys = _get_ike_keys,
 			.get_transfers = _get_transfers,
+			.derive_token_key = _derive_token_key,
 			.set_transfers = _set_transfers,
 			.get_child_keys = _get_child_keys,
 			.build_context = _build_context,

@@ -90,6 +90,18 @@ struct cxtp_capture_t {
 						  uint32_t transfers);
 
 	/**
+	 * Derive the key of the mobile node's authorization token for the next
+	 * transfer of an IKE_SA, from its captured SK_d, its SPIs and the
+	 * number of transfers so far (cxtp_token_derive_key()).
+	 *
+	 * @param ike_sa		IKE_SA
+	 * @param key			receives the key, chunk_clear() it
+	 * @return				TRUE if derived
+	 */
+	bool (*derive_token_key)(cxtp_capture_t *this, ike_sa_t *ike_sa,
+							 chunk_t *key);
+
+	/**
 	 * Capture the context of an IKE_SA, its CHILD_SAs and the peer's PAD
 	 * entry, including the current ESP replay state from the kernel.
 	 *

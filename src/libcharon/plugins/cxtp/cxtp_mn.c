@@ -75,27 +75,16 @@ static bool random_sequence(uint32_t *sequence)
 static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 								  host_t *ar, uint32_t sequence, bool ack)
 {
-	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
-	proposal_t *proposal = ike_sa->get_proposal(ike_sa);
 	cxtp_message_t *message;
-	cxtp_ike_keys_t keys;
-	uint16_t prf = 0;
 	uint32_t token;
 	chunk_t key = chunk_empty, cdbs;
 	bool ok;
 
-	if (!proposal ||
-		!proposal->get_algorithm(proposal, PSEUDO_RANDOM_FUNCTION, &prf, NULL) ||
-		!this->capture->get_ike_keys(this->capture, ike_sa, &keys))
+	if (!this->capture->derive_token_key(this->capture, ike_sa, &key))
 	{
 		return NULL;
 	}
-	ok = cxtp_token_derive_key(prf, keys.sk_d, id->get_initiator_spi(id),
-							   id->get_responder_spi(id),
-							   this->capture->get_transfers(this->capture, ike_sa),
-							   &key);
-	cxtp_ike_keys_clear(&keys);
-	if (!ok || (!sequence && !random_sequence(&sequence)))
+	if (!sequence && !random_sequence(&sequence))
 	{
 		chunk_clear(&key);
 		return NULL;
