@@ -153,73 +153,65 @@ static int submit(vici_conn_t *conn, vici_req_t *req, char *name,
 	return ret;
 }
 
-static int cxtp_push(vici_conn_t *conn)
+/**
+ * Run one of the commands: the vici request named after it, with the
+ * option it requires (the peer to push to, or a router's address)
+ */
+static int run(vici_conn_t *conn, char *name)
 {
 	args_t args = {};
 	vici_req_t *req;
-	char done[128];
+	char done[128], *failed;
 	int ret;
 
 	if (!parse_args(&args, &ret))
 	{
 		return ret;
 	}
-	if (!args.peer)
+	if (streq(name, "cxtp-push") ? !args.peer : !args.address)
 	{
-		return command_usage("--peer is required");
+		return command_usage(streq(name, "cxtp-push") ? "--peer is required"
+													  : "--address is required");
 	}
-	req = begin("cxtp-push", &args);
-	vici_add_key_valuef(req, "peer", "%s", args.peer);
-	snprintf(done, sizeof(done), "context transfer to '%s' started", args.peer);
-	return submit(conn, req, "cxtp-push", &args, done,
-				  "context transfer failed");
+	req = begin(name, &args);
+	if (streq(name, "cxtp-push"))
+	{
+		vici_add_key_valuef(req, "peer", "%s", args.peer);
+		snprintf(done, sizeof(done), "context transfer to '%s' started",
+				 args.peer);
+		failed = "context transfer failed";
+	}
+	else if (streq(name, "cxtp-prepare"))
+	{
+		vici_add_key_valuef(req, "address", "%s", args.address);
+		snprintf(done, sizeof(done), "context transfer to %s requested",
+				 args.address);
+		failed = "context transfer request failed";
+	}
+	else
+	{
+		vici_add_key_valuef(req, "address", "%s", args.address);
+		vici_add_key_valuef(req, "ack", "%s", args.ack ? "yes" : "no");
+		snprintf(done, sizeof(done), "context activation requested from %s",
+				 args.address);
+		failed = "context activation failed";
+	}
+	return submit(conn, req, name, &args, done, failed);
+}
+
+static int cxtp_push(vici_conn_t *conn)
+{
+	return run(conn, "cxtp-push");
 }
 
 static int cxtp_prepare(vici_conn_t *conn)
 {
-	args_t args = {};
-	vici_req_t *req;
-	char done[128];
-	int ret;
-
-	if (!parse_args(&args, &ret))
-	{
-		return ret;
-	}
-	if (!args.address)
-	{
-		return command_usage("--address is required");
-	}
-	req = begin("cxtp-prepare", &args);
-	vici_add_key_valuef(req, "address", "%s", args.address);
-	snprintf(done, sizeof(done), "context transfer to %s requested",
-			 args.address);
-	return submit(conn, req, "cxtp-prepare", &args, done,
-				  "context transfer request failed");
+	return run(conn, "cxtp-prepare");
 }
 
 static int cxtp_activate(vici_conn_t *conn)
 {
-	args_t args = {};
-	vici_req_t *req;
-	char done[128];
-	int ret;
-
-	if (!parse_args(&args, &ret))
-	{
-		return ret;
-	}
-	if (!args.address)
-	{
-		return command_usage("--address is required");
-	}
-	req = begin("cxtp-activate", &args);
-	vici_add_key_valuef(req, "address", "%s", args.address);
-	vici_add_key_valuef(req, "ack", "%s", args.ack ? "yes" : "no");
-	snprintf(done, sizeof(done), "context activation requested from %s",
-			 args.address);
-	return submit(conn, req, "cxtp-activate", &args, done,
-				  "context activation failed");
+	return run(conn, "cxtp-activate");
 }
 
 /**
