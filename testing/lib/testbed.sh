@@ -31,6 +31,20 @@ die() { echo "${0##*/}: $*" >&2; exit 1; }
 
 netns() { echo "$NS_PREFIX$1"; }
 
+# Namespace names are host-wide, so only one testbed can be up per host,
+# whichever checkout it comes from: runs queue on a lock instead of tearing
+# down each other's nodes.  The lock is inherited by nested scripts and by the
+# nodes' daemons, so it is held until the testbed is gone.
+testbed_lock() {
+	[ -z "${CXTP_TESTBED_LOCKED:-}" ] || return 0
+	exec {lockfd}>>/run/lock/cxtp-testbed.lock
+	if ! flock -n "$lockfd"; then
+		echo "${0##*/}: waiting for another run to release the testbed" >&2
+		flock "$lockfd"
+	fi
+	export CXTP_TESTBED_LOCKED=1
+}
+
 # run a command in a node's network namespace (from any node: the handles
 # in $state/ns are visible in every node's mount namespace, /run/netns is not)
 in_ns() {

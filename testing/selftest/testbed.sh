@@ -6,6 +6,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 testbed=$top/testing/testbed
 fixtures=$top/testing/selftest/fixtures
+prefix=${CXTP_PREFIX:-$top/build/install}
+. "$top/testing/lib/testbed.sh"
+testbed_lock
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
