@@ -168,10 +168,9 @@ static int run(vici_conn_t *conn, char *name)
 	{
 		return ret;
 	}
-	if (streq(name, "cxtp-push") ? !args.peer : !args.address)
+	if (streq(name, "cxtp-push") && !args.peer)
 	{
-		return command_usage(streq(name, "cxtp-push") ? "--peer is required"
-													  : "--address is required");
+		return command_usage("--peer is required");
 	}
 	req = begin(name, &args);
 	if (streq(name, "cxtp-push"))
@@ -181,20 +180,26 @@ static int run(vici_conn_t *conn, char *name)
 				 args.peer);
 		failed = "context transfer failed";
 	}
-	else if (streq(name, "cxtp-prepare"))
-	{
-		vici_add_key_valuef(req, "address", "%s", args.address);
-		snprintf(done, sizeof(done), "context transfer to %s requested",
-				 args.address);
-		failed = "context transfer request failed";
-	}
 	else
 	{
-		vici_add_key_valuef(req, "address", "%s", args.address);
+		if (args.address)
+		{
+			vici_add_key_valuef(req, "address", "%s", args.address);
+		}
 		vici_add_key_valuef(req, "ack", "%s", args.ack ? "yes" : "no");
-		snprintf(done, sizeof(done), "context activation requested from %s",
-				 args.address);
-		failed = "context activation failed";
+		if (streq(name, "cxtp-prepare"))
+		{
+			snprintf(done, sizeof(done), "prepared for the handover%s%s",
+					 args.address ? ", context transfer to " : "",
+					 args.address ?: "");
+			failed = "preparing the handover failed";
+		}
+		else
+		{
+			snprintf(done, sizeof(done), "context activation requested from "
+					 "%s", args.address ?: "the default router");
+			failed = "context activation failed";
+		}
 	}
 	return submit(conn, req, name, &args, done, failed);
 }
@@ -234,13 +239,14 @@ static void __attribute__ ((constructor))reg()
 	});
 	command_register((command_t) {
 		cxtp_prepare, 'W', "cxtp-prepare",
-		"as mobile node, have the access router push an IKE_SA's context to the next",
-		{"--ike <name> | --ike-id <id> --address <next router> [--raw|--pretty]"},
+		"as mobile node, activate an IKE_SA on the next access router once moved",
+		{"--ike <name> | --ike-id <id> [--address <next router>] [--ack] [--raw|--pretty]"},
 		{
 			{"help",		'h', 0, "show usage information"},
 			{"ike",			'i', 1, "transfer the IKE_SA with this name"},
 			{"ike-id",		'I', 1, "transfer the IKE_SA with this unique ID"},
-			{"address",		'a', 1, "address of the next access router"},
+			{"address",		'a', 1, "next access router, have the current one push to it"},
+			{"ack",			'A', 0, "ask for a CTAA after the move, retransmit the CTAR without"},
 			{"raw",			'r', 0, "dump raw response message"},
 			{"pretty",		'P', 0, "dump raw response message in pretty print"},
 		}
@@ -248,12 +254,12 @@ static void __attribute__ ((constructor))reg()
 	command_register((command_t) {
 		cxtp_activate, 'Z', "cxtp-activate",
 		"as mobile node, activate an IKE_SA's context on a new access router",
-		{"--ike <name> | --ike-id <id> --address <router> [--ack] [--raw|--pretty]"},
+		{"--ike <name> | --ike-id <id> [--address <router>] [--ack] [--raw|--pretty]"},
 		{
 			{"help",		'h', 0, "show usage information"},
 			{"ike",			'i', 1, "activate the IKE_SA with this name"},
 			{"ike-id",		'I', 1, "activate the IKE_SA with this unique ID"},
-			{"address",		'a', 1, "address of the new access router"},
+			{"address",		'a', 1, "new access router (default: the default router)"},
 			{"ack",			'A', 0, "ask for a CTAA, retransmit the CTAR without"},
 			{"raw",			'r', 0, "dump raw response message"},
 			{"pretty",		'P', 0, "dump raw response message in pretty print"},

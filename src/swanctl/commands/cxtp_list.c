@@ -83,6 +83,10 @@ CALLBACK(list_context, int,
 		printf("  not transferable: %s\n", reason);
 		return 0;
 	}
+	if (!streq(vici_find_str(res, "", "contexts.%s.state", name), "held"))
+	{	/* pending, imported or prepared: the context is in transit */
+		return 0;
+	}
 	printf("  config %s, %s authentication, message IDs %s/%s, "
 		   "rekeying in %ss\n",
 		vici_find_str(res, "", "contexts.%s.peer-cfg", name),

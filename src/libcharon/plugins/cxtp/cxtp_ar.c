@@ -63,7 +63,7 @@ struct private_cxtp_ar_t {
 	linked_list_t *waiting;
 
 	/**
-	 * Serial of the last push
+	 * Serial of the last push or import
 	 */
 	u_int serial;
 
@@ -109,7 +109,7 @@ typedef struct {
 	cxtp_context_t *context;
 	/** imported: key of the mobile node's authorization token */
 	chunk_t token_key;
-	/** pending: tells pushes of the same IKE_SA apart */
+	/** tells transfers of the same IKE_SA apart, for their timeouts */
 	u_int serial;
 } entry_t;
 
@@ -339,7 +339,32 @@ static void finish_push(private_cxtp_ar_t *this, entry_t *entry, bool activated)
 }
 
 /**
- * Timeout for the activation of a pushed context
+ * Remove the entry of one push or import from a list, NULL if it is gone
+ */
+static entry_t *remove_serial(private_cxtp_ar_t *this, linked_list_t *list,
+							  u_int ike_id, u_int serial)
+{
+	enumerator_t *enumerator;
+	entry_t *entry, *found = NULL;
+
+	this->mutex->lock(this->mutex);
+	enumerator = list->create_enumerator(list);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->ike_id == ike_id && entry->serial == serial)
+		{
+			list->remove_at(list, enumerator);
+			found = entry;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+	return found;
+}
+
+/**
+ * Timeout for the activation of a pushed or imported context
  */
 typedef struct {
 	private_cxtp_ar_t *ar;
@@ -351,25 +376,11 @@ CALLBACK(handover_timeout, job_requeue_t,
 	handover_t *handover)
 {
 	private_cxtp_ar_t *this = handover->ar;
-	enumerator_t *enumerator;
-	entry_t *entry, *found = NULL;
+	entry_t *entry;
 
 	/* only the push this timer was started for, not a later one */
-	this->mutex->lock(this->mutex);
-	enumerator = this->pending->create_enumerator(this->pending);
-	while (enumerator->enumerate(enumerator, &entry))
-	{
-		if (entry->ike_id == handover->ike_id &&
-			entry->serial == handover->serial)
-		{
-			this->pending->remove_at(this->pending, enumerator);
-			found = entry;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
-	this->mutex->unlock(this->mutex);
-	entry = found;
+	entry = remove_serial(this, this->pending, handover->ike_id,
+						  handover->serial);
 	if (entry)
 	{
 		DBG1(DBG_IKE, "cxtp: the context of IKE_SA [%u] was not activated on "
@@ -380,7 +391,46 @@ CALLBACK(handover_timeout, job_requeue_t,
 	return JOB_REQUEUE_NONE;
 }
 
-static void schedule_handover_timeout(private_cxtp_ar_t *this, entry_t *entry)
+CALLBACK(import_timeout, job_requeue_t,
+	handover_t *handover)
+{
+	private_cxtp_ar_t *this = handover->ar;
+	ike_sa_t *ike_sa;
+	entry_t *entry;
+
+	entry = remove_serial(this, this->imported, handover->ike_id,
+						  handover->serial);
+	if (!entry)
+	{	/* activated, or replaced by a later transfer */
+		return JOB_REQUEUE_NONE;
+	}
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													entry->ike_id);
+	if (ike_sa && ike_sa->get_state(ike_sa) == IKE_PASSIVE)
+	{
+		DBG1(DBG_IKE, "cxtp: imported IKE_SA %s[%u] of '%Y' was not activated "
+			 "within %us, removing it", ike_sa->get_name(ike_sa),
+			 entry->ike_id, entry->context->ike.remote_id,
+			 this->settings->get_handover_timeout(this->settings));
+		/* passive: nothing installed, no DELETE to send */
+		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
+													ike_sa);
+		event(this, "failure", entry->ike_id, entry->peer, entry->mn,
+			  "not activated in time, imported context removed");
+	}
+	else if (ike_sa)
+	{
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	}
+	entry_destroy(entry);
+	return JOB_REQUEUE_NONE;
+}
+
+/**
+ * Start the activation timeout of a pushed or imported context
+ */
+static void schedule_timeout(private_cxtp_ar_t *this, entry_t *entry,
+							 callback_job_cb_t cb)
 {
 	handover_t *handover;
 
@@ -390,7 +440,7 @@ static void schedule_handover_timeout(private_cxtp_ar_t *this, entry_t *entry)
 		.serial = entry->serial,
 	);
 	lib->scheduler->schedule_job(lib->scheduler, (job_t*)
-			callback_job_create(handover_timeout, handover, free, NULL),
+			callback_job_create(cb, handover, free, NULL),
 			this->settings->get_handover_timeout(this->settings));
 }
 
@@ -429,7 +479,7 @@ static void process_ctdr(private_cxtp_ar_t *this, char *peer,
 					 entry->ike_id,
 					 this->settings->get_handover_timeout(this->settings));
 				this->transport->acknowledge(this->transport, entry->ike_id);
-				schedule_handover_timeout(this, entry);
+				schedule_timeout(this, entry, handover_timeout);
 			}
 		}
 		enumerator->destroy(enumerator);
@@ -569,8 +619,11 @@ static void process_ctd(private_cxtp_ar_t *this, char *peer,
 		.token_key = chunk_clone(message->get_key(message)),
 	);
 	this->mutex->lock(this->mutex);
+	entry->serial = ++this->serial;
 	this->imported->insert_last(this->imported, entry);
 	this->mutex->unlock(this->mutex);
+	/* pAR thaws its copy if no activation follows, so must we drop ours */
+	schedule_timeout(this, entry, import_timeout);
 	DBG1(DBG_IKE, "cxtp: context of '%Y' at %H from peer '%s' imported as "
 		 "IKE_SA [%u]", context->ike.remote_id, mn, peer, ike_id);
 	send_ctdr(this, peer, mn, TRUE, 0);

@@ -22,6 +22,7 @@
 #define CXTP_AR_H_
 
 #include "cxtp_capture.h"
+#include "cxtp_events.h"
 #include "cxtp_icmp.h"
 #include "cxtp_settings.h"
 
@@ -40,19 +41,6 @@
 #define CXTP_STATUS_FAILED 0x01
 
 typedef struct cxtp_ar_t cxtp_ar_t;
-
-/**
- * Callback for the outcome of a transfer step, for events to operators.
- *
- * @param data			data passed to set_event_cb()
- * @param event			"export", "import", "activate" or "failure"
- * @param ike_id		unique ID of the IKE_SA, 0 if none
- * @param peer			the other access router, if any
- * @param mn			the mobile node's (previous) address
- * @param error			what failed, NULL unless event is "failure"
- */
-typedef void (*cxtp_event_cb_t)(void *data, char *event, u_int ike_id,
-								char *peer, host_t *mn, char *error);
 
 /**
  * An access router's side of context transfer between access routers.

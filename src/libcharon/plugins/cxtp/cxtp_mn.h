@@ -22,9 +22,12 @@
 #define CXTP_MN_H_
 
 #include "cxtp_capture.h"
+#include "cxtp_events.h"
 #include "cxtp_icmp.h"
+#include "cxtp_settings.h"
 
 #include <sa/ike_sa.h>
+#include <kernel/kernel_listener.h>
 
 typedef struct cxtp_mn_t cxtp_mn_t;
 
@@ -34,14 +37,26 @@ typedef struct cxtp_mn_t cxtp_mn_t;
  * After a move the mobile node sends one CTAR to its new access router
  * (nAR), naming the previous one (pAR) and carrying the authorization token
  * derived from its IKE_SA, and points its IKE_SA and CHILD_SAs at nAR.
+ *
+ * An IKE_SA prepared for a handover is frozen (IKE_PASSIVE, so charon's own
+ * roaming does not start MOBIKE towards pAR from the new link) until its
+ * local address goes away; then the CTAR goes out by itself, to the access
+ * router named when preparing or else to the default router of the new link.
+ * A preparation without a move thaws after handover_timeout.
  */
 struct cxtp_mn_t {
+
+	/**
+	 * Address and route changes, to activate prepared IKE_SAs after a move.
+	 */
+	kernel_listener_t listener;
 
 	/**
 	 * Activate the context of an IKE_SA on a new access router.
 	 *
 	 * @param ike_sa		IKE_SA with the previous access router, checked out
-	 * @param nar			address of the new access router
+	 * @param nar			address of the new access router, NULL for the
+	 *						default router of the link we moved to
 	 * @param ack			whether to ask for a CTAA (and retransmit without)
 	 * @return				NULL if the CTAR was sent, otherwise why not
 	 *						(allocated)
@@ -50,17 +65,31 @@ struct cxtp_mn_t {
 					  bool ack);
 
 	/**
-	 * Ask the current access router (pAR) to push the context of an IKE_SA
-	 * to the one the mobile node is about to move to (predictive transfer
-	 * started by the mobile node): a CTAR to pAR naming nAR, whose sequence
-	 * number the CTAR after the move repeats (RFC 4067 section 3.2).
+	 * Prepare an IKE_SA for a handover: freeze it and send the CTAR
+	 * automatically once its local address is gone.
+	 *
+	 * With the address of the next access router, the mobile node also asks
+	 * its current access router (pAR) to push the context there (predictive
+	 * transfer started by the mobile node): a CTAR to pAR naming nAR, whose
+	 * sequence number the CTAR after the move repeats (RFC 4067 section 3.2).
+	 * Without, pAR pushes on the operator's command, or nAR asks pAR for the
+	 * context when the CTAR arrives (reactive).
 	 *
 	 * @param ike_sa		IKE_SA with the current access router, checked out
-	 * @param nar			address of the next access router
-	 * @return				NULL if the CTAR was sent, otherwise why not
-	 *						(allocated)
+	 * @param nar			address of the next access router, or NULL
+	 * @param ack			whether the CTAR after the move asks for a CTAA
+	 * @return				NULL if prepared, otherwise why not (allocated)
 	 */
-	char* (*prepare)(cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar);
+	char* (*prepare)(cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
+					 bool ack);
+
+	/**
+	 * Whether an IKE_SA is prepared for a handover and waits for the move.
+	 *
+	 * @param ike_sa		IKE_SA
+	 * @return				TRUE if prepared
+	 */
+	bool (*is_prepared)(cxtp_mn_t *this, ike_sa_t *ike_sa);
 
 	/**
 	 * Process a CTAA from an access router.
@@ -72,6 +101,14 @@ struct cxtp_mn_t {
 						 cxtp_message_t *message);
 
 	/**
+	 * Set the callback for handover events.
+	 *
+	 * @param cb			callback, NULL to unset
+	 * @param data			data to pass to the callback
+	 */
+	void (*set_event_cb)(cxtp_mn_t *this, cxtp_event_cb_t cb, void *data);
+
+	/**
 	 * Destroy a cxtp_mn_t.
 	 */
 	void (*destroy)(cxtp_mn_t *this);
@@ -81,9 +118,11 @@ struct cxtp_mn_t {
  * Create a cxtp_mn_t.
  *
  * @param capture		captured SA keys, for the token
+ * @param settings		plugin settings
  * @param icmp			transport to access routers
  * @return				instance
  */
-cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture, cxtp_icmp_t *icmp);
+cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
+						  cxtp_icmp_t *icmp);
 
 #endif /** CXTP_MN_H_ @}*/

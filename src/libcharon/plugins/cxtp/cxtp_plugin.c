@@ -117,7 +117,8 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		this->capture = cxtp_capture_create();
 		charon->bus->add_listener(charon->bus, &this->capture->listener);
 		this->icmp = cxtp_icmp_create(icmp_received, this);
-		this->mn = cxtp_mn_create(this->capture, this->icmp);
+		this->mn = cxtp_mn_create(this->capture, this->settings, this->icmp);
+		charon->kernel->add_listener(charon->kernel, &this->mn->listener);
 		this->ar = cxtp_ar_create(this->capture, this->settings, this->icmp);
 		this->vici = cxtp_vici_create(this->capture, this->ar, this->mn);
 		if (!this->vici)
@@ -134,8 +135,13 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		this->icmp = NULL;
 		DESTROY_IF(this->ar);
 		this->ar = NULL;
-		DESTROY_IF(this->mn);
-		this->mn = NULL;
+		if (this->mn)
+		{
+			charon->kernel->remove_listener(charon->kernel,
+											&this->mn->listener);
+			this->mn->destroy(this->mn);
+			this->mn = NULL;
+		}
 		if (this->capture)
 		{
 			charon->bus->remove_listener(charon->bus, &this->capture->listener);

@@ -135,6 +135,10 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 	b->add_kv(b, "responder-spi", "%.16"PRIx64,
 			  be64toh(id->get_responder_spi(id)));
 	state = this->ar ? this->ar->get_state(this->ar, ike_sa) : NULL;
+	if (!state && this->mn && this->mn->is_prepared(this->mn, ike_sa))
+	{
+		state = "prepared";
+	}
 	if (state)
 	{
 		b->add_kv(b, "state", "%s", state);
@@ -301,40 +305,51 @@ static vici_message_t *mn_command(private_cxtp_vici_t *this,
 	host_t *ar;
 	char *address, *error = NULL, *reason;
 	u_int ike_id;
+	bool ack;
 
+	/* without an address: the default router of the link we move to */
 	address = request->get_str(request, NULL, "address");
 	ar = address ? host_create_from_string(address, 0) : NULL;
-	if (!ar)
+	if (address && !ar)
 	{
-		return reply("missing or invalid address of the new access router");
+		return reply("invalid address of the access router");
 	}
 	ike_id = find_ike_sa(request, &error);
 	if (!ike_id)
 	{
-		ar->destroy(ar);
+		DESTROY_IF(ar);
 		return reply(error);
 	}
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													ike_id);
 	if (!ike_sa)
 	{
-		ar->destroy(ar);
+		DESTROY_IF(ar);
 		return reply("IKE_SA not found");
 	}
-	DBG1(DBG_CFG, "vici cxtp-%s of IKE_SA %s[%u] %s %H",
-		 prepare ? "prepare" : "activate", ike_sa->get_name(ike_sa), ike_id,
-		 prepare ? "towards" : "on", ar);
-	if (prepare)
+	if (ar)
 	{
-		reason = this->mn->prepare(this->mn, ike_sa, ar);
+		DBG1(DBG_CFG, "vici cxtp-%s of IKE_SA %s[%u] %s %H",
+			 prepare ? "prepare" : "activate", ike_sa->get_name(ike_sa),
+			 ike_id, prepare ? "towards" : "on", ar);
 	}
 	else
 	{
-		reason = this->mn->activate(this->mn, ike_sa, ar,
-									request->get_bool(request, FALSE, "ack"));
+		DBG1(DBG_CFG, "vici cxtp-%s of IKE_SA %s[%u] on the default router",
+			 prepare ? "prepare" : "activate", ike_sa->get_name(ike_sa),
+			 ike_id);
+	}
+	ack = request->get_bool(request, FALSE, "ack");
+	if (prepare)
+	{
+		reason = this->mn->prepare(this->mn, ike_sa, ar, ack);
+	}
+	else
+	{
+		reason = this->mn->activate(this->mn, ike_sa, ar, ack);
 	}
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-	ar->destroy(ar);
+	DESTROY_IF(ar);
 	if (reason)
 	{
 		DBG1(DBG_CFG, "cxtp: not sending a CTAR for IKE_SA [%u]: %s", ike_id,
@@ -405,6 +420,10 @@ METHOD(cxtp_vici_t, destroy, void,
 	{
 		this->ar->set_event_cb(this->ar, NULL, NULL);
 	}
+	if (this->mn)
+	{
+		this->mn->set_event_cb(this->mn, NULL, NULL);
+	}
 	for (i = 0; i < countof(events); i++)
 	{
 		this->dispatcher->manage_event(this->dispatcher, events[i], FALSE);
@@ -453,6 +472,10 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
 	if (ar)
 	{
 		ar->set_event_cb(ar, raise_event, this);
+	}
+	if (mn)
+	{
+		mn->set_event_cb(mn, raise_event, this);
 	}
 	return &this->public;
 }
