@@ -347,7 +347,12 @@ METHOD(cxtp_capture_t, get_child_keys, bool,
  */
 static uint32_t remaining(time_t when, time_t now)
 {
-	return when > now ? when - now : 0;
+	if (!when)
+	{
+		return 0;
+	}
+	/* overdue (e.g. while frozen for the transfer): due at once on nAR */
+	return when > now ? when - now : 1;
 }
 
 /**

@@ -19,6 +19,7 @@
 
 #include <daemon.h>
 #include <sa/ikev2/keymat_v2.h>
+#include <processing/jobs/rekey_ike_sa_job.h>
 #include <credentials/auth_cfg.h>
 
 /**
@@ -324,6 +325,41 @@ static bool reserve_vips(ike_sa_t *ike_sa, cxtp_ike_context_t *ike)
 	return ok;
 }
 
+/**
+ * Continue the IKE_SA's rekeying and reauthentication schedule where pAR
+ * left it: set_state() schedules nAR's own, shorter, times only, so an
+ * IKE_SA that moves often still gets rekeyed in time
+ */
+static void keep_lifetimes(ike_sa_t *ike_sa, cxtp_ike_context_t *ike,
+						   time_t now, bool scheduled)
+{
+	statistic_t stats[] = { STAT_REKEY, STAT_REAUTH };
+	uint32_t times[] = { ike->rekey_time, ike->reauth_time };
+	int i;
+
+	for (i = 0; i < countof(stats); i++)
+	{
+		if (!times[i])
+		{
+			continue;
+		}
+		if (!scheduled)
+		{
+			ike_sa->set_statistic(ike_sa, stats[i], now + times[i]);
+		}
+		else if (ike_sa->get_statistic(ike_sa, stats[i]) == now + times[i])
+		{	/* not replaced by a shorter time of our own */
+			lib->scheduler->schedule_job(lib->scheduler, (job_t*)
+					rekey_ike_sa_job_create(ike_sa->get_id(ike_sa),
+											stats[i] == STAT_REAUTH),
+					times[i]);
+			DBG1(DBG_IKE, "cxtp: continuing the transferred %s schedule, "
+				 "due in %us", stats[i] == STAT_REAUTH ? "reauthentication"
+													   : "rekeying", times[i]);
+		}
+	}
+}
+
 /*
  * Described in header
  */
@@ -334,6 +370,7 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	enumerator_t *enumerator;
 	cxtp_child_context_t *child;
 	host_t *me, *other;
+	time_t now;
 	bool ok = TRUE;
 
 	/* keep the ports in use, the NAT-T port in particular */
@@ -358,7 +395,10 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	{
 		return FALSE;
 	}
+	now = time_monotonic(NULL);
+	keep_lifetimes(ike_sa, ike, now, FALSE);
 	ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+	keep_lifetimes(ike_sa, ike, now, TRUE);
 	DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] activated between %H[%Y]...%H[%Y]",
 		 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa),
 		 ike_sa->get_my_host(ike_sa), ike_sa->get_my_id(ike_sa),
