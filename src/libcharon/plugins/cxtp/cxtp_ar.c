@@ -58,6 +58,11 @@ struct private_cxtp_ar_t {
 	cxtp_icmp_t *icmp;
 
 	/**
+	 * PAD entries of activated contexts
+	 */
+	cxtp_pad_t *pad;
+
+	/**
 	 * CTARs for contexts requested from their pAR with a CT-Req, ctar_t
 	 */
 	linked_list_t *waiting;
@@ -831,6 +836,7 @@ static void activate(private_cxtp_ar_t *this, ctar_t *ctar)
 		{
 			this->capture->set_transfers(this->capture, ike_sa,
 										 entry->context->ike.transfers + 1);
+			this->pad->add(this->pad, entry->context);
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 		}
 		else
@@ -1105,7 +1111,7 @@ METHOD(cxtp_ar_t, destroy, void,
  * Described in header
  */
 cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
-						  cxtp_icmp_t *icmp)
+						  cxtp_icmp_t *icmp, cxtp_pad_t *pad)
 {
 	private_cxtp_ar_t *this;
 
@@ -1120,6 +1126,7 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 		.capture = capture,
 		.settings = settings,
 		.icmp = icmp,
+		.pad = pad,
 		.pending = linked_list_create(),
 		.imported = linked_list_create(),
 		.waiting = linked_list_create(),

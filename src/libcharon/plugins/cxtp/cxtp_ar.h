@@ -24,6 +24,7 @@
 #include "cxtp_capture.h"
 #include "cxtp_events.h"
 #include "cxtp_icmp.h"
+#include "cxtp_pad.h"
 #include "cxtp_settings.h"
 
 #include <sa/ike_sa.h>
@@ -109,9 +110,10 @@ struct cxtp_ar_t {
  * @param capture		captured SA keys, to build contexts
  * @param settings		plugin settings
  * @param icmp			transport to mobile nodes, for CTAAs
+ * @param pad			PAD entries of activated contexts
  * @return				instance, NULL if the transport can't be set up
  */
 cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
-						  cxtp_icmp_t *icmp);
+						  cxtp_icmp_t *icmp, cxtp_pad_t *pad);
 
 #endif /** CXTP_AR_H_ @}*/

@@ -19,6 +19,7 @@
 #include "cxtp_ar.h"
 #include "cxtp_icmp.h"
 #include "cxtp_mn.h"
+#include "cxtp_pad.h"
 
 #include <daemon.h>
 
@@ -48,6 +49,11 @@ struct private_cxtp_plugin_t {
 	 * Transport between mobile nodes and access routers
 	 */
 	cxtp_icmp_t *icmp;
+
+	/**
+	 * PAD entries of activated contexts
+	 */
+	cxtp_pad_t *pad;
 
 	/**
 	 * Transfers between access routers
@@ -119,7 +125,10 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		this->icmp = cxtp_icmp_create(icmp_received, this);
 		this->mn = cxtp_mn_create(this->capture, this->settings, this->icmp);
 		charon->kernel->add_listener(charon->kernel, &this->mn->listener);
-		this->ar = cxtp_ar_create(this->capture, this->settings, this->icmp);
+		this->pad = cxtp_pad_create(this->settings);
+		lib->credmgr->add_set(lib->credmgr, &this->pad->set);
+		this->ar = cxtp_ar_create(this->capture, this->settings, this->icmp,
+								  this->pad);
 		this->vici = cxtp_vici_create(this->capture, this->ar, this->mn);
 		if (!this->vici)
 		{
@@ -135,6 +144,12 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		this->icmp = NULL;
 		DESTROY_IF(this->ar);
 		this->ar = NULL;
+		if (this->pad)
+		{
+			lib->credmgr->remove_set(lib->credmgr, &this->pad->set);
+			this->pad->destroy(this->pad);
+			this->pad = NULL;
+		}
 		if (this->mn)
 		{
 			charon->kernel->remove_listener(charon->kernel,
@@ -175,6 +190,7 @@ METHOD(plugin_t, destroy, void,
 	DESTROY_IF(this->icmp);
 	DESTROY_IF(this->ar);
 	DESTROY_IF(this->mn);
+	DESTROY_IF(this->pad);
 	DESTROY_IF(this->capture);
 	DESTROY_IF(this->settings);
 	free(this);

@@ -1,0 +1,329 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+#include "cxtp_pad.h"
+
+#include <daemon.h>
+#include <threading/rwlock.h>
+#include <collections/linked_list.h>
+#include <processing/jobs/callback_job.h>
+
+typedef struct private_cxtp_pad_t private_cxtp_pad_t;
+
+/**
+ * Private data of a cxtp_pad_t object.
+ */
+struct private_cxtp_pad_t {
+
+	/**
+	 * Public cxtp_pad_t interface.
+	 */
+	cxtp_pad_t public;
+
+	/**
+	 * Plugin settings
+	 */
+	cxtp_settings_t *settings;
+
+	/**
+	 * PAD entries, entry_t*
+	 */
+	linked_list_t *entries;
+
+	/**
+	 * Whether the check for unused entries is scheduled
+	 */
+	bool checking;
+
+	/**
+	 * Lock for the members above
+	 */
+	rwlock_t *lock;
+};
+
+/**
+ * A transferred PAD entry
+ */
+typedef struct {
+	/** identity the secret belongs to */
+	identification_t *id;
+	/** the secret, wiped on destruction */
+	shared_key_t *key;
+	/** no IKE_SA of the identity was found at the last check */
+	bool unused;
+} entry_t;
+
+static void entry_destroy(entry_t *entry)
+{
+	entry->id->destroy(entry->id);
+	entry->key->destroy(entry->key);
+	free(entry);
+}
+
+/**
+ * Data for the shared key enumerator
+ */
+typedef struct {
+	rwlock_t *lock;
+	shared_key_type_t type;
+	identification_t *other;
+} shared_data_t;
+
+CALLBACK(shared_data_destroy, void,
+	shared_data_t *data)
+{
+	data->lock->unlock(data->lock);
+	free(data);
+}
+
+CALLBACK(shared_filter, bool,
+	shared_data_t *data, enumerator_t *orig, va_list args)
+{
+	id_match_t *me, *other, match;
+	shared_key_t **out;
+	entry_t *entry;
+
+	VA_ARGS_VGET(args, out, me, other);
+
+	while (orig->enumerate(orig, &entry))
+	{
+		if (data->type != SHARED_ANY &&
+			entry->key->get_type(entry->key) != data->type)
+		{
+			continue;
+		}
+		/* the secret belongs to the mobile node, whatever our identity */
+		match = data->other ? entry->id->matches(entry->id, data->other)
+							: ID_MATCH_ANY;
+		if (match == ID_MATCH_NONE)
+		{
+			continue;
+		}
+		*out = entry->key;
+		if (me)
+		{
+			*me = ID_MATCH_ANY;
+		}
+		if (other)
+		{
+			*other = match;
+		}
+		return TRUE;
+	}
+	return FALSE;
+}
+
+METHOD(credential_set_t, create_shared_enumerator, enumerator_t*,
+	private_cxtp_pad_t *this, shared_key_type_t type,
+	identification_t *me, identification_t *other)
+{
+	shared_data_t *data;
+
+	INIT(data,
+		.lock = this->lock,
+		.type = type,
+		.other = other,
+	);
+	data->lock->read_lock(data->lock);
+	return enumerator_create_filter(
+						this->entries->create_enumerator(this->entries),
+						shared_filter, data, shared_data_destroy);
+}
+
+/**
+ * Whether an IKE_SA of an identity exists
+ */
+static bool has_ike_sa(identification_t *id)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	identification_t *eap;
+	bool found = FALSE;
+
+	/* not waiting for IKE_SAs checked out: a busy one counts as missing
+	 * once, an entry goes only after two checks */
+	enumerator = charon->controller->create_ike_sa_enumerator(
+													charon->controller, FALSE);
+	while (!found && enumerator->enumerate(enumerator, &ike_sa))
+	{
+		eap = ike_sa->get_other_eap_id(ike_sa);
+		found = id->equals(id, ike_sa->get_other_id(ike_sa)) ||
+				(eap && id->equals(id, eap));
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+static void schedule_check(private_cxtp_pad_t *this);
+
+CALLBACK(id_equals, bool,
+	identification_t *id, va_list args)
+{
+	identification_t *other;
+
+	VA_ARGS_VGET(args, other);
+	return id->equals(id, other);
+}
+
+CALLBACK(check_entries, job_requeue_t,
+	private_cxtp_pad_t *this)
+{
+	enumerator_t *enumerator;
+	linked_list_t *ids, *used;
+	identification_t *id;
+	entry_t *entry;
+
+	ids = linked_list_create();
+	this->lock->read_lock(this->lock);
+	enumerator = this->entries->create_enumerator(this->entries);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		ids->insert_last(ids, entry->id->clone(entry->id));
+	}
+	enumerator->destroy(enumerator);
+	this->lock->unlock(this->lock);
+
+	/* without our lock: IKE_SAs ask for credentials while checked out */
+	used = linked_list_create();
+	while (ids->remove_first(ids, (void**)&id) == SUCCESS)
+	{
+		if (has_ike_sa(id))
+		{
+			used->insert_last(used, id);
+		}
+		else
+		{
+			id->destroy(id);
+		}
+	}
+	ids->destroy(ids);
+
+	this->lock->write_lock(this->lock);
+	enumerator = this->entries->create_enumerator(this->entries);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (used->find_first(used, id_equals, NULL, entry->id))
+		{
+			entry->unused = FALSE;
+		}
+		else if (entry->unused)
+		{
+			DBG1(DBG_CFG, "cxtp: no IKE_SA of '%Y' left, removing its "
+				 "transferred PAD entry", entry->id);
+			this->entries->remove_at(this->entries, enumerator);
+			entry_destroy(entry);
+		}
+		else
+		{
+			entry->unused = TRUE;
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->checking = FALSE;
+	if (this->entries->get_count(this->entries))
+	{
+		schedule_check(this);
+	}
+	this->lock->unlock(this->lock);
+	used->destroy_offset(used, offsetof(identification_t, destroy));
+	return JOB_REQUEUE_NONE;
+}
+
+/**
+ * Schedule the next check for unused entries, with the write lock held
+ */
+static void schedule_check(private_cxtp_pad_t *this)
+{
+	if (!this->checking)
+	{
+		this->checking = TRUE;
+		lib->scheduler->schedule_job(lib->scheduler, (job_t*)
+				callback_job_create(check_entries, this, NULL, NULL),
+				this->settings->get_handover_timeout(this->settings));
+	}
+}
+
+METHOD(cxtp_pad_t, add, void,
+	private_cxtp_pad_t *this, cxtp_context_t *context)
+{
+	cxtp_pad_context_t *pad = &context->pad;
+	identification_t *id = pad->id;
+	enumerator_t *enumerator;
+	entry_t *entry, *old;
+
+	if (!pad->secret.len || !id)
+	{	/* public key authentication: trust comes from the CA */
+		return;
+	}
+	if (pad->secret_type == SHARED_EAP && context->ike.remote_eap_id)
+	{	/* EAP secrets belong to the EAP identity */
+		id = context->ike.remote_eap_id;
+	}
+	INIT(entry,
+		.id = id->clone(id),
+		.key = shared_key_create(pad->secret_type, chunk_clone(pad->secret)),
+	);
+	this->lock->write_lock(this->lock);
+	enumerator = this->entries->create_enumerator(this->entries);
+	while (enumerator->enumerate(enumerator, &old))
+	{
+		if (old->id->equals(old->id, entry->id) &&
+			old->key->get_type(old->key) == entry->key->get_type(entry->key))
+		{
+			this->entries->remove_at(this->entries, enumerator);
+			entry_destroy(old);
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->entries->insert_last(this->entries, entry);
+	schedule_check(this);
+	this->lock->unlock(this->lock);
+	DBG1(DBG_CFG, "cxtp: installed the transferred PAD entry of '%Y' for %N "
+		 "authentication", entry->id, shared_key_type_names, pad->secret_type);
+}
+
+METHOD(cxtp_pad_t, destroy, void,
+	private_cxtp_pad_t *this)
+{
+	this->entries->destroy_function(this->entries, (void*)entry_destroy);
+	this->lock->destroy(this->lock);
+	free(this);
+}
+
+/*
+ * Described in header
+ */
+cxtp_pad_t *cxtp_pad_create(cxtp_settings_t *settings)
+{
+	private_cxtp_pad_t *this;
+
+	INIT(this,
+		.public = {
+			.set = {
+				.create_shared_enumerator = _create_shared_enumerator,
+				.create_private_enumerator = (void*)return_null,
+				.create_cert_enumerator = (void*)return_null,
+				.create_cdp_enumerator = (void*)return_null,
+				.cache_cert = (void*)nop,
+			},
+			.add = _add,
+			.destroy = _destroy,
+		},
+		.settings = settings,
+		.entries = linked_list_create(),
+		.lock = rwlock_create(RWLOCK_TYPE_DEFAULT),
+	);
+	return &this->public;
+}
