@@ -209,39 +209,6 @@ static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 }
 
 /**
- * Point the IKE_SA and its CHILD_SAs at new addresses.
- *
- * Unlike ike_sa_t.update_hosts() this leaves the virtual IPs where they are:
- * reinstalling them drops the routes into the tunnel for tens of
- * milliseconds, while nothing about them changes with the access router.
- */
-static void move_sas(ike_sa_t *ike_sa, host_t *me, host_t *other)
-{
-	enumerator_t *enumerator;
-	child_sa_t *child_sa;
-
-	charon->bus->ike_update(charon->bus, ike_sa, me, other);
-	ike_sa->set_my_host(ike_sa, me->clone(me));
-	ike_sa->set_other_host(ike_sa, other->clone(other));
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	while (enumerator->enumerate(enumerator, &child_sa))
-	{
-		/* the manager finds inbound SAs by their destination address */
-		charon->child_sa_manager->remove(charon->child_sa_manager, child_sa);
-		charon->child_sa_manager->add(charon->child_sa_manager, child_sa,
-									  ike_sa);
-		if (child_sa->update(child_sa, me, other, NULL,
-					ike_sa->has_condition(ike_sa, COND_NAT_ANY)) != SUCCESS)
-		{
-			DBG1(DBG_CHD, "cxtp: moving CHILD_SA %s{%u} to %H failed",
-				 child_sa->get_name(child_sa),
-				 child_sa->get_unique_id(child_sa), other);
-		}
-	}
-	enumerator->destroy(enumerator);
-}
-
-/**
  * The default router of the link we moved to: the next hop towards pAR,
  * unless pAR is still on one of our links
  */
@@ -295,7 +262,7 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 	local->set_port(local, old_me->get_port(old_me));
 	other = nar->clone(nar);
 	other->set_port(other, old_other->get_port(old_other));
-	move_sas(ike_sa, local, other);
+	ike_sa->update_hosts(ike_sa, local, other, UPDATE_HOSTS_FORCE_ADDRS);
 
 	this->mutex->lock(this->mutex);
 	this->sequence = message->get_sequence(message);
@@ -323,7 +290,8 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 	}
 	else
 	{
-		move_sas(ike_sa, old_me, old_other);
+		ike_sa->update_hosts(ike_sa, old_me, old_other,
+							 UPDATE_HOSTS_FORCE_ADDRS);
 	}
 	me->destroy(me);
 	local->destroy(local);
