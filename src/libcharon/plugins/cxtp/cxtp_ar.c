@@ -1104,8 +1104,11 @@ METHOD(cxtp_ar_t, destroy, void,
 /*
  * Described in header
  */
-cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
-						  cxtp_icmp_t *icmp)
+cxtp_ar_t *cxtp_ar_create_with_transport(cxtp_capture_t *capture,
+										 cxtp_settings_t *settings,
+										 cxtp_icmp_t *icmp,
+										 cxtp_ar_transport_create_t create,
+										 void *data)
 {
 	private_cxtp_ar_t *this;
 
@@ -1125,7 +1128,7 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 		.waiting = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
-	this->transport = cxtp_transport_create(receive, this);
+	this->transport = create(data, receive, this);
 	if (!this->transport)
 	{
 		DBG1(DBG_NET, "cxtp: unable to listen for other access routers");
@@ -1138,4 +1141,23 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 	}
 	this->transport->set_timeout_cb(this->transport, timeout, this);
 	return &this->public;
+}
+
+/**
+ * The UDP transport between access routers
+ */
+static cxtp_transport_t *create_udp(void *data, cxtp_transport_receive_cb_t cb,
+									void *cb_data)
+{
+	return cxtp_transport_create(cb, cb_data);
+}
+
+/*
+ * Described in header
+ */
+cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
+						  cxtp_icmp_t *icmp)
+{
+	return cxtp_ar_create_with_transport(capture, settings, icmp, create_udp,
+										 NULL);
 }
