@@ -285,6 +285,48 @@ START_TEST(test_prepare_timeout)
 }
 END_TEST
 
+START_TEST(test_activate_unprepared)
+{
+	ike_sa_t *ike_sa;
+	host_t *nar = addr(NAR);
+	char *reason;
+
+	/* the operator's command after a move, without a preparation */
+	mock_net_set_address(MN_OLD, FALSE);
+	mock_net_set_address(MN_NEW, TRUE);
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													mn_id);
+	ck_assert(ike_sa);
+	reason = mn->activate(mn, ike_sa, nar, FALSE);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	nar->destroy(nar);
+	ck_assert_msg(!reason, "activate failed: %s", reason);
+	ck_assert_int_eq(stub_icmp_count(icmp, 0), 1);
+	assert_ctar(0, MN_NEW, NAR, PAR, FALSE);
+	assert_moved(NAR);
+}
+END_TEST
+
+START_TEST(test_activate_without_router)
+{
+	ike_sa_t *ike_sa;
+	char *reason;
+
+	/* pAR is still the next hop: no new access router to name */
+	mock_net_set_router(PAR);
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													mn_id);
+	ck_assert(ike_sa);
+	reason = mn->activate(mn, ike_sa, NULL, FALSE);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	ck_assert(reason);
+	free(reason);
+	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
+	assert_hosts(MN_OLD, PAR);
+}
+END_TEST
+
 START_TEST(test_ctaa)
 {
 	cxtp_message_t *ctaa;
@@ -376,6 +418,8 @@ Suite *mn_suite_create()
 	tc = tcase_create("CTAR");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test_activate_unprepared);
+	tcase_add_test(tc, test_activate_without_router);
 	tcase_add_test(tc, test_ctaa);
 	tcase_add_test(tc, test_ctar_timeout);
 	tcase_add_test(tc, test_ctar_send_fails);

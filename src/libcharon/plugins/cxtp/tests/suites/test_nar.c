@@ -326,6 +326,33 @@ START_TEST(test_import_without_key)
 }
 END_TEST
 
+START_TEST(test_import_collision)
+{
+	ike_sa_t *ike_sa;
+	cxtp_message_t *pctd;
+	event_t *event;
+	char *reason;
+
+	/* nAR holds an IKE_SA with the same SPIs already (here: pAR's) */
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ck_assert(ike_sa);
+	reason = par->push(par, ike_sa, "nar");
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	ck_assert_msg(!reason, "push failed: %s", reason);
+	pctd = message_copy(stub_transport_get(par_transport, CXTP_PCTD,
+										   0)->message);
+	deliver(pctd, 1);
+	assert_ctdr(0, FALSE, CXTP_STATUS_FAILED);
+	ck_assert_int_eq(events_count("nar", "import"), 0);
+	wait_for(events_count("nar", "failure") == 1);
+	event = events_get("nar", "failure", 0);
+	ck_assert_str_eq(event->peer, "par");
+	ck_assert_int_eq(cxtp_charon_count(), 1);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
+}
+END_TEST
+
 START_TEST(test_activate)
 {
 	u_int id;
@@ -346,6 +373,28 @@ START_TEST(test_activate_without_ack)
 	process_ctar(SEQ, SEQ, FALSE);
 	assert_activated(id);
 	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+}
+END_TEST
+
+START_TEST(test_activate_fails)
+{
+	event_t *event;
+	u_int id;
+
+	id = import();
+	mock_kernel_refuse(TRUE);
+	process_ctar(SEQ, SEQ, TRUE);
+	wait_for(events_count("nar", "failure") == 1);
+	event = events_get("nar", "failure", 0);
+	ck_assert_int_eq(event->ike_id, id);
+	ck_assert_str_eq(event->peer, "par");
+	/* nothing half-installed stays, pAR keeps the mobile node */
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert_int_eq(mock_kernel_count(id), 0);
+	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(stub_transport_count(nar_transport, CXTP_CTDR), 2);
+	assert_ctdr(1, FALSE, CXTP_STATUS_FAILED);
+	ck_assert_int_eq(events_count("nar", "activate"), 0);
 }
 END_TEST
 
@@ -480,6 +529,7 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_import);
 	tcase_add_test(tc, test_import_duplicate);
 	tcase_add_test(tc, test_import_without_key);
+	tcase_add_test(tc, test_import_collision);
 	tcase_add_test(tc, test_import_expires);
 	suite_add_tcase(s, tc);
 
@@ -488,6 +538,7 @@ Suite *nar_suite_create()
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_activate);
 	tcase_add_test(tc, test_activate_without_ack);
+	tcase_add_test(tc, test_activate_fails);
 	tcase_add_test(tc, test_forged_token);
 	tcase_add_test(tc, test_duplicate_ctar);
 	suite_add_tcase(s, tc);

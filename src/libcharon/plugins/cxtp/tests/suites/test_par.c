@@ -271,6 +271,29 @@ START_TEST(test_handover_timeout)
 }
 END_TEST
 
+START_TEST(test_handover_timeout_later_push)
+{
+	timeval_t start, end;
+
+	push();
+	deliver_ctdr(TRUE, 0);
+	wait_for(stub_transport_acked(transport, par_id));
+	deliver_ctdr(FALSE, CXTP_STATUS_FAILED);
+	wait_for(events_count("par", "failure") == 1);
+
+	/* pushed again while the first push's handover timer still runs */
+	usleep(HANDOVER_TIMEOUT * 1000 * 1000 / 2);
+	push();
+	time_monotonic(&start);
+	deliver_ctdr(TRUE, 0);
+	wait_for(events_count("par", "failure") == 2);
+	time_monotonic(&end);
+	/* thawed by its own timer, not the first one */
+	ck_assert(timeval_diff_ms(&start, &end) >= HANDOVER_TIMEOUT * 1000 - 100);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
+}
+END_TEST
+
 START_TEST(test_activated)
 {
 	event_t *event;
@@ -400,6 +423,7 @@ Suite *par_suite_create()
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_transport_timeout);
 	tcase_add_test(tc, test_handover_timeout);
+	tcase_add_test(tc, test_handover_timeout_later_push);
 	tcase_add_test(tc, test_ctdr_unknown);
 	suite_add_tcase(s, tc);
 

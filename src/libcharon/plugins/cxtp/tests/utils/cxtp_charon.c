@@ -39,6 +39,11 @@ static array_t *sas;
 static refcount_t spis;
 
 /**
+ * Whether the mock kernel refuses to install SAs
+ */
+static bool refuse_sas;
+
+/**
  * Addresses the mock kernel reports as ours, host_t*
  */
 static array_t *addresses;
@@ -130,6 +135,10 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 {
 	mock_sa_t *sa;
 
+	if (refuse_sas)
+	{
+		return FAILED;
+	}
 	INIT(sa,
 		.spi = id->spi,
 		.inbound = data->inbound,
@@ -264,6 +273,11 @@ static kernel_ipsec_t *mock_kernel_create()
 		.destroy = _ipsec_destroy,
 	);
 	return this;
+}
+
+void mock_kernel_refuse(bool refuse)
+{
+	refuse_sas = refuse;
 }
 
 mock_sa_t *mock_kernel_find(u_int ike_id, uint32_t spi, bool inbound)
@@ -473,6 +487,7 @@ cxtp_charon_t *cxtp_charon_setup()
 	addresses = array_create(0, 0);
 	events = array_create(0, 0);
 	spis = 0;
+	refuse_sas = FALSE;
 
 	ck_assert(libcharon_init());
 	plugins = getenv("TESTS_PLUGINS") ?:

@@ -241,6 +241,11 @@ mock_sa_t *mock_kernel_find(u_int ike_id, uint32_t spi, bool inbound);
 u_int mock_kernel_count(u_int ike_id);
 
 /**
+ * Let the kernel refuse to install SAs, or stop refusing.
+ */
+void mock_kernel_refuse(bool refuse);
+
+/**
  * Make the kernel's source address lookups and interface checks see an
  * address of ours, or no more.
  *
