@@ -238,6 +238,7 @@ static void assert_activated(u_int id)
 	ck_assert(sa->has_replay);
 	ck_assert_int_eq(sa->seq_in, TRAFFIC_SEQ_IN);
 	ck_assert_int_eq(sa->window, TRAFFIC_WINDOW);
+	ck_assert_chunk_eq(sa->bitmap, TRAFFIC_BITMAP);
 	sa = mock_kernel_find(id, spi_out, FALSE);
 	ck_assert(sa);
 	ck_assert(sa->src->ip_equals(sa->src, me));

@@ -78,6 +78,7 @@ host_t *addr(char *address)
 
 static void mock_sa_destroy(mock_sa_t *sa)
 {
+	chunk_free(&sa->bitmap);
 	DESTROY_IF(sa->src);
 	DESTROY_IF(sa->dst);
 	free(sa);
@@ -152,6 +153,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		sa->seq_in = data->replay->seq_in;
 		sa->seq_out = data->replay->seq_out;
 		sa->window = data->replay->window;
+		sa->bitmap = chunk_clone(data->replay->bitmap);
 	}
 	mutex->lock(mutex);
 	array_insert(sas, ARRAY_TAIL, sa);
@@ -217,12 +219,11 @@ METHOD(kernel_ipsec_t, query_replay, status_t,
 	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	kernel_ipsec_query_sa_t *data, kernel_ipsec_replay_t *replay)
 {
-	/* the last four packets before seq_in arrived, the one before not */
 	*replay = (kernel_ipsec_replay_t){
 		.seq_out = TRAFFIC_SEQ_OUT,
 		.seq_in = TRAFFIC_SEQ_IN,
 		.window = TRAFFIC_WINDOW,
-		.bitmap = chunk_clone(chunk_from_chars(0x1f, 0x00, 0x00, 0x00)),
+		.bitmap = chunk_clone(TRAFFIC_BITMAP),
 	};
 	return SUCCESS;
 }

@@ -63,6 +63,12 @@
 #define TRAFFIC_WINDOW		32
 
 /**
+ * Replay bitmap the mock kernel reports: of the last packets before
+ * TRAFFIC_SEQ_IN, those five arrived, the others did not
+ */
+#define TRAFFIC_BITMAP		chunk_from_chars(0x1f, 0x00, 0x80, 0x00)
+
+/**
  * handover_timeout of the tests, in seconds (the option's unit)
  */
 #define HANDOVER_TIMEOUT	1
@@ -223,6 +229,7 @@ typedef struct {
 	uint64_t seq_in;
 	uint64_t seq_out;
 	uint32_t window;
+	chunk_t bitmap;
 } mock_sa_t;
 
 /**
