@@ -79,7 +79,12 @@ struct private_cxtp_ar_t {
 	void *event_data;
 
 	/**
-	 * The last CTAR processed, duplicates are ignored (RFC 4067 3.2)
+	 * Identifier of the last CT-Req
+	 */
+	uint32_t requests;
+
+	/**
+	 * The last CTAR with a valid token, duplicates are ignored (RFC 4067 3.2)
 	 */
 	host_t *last_ctar_mn;
 	uint32_t last_ctar_seq;
@@ -638,6 +643,28 @@ static void process_ctd(private_cxtp_ar_t *this, char *peer,
 }
 
 /**
+ * A CTAR with its addresses
+ */
+typedef struct {
+	private_cxtp_ar_t *ar;
+	host_t *src;
+	host_t *dst;
+	cxtp_message_t *message;
+	/** identifier of the CT-Req sent for it, if any */
+	uint32_t request;
+} ctar_t;
+
+static bool predict(private_cxtp_ar_t *this, ctar_t *ctar);
+
+static void ctar_destroy(ctar_t *ctar)
+{
+	DESTROY_IF(ctar->src);
+	DESTROY_IF(ctar->dst);
+	DESTROY_IF(ctar->message);
+	free(ctar);
+}
+
+/**
  * A received message, handled in a job as it checks out IKE_SAs
  */
 typedef struct {
@@ -701,8 +728,30 @@ CALLBACK(receive, void,
 CALLBACK(timeout, void,
 	private_cxtp_ar_t *this, char *peer, uint32_t id)
 {
+	enumerator_t *enumerator;
+	ctar_t *ctar, *found = NULL;
 	entry_t *entry;
 
+	this->mutex->lock(this->mutex);
+	enumerator = this->waiting->create_enumerator(this->waiting);
+	while (enumerator->enumerate(enumerator, &ctar))
+	{
+		if (ctar->request == id)
+		{
+			this->waiting->remove_at(this->waiting, enumerator);
+			found = ctar;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+	if (found)
+	{
+		DBG1(DBG_IKE, "cxtp: peer '%s' sent no context for the CTAR of %H",
+			 peer, found->message->get_mn_address(found->message));
+		ctar_destroy(found);
+		return;
+	}
 	entry = remove_entry(this, this->pending, id, NULL);
 	if (entry)
 	{
@@ -714,29 +763,7 @@ CALLBACK(timeout, void,
 }
 
 /**
- * A CTAR with its addresses
- */
-typedef struct {
-	private_cxtp_ar_t *ar;
-	host_t *src;
-	host_t *dst;
-	cxtp_message_t *message;
-	/** identifier of the CT-Req sent for it, if any */
-	uint32_t request;
-} ctar_t;
-
-static bool predict(private_cxtp_ar_t *this, ctar_t *ctar);
-
-static void ctar_destroy(ctar_t *ctar)
-{
-	DESTROY_IF(ctar->src);
-	DESTROY_IF(ctar->dst);
-	DESTROY_IF(ctar->message);
-	free(ctar);
-}
-
-/**
- * Whether a CTAR repeats the last one, remembering it otherwise
+ * Whether a CTAR repeats the last one with a valid token
  */
 static bool is_duplicate(private_cxtp_ar_t *this, cxtp_message_t *message)
 {
@@ -747,14 +774,24 @@ static bool is_duplicate(private_cxtp_ar_t *this, cxtp_message_t *message)
 	duplicate = this->last_ctar_mn &&
 				this->last_ctar_mn->ip_equals(this->last_ctar_mn, mn) &&
 				this->last_ctar_seq == message->get_sequence(message);
-	if (!duplicate)
-	{
-		DESTROY_IF(this->last_ctar_mn);
-		this->last_ctar_mn = mn->clone(mn);
-		this->last_ctar_seq = message->get_sequence(message);
-	}
 	this->mutex->unlock(this->mutex);
 	return duplicate;
+}
+
+/**
+ * Remember a CTAR whose token was valid, its retransmissions are duplicates;
+ * remembering unverified ones would let a forged CTAR with a sequence number
+ * seen on pAR's link block the mobile node's own
+ */
+static void remember_ctar(private_cxtp_ar_t *this, cxtp_message_t *message)
+{
+	host_t *mn = message->get_mn_address(message);
+
+	this->mutex->lock(this->mutex);
+	DESTROY_IF(this->last_ctar_mn);
+	this->last_ctar_mn = mn->clone(mn);
+	this->last_ctar_seq = message->get_sequence(message);
+	this->mutex->unlock(this->mutex);
 }
 
 /**
@@ -868,7 +905,10 @@ static void request_context(private_cxtp_ar_t *this, ctar_t *ctar)
 {
 	cxtp_message_t *message = ctar->message, *request;
 	host_t *par = message->get_ar_address(message);
+	enumerator_t *enumerator;
 	ctar_t *waiting;
+	bool duplicate = FALSE;
+	uint32_t id;
 	char *peer;
 
 	peer = par ? this->settings->find_peer(this->settings, par) : NULL;
@@ -877,6 +917,32 @@ static void request_context(private_cxtp_ar_t *this, ctar_t *ctar)
 		DBG1(DBG_IKE, "cxtp: CTAR for %H names %H as previous access router, "
 			 "which is no CXTP peer, ignored",
 			 message->get_mn_address(message), par);
+		return;
+	}
+	this->mutex->lock(this->mutex);
+	enumerator = this->waiting->create_enumerator(this->waiting);
+	while (enumerator->enumerate(enumerator, &waiting))
+	{
+		if (waiting->message->get_mn_address(waiting->message)->ip_equals(
+					waiting->message->get_mn_address(waiting->message),
+					message->get_mn_address(message)) &&
+			waiting->message->get_sequence(waiting->message) ==
+										message->get_sequence(message) &&
+			waiting->message->get_token(waiting->message) ==
+										message->get_token(message))
+		{
+			duplicate = TRUE;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	id = 0x80000000 | (++this->requests & 0x7fffffff);
+	this->mutex->unlock(this->mutex);
+	if (duplicate)
+	{
+		DBG1(DBG_IKE, "cxtp: duplicate CTAR %u for %H ignored, its context "
+			 "was requested from peer '%s'", message->get_sequence(message),
+			 message->get_mn_address(message), peer);
 		return;
 	}
 	request = cxtp_message_create(CXTP_CTREQ,
@@ -889,7 +955,7 @@ static void request_context(private_cxtp_ar_t *this, ctar_t *ctar)
 		.dst = ctar->dst,
 		.message = message,
 		/* apart from the IKE_SA IDs pushes use */
-		.request = 0x80000000 | message->get_sequence(message),
+		.request = id,
 	);
 	ctar->src = ctar->dst = NULL;
 	ctar->message = NULL;
@@ -924,6 +990,7 @@ CALLBACK(activate_job, job_requeue_t,
 	}
 	else if (valid)
 	{
+		remember_ctar(this, message);
 		activate(this, ctar);
 	}
 	return JOB_REQUEUE_NONE;
@@ -935,9 +1002,13 @@ CALLBACK(activate_job, job_requeue_t,
 static void activate_waiting(private_cxtp_ar_t *this, host_t *mn)
 {
 	enumerator_t *enumerator;
-	ctar_t *ctar, *found = NULL;
+	linked_list_t *found;
+	ctar_t *ctar;
 	bool valid;
 
+	/* a forged CTAR may wait beside the mobile node's own, its token
+	 * decides which one activates */
+	found = linked_list_create();
 	this->mutex->lock(this->mutex);
 	enumerator = this->waiting->create_enumerator(this->waiting);
 	while (enumerator->enumerate(enumerator, &ctar))
@@ -945,21 +1016,22 @@ static void activate_waiting(private_cxtp_ar_t *this, host_t *mn)
 		if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
 		{
 			this->waiting->remove_at(this->waiting, enumerator);
-			found = ctar;
-			break;
+			found->insert_last(found, ctar);
 		}
 	}
 	enumerator->destroy(enumerator);
 	this->mutex->unlock(this->mutex);
-	if (found)
+	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
-		this->transport->acknowledge(this->transport, found->request);
-		if (check_ctar(this, found->message, &valid) && valid)
+		this->transport->acknowledge(this->transport, ctar->request);
+		if (check_ctar(this, ctar->message, &valid) && valid)
 		{
-			activate(this, found);
+			remember_ctar(this, ctar->message);
+			activate(this, ctar);
 		}
-		ctar_destroy(found);
+		ctar_destroy(ctar);
 	}
+	found->destroy(found);
 }
 
 /**
@@ -1110,8 +1182,11 @@ METHOD(cxtp_ar_t, destroy, void,
 /*
  * Described in header
  */
-cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
-						  cxtp_icmp_t *icmp, cxtp_pad_t *pad)
+cxtp_ar_t *cxtp_ar_create_with_transport(cxtp_capture_t *capture,
+										 cxtp_settings_t *settings,
+										 cxtp_icmp_t *icmp, cxtp_pad_t *pad,
+										 cxtp_ar_transport_create_t create,
+										 void *data)
 {
 	private_cxtp_ar_t *this;
 
@@ -1132,7 +1207,7 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 		.waiting = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
-	this->transport = cxtp_transport_create(receive, this);
+	this->transport = create(data, receive, this);
 	if (!this->transport)
 	{
 		DBG1(DBG_NET, "cxtp: unable to listen for other access routers");
@@ -1145,4 +1220,23 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 	}
 	this->transport->set_timeout_cb(this->transport, timeout, this);
 	return &this->public;
+}
+
+/**
+ * The UDP transport between access routers
+ */
+static cxtp_transport_t *create_udp(void *data, cxtp_transport_receive_cb_t cb,
+									void *cb_data)
+{
+	return cxtp_transport_create(cb, cb_data);
+}
+
+/*
+ * Described in header
+ */
+cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
+						  cxtp_icmp_t *icmp, cxtp_pad_t *pad)
+{
+	return cxtp_ar_create_with_transport(capture, settings, icmp, pad,
+										 create_udp, NULL);
 }

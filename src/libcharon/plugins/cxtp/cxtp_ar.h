@@ -26,6 +26,7 @@
 #include "cxtp_icmp.h"
 #include "cxtp_pad.h"
 #include "cxtp_settings.h"
+#include "cxtp_transport.h"
 
 #include <sa/ike_sa.h>
 
@@ -115,5 +116,36 @@ struct cxtp_ar_t {
  */
 cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 						  cxtp_icmp_t *icmp, cxtp_pad_t *pad);
+
+/**
+ * Constructor of the transport to other access routers.
+ *
+ * @param data			data passed to cxtp_ar_create_with_transport()
+ * @param cb			callback for received messages, to pass to the
+ *						transport
+ * @param cb_data		data to pass to cb
+ * @return				transport, NULL if it can't be set up
+ */
+typedef cxtp_transport_t *(*cxtp_ar_transport_create_t)(void *data,
+											cxtp_transport_receive_cb_t cb,
+											void *cb_data);
+
+/**
+ * Create a cxtp_ar_t with a transport of the caller's choice instead of UDP,
+ * so unit tests can see and inject messages between access routers.
+ *
+ * @param capture		captured SA keys, to build contexts
+ * @param settings		plugin settings
+ * @param icmp			transport to mobile nodes, for CTAAs
+ * @param pad			PAD entries of activated contexts
+ * @param create		constructor of the transport
+ * @param data			data to pass to create
+ * @return				instance, NULL if the transport can't be set up
+ */
+cxtp_ar_t *cxtp_ar_create_with_transport(cxtp_capture_t *capture,
+										 cxtp_settings_t *settings,
+										 cxtp_icmp_t *icmp, cxtp_pad_t *pad,
+										 cxtp_ar_transport_create_t create,
+										 void *data);
 
 #endif /** CXTP_AR_H_ @}*/

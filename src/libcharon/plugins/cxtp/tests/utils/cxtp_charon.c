@@ -1,0 +1,1076 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+#include "cxtp_charon.h"
+#include "../../cxtp_token.h"
+
+#include <unistd.h>
+
+#include <exchange_test_helper.h>
+#include <mock_ipsec.h>
+#include <mock_net.h>
+#include <collections/array.h>
+#include <threading/mutex.h>
+
+/**
+ * Protects the records below, which processor threads write
+ */
+static mutex_t *mutex;
+
+/**
+ * SAs and allocated SPIs of the mock kernel, mock_sa_t*
+ */
+static array_t *sas;
+
+/**
+ * SPI counter of the mock kernel
+ */
+static refcount_t spis;
+
+/**
+ * Whether the mock kernel refuses to install SAs
+ */
+static bool refuse_sas;
+
+/**
+ * Addresses the mock kernel reports as ours, host_t*
+ */
+static array_t *addresses;
+
+/**
+ * Default router of the mock kernel
+ */
+static host_t *router;
+
+/**
+ * Events reported, event_t*
+ */
+static array_t *events;
+
+/**
+ * Config backend providing pAR's connection by name, as nAR has it
+ */
+static backend_t backend;
+
+/**
+ * pAR's connection, provided by the backend
+ */
+static peer_cfg_t *connection;
+
+host_t *addr(char *address)
+{
+	host_t *host = host_create_from_string(address, IKEV2_UDP_PORT);
+
+	ck_assert(host);
+	return host;
+}
+
+static void mock_sa_destroy(mock_sa_t *sa)
+{
+	chunk_free(&sa->bitmap);
+	DESTROY_IF(sa->src);
+	DESTROY_IF(sa->dst);
+	free(sa);
+}
+
+static void sent_destroy(sent_t *sent)
+{
+	free(sent->peer);
+	DESTROY_IF(sent->src);
+	DESTROY_IF(sent->dst);
+	sent->message->destroy(sent->message);
+	free(sent);
+}
+
+static void event_destroy(event_t *event)
+{
+	free(event->who);
+	free(event->name);
+	free(event->peer);
+	DESTROY_IF(event->mn);
+	free(event->error);
+	free(event);
+}
+
+/**
+ * Unique ID of the IKE_SA on the bus, 0 if none
+ */
+static u_int bus_ike_id()
+{
+	ike_sa_t *ike_sa = charon->bus->get_sa(charon->bus);
+
+	return ike_sa ? ike_sa->get_unique_id(ike_sa) : 0;
+}
+
+METHOD(kernel_ipsec_t, get_spi, status_t,
+	kernel_ipsec_t *this, host_t *src, host_t *dst, uint8_t protocol,
+	uint32_t *spi)
+{
+	mock_sa_t *sa;
+
+	*spi = htonl(0xc0000000 | ref_get(&spis));
+	INIT(sa,
+		.spi = *spi,
+		.ike_id = bus_ike_id(),
+	);
+	mutex->lock(mutex);
+	array_insert(sas, ARRAY_TAIL, sa);
+	mutex->unlock(mutex);
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, add_sa, status_t,
+	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+	kernel_ipsec_add_sa_t *data)
+{
+	mock_sa_t *sa;
+
+	if (refuse_sas)
+	{
+		return FAILED;
+	}
+	INIT(sa,
+		.spi = id->spi,
+		.inbound = data->inbound,
+		.src = id->src->clone(id->src),
+		.dst = id->dst->clone(id->dst),
+		.ike_id = bus_ike_id(),
+		.has_replay = data->replay != NULL,
+	);
+	if (data->replay)
+	{
+		sa->seq_in = data->replay->seq_in;
+		sa->seq_out = data->replay->seq_out;
+		sa->window = data->replay->window;
+		sa->bitmap = chunk_clone(data->replay->bitmap);
+	}
+	mutex->lock(mutex);
+	array_insert(sas, ARRAY_TAIL, sa);
+	mutex->unlock(mutex);
+	return SUCCESS;
+}
+
+/**
+ * Find an installed SA by SPI and destination, preferring the one of the
+ * IKE_SA on the bus (the mobile node's and pAR's share SPIs here)
+ */
+static int find_sa(kernel_ipsec_sa_id_t *id)
+{
+	mock_sa_t *sa;
+	u_int ike_id = bus_ike_id();
+	int i, found = -1;
+
+	for (i = 0; i < array_count(sas); i++)
+	{
+		array_get(sas, i, &sa);
+		if (sa->dst && sa->spi == id->spi && sa->dst->ip_equals(sa->dst, id->dst))
+		{
+			if (!ike_id || sa->ike_id == ike_id)
+			{
+				return i;
+			}
+			found = found < 0 ? i : found;
+		}
+	}
+	return found;
+}
+
+METHOD(kernel_ipsec_t, update_sa, status_t,
+	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+	kernel_ipsec_update_sa_t *data)
+{
+	mock_sa_t *sa;
+	int i;
+
+	mutex->lock(mutex);
+	i = find_sa(id);
+	if (i >= 0)
+	{
+		array_get(sas, i, &sa);
+		sa->src->destroy(sa->src);
+		sa->dst->destroy(sa->dst);
+		sa->src = data->new_src->clone(data->new_src);
+		sa->dst = data->new_dst->clone(data->new_dst);
+	}
+	mutex->unlock(mutex);
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, query_sa, status_t,
+	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+	kernel_ipsec_query_sa_t *data, uint64_t *bytes, uint64_t *packets,
+	time_t *time)
+{
+	return NOT_SUPPORTED;
+}
+
+METHOD(kernel_ipsec_t, query_replay, status_t,
+	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+	kernel_ipsec_query_sa_t *data, kernel_ipsec_replay_t *replay)
+{
+	*replay = (kernel_ipsec_replay_t){
+		.seq_out = TRAFFIC_SEQ_OUT,
+		.seq_in = TRAFFIC_SEQ_IN,
+		.window = TRAFFIC_WINDOW,
+		.bitmap = chunk_clone(TRAFFIC_BITMAP),
+	};
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, del_sa, status_t,
+	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+	kernel_ipsec_del_sa_t *data)
+{
+	mock_sa_t *sa;
+	int i;
+
+	mutex->lock(mutex);
+	i = find_sa(id);
+	if (i >= 0)
+	{
+		array_remove(sas, i, &sa);
+		mock_sa_destroy(sa);
+	}
+	mutex->unlock(mutex);
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, ipsec_destroy, void,
+	kernel_ipsec_t *this)
+{
+	free(this);
+}
+
+static kernel_ipsec_t *mock_kernel_create()
+{
+	kernel_ipsec_t *this;
+
+	INIT(this,
+		.get_spi = _get_spi,
+		.get_cpi = (void*)return_failed,
+		.add_sa = _add_sa,
+		.update_sa = _update_sa,
+		.query_sa = _query_sa,
+		.query_replay = _query_replay,
+		.del_sa = _del_sa,
+		.flush_sas = (void*)return_failed,
+		.add_policy = (void*)return_success,
+		.query_policy = (void*)return_failed,
+		.del_policy = (void*)return_success,
+		.flush_policies = (void*)return_failed,
+		.bypass_socket = (void*)return_true,
+		.enable_udp_decap = (void*)return_true,
+		.destroy = _ipsec_destroy,
+	);
+	return this;
+}
+
+void mock_kernel_refuse(bool refuse)
+{
+	refuse_sas = refuse;
+}
+
+mock_sa_t *mock_kernel_find(u_int ike_id, uint32_t spi, bool inbound)
+{
+	mock_sa_t *sa, *found = NULL;
+	int i;
+
+	mutex->lock(mutex);
+	for (i = 0; i < array_count(sas); i++)
+	{
+		array_get(sas, i, &sa);
+		if (sa->dst && sa->ike_id == ike_id && sa->spi == spi &&
+			sa->inbound == inbound)
+		{
+			found = sa;
+		}
+	}
+	mutex->unlock(mutex);
+	return found;
+}
+
+u_int mock_kernel_count(u_int ike_id)
+{
+	mock_sa_t *sa;
+	u_int count = 0;
+	int i;
+
+	mutex->lock(mutex);
+	for (i = 0; i < array_count(sas); i++)
+	{
+		array_get(sas, i, &sa);
+		if (sa->dst && sa->ike_id == ike_id)
+		{
+			count++;
+		}
+	}
+	mutex->unlock(mutex);
+	return count;
+}
+
+/**
+ * Whether an address is ours, with the mutex held
+ */
+static bool is_ours(host_t *host)
+{
+	host_t *current;
+	int i;
+
+	for (i = 0; i < array_count(addresses); i++)
+	{
+		array_get(addresses, i, &current);
+		if (current->ip_equals(current, host))
+		{
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+METHOD(kernel_net_t, get_source_addr, host_t*,
+	kernel_net_t *this, host_t *dest, host_t *src)
+{
+	host_t *found = NULL;
+
+	/* our newest address, as routing would pick on a single link */
+	mutex->lock(mutex);
+	if (array_get(addresses, ARRAY_TAIL, &found))
+	{
+		found = found->clone(found);
+	}
+	mutex->unlock(mutex);
+	return found;
+}
+
+METHOD(kernel_net_t, get_nexthop, host_t*,
+	kernel_net_t *this, host_t *dest, int prefix, host_t *src, char **iface)
+{
+	host_t *hop;
+
+	mutex->lock(mutex);
+	hop = router ? router->clone(router) : NULL;
+	mutex->unlock(mutex);
+	return hop;
+}
+
+METHOD(kernel_net_t, get_interface, bool,
+	kernel_net_t *this, host_t *host, char **name)
+{
+	bool found;
+
+	mutex->lock(mutex);
+	found = is_ours(host);
+	mutex->unlock(mutex);
+	if (found && name)
+	{
+		*name = strdup("eth0");
+	}
+	return found;
+}
+
+METHOD(kernel_net_t, net_destroy, void,
+	kernel_net_t *this)
+{
+	free(this);
+}
+
+static kernel_net_t *mock_net_create_steered()
+{
+	kernel_net_t *this;
+
+	INIT(this,
+		.get_source_addr = _get_source_addr,
+		.get_nexthop = _get_nexthop,
+		.get_interface = _get_interface,
+		.create_address_enumerator = (void*)enumerator_create_empty,
+		.create_local_subnet_enumerator = (void*)enumerator_create_empty,
+		.add_ip = (void*)return_failed,
+		.del_ip = (void*)return_failed,
+		.add_route = (void*)return_failed,
+		.del_route = (void*)return_failed,
+		.destroy = _net_destroy,
+	);
+	return this;
+}
+
+void mock_net_set_address(char *address, bool present)
+{
+	host_t *host = addr(address), *current;
+	int i;
+
+	mutex->lock(mutex);
+	for (i = array_count(addresses) - 1; i >= 0; i--)
+	{
+		array_get(addresses, i, &current);
+		if (current->ip_equals(current, host))
+		{
+			array_remove(addresses, i, NULL);
+			current->destroy(current);
+		}
+	}
+	if (present)
+	{
+		array_insert(addresses, ARRAY_TAIL, host->clone(host));
+	}
+	mutex->unlock(mutex);
+	host->destroy(host);
+}
+
+void mock_net_set_router(char *address)
+{
+	mutex->lock(mutex);
+	DESTROY_IF(router);
+	router = address ? addr(address) : NULL;
+	mutex->unlock(mutex);
+}
+
+METHOD(backend_t, get_peer_cfg_by_name, peer_cfg_t*,
+	backend_t *this, char *name)
+{
+	if (connection && streq(name, connection->get_name(connection)))
+	{
+		return connection->get_ref(connection);
+	}
+	return NULL;
+}
+
+/**
+ * Configure the plugin: nAR knows pAR by its access address, which CTARs
+ * name
+ */
+static void configure()
+{
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.peers.par.address",
+						   "203.0.113.1", lib->ns);
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.peers.par.access",
+						   PAR, lib->ns);
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.peers.par.secret",
+						   "secret", lib->ns);
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.peers.nar.address",
+						   "203.0.113.2", lib->ns);
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.peers.nar.access",
+						   NAR, lib->ns);
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.peers.nar.secret",
+						   "secret", lib->ns);
+	lib->settings->set_int(lib->settings, "%s.plugins.cxtp.handover_timeout",
+						   HANDOVER_TIMEOUT, lib->ns);
+}
+
+/**
+ * Point an IKE_SA at its addresses in the tests
+ */
+static void set_hosts(ike_sa_t *ike_sa, char *me, char *other)
+{
+	charon->bus->set_sa(charon->bus, ike_sa);
+	ike_sa->set_my_host(ike_sa, addr(me));
+	ike_sa->set_other_host(ike_sa, addr(other));
+	charon->bus->set_sa(charon->bus, NULL);
+}
+
+cxtp_charon_t *cxtp_charon_setup()
+{
+	cxtp_charon_t *this;
+	char *plugins;
+
+	mutex = mutex_create(MUTEX_TYPE_DEFAULT);
+	sas = array_create(0, 0);
+	addresses = array_create(0, 0);
+	events = array_create(0, 0);
+	spis = 0;
+	refuse_sas = FALSE;
+
+	ck_assert(libcharon_init());
+	plugins = getenv("TESTS_PLUGINS") ?:
+				lib->settings->get_str(lib->settings, "tests.load", PLUGINS);
+	exchange_test_helper_init(plugins);
+	/* ours records replay state, addresses, and any SPI nAR installs */
+	ck_assert(charon->kernel->remove_ipsec_interface(charon->kernel,
+													  mock_ipsec_create));
+	ck_assert(charon->kernel->add_ipsec_interface(charon->kernel,
+												   mock_kernel_create));
+	ck_assert(charon->kernel->remove_net_interface(charon->kernel,
+													mock_net_create));
+	ck_assert(charon->kernel->add_net_interface(charon->kernel,
+												 mock_net_create_steered));
+	backend = (backend_t){
+		.create_ike_cfg_enumerator = (void*)enumerator_create_empty,
+		.create_peer_cfg_enumerator = (void*)enumerator_create_empty,
+		.get_peer_cfg_by_name = _get_peer_cfg_by_name,
+	};
+	charon->backends->add_backend(charon->backends, &backend);
+	configure();
+
+	INIT(this,
+		.capture = cxtp_capture_create(),
+		.settings = cxtp_settings_create(),
+	);
+	exchange_test_helper->add_listener(exchange_test_helper,
+									   &this->capture->listener);
+	exchange_test_helper->establish_sa(exchange_test_helper, &this->mn,
+									   &this->par, NULL);
+	ck_assert_int_eq(this->mn->get_state(this->mn), IKE_ESTABLISHED);
+	ck_assert_int_eq(this->par->get_state(this->par), IKE_ESTABLISHED);
+	set_hosts(this->mn, MN_OLD, PAR);
+	set_hosts(this->par, PAR, MN_OLD);
+	connection = this->par->get_peer_cfg(this->par);
+	connection = connection->get_ref(connection);
+	mock_net_set_address(MN_OLD, TRUE);
+
+	/* only now: the queued start action job needs the helper's config */
+	lib->processor->set_threads(lib->processor, 4);
+	return this;
+}
+
+/**
+ * Destroy an IKE_SA unless it was put into the manager, where it may be gone
+ */
+static void destroy_unmanaged(cxtp_charon_t *this, ike_sa_t *ike_sa)
+{
+	bool managed;
+
+	managed = ike_sa == this->mn ? this->mn_managed : this->par_managed;
+	if (!managed)
+	{
+		call_ikesa(ike_sa, destroy);
+	}
+}
+
+void cxtp_charon_stop()
+{
+	lib->processor->set_threads(lib->processor, 0);
+	lib->processor->cancel(lib->processor);
+}
+
+void cxtp_charon_teardown(cxtp_charon_t *this)
+{
+	destroy_unmanaged(this, this->mn);
+	destroy_unmanaged(this, this->par);
+	exchange_test_helper_deinit();
+	this->capture->destroy(this->capture);
+	this->settings->destroy(this->settings);
+	charon->backends->remove_backend(charon->backends, &backend);
+	connection->destroy(connection);
+	connection = NULL;
+	libcharon_deinit();
+	free(this);
+
+	array_destroy_function(sas, (void*)mock_sa_destroy, NULL);
+	array_destroy_offset(addresses, offsetof(host_t, destroy));
+	array_destroy_function(events, (void*)event_destroy, NULL);
+	DESTROY_IF(router);
+	router = NULL;
+	mutex->destroy(mutex);
+}
+
+u_int cxtp_charon_checkin(cxtp_charon_t *this, ike_sa_t *ike_sa)
+{
+	if (ike_sa == this->mn)
+	{
+		this->mn_managed = TRUE;
+	}
+	if (ike_sa == this->par)
+	{
+		this->par_managed = TRUE;
+	}
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return ike_sa->get_unique_id(ike_sa);
+}
+
+void cxtp_charon_remove(u_int id)
+{
+	ike_sa_t *ike_sa;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	ck_assert(ike_sa);
+	charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager, ike_sa);
+}
+
+ike_sa_state_t cxtp_charon_state(u_int id)
+{
+	ike_sa_t *ike_sa;
+	ike_sa_state_t state;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	if (!ike_sa)
+	{
+		return IKE_DESTROYING;
+	}
+	state = ike_sa->get_state(ike_sa);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return state;
+}
+
+void cxtp_charon_info(u_int id, ike_sa_info_t *info)
+{
+	ike_sa_t *ike_sa;
+	ike_sa_id_t *ike_sa_id;
+
+	*info = (ike_sa_info_t){};
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	if (ike_sa)
+	{
+		ike_sa_id = ike_sa->get_id(ike_sa);
+		*info = (ike_sa_info_t){
+			.found = TRUE,
+			.state = ike_sa->get_state(ike_sa),
+			.me = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa)),
+			.other = ike_sa->get_other_host(ike_sa)->clone(
+											ike_sa->get_other_host(ike_sa)),
+			.spi_i = ike_sa_id->get_initiator_spi(ike_sa_id),
+			.spi_r = ike_sa_id->get_responder_spi(ike_sa_id),
+			.children = ike_sa->get_child_count(ike_sa),
+		};
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	}
+}
+
+void ike_sa_info_clear(ike_sa_info_t *info)
+{
+	DESTROY_IF(info->me);
+	DESTROY_IF(info->other);
+	*info = (ike_sa_info_t){};
+}
+
+bool host_is(host_t *host, char *address)
+{
+	host_t *expected = addr(address);
+	bool is;
+
+	is = host && expected->ip_equals(expected, host);
+	expected->destroy(expected);
+	return is;
+}
+
+u_int cxtp_charon_count()
+{
+	return charon->ike_sa_manager->get_count(charon->ike_sa_manager);
+}
+
+u_int cxtp_charon_other(u_int except)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	u_int id = 0;
+
+	enumerator = charon->ike_sa_manager->create_enumerator(
+											charon->ike_sa_manager, TRUE);
+	while (enumerator->enumerate(enumerator, &ike_sa))
+	{
+		if (ike_sa->get_unique_id(ike_sa) != except)
+		{
+			id = ike_sa->get_unique_id(ike_sa);
+		}
+	}
+	enumerator->destroy(enumerator);
+	return id;
+}
+
+/**
+ * Whether jobs other than the scheduler's are queued or running
+ */
+static bool busy()
+{
+	job_priority_t prio;
+
+	for (prio = JOB_PRIO_HIGH; prio < JOB_PRIO_MAX; prio++)
+	{
+		if (lib->processor->get_job_load(lib->processor, prio) ||
+			lib->processor->get_working_threads(lib->processor, prio))
+		{
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+void cxtp_charon_wait_idle()
+{
+	wait_for(!busy());
+}
+
+/**
+ * Parse a message back from its encoding, as the peer would see it
+ */
+cxtp_message_t *message_copy(cxtp_message_t *message)
+{
+	cxtp_message_t *copy;
+	chunk_t encoding;
+
+	encoding = message->encode(message);
+	ck_assert(encoding.len);
+	copy = cxtp_message_parse(encoding);
+	chunk_free(&encoding);
+	ck_assert(copy);
+	return copy;
+}
+
+/**
+ * Record a sent message
+ */
+static void record(array_t *array, bool reliable, char *peer, host_t *src,
+				   host_t *dst, uint32_t id, cxtp_message_t *message)
+{
+	sent_t *sent;
+
+	INIT(sent,
+		.reliable = reliable,
+		.peer = strdupnull(peer),
+		.src = src ? src->clone(src) : NULL,
+		.dst = dst ? dst->clone(dst) : NULL,
+		.id = id,
+		.message = message_copy(message),
+	);
+	mutex->lock(mutex);
+	array_insert(array, ARRAY_TAIL, sent);
+	mutex->unlock(mutex);
+}
+
+static u_int count_sent(array_t *array, cxtp_message_type_t type)
+{
+	sent_t *sent;
+	u_int count = 0;
+	int i;
+
+	mutex->lock(mutex);
+	for (i = 0; i < array_count(array); i++)
+	{
+		array_get(array, i, &sent);
+		if (!type || sent->message->get_type(sent->message) == type)
+		{
+			count++;
+		}
+	}
+	mutex->unlock(mutex);
+	return count;
+}
+
+static sent_t *get_sent(array_t *array, cxtp_message_type_t type, u_int n)
+{
+	sent_t *sent, *found = NULL;
+	int i;
+
+	mutex->lock(mutex);
+	for (i = 0; i < array_count(array); i++)
+	{
+		array_get(array, i, &sent);
+		if ((!type || sent->message->get_type(sent->message) == type) &&
+			n-- == 0)
+		{
+			found = sent;
+			break;
+		}
+	}
+	mutex->unlock(mutex);
+	ck_assert_msg(found, "no message of type %d sent", type);
+	return found;
+}
+
+static bool has_id(array_t *array, uint32_t id)
+{
+	uint32_t current;
+	bool found = FALSE;
+	int i;
+
+	mutex->lock(mutex);
+	for (i = 0; i < array_count(array); i++)
+	{
+		array_get(array, i, &current);
+		found = found || current == id;
+	}
+	mutex->unlock(mutex);
+	return found;
+}
+
+static void add_id(array_t *array, uint32_t id)
+{
+	mutex->lock(mutex);
+	array_insert(array, ARRAY_TAIL, &id);
+	mutex->unlock(mutex);
+}
+
+METHOD(cxtp_transport_t, transport_send, bool,
+	stub_transport_t *this, char *peer, cxtp_message_t *message)
+{
+	record(this->sent, FALSE, peer, NULL, NULL, 0, message);
+	return TRUE;
+}
+
+METHOD(cxtp_transport_t, transport_send_reliable, bool,
+	stub_transport_t *this, char *peer, cxtp_message_t *message, uint32_t id)
+{
+	if (this->fail)
+	{
+		return FALSE;
+	}
+	record(this->sent, TRUE, peer, NULL, NULL, id, message);
+	return TRUE;
+}
+
+METHOD(cxtp_transport_t, transport_acknowledge, void,
+	stub_transport_t *this, uint32_t id)
+{
+	add_id(this->acked, id);
+}
+
+METHOD(cxtp_transport_t, transport_set_timeout_cb, void,
+	stub_transport_t *this, cxtp_transport_timeout_cb_t cb, void *data)
+{
+	this->timeout = cb;
+	this->timeout_data = data;
+}
+
+METHOD(cxtp_transport_t, transport_destroy, void,
+	stub_transport_t *this)
+{
+	array_destroy_function(this->sent, (void*)sent_destroy, NULL);
+	array_destroy(this->acked);
+	free(this);
+}
+
+stub_transport_t *stub_transport_create()
+{
+	stub_transport_t *this;
+
+	INIT(this,
+		.transport = {
+			.send = _transport_send,
+			.send_reliable = _transport_send_reliable,
+			.acknowledge = _transport_acknowledge,
+			.set_timeout_cb = _transport_set_timeout_cb,
+			.destroy = _transport_destroy,
+		},
+		.sent = array_create(0, 0),
+		.acked = array_create(sizeof(uint32_t), 0),
+	);
+	return this;
+}
+
+cxtp_transport_t *stub_transport_constructor(void *data,
+								cxtp_transport_receive_cb_t cb, void *cb_data)
+{
+	stub_transport_t *this = data;
+
+	this->receive = cb;
+	this->receive_data = cb_data;
+	return &this->transport;
+}
+
+void stub_transport_deliver(stub_transport_t *this, char *peer,
+							cxtp_message_t *message)
+{
+	host_t *from = addr(streq(peer, "par") ? "203.0.113.1" : "203.0.113.2");
+
+	this->receive(this->receive_data, peer, from, message);
+	from->destroy(from);
+}
+
+u_int stub_transport_count(stub_transport_t *this, cxtp_message_type_t type)
+{
+	return count_sent(this->sent, type);
+}
+
+sent_t *stub_transport_get(stub_transport_t *this, cxtp_message_type_t type,
+						   u_int n)
+{
+	return get_sent(this->sent, type, n);
+}
+
+bool stub_transport_acked(stub_transport_t *this, uint32_t id)
+{
+	return has_id(this->acked, id);
+}
+
+METHOD(cxtp_icmp_t, icmp_send, bool,
+	stub_icmp_t *this, host_t *src, host_t *dst, cxtp_message_t *message)
+{
+	if (this->fail)
+	{
+		return FALSE;
+	}
+	record(this->sent, FALSE, NULL, src, dst, 0, message);
+	return TRUE;
+}
+
+METHOD(cxtp_icmp_t, icmp_send_reliable, bool,
+	stub_icmp_t *this, host_t *src, host_t *dst, cxtp_message_t *message,
+	uint32_t sequence)
+{
+	if (this->fail)
+	{
+		return FALSE;
+	}
+	record(this->sent, TRUE, NULL, src, dst, sequence, message);
+	return TRUE;
+}
+
+METHOD(cxtp_icmp_t, icmp_acknowledge, bool,
+	stub_icmp_t *this, uint32_t sequence)
+{
+	add_id(this->acked, sequence);
+	return TRUE;
+}
+
+METHOD(cxtp_icmp_t, icmp_set_timeout_cb, void,
+	stub_icmp_t *this, cxtp_icmp_timeout_cb_t cb, void *data)
+{
+	this->timeout = cb;
+	this->timeout_data = data;
+}
+
+METHOD(cxtp_icmp_t, icmp_destroy, void,
+	stub_icmp_t *this)
+{
+	array_destroy_function(this->sent, (void*)sent_destroy, NULL);
+	array_destroy(this->acked);
+	free(this);
+}
+
+stub_icmp_t *stub_icmp_create()
+{
+	stub_icmp_t *this;
+
+	INIT(this,
+		.icmp = {
+			.send = _icmp_send,
+			.send_reliable = _icmp_send_reliable,
+			.acknowledge = _icmp_acknowledge,
+			.set_timeout_cb = _icmp_set_timeout_cb,
+			.destroy = _icmp_destroy,
+		},
+		.sent = array_create(0, 0),
+		.acked = array_create(sizeof(uint32_t), 0),
+	);
+	return this;
+}
+
+u_int stub_icmp_count(stub_icmp_t *this, cxtp_message_type_t type)
+{
+	return count_sent(this->sent, type);
+}
+
+sent_t *stub_icmp_get(stub_icmp_t *this, cxtp_message_type_t type, u_int n)
+{
+	return get_sent(this->sent, type, n);
+}
+
+bool stub_icmp_acked(stub_icmp_t *this, uint32_t sequence)
+{
+	return has_id(this->acked, sequence);
+}
+
+void events_cb(void *data, char *name, u_int ike_id, char *peer, host_t *mn,
+			   char *error)
+{
+	event_t *event;
+
+	INIT(event,
+		.who = strdup(data),
+		.name = strdup(name),
+		.ike_id = ike_id,
+		.peer = strdupnull(peer),
+		.mn = mn ? mn->clone(mn) : NULL,
+		.error = strdupnull(error),
+	);
+	mutex->lock(mutex);
+	array_insert(events, ARRAY_TAIL, event);
+	mutex->unlock(mutex);
+}
+
+u_int events_count(char *who, char *name)
+{
+	event_t *event;
+	u_int count = 0;
+	int i;
+
+	mutex->lock(mutex);
+	for (i = 0; i < array_count(events); i++)
+	{
+		array_get(events, i, &event);
+		if (streq(event->who, who) && streq(event->name, name))
+		{
+			count++;
+		}
+	}
+	mutex->unlock(mutex);
+	return count;
+}
+
+event_t *events_get(char *who, char *name, u_int n)
+{
+	event_t *event, *found = NULL;
+	int i;
+
+	mutex->lock(mutex);
+	for (i = 0; i < array_count(events); i++)
+	{
+		array_get(events, i, &event);
+		if (streq(event->who, who) && streq(event->name, name) && n-- == 0)
+		{
+			found = event;
+			break;
+		}
+	}
+	mutex->unlock(mutex);
+	ck_assert_msg(found, "no '%s' event of %s", name, who);
+	return found;
+}
+
+chunk_t token_key(cxtp_charon_t *this, ike_sa_t *ike_sa)
+{
+	chunk_t key;
+
+	ck_assert(this->capture->derive_token_key(this->capture, ike_sa, &key));
+	return key;
+}
+
+bool token_valid(chunk_t key, cxtp_message_t *message)
+{
+	chunk_t cdbs;
+	bool valid;
+
+	cdbs = message->get_cdb_bytes(message);
+	valid = cxtp_token_verify(key, message->get_mn_address(message),
+							  message->get_sequence(message), cdbs,
+							  message->get_token(message));
+	chunk_clear(&cdbs);
+	return valid;
+}
+
+cxtp_message_t *mn_request(cxtp_charon_t *this, cxtp_message_type_t type,
+						   char *ar, uint32_t sequence, uint32_t token_seq,
+						   bool ack)
+{
+	cxtp_message_t *message;
+	host_t *mn = addr(MN_OLD), *router;
+	chunk_t key, cdbs;
+	uint32_t token;
+
+	message = cxtp_message_create(type, mn);
+	if (ar)
+	{
+		router = addr(ar);
+		ck_assert(message->set_ar_address(message, router));
+		router->destroy(router);
+	}
+	message->set_sequence(message, sequence);
+	message->set_ack(message, ack);
+	key = token_key(this, this->mn);
+	cdbs = message->get_cdb_bytes(message);
+	ck_assert(cxtp_token_compute(key, mn, token_seq, cdbs, &token));
+	chunk_clear(&cdbs);
+	chunk_clear(&key);
+	message->set_token(message, token);
+	mn->destroy(mn);
+	return message;
+}

@@ -1,0 +1,458 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+/**
+ * An in-process charon for the tests of the transfer state machines.
+ *
+ * libcharon's exchange_test_helper establishes an IKE_SA with a CHILD_SA
+ * between a mobile node (the initiator) and its access router pAR (the
+ * responder) in this process.  Both share one charon, so the tests keep at
+ * most one of the IKE_SAs in the IKE_SA manager at a time (pAR's and nAR's
+ * copy have the same SPIs, and an IKE_SA with the mobile node would look
+ * like pAR's to nAR).
+ *
+ * The kernel is replaced by a mock that records the SAs installed, their
+ * addresses and replay state, and reports a fixed replay state ("traffic")
+ * for the SAs pAR captures; kernel address and route lookups by one the
+ * tests steer (which address the mobile node has, its default router).
+ * Transports between access routers and to mobile nodes are stubs that
+ * record what is sent and let the tests inject messages, timeouts and
+ * failures.
+ *
+ * @defgroup cxtp_charon cxtp_charon
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_CHARON_H_
+#define CXTP_CHARON_H_
+
+#include <test_suite.h>
+#include <daemon.h>
+
+#include "../../cxtp_capture.h"
+#include "../../cxtp_icmp.h"
+#include "../../cxtp_settings.h"
+#include "../../cxtp_transport.h"
+
+/**
+ * Addresses of the tests: the mobile node before and after the move, pAR
+ * and nAR as the mobile node knows them, and the router of the new link
+ */
+#define MN_OLD		"192.0.2.10"
+#define MN_NEW		"198.51.100.10"
+#define PAR			"192.0.2.1"
+#define NAR			"198.51.100.1"
+#define ROUTER		"198.51.100.254"
+
+/**
+ * Replay state the mock kernel reports for pAR's SAs
+ */
+#define TRAFFIC_SEQ_OUT		1000
+#define TRAFFIC_SEQ_IN		2000
+#define TRAFFIC_WINDOW		32
+
+/**
+ * Replay bitmap the mock kernel reports: of the last packets before
+ * TRAFFIC_SEQ_IN, those five arrived, the others did not
+ */
+#define TRAFFIC_BITMAP		chunk_from_chars(0x1f, 0x00, 0x80, 0x00)
+
+/**
+ * handover_timeout of the tests, in seconds (the option's unit)
+ */
+#define HANDOVER_TIMEOUT	1
+
+/**
+ * Upper bound when waiting for something that must happen, in ms
+ */
+#define WAIT_MS 3000
+
+/**
+ * Timeout of the test functions, in s, above WAIT_MS so a wait that fails
+ * says what it waited for
+ */
+#define TEST_TIMEOUT 10
+
+/**
+ * The charon of the tests
+ */
+typedef struct {
+	/** the mobile node's IKE_SA (initiator), not in the manager */
+	ike_sa_t *mn;
+	/** pAR's IKE_SA (responder), not in the manager */
+	ike_sa_t *par;
+	/** whether mn/par were put into the manager */
+	bool mn_managed;
+	bool par_managed;
+	/** captured keys, listening on the bus */
+	cxtp_capture_t *capture;
+	/** plugin settings, peers "par" and "nar" */
+	cxtp_settings_t *settings;
+} cxtp_charon_t;
+
+/**
+ * Set up charon, establish the SAs, configure the plugin and start the
+ * processor's threads.
+ *
+ * @return			charon of the test
+ */
+cxtp_charon_t *cxtp_charon_setup();
+
+/**
+ * Stop the processor's threads, before destroying the objects tested, whose
+ * jobs might still run.
+ */
+void cxtp_charon_stop();
+
+/**
+ * Destroy the SAs and charon, after cxtp_charon_stop().  An IKE_SA of mn or
+ * par that was put into the manager may be destroyed, the others must be
+ * valid.
+ *
+ * @param this		charon of the test
+ */
+void cxtp_charon_teardown(cxtp_charon_t *this);
+
+/**
+ * Put an IKE_SA into the IKE_SA manager, which destroys it from then on.
+ *
+ * @param this		charon of the test
+ * @param ike_sa	IKE_SA, checked out afterwards by no one
+ * @return			its unique ID
+ */
+u_int cxtp_charon_checkin(cxtp_charon_t *this, ike_sa_t *ike_sa);
+
+/**
+ * Remove an IKE_SA from the IKE_SA manager and destroy it, as if it lived
+ * on another host.
+ *
+ * @param id		unique ID of the IKE_SA
+ */
+void cxtp_charon_remove(u_int id);
+
+/**
+ * The state of an IKE_SA in the manager.
+ *
+ * @param id		unique ID of the IKE_SA
+ * @return			its state, IKE_DESTROYING if it is not in the manager
+ */
+ike_sa_state_t cxtp_charon_state(u_int id);
+
+/**
+ * What the tests look at of an IKE_SA in the manager
+ */
+typedef struct {
+	/** FALSE if it is not in the manager, all else is unset then */
+	bool found;
+	ike_sa_state_t state;
+	host_t *me;
+	host_t *other;
+	uint64_t spi_i;
+	uint64_t spi_r;
+	u_int children;
+} ike_sa_info_t;
+
+/**
+ * Look at an IKE_SA in the manager, without asserting while it is checked
+ * out (a failing test would leave it so and hang in the teardown).
+ *
+ * @param id		unique ID of the IKE_SA
+ * @param info		its state, free with ike_sa_info_clear()
+ */
+void cxtp_charon_info(u_int id, ike_sa_info_t *info);
+
+/**
+ * Free what ike_sa_info_t holds.
+ */
+void ike_sa_info_clear(ike_sa_info_t *info);
+
+/**
+ * Whether a host has an address, as assertion.
+ */
+bool host_is(host_t *host, char *address);
+
+/**
+ * Number of IKE_SAs in the IKE_SA manager.
+ */
+u_int cxtp_charon_count();
+
+/**
+ * Unique ID of the only IKE_SA in the manager other than one, 0 if none.
+ *
+ * @param except	unique ID to ignore
+ */
+u_int cxtp_charon_other(u_int except);
+
+/**
+ * Wait until no jobs are queued or running (except the scheduler's).
+ */
+void cxtp_charon_wait_idle();
+
+/**
+ * Poll a condition until it holds or WAIT_MS passed, then assert it.
+ */
+#define wait_for(cond) ({ \
+	int _i; \
+	for (_i = 0; _i < WAIT_MS / 5 && !(cond); _i++) \
+	{ \
+		usleep(5000); \
+	} \
+	ck_assert_msg((cond), "timed out waiting for %s", #cond); \
+})
+
+/**
+ * An SA installed in the mock kernel
+ */
+typedef struct {
+	/** SPI, network order */
+	uint32_t spi;
+	/** direction */
+	bool inbound;
+	/** addresses */
+	host_t *src;
+	host_t *dst;
+	/** unique ID of the IKE_SA that installed it */
+	u_int ike_id;
+	/** whether it was installed with a replay state, and that state */
+	bool has_replay;
+	uint64_t seq_in;
+	uint64_t seq_out;
+	uint32_t window;
+	chunk_t bitmap;
+} mock_sa_t;
+
+/**
+ * Look up an SA installed by an IKE_SA.
+ *
+ * @param ike_id	unique ID of the IKE_SA
+ * @param spi		SPI, network order
+ * @param inbound	direction
+ * @return			SA (internal, valid until it is deleted), NULL if none
+ */
+mock_sa_t *mock_kernel_find(u_int ike_id, uint32_t spi, bool inbound);
+
+/**
+ * Number of SAs installed by an IKE_SA (not only allocated SPIs).
+ */
+u_int mock_kernel_count(u_int ike_id);
+
+/**
+ * Let the kernel refuse to install SAs, or stop refusing.
+ */
+void mock_kernel_refuse(bool refuse);
+
+/**
+ * Make the kernel's source address lookups and interface checks see an
+ * address of ours, or no more.
+ *
+ * @param address	address
+ * @param present	TRUE to add, FALSE to remove
+ */
+void mock_net_set_address(char *address, bool present);
+
+/**
+ * Set the default router (next hop towards any destination), NULL for none.
+ */
+void mock_net_set_router(char *address);
+
+/**
+ * A message a stub transport sent
+ */
+typedef struct {
+	/** TRUE if sent with send_reliable() */
+	bool reliable;
+	/** AR-to-AR: name of the peer */
+	char *peer;
+	/** ICMP: addresses */
+	host_t *src;
+	host_t *dst;
+	/** identifier/sequence number of send_reliable() */
+	uint32_t id;
+	/** the message, parsed from its encoding */
+	cxtp_message_t *message;
+} sent_t;
+
+typedef struct stub_transport_t stub_transport_t;
+
+/**
+ * Stub of the transport between access routers
+ */
+struct stub_transport_t {
+	/** the transport, to pass to cxtp_ar_create_with_transport() */
+	cxtp_transport_t transport;
+	/** messages sent, sent_t* */
+	array_t *sent;
+	/** identifiers acknowledged, uint32_t */
+	array_t *acked;
+	/** receive callback of the access router */
+	cxtp_transport_receive_cb_t receive;
+	void *receive_data;
+	/** timeout callback of the access router */
+	cxtp_transport_timeout_cb_t timeout;
+	void *timeout_data;
+	/** let send_reliable() fail */
+	bool fail;
+};
+
+/**
+ * Constructor for cxtp_ar_create_with_transport(), data is a
+ * stub_transport_t created with stub_transport_create().
+ */
+cxtp_transport_t *stub_transport_constructor(void *data,
+								cxtp_transport_receive_cb_t cb, void *cb_data);
+
+/**
+ * Create a stub transport, destroyed by the access router using it.
+ */
+stub_transport_t *stub_transport_create();
+
+/**
+ * Deliver a message to the access router as if it came from a peer.
+ *
+ * @param peer		name of the peer
+ * @param message	message, adopted
+ */
+void stub_transport_deliver(stub_transport_t *this, char *peer,
+							cxtp_message_t *message);
+
+/**
+ * Number of messages sent, of a type, 0 for any.
+ */
+u_int stub_transport_count(stub_transport_t *this, cxtp_message_type_t type);
+
+/**
+ * The n-th message sent of a type, 0 for any type.
+ */
+sent_t *stub_transport_get(stub_transport_t *this, cxtp_message_type_t type,
+						   u_int n);
+
+/**
+ * Whether an identifier was acknowledged.
+ */
+bool stub_transport_acked(stub_transport_t *this, uint32_t id);
+
+typedef struct stub_icmp_t stub_icmp_t;
+
+/**
+ * Stub of the ICMP transport between mobile node and access routers
+ */
+struct stub_icmp_t {
+	/** the transport */
+	cxtp_icmp_t icmp;
+	/** messages sent, sent_t* */
+	array_t *sent;
+	/** sequence numbers acknowledged, uint32_t */
+	array_t *acked;
+	/** timeout callback */
+	cxtp_icmp_timeout_cb_t timeout;
+	void *timeout_data;
+	/** let sending fail */
+	bool fail;
+};
+
+/**
+ * Create an ICMP stub, destroy with icmp.destroy().
+ */
+stub_icmp_t *stub_icmp_create();
+
+/**
+ * Number of messages sent, of a type, 0 for any.
+ */
+u_int stub_icmp_count(stub_icmp_t *this, cxtp_message_type_t type);
+
+/**
+ * The n-th message sent of a type, 0 for any type.
+ */
+sent_t *stub_icmp_get(stub_icmp_t *this, cxtp_message_type_t type, u_int n);
+
+/**
+ * Whether a sequence number was acknowledged.
+ */
+bool stub_icmp_acked(stub_icmp_t *this, uint32_t sequence);
+
+/**
+ * A reported event
+ */
+typedef struct {
+	/** data passed to set_event_cb(), names the reporter */
+	char *who;
+	char *name;
+	u_int ike_id;
+	char *peer;
+	host_t *mn;
+	char *error;
+} event_t;
+
+/**
+ * Event callback recording events, data is a string naming the reporter.
+ */
+void events_cb(void *data, char *name, u_int ike_id, char *peer, host_t *mn,
+			   char *error);
+
+/**
+ * Number of events of a reporter with a name.
+ */
+u_int events_count(char *who, char *name);
+
+/**
+ * The n-th event of a reporter with a name.
+ */
+event_t *events_get(char *who, char *name, u_int n);
+
+/**
+ * The token key of the next transfer of an IKE_SA.
+ *
+ * @return			key, chunk_clear() it
+ */
+chunk_t token_key(cxtp_charon_t *this, ike_sa_t *ike_sa);
+
+/**
+ * Verify the token of a CTAR or CT-Req with a token key.
+ */
+bool token_valid(chunk_t key, cxtp_message_t *message);
+
+/**
+ * Build a CTAR or CT-Req of the mobile node, with the token of its IKE_SA.
+ *
+ * @param type		CXTP_CTAR or CXTP_CTREQ
+ * @param ar		access router to name, NULL for none
+ * @param sequence	sequence number
+ * @param token_seq	sequence number to compute the token with, different
+ *					from sequence for a forged token
+ * @param ack		whether to ask for a CTAA
+ */
+cxtp_message_t *mn_request(cxtp_charon_t *this, cxtp_message_type_t type,
+						   char *ar, uint32_t sequence, uint32_t token_seq,
+						   bool ack);
+
+/**
+ * Copy a message (through its encoding).
+ */
+cxtp_message_t *message_copy(cxtp_message_t *message);
+
+/**
+ * Milliseconds from one monotonic time to another.
+ */
+static inline uint64_t timeval_diff_ms(timeval_t *from, timeval_t *to)
+{
+	return (to->tv_sec - from->tv_sec) * 1000 +
+		   (to->tv_usec - from->tv_usec) / 1000;
+}
+
+/**
+ * Create a host from a string with port 500.
+ */
+host_t *addr(char *address);
+
+#endif /** CXTP_CHARON_H_ @}*/
