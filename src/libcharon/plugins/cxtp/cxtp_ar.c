@@ -1072,7 +1072,7 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 		.waiting = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
-	this->transport = cxtp_transport_create(receive, this);
+	this->transport = cxtp_transport_create(settings, receive, this);
 	if (!this->transport)
 	{
 		DBG1(DBG_NET, "cxtp: unable to listen for other access routers");

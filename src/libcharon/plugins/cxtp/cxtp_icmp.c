@@ -17,7 +17,6 @@
 
 #include "cxtp_icmp.h"
 #include "cxtp_retransmit.h"
-#include "cxtp_settings.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -994,22 +993,11 @@ static int open_v4()
 }
 
 /**
- * Read a time option in seconds, as ms
+ * A time in seconds as ms, at least 1
  */
-static uint64_t get_ms_opt(char *key, double def)
+static uint64_t seconds_to_ms(double seconds)
 {
-	double val;
-
-	val = lib->settings->get_double(lib->settings, "%s.plugins.cxtp.%s", def,
-									lib->ns, key);
-	/* also rejects NaN, limit to a day */
-	if (!(val > 0.0 && val <= 86400.0))
-	{
-		DBG1(DBG_CFG, "cxtp: invalid value %f for %s.plugins.cxtp.%s, using "
-			 "default %.1f", val, lib->ns, key, def);
-		val = def;
-	}
-	return max((uint64_t)(val * 1000.0 + 0.5), 1);
+	return max((uint64_t)(seconds * 1000.0 + 0.5), 1);
 }
 
 /**
@@ -1070,10 +1058,10 @@ METHOD(cxtp_icmp_t, destroy, void,
 /*
  * Described in header
  */
-cxtp_icmp_t *cxtp_icmp_create(cxtp_icmp_receive_cb_t cb, void *data)
+cxtp_icmp_t *cxtp_icmp_create(cxtp_settings_t *settings,
+							  cxtp_icmp_receive_cb_t cb, void *data)
 {
 	private_cxtp_icmp_t *this;
-	int rate;
 
 	INIT(this,
 		.public = {
@@ -1087,22 +1075,13 @@ cxtp_icmp_t *cxtp_icmp_create(cxtp_icmp_receive_cb_t cb, void *data)
 		.data = data,
 		.fd4 = open_v4(),
 		.fd6 = open_v6(),
-		.retry = get_ms_opt("ctar_retry", CXTP_DEFAULT_CTAR_RETRY),
-		.retry_max = get_ms_opt("ctar_retry_max", CXTP_DEFAULT_CTAR_RETRY_MAX),
+		.ctar_rate = settings->get_ctar_rate(settings),
+		.retry = seconds_to_ms(settings->get_ctar_retry(settings)),
+		.retry_max = seconds_to_ms(settings->get_ctar_retry_max(settings)),
 		.retransmit = cxtp_retransmit_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.sources = hashtable_create(hash_host, equals_host, 32),
 	);
-
-	rate = lib->settings->get_int(lib->settings, "%s.plugins.cxtp.ctar_rate",
-								  CXTP_DEFAULT_CTAR_RATE, lib->ns);
-	if (rate <= 0)
-	{
-		DBG1(DBG_CFG, "cxtp: invalid value %d for %s.plugins.cxtp.ctar_rate, "
-			 "using default %d", rate, lib->ns, CXTP_DEFAULT_CTAR_RATE);
-		rate = CXTP_DEFAULT_CTAR_RATE;
-	}
-	this->ctar_rate = rate;
 
 	if (this->fd4 == -1 && this->fd6 == -1)
 	{

@@ -18,7 +18,6 @@
 
 #include "cxtp_transport.h"
 #include "cxtp_retransmit.h"
-#include "cxtp_settings.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -82,7 +81,7 @@ typedef struct {
 	/** address and port of the peer */
 	host_t *address;
 
-	/** shared secret */
+	/** shared secret, owned by the settings */
 	chunk_t secret;
 
 	/** next sequence number to send */
@@ -233,13 +232,12 @@ static void dir_key_clear(dir_key_t *key)
 }
 
 /**
- * Destroy a peer, wiping the secret and keys
+ * Destroy a peer, wiping the keys (the settings wipe the secret)
  */
 static void peer_destroy(peer_t *peer)
 {
 	dir_key_clear(&peer->out);
 	dir_key_clear(&peer->in);
-	chunk_clear(&peer->secret);
 	peer->address->destroy(peer->address);
 	free(peer->name);
 	free(peer);
@@ -1069,31 +1067,14 @@ static void load_peers(private_cxtp_transport_t *this,
 	host_t *host;
 	char *name, *address, *secret;
 	uint64_t seq;
-	int port;
+	uint16_t port;
 
 	seq = initial_sequence();
-	enumerator = lib->settings->create_section_enumerator(lib->settings,
-										"%s.plugins.cxtp.peers", lib->ns);
-	while (enumerator->enumerate(enumerator, &name))
+	/* cxtp_settings_t reports peers without address or secret, invalid
+	 * ports, and enumerates the others only */
+	enumerator = settings->create_peer_enumerator(settings);
+	while (enumerator->enumerate(enumerator, &name, &address, &secret, &port))
 	{
-		/* cxtp_settings_t reports peers without address or secret */
-		address = settings->get_peer_address(settings, name);
-		secret = lib->settings->get_str(lib->settings,
-								"%s.plugins.cxtp.peers.%s.secret", NULL,
-								lib->ns, name);
-		if (!address || !secret || !*secret)
-		{
-			continue;
-		}
-		port = lib->settings->get_int(lib->settings,
-								"%s.plugins.cxtp.peers.%s.port",
-								settings->get_port(settings), lib->ns, name);
-		if (port <= 0 || port > UINT16_MAX)
-		{
-			DBG1(DBG_CFG, "cxtp: invalid port %d of peer '%s', using %u", port,
-				 name, settings->get_port(settings));
-			port = settings->get_port(settings);
-		}
 		host = host_create_from_string(address, port);
 		if (!host)
 		{
@@ -1116,7 +1097,7 @@ static void load_peers(private_cxtp_transport_t *this,
 		INIT(peer,
 			.name = strdup(name),
 			.address = host,
-			.secret = chunk_clone(chunk_from_str(secret)),
+			.secret = chunk_from_str(secret),
 			.seq = seq,
 		);
 		array_insert(this->peers, ARRAY_TAIL, peer);
@@ -1195,11 +1176,11 @@ static bool open_socket(private_cxtp_transport_t *this, host_t *local)
 /**
  * Create the transport with the given local addresses
  */
-static cxtp_transport_t *create(host_t **locals, int count,
-								cxtp_transport_receive_cb_t cb, void *data)
+static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
+								int count, cxtp_transport_receive_cb_t cb,
+								void *data)
 {
 	private_cxtp_transport_t *this;
-	cxtp_settings_t *settings;
 	sock_t *sock;
 	int i;
 
@@ -1215,17 +1196,16 @@ static cxtp_transport_t *create(host_t **locals, int count,
 		.sockets = array_create(0, 0),
 		.peers = array_create(0, 0),
 		.retransmit = cxtp_retransmit_create(),
+		.backoff = {
+			.timeout = settings->get_retransmit_timeout(settings) * 1000.0,
+			.base = settings->get_retransmit_base(settings),
+			.tries = settings->get_retransmit_tries(settings),
+		},
 		.rng = lib->crypto->create_rng(lib->crypto, RNG_WEAK),
 		.cb = cb,
 		.cb_data = data,
 	);
 
-	settings = cxtp_settings_create();
-	this->backoff = (cxtp_retransmit_backoff_t){
-		.timeout = settings->get_retransmit_timeout(settings) * 1000.0,
-		.base = settings->get_retransmit_base(settings),
-		.tries = settings->get_retransmit_tries(settings),
-	};
 	for (i = 0; i < count; i++)
 	{
 		if (!locals[i]->get_port(locals[i]))
@@ -1234,7 +1214,6 @@ static cxtp_transport_t *create(host_t **locals, int count,
 		}
 	}
 	load_peers(this, settings);
-	settings->destroy(settings);
 
 	if (!this->rng)
 	{
@@ -1268,7 +1247,8 @@ static cxtp_transport_t *create(host_t **locals, int count,
 /*
  * Described in header
  */
-cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
+cxtp_transport_t *cxtp_transport_create(cxtp_settings_t *settings,
+										cxtp_transport_receive_cb_t cb,
 										void *data)
 {
 	cxtp_transport_t *this;
@@ -1277,7 +1257,7 @@ cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
 		host_create_any(AF_INET),
 	};
 
-	this = create(locals, countof(locals), cb, data);
+	this = create(settings, locals, countof(locals), cb, data);
 	locals[0]->destroy(locals[0]);
 	locals[1]->destroy(locals[1]);
 	return this;
@@ -1286,7 +1266,8 @@ cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
 /*
  * Described in header
  */
-cxtp_transport_t *cxtp_transport_create_bound(host_t *local,
+cxtp_transport_t *cxtp_transport_create_bound(cxtp_settings_t *settings,
+											  host_t *local,
 											  cxtp_transport_receive_cb_t cb,
 											  void *data)
 {
@@ -1294,7 +1275,7 @@ cxtp_transport_t *cxtp_transport_create_bound(host_t *local,
 	host_t *locals[1];
 
 	locals[0] = local->clone(local);
-	this = create(locals, countof(locals), cb, data);
+	this = create(settings, locals, countof(locals), cb, data);
 	locals[0]->destroy(locals[0]);
 	return this;
 }
