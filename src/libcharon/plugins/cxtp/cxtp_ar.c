@@ -1228,7 +1228,7 @@ cxtp_ar_t *cxtp_ar_create_with_transport(cxtp_capture_t *capture,
 static cxtp_transport_t *create_udp(void *data, cxtp_transport_receive_cb_t cb,
 									void *cb_data)
 {
-	return cxtp_transport_create(cb, cb_data);
+	return cxtp_transport_create(data, cb, cb_data);
 }
 
 /*
@@ -1238,5 +1238,5 @@ cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 						  cxtp_icmp_t *icmp, cxtp_pad_t *pad)
 {
 	return cxtp_ar_create_with_transport(capture, settings, icmp, pad,
-										 create_udp, NULL);
+										 create_udp, settings);
 }

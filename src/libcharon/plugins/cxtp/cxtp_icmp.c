@@ -16,10 +16,11 @@
 #define _GNU_SOURCE
 
 #include "cxtp_icmp.h"
-#include "cxtp_settings.h"
+#include "cxtp_retransmit.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -28,9 +29,7 @@
 #include <library.h>
 #include <utils/debug.h>
 #include <threading/mutex.h>
-#include <threading/condvar.h>
 #include <collections/hashtable.h>
-#include <processing/jobs/callback_job.h>
 
 /**
  * Linux' filter of ICMPv4 types on raw sockets (linux/icmp.h), a bitmask of
@@ -139,39 +138,14 @@ struct private_cxtp_icmp_t {
 	uint64_t retry_max;
 
 	/**
+	 * CTARs being retransmitted, by sequence number
+	 */
+	cxtp_retransmit_t *retransmit;
+
+	/**
 	 * Protects everything below
 	 */
 	mutex_t *mutex;
-
-	/**
-	 * Signals the end of a timeout callback
-	 */
-	condvar_t *condvar;
-
-	/**
-	 * CTARs being retransmitted, sequence number => pending_t
-	 */
-	hashtable_t *pending;
-
-	/**
-	 * Identifier of the last pending_t created
-	 */
-	u_int last_id;
-
-	/**
-	 * Number of timeout callbacks currently running
-	 */
-	u_int active;
-
-	/**
-	 * Set by destroy(), no job may use the sockets or callbacks afterwards
-	 */
-	bool destroyed;
-
-	/**
-	 * References held by the object itself and by scheduled jobs
-	 */
-	refcount_t ref;
 
 	/**
 	 * CTAR rate limiting state, host_t => source_t
@@ -200,14 +174,19 @@ struct private_cxtp_icmp_t {
 typedef struct {
 
 	/**
-	 * Sequence number, key in the pending table
+	 * Implements cxtp_retransmit_packet_t
 	 */
-	uint32_t sequence;
+	cxtp_retransmit_packet_t packet;
 
 	/**
-	 * Unique identifier, so jobs of a replaced CTAR do nothing
+	 * Transport sending it
 	 */
-	u_int id;
+	private_cxtp_icmp_t *this;
+
+	/**
+	 * Sequence number, its identifier
+	 */
+	uint32_t sequence;
 
 	/**
 	 * Source address, NULL to let the kernel choose
@@ -224,49 +203,7 @@ typedef struct {
 	 */
 	chunk_t encoding;
 
-	/**
-	 * Time of the first transmission in ms
-	 */
-	uint64_t start;
-
-	/**
-	 * Time the next job is scheduled for in ms
-	 */
-	uint64_t at;
-
-	/**
-	 * Wait after the next transmission in ms
-	 */
-	uint64_t wait;
-
-	/**
-	 * Number of transmissions so far
-	 */
-	u_int transmissions;
-
 } pending_t;
-
-/**
- * Data of a retransmission job
- */
-typedef struct {
-
-	/**
-	 * Transport, referenced
-	 */
-	private_cxtp_icmp_t *this;
-
-	/**
-	 * Sequence number of the CTAR
-	 */
-	uint32_t sequence;
-
-	/**
-	 * Identifier of the pending_t the job was scheduled for
-	 */
-	u_int id;
-
-} retransmit_job_t;
 
 /**
  * Rate limiting state of a source
@@ -302,22 +239,6 @@ static uint64_t now_ms()
 }
 
 /**
- * Hash a sequence number
- */
-static u_int hash_sequence(const void *key)
-{
-	return chunk_hash(chunk_create((u_char*)key, sizeof(uint32_t)));
-}
-
-/**
- * Compare sequence numbers
- */
-static bool equals_sequence(const void *key, const void *other_key)
-{
-	return *(uint32_t*)key == *(uint32_t*)other_key;
-}
-
-/**
  * Hash the address of a host
  */
 static u_int hash_host(const void *key)
@@ -338,40 +259,12 @@ static bool equals_host(const void *key, const void *other_key)
 }
 
 /**
- * Destroy a pending_t
- */
-static void pending_destroy(pending_t *pending)
-{
-	DESTROY_IF(pending->src);
-	pending->dst->destroy(pending->dst);
-	chunk_clear(&pending->encoding);
-	free(pending);
-}
-
-/**
  * Destroy a source_t
  */
 static void source_destroy(source_t *source)
 {
 	source->src->destroy(source->src);
 	free(source);
-}
-
-/**
- * Free the object, once destroyed and no job references it anymore
- */
-static void release(private_cxtp_icmp_t *this)
-{
-	if (ref_put(&this->ref))
-	{
-		this->pending->destroy(this->pending);
-		this->sources->destroy(this->sources);
-		this->condvar->destroy(this->condvar);
-		this->mutex->destroy(this->mutex);
-		free(this->buf4);
-		free(this->buf6);
-		free(this);
-	}
 }
 
 /**
@@ -540,102 +433,65 @@ METHOD(cxtp_icmp_t, send_, bool,
 	return success;
 }
 
-static job_requeue_t retransmit(retransmit_job_t *job);
-
-/**
- * Destroy a retransmit job, releasing its reference
- */
-static void retransmit_job_destroy(retransmit_job_t *job)
+METHOD(cxtp_retransmit_packet_t, pending_send, bool,
+	pending_t *pending, u_int retransmission)
 {
-	release(job->this);
-	free(job);
+	if (retransmission)
+	{
+		DBG2(DBG_NET, "cxtp: retransmitting CTAR %u to %H (transmission %u)",
+			 pending->sequence, pending->dst, retransmission + 1);
+	}
+	else
+	{
+		DBG2(DBG_NET, "cxtp: sending CTAR %u to %H", pending->sequence,
+			 pending->dst);
+	}
+	return send_encoding(pending->this, pending->src, pending->dst,
+						 CXTP_CTAR, pending->encoding);
 }
 
-/**
- * Schedule the next retransmission of a pending CTAR, or its timeout.
- * Called with the mutex held.
- */
-static void schedule_next(private_cxtp_icmp_t *this, pending_t *pending)
+METHOD(cxtp_retransmit_packet_t, pending_give_up, void,
+	pending_t *pending, u_int retransmissions)
 {
-	retransmit_job_t *job;
-	uint64_t deadline, now;
-
-	deadline = pending->start + this->retry_max;
-	pending->at = min(pending->at + pending->wait, deadline);
-	pending->wait *= 2;
-
-	INIT(job,
-		.this = this,
-		.sequence = pending->sequence,
-		.id = pending->id,
-	);
-	ref_get(&this->ref);
-
-	now = now_ms();
-	lib->scheduler->schedule_job_ms(lib->scheduler,
-						(job_t*)callback_job_create((callback_job_cb_t)retransmit,
-							job, (callback_job_cleanup_t)retransmit_job_destroy,
-							NULL),
-						pending->at > now ? pending->at - now : 0);
-}
-
-/**
- * Retransmit a pending CTAR or give up on it
- */
-static job_requeue_t retransmit(retransmit_job_t *job)
-{
-	private_cxtp_icmp_t *this = job->this;
+	private_cxtp_icmp_t *this = pending->this;
 	cxtp_icmp_timeout_cb_t cb;
-	pending_t *pending;
 	void *data;
 
 	this->mutex->lock(this->mutex);
-	pending = this->destroyed ? NULL : this->pending->get(this->pending,
-														  &job->sequence);
-	if (!pending || pending->id != job->id)
-	{	/* acknowledged, replaced or destroyed meanwhile */
-		this->mutex->unlock(this->mutex);
-		return JOB_REQUEUE_NONE;
-	}
-	if (now_ms() < pending->start + this->retry_max)
-	{
-		pending->transmissions++;
-		DBG2(DBG_NET, "cxtp: retransmitting CTAR %u to %H (transmission %u)",
-			 pending->sequence, pending->dst, pending->transmissions);
-		send_encoding(this, pending->src, pending->dst, CXTP_CTAR,
-					  pending->encoding);
-		schedule_next(this, pending);
-		this->mutex->unlock(this->mutex);
-		return JOB_REQUEUE_NONE;
-	}
-
-	this->pending->remove(this->pending, &job->sequence);
 	cb = this->timeout_cb;
 	data = this->timeout_data;
-	this->active++;
 	this->mutex->unlock(this->mutex);
 
 	DBG1(DBG_NET, "cxtp: CTAR %u to %H not acknowledged after %u "
 		 "transmissions in %"PRIu64" ms, giving up", pending->sequence,
-		 pending->dst, pending->transmissions, this->retry_max);
+		 pending->dst, retransmissions + 1, this->retry_max);
 	if (cb)
 	{
 		cb(data, pending->sequence, pending->dst);
 	}
-	pending_destroy(pending);
+}
 
-	this->mutex->lock(this->mutex);
-	this->active--;
-	this->condvar->broadcast(this->condvar);
-	this->mutex->unlock(this->mutex);
-	return JOB_REQUEUE_NONE;
+METHOD(cxtp_retransmit_packet_t, pending_destroy, void,
+	pending_t *pending)
+{
+	DESTROY_IF(pending->src);
+	pending->dst->destroy(pending->dst);
+	chunk_clear(&pending->encoding);
+	free(pending);
 }
 
 METHOD(cxtp_icmp_t, send_reliable, bool,
 	private_cxtp_icmp_t *this, host_t *src, host_t *dst,
 	cxtp_message_t *message, uint32_t sequence)
 {
-	pending_t *pending, *old;
+	cxtp_retransmit_packet_t *replaced;
+	cxtp_retransmit_backoff_t backoff = {
+		.timeout = this->retry,
+		.base = 2.0,
+		.tries = UINT_MAX,
+		.limit = this->retry_max,
+	};
+	pending_t *pending;
 	chunk_t encoding;
 
 	if (!encode(message, dst, &encoding))
@@ -658,60 +514,50 @@ METHOD(cxtp_icmp_t, send_reliable, bool,
 		return FALSE;
 	}
 
-	this->mutex->lock(this->mutex);
-	if (this->destroyed)
-	{
-		this->mutex->unlock(this->mutex);
-		chunk_clear(&encoding);
-		return FALSE;
-	}
-	DBG2(DBG_NET, "cxtp: sending CTAR %u to %H", sequence, dst);
-	if (!send_encoding(this, src, dst, CXTP_CTAR, encoding))
-	{
-		this->mutex->unlock(this->mutex);
-		chunk_clear(&encoding);
-		return FALSE;
-	}
 	INIT(pending,
+		.packet = {
+			.send = _pending_send,
+			.give_up = _pending_give_up,
+			.destroy = _pending_destroy,
+		},
+		.this = this,
 		.sequence = sequence,
-		.id = ++this->last_id,
 		.src = (src && !src->is_anyaddr(src)) ? src->clone(src) : NULL,
 		.dst = dst->clone(dst),
 		.encoding = encoding,
-		.start = now_ms(),
-		.wait = this->retry,
-		.transmissions = 1,
 	);
-	pending->at = pending->start;
-	old = this->pending->put(this->pending, &pending->sequence, pending);
-	if (old)
+	/* if the first transmission fails, a pending CTAR with the same sequence
+	 * number is retransmitted as before */
+	if (!this->retransmit->add(this->retransmit, sequence, &pending->packet,
+							   &backoff, &replaced))
+	{
+		return FALSE;
+	}
+	if (replaced)
 	{
 		DBG2(DBG_NET, "cxtp: CTAR %u to %H replaces the one to %H",
-			 sequence, dst, old->dst);
-		pending_destroy(old);
+			 sequence, dst, ((pending_t*)replaced)->dst);
+		replaced->destroy(replaced);
 	}
-	schedule_next(this, pending);
-	this->mutex->unlock(this->mutex);
 	return TRUE;
 }
 
 METHOD(cxtp_icmp_t, acknowledge, bool,
 	private_cxtp_icmp_t *this, uint32_t sequence)
 {
-	pending_t *pending;
+	cxtp_retransmit_packet_t *packet;
+	u_int retransmitted;
 
-	this->mutex->lock(this->mutex);
-	pending = this->pending->remove(this->pending, &sequence);
-	this->mutex->unlock(this->mutex);
-
-	if (!pending)
+	packet = this->retransmit->cancel(this->retransmit, sequence,
+									  &retransmitted);
+	if (!packet)
 	{
 		return FALSE;
 	}
 	DBG2(DBG_NET, "cxtp: CTAR %u to %H acknowledged after %u transmission%s",
-		 sequence, pending->dst, pending->transmissions,
-		 pending->transmissions == 1 ? "" : "s");
-	pending_destroy(pending);
+		 sequence, ((pending_t*)packet)->dst, retransmitted + 1,
+		 retransmitted ? "s" : "");
+	packet->destroy(packet);
 	return TRUE;
 }
 
@@ -1147,29 +993,29 @@ static int open_v4()
 }
 
 /**
- * Read a time option in seconds, as ms
+ * A time in seconds as ms, at least 1
  */
-static uint64_t get_ms_opt(char *key, double def)
+static uint64_t seconds_to_ms(double seconds)
 {
-	double val;
+	return max((uint64_t)(seconds * 1000.0 + 0.5), 1);
+}
 
-	val = lib->settings->get_double(lib->settings, "%s.plugins.cxtp.%s", def,
-									lib->ns, key);
-	/* also rejects NaN, limit to a day */
-	if (!(val > 0.0 && val <= 86400.0))
-	{
-		DBG1(DBG_CFG, "cxtp: invalid value %f for %s.plugins.cxtp.%s, using "
-			 "default %.1f", val, lib->ns, key, def);
-		val = def;
-	}
-	return max((uint64_t)(val * 1000.0 + 0.5), 1);
+/**
+ * Free the object and what it holds but sockets and pending CTARs
+ */
+static void free_object(private_cxtp_icmp_t *this)
+{
+	this->sources->destroy(this->sources);
+	this->mutex->destroy(this->mutex);
+	free(this->buf4);
+	free(this->buf6);
+	free(this);
 }
 
 METHOD(cxtp_icmp_t, destroy, void,
 	private_cxtp_icmp_t *this)
 {
 	enumerator_t *enumerator;
-	pending_t *pending;
 	source_t *source;
 	void *key;
 
@@ -1183,19 +1029,10 @@ METHOD(cxtp_icmp_t, destroy, void,
 		lib->watcher->remove(lib->watcher, this->fd4);
 	}
 
+	/* waits for running timeout callbacks, which may still send */
+	this->retransmit->destroy(this->retransmit);
+
 	this->mutex->lock(this->mutex);
-	this->destroyed = TRUE;
-	while (this->active)
-	{
-		this->condvar->wait(this->condvar, this->mutex);
-	}
-	enumerator = this->pending->create_enumerator(this->pending);
-	while (enumerator->enumerate(enumerator, &key, &pending))
-	{
-		this->pending->remove_at(this->pending, enumerator);
-		pending_destroy(pending);
-	}
-	enumerator->destroy(enumerator);
 	enumerator = this->sources->create_enumerator(this->sources);
 	while (enumerator->enumerate(enumerator, &key, &source))
 	{
@@ -1215,17 +1052,16 @@ METHOD(cxtp_icmp_t, destroy, void,
 	}
 	this->mutex->unlock(this->mutex);
 
-	/* scheduled jobs keep the rest until they run or get discarded */
-	release(this);
+	free_object(this);
 }
 
 /*
  * Described in header
  */
-cxtp_icmp_t *cxtp_icmp_create(cxtp_icmp_receive_cb_t cb, void *data)
+cxtp_icmp_t *cxtp_icmp_create(cxtp_settings_t *settings,
+							  cxtp_icmp_receive_cb_t cb, void *data)
 {
 	private_cxtp_icmp_t *this;
-	int rate;
 
 	INIT(this,
 		.public = {
@@ -1239,30 +1075,20 @@ cxtp_icmp_t *cxtp_icmp_create(cxtp_icmp_receive_cb_t cb, void *data)
 		.data = data,
 		.fd4 = open_v4(),
 		.fd6 = open_v6(),
-		.retry = get_ms_opt("ctar_retry", CXTP_DEFAULT_CTAR_RETRY),
-		.retry_max = get_ms_opt("ctar_retry_max", CXTP_DEFAULT_CTAR_RETRY_MAX),
+		.ctar_rate = settings->get_ctar_rate(settings),
+		.retry = seconds_to_ms(settings->get_ctar_retry(settings)),
+		.retry_max = seconds_to_ms(settings->get_ctar_retry_max(settings)),
+		.retransmit = cxtp_retransmit_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
-		.condvar = condvar_create(CONDVAR_TYPE_DEFAULT),
-		.pending = hashtable_create(hash_sequence, equals_sequence, 8),
 		.sources = hashtable_create(hash_host, equals_host, 32),
-		.ref = 1,
 	);
-
-	rate = lib->settings->get_int(lib->settings, "%s.plugins.cxtp.ctar_rate",
-								  CXTP_DEFAULT_CTAR_RATE, lib->ns);
-	if (rate <= 0)
-	{
-		DBG1(DBG_CFG, "cxtp: invalid value %d for %s.plugins.cxtp.ctar_rate, "
-			 "using default %d", rate, lib->ns, CXTP_DEFAULT_CTAR_RATE);
-		rate = CXTP_DEFAULT_CTAR_RATE;
-	}
-	this->ctar_rate = rate;
 
 	if (this->fd4 == -1 && this->fd6 == -1)
 	{
 		DBG1(DBG_NET, "cxtp: no raw ICMP socket available, CXTP between mobile "
 			 "node and access router disabled");
-		release(this);
+		this->retransmit->destroy(this->retransmit);
+		free_object(this);
 		return NULL;
 	}
 	if (this->fd6 != -1)

@@ -21,6 +21,7 @@
 #define CXTP_ICMP_H_
 
 #include "cxtp_message.h"
+#include "cxtp_settings.h"
 
 #include <library.h>
 #include <networking/host.h>
@@ -54,18 +55,6 @@
  * Hop limit (TTL) of every CXTP ICMP message, anything else is dropped
  */
 #define CXTP_ICMP_HOP_LIMIT 255
-
-/**
- * Default CT_REQUEST_RETRY, the wait before the first retransmission of a
- * CTAR, in seconds (RFC 4067 section 4)
- */
-#define CXTP_DEFAULT_CTAR_RETRY 2.0
-
-/**
- * Default CT_RETRY_MAX, how long after its first transmission a CTAR is
- * retransmitted, in seconds (RFC 4067 section 4)
- */
-#define CXTP_DEFAULT_CTAR_RETRY_MAX 15.0
 
 typedef struct cxtp_icmp_t cxtp_icmp_t;
 
@@ -188,12 +177,13 @@ struct cxtp_icmp_t {
  * Create the ICMP transport, opening raw ICMPv6 and ICMPv4 sockets (which
  * requires CAP_NET_RAW) and registering them with lib->watcher.
  *
- * Reads charon.plugins.cxtp.ctar_rate, ctar_retry and ctar_retry_max once.
- *
+ * @param settings		settings with ctar_rate, ctar_retry and ctar_retry_max,
+ *						read once, not referenced
  * @param cb			callback for received messages
  * @param data			data to pass to cb
  * @return				transport, NULL if neither socket could be opened
  */
-cxtp_icmp_t *cxtp_icmp_create(cxtp_icmp_receive_cb_t cb, void *data);
+cxtp_icmp_t *cxtp_icmp_create(cxtp_settings_t *settings,
+							  cxtp_icmp_receive_cb_t cb, void *data);
 
 #endif /** CXTP_ICMP_H_ @}*/

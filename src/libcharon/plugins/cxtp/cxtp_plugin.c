@@ -122,7 +122,7 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			 settings->get_seq_jump(settings), peers, peers == 1 ? "" : "s");
 		this->capture = cxtp_capture_create();
 		charon->bus->add_listener(charon->bus, &this->capture->listener);
-		this->icmp = cxtp_icmp_create(icmp_received, this);
+		this->icmp = cxtp_icmp_create(settings, icmp_received, this);
 		this->mn = cxtp_mn_create(this->capture, this->settings, this->icmp);
 		charon->kernel->add_listener(charon->kernel, &this->mn->listener);
 		this->pad = cxtp_pad_create(this->settings);

@@ -21,6 +21,7 @@
 
 #include <library.h>
 #include <utils/debug.h>
+#include <collections/array.h>
 #include <collections/hashtable.h>
 
 typedef struct private_cxtp_settings_t private_cxtp_settings_t;
@@ -61,6 +62,16 @@ struct private_cxtp_settings_t {
 	u_int ctar_rate;
 
 	/**
+	 * CT_REQUEST_RETRY in seconds
+	 */
+	double ctar_retry;
+
+	/**
+	 * CT_RETRY_MAX in seconds
+	 */
+	double ctar_retry_max;
+
+	/**
 	 * Jump added to transferred outbound ESP sequence numbers
 	 */
 	uint32_t seq_jump;
@@ -74,6 +85,11 @@ struct private_cxtp_settings_t {
 	 * Configured peers, name => peer_t
 	 */
 	hashtable_t *peers;
+
+	/**
+	 * The same peers in the order they are configured, peer_t*
+	 */
+	array_t *order;
 };
 
 /**
@@ -96,6 +112,16 @@ typedef struct {
 	 */
 	char *access;
 
+	/**
+	 * Shared secret as configured
+	 */
+	char *secret;
+
+	/**
+	 * UDP port of the peer
+	 */
+	uint16_t port;
+
 } peer_t;
 
 /**
@@ -105,6 +131,8 @@ static void destroy_peer(void *val, const void *key)
 {
 	peer_t *peer = val;
 
+	memwipe(peer->secret, strlen(peer->secret));
+	free(peer->secret);
 	free(peer->name);
 	free(peer->address);
 	free(peer->access);
@@ -169,6 +197,26 @@ static double get_double_opt(char *key, double def, double min, bool exclusive)
 }
 
 /**
+ * Read a time option in seconds that must be larger than 0 and at most a day,
+ * falling back to the default otherwise.
+ */
+static double get_time_opt(char *key, double def)
+{
+	double val;
+
+	val = lib->settings->get_double(lib->settings, "%s.plugins.cxtp.%s", def,
+									lib->ns, key);
+	/* also rejects NaN */
+	if (!(val > 0.0 && val <= CXTP_MAX_CTAR_RETRY))
+	{
+		DBG1(DBG_CFG, "cxtp: invalid value %f for %s.plugins.cxtp.%s, using "
+			 "default %.1f", val, lib->ns, key, def);
+		val = def;
+	}
+	return val;
+}
+
+/**
  * Load the configured peers
  */
 static void load_peers(private_cxtp_settings_t *this)
@@ -176,6 +224,7 @@ static void load_peers(private_cxtp_settings_t *this)
 	enumerator_t *enumerator;
 	peer_t *peer;
 	char *name, *address, *secret;
+	int port;
 
 	enumerator = lib->settings->create_section_enumerator(lib->settings,
 										"%s.plugins.cxtp.peers", lib->ns);
@@ -197,18 +246,31 @@ static void load_peers(private_cxtp_settings_t *this)
 			DBG1(DBG_CFG, "cxtp: peer '%s' misses a secret, ignored", name);
 			continue;
 		}
+		port = lib->settings->get_int(lib->settings,
+								"%s.plugins.cxtp.peers.%s.port", this->port,
+								lib->ns, name);
+		if (port <= 0 || port > UINT16_MAX)
+		{
+			DBG1(DBG_CFG, "cxtp: invalid port %d of peer '%s', using %u", port,
+				 name, this->port);
+			port = this->port;
+		}
 		INIT(peer,
 			.name = strdup(name),
 			.address = strdup(address),
 			.access = strdupnull(lib->settings->get_str(lib->settings,
 								"%s.plugins.cxtp.peers.%s.access", NULL,
 								lib->ns, name)),
+			.secret = strdup(secret),
+			.port = port,
 		);
-		peer = this->peers->put(this->peers, peer->name, peer);
-		if (peer)
+		if (this->peers->get(this->peers, peer->name))
 		{	/* section names are unique, but be safe */
 			destroy_peer(peer, NULL);
+			continue;
 		}
+		this->peers->put(this->peers, peer->name, peer);
+		array_insert(this->order, ARRAY_TAIL, peer);
 	}
 	enumerator->destroy(enumerator);
 }
@@ -241,6 +303,18 @@ METHOD(cxtp_settings_t, get_ctar_rate, u_int,
 	private_cxtp_settings_t *this)
 {
 	return this->ctar_rate;
+}
+
+METHOD(cxtp_settings_t, get_ctar_retry, double,
+	private_cxtp_settings_t *this)
+{
+	return this->ctar_retry;
+}
+
+METHOD(cxtp_settings_t, get_ctar_retry_max, double,
+	private_cxtp_settings_t *this)
+{
+	return this->ctar_retry_max;
 }
 
 METHOD(cxtp_settings_t, get_handover_timeout, uint32_t,
@@ -315,9 +389,37 @@ METHOD(cxtp_settings_t, get_peer_address, char*,
 	return peer ? peer->address : NULL;
 }
 
+CALLBACK(peer_filter, bool,
+	void *data, enumerator_t *orig, va_list args)
+{
+	peer_t *peer;
+	char **name, **address, **secret;
+	uint16_t *port;
+
+	VA_ARGS_VGET(args, name, address, secret, port);
+
+	if (orig->enumerate(orig, &peer))
+	{
+		*name = peer->name;
+		*address = peer->address;
+		*secret = peer->secret;
+		*port = peer->port;
+		return TRUE;
+	}
+	return FALSE;
+}
+
+METHOD(cxtp_settings_t, create_peer_enumerator, enumerator_t*,
+	private_cxtp_settings_t *this)
+{
+	return enumerator_create_filter(array_create_enumerator(this->order),
+									peer_filter, NULL, NULL);
+}
+
 METHOD(cxtp_settings_t, destroy, void,
 	private_cxtp_settings_t *this)
 {
+	array_destroy(this->order);
 	this->peers->destroy_function(this->peers, destroy_peer);
 	free(this);
 }
@@ -336,10 +438,13 @@ cxtp_settings_t *cxtp_settings_create()
 			.get_retransmit_tries = _get_retransmit_tries,
 			.get_retransmit_base = _get_retransmit_base,
 			.get_ctar_rate = _get_ctar_rate,
+			.get_ctar_retry = _get_ctar_retry,
+			.get_ctar_retry_max = _get_ctar_retry_max,
 			.get_seq_jump = _get_seq_jump,
 			.get_handover_timeout = _get_handover_timeout,
 			.get_peer_count = _get_peer_count,
 			.get_peer_address = _get_peer_address,
+			.create_peer_enumerator = _create_peer_enumerator,
 			.find_peer = _find_peer,
 			.destroy = _destroy,
 		},
@@ -352,11 +457,15 @@ cxtp_settings_t *cxtp_settings_create()
 									CXTP_DEFAULT_RETRANSMIT_BASE, 1.0, FALSE),
 		.ctar_rate = get_uint_opt("ctar_rate", CXTP_DEFAULT_CTAR_RATE,
 								  1, INT_MAX),
+		.ctar_retry = get_time_opt("ctar_retry", CXTP_DEFAULT_CTAR_RETRY),
+		.ctar_retry_max = get_time_opt("ctar_retry_max",
+									   CXTP_DEFAULT_CTAR_RETRY_MAX),
 		.seq_jump = get_uint_opt("seq_jump", CXTP_DEFAULT_SEQ_JUMP,
 								 0, UINT32_MAX),
 		.handover_timeout = get_uint_opt("handover_timeout",
 								 CXTP_DEFAULT_HANDOVER_TIMEOUT, 1, UINT32_MAX),
 		.peers = hashtable_create(hashtable_hash_str, hashtable_equals_str, 8),
+		.order = array_create(0, 0),
 	);
 
 	load_peers(this);

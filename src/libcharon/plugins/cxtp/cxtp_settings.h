@@ -49,6 +49,23 @@
 #define CXTP_DEFAULT_CTAR_RATE 10
 
 /**
+ * Default CT_REQUEST_RETRY, the wait before the first retransmission of a
+ * CTAR, in seconds (RFC 4067 section 4)
+ */
+#define CXTP_DEFAULT_CTAR_RETRY 2.0
+
+/**
+ * Default CT_RETRY_MAX, how long after its first transmission a CTAR is
+ * retransmitted, in seconds (RFC 4067 section 4)
+ */
+#define CXTP_DEFAULT_CTAR_RETRY_MAX 15.0
+
+/**
+ * Largest accepted ctar_retry and ctar_retry_max, in seconds (a day)
+ */
+#define CXTP_MAX_CTAR_RETRY 86400.0
+
+/**
  * Default jump added to transferred outbound ESP sequence numbers
  */
 #define CXTP_DEFAULT_SEQ_JUMP 4096
@@ -65,7 +82,8 @@ typedef struct cxtp_settings_t cxtp_settings_t;
  *
  * All values, including the peers, are read and validated once when the
  * object is created.  Invalid values are logged and replaced by their default,
- * peers without address or secret are logged and ignored.
+ * peers without address or secret are logged and ignored.  This object is the
+ * only reader of these options in the plugin, so each problem is logged once.
  */
 struct cxtp_settings_t {
 
@@ -105,6 +123,22 @@ struct cxtp_settings_t {
 	u_int (*get_ctar_rate)(cxtp_settings_t *this);
 
 	/**
+	 * Get CT_REQUEST_RETRY, the wait before the first retransmission of a
+	 * CTAR.
+	 *
+	 * @return			wait in seconds (> 0, <= CXTP_MAX_CTAR_RETRY)
+	 */
+	double (*get_ctar_retry)(cxtp_settings_t *this);
+
+	/**
+	 * Get CT_RETRY_MAX, how long after its first transmission a CTAR is
+	 * retransmitted.
+	 *
+	 * @return			time in seconds (> 0, <= CXTP_MAX_CTAR_RETRY)
+	 */
+	double (*get_ctar_retry_max)(cxtp_settings_t *this);
+
+	/**
 	 * Get the jump added to the transferred outbound ESP sequence number on
 	 * the new access router.
 	 *
@@ -137,6 +171,19 @@ struct cxtp_settings_t {
 	char* (*get_peer_address)(cxtp_settings_t *this, char *name);
 
 	/**
+	 * Create an enumerator over the usable CXTP peers, in the order they are
+	 * configured.
+	 *
+	 * The secret is the string as configured, owned by this object, which
+	 * wipes it when destroyed: whoever uses it must not outlive this object.
+	 * The port is the peer's port if valid, the configured port otherwise.
+	 *
+	 * @return			enumerator over (char *name, char *address,
+	 *					char *secret, uint16_t port)
+	 */
+	enumerator_t* (*create_peer_enumerator)(cxtp_settings_t *this);
+
+	/**
 	 * Find the configured peer with an address, its CXTP address or one
 	 * mobile nodes know it by (its access addresses, as CTARs name it);
 	 * names are not resolved here.
@@ -147,7 +194,7 @@ struct cxtp_settings_t {
 	char* (*find_peer)(cxtp_settings_t *this, host_t *address);
 
 	/**
-	 * Destroy a cxtp_settings_t.
+	 * Destroy a cxtp_settings_t, wiping the peers' secrets.
 	 */
 	void (*destroy)(cxtp_settings_t *this);
 };

@@ -17,7 +17,7 @@
 #endif
 
 #include "cxtp_transport.h"
-#include "cxtp_settings.h"
+#include "cxtp_retransmit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,10 +28,7 @@
 
 #include <utils/debug.h>
 #include <threading/mutex.h>
-#include <threading/condvar.h>
 #include <collections/array.h>
-#include <collections/linked_list.h>
-#include <processing/jobs/callback_job.h>
 #include <crypto/aead.h>
 #include <crypto/kdfs/kdf.h>
 #include <crypto/rngs/rng.h>
@@ -84,7 +81,7 @@ typedef struct {
 	/** address and port of the peer */
 	host_t *address;
 
-	/** shared secret */
+	/** shared secret, owned by the settings */
 	chunk_t secret;
 
 	/** next sequence number to send */
@@ -133,50 +130,6 @@ typedef struct {
 } sock_t;
 
 /**
- * A message sent with send_reliable(), pending acknowledgement
- */
-typedef struct {
-
-	/** identifier given by the user */
-	uint32_t id;
-
-	/** unique number of the entry, so stale timer jobs can't touch it */
-	u_int serial;
-
-	/** name of the peer */
-	char *peer;
-
-	/** type of the message, for logging */
-	cxtp_message_type_t type;
-
-	/** plain encoded message */
-	chunk_t encoding;
-
-	/** retransmissions done */
-	u_int retransmitted;
-
-	/** current backoff interval in ms */
-	double interval;
-
-} pending_t;
-
-/**
- * Data of a timer job
- */
-typedef struct {
-
-	/** transport, referenced */
-	private_cxtp_transport_t *this;
-
-	/** identifier of the pending message */
-	uint32_t id;
-
-	/** serial of the pending message */
-	u_int serial;
-
-} timer_data_t;
-
-/**
  * Private data of a cxtp_transport_t object.
  */
 struct private_cxtp_transport_t {
@@ -187,29 +140,14 @@ struct private_cxtp_transport_t {
 	cxtp_transport_t public;
 
 	/**
-	 * References held by the owner and the scheduled timer jobs
-	 */
-	refcount_t ref;
-
-	/**
 	 * Protects everything below but the sockets' buffers
 	 */
 	mutex_t *mutex;
 
 	/**
-	 * Signals the end of a timeout callback
-	 */
-	condvar_t *condvar;
-
-	/**
-	 * Set by destroy(), timer jobs do nothing anymore
+	 * Set by destroy(), nothing is sent and no callback invoked anymore
 	 */
 	bool destroyed;
-
-	/**
-	 * Timeout callbacks in progress
-	 */
-	u_int running;
 
 	/**
 	 * Bound sockets, sock_t*
@@ -222,14 +160,14 @@ struct private_cxtp_transport_t {
 	array_t *peers;
 
 	/**
-	 * Pending messages, pending_t*
+	 * Messages sent with send_reliable() pending acknowledgement
 	 */
-	linked_list_t *pending;
+	cxtp_retransmit_t *retransmit;
 
 	/**
-	 * Serial of the last pending message
+	 * Retransmission schedule of these messages
 	 */
-	u_int serial;
+	cxtp_retransmit_backoff_t backoff;
 
 	/**
 	 * RNG for IVs
@@ -255,22 +193,32 @@ struct private_cxtp_transport_t {
 	 * Data for the timeout callback
 	 */
 	void *timeout_data;
-
-	/**
-	 * Initial retransmission timeout in ms
-	 */
-	double timeout;
-
-	/**
-	 * Base of the exponential backoff
-	 */
-	double base;
-
-	/**
-	 * Number of retransmissions
-	 */
-	u_int tries;
 };
+
+/**
+ * A message sent with send_reliable(), pending acknowledgement
+ */
+typedef struct {
+
+	/** implements cxtp_retransmit_packet_t */
+	cxtp_retransmit_packet_t packet;
+
+	/** transport sending it */
+	private_cxtp_transport_t *this;
+
+	/** identifier given by the user */
+	uint32_t id;
+
+	/** name of the peer */
+	char *peer;
+
+	/** type of the message, for logging */
+	cxtp_message_type_t type;
+
+	/** plain encoded message */
+	chunk_t encoding;
+
+} pending_t;
 
 /**
  * Wipe and free a direction key
@@ -284,26 +232,15 @@ static void dir_key_clear(dir_key_t *key)
 }
 
 /**
- * Destroy a peer, wiping the secret and keys
+ * Destroy a peer, wiping the keys (the settings wipe the secret)
  */
 static void peer_destroy(peer_t *peer)
 {
 	dir_key_clear(&peer->out);
 	dir_key_clear(&peer->in);
-	chunk_clear(&peer->secret);
 	peer->address->destroy(peer->address);
 	free(peer->name);
 	free(peer);
-}
-
-/**
- * Destroy a pending entry, wiping the message
- */
-static void pending_destroy(pending_t *entry)
-{
-	chunk_clear(&entry->encoding);
-	free(entry->peer);
-	free(entry);
 }
 
 /**
@@ -318,20 +255,6 @@ static void sock_destroy(sock_t *sock)
 	DESTROY_IF(sock->local);
 	chunk_free(&sock->buffer);
 	free(sock);
-}
-
-/**
- * Release a reference, freeing what the last reference keeps alive
- */
-static void unref(private_cxtp_transport_t *this)
-{
-	if (ref_put(&this->ref))
-	{
-		this->pending->destroy(this->pending);
-		this->condvar->destroy(this->condvar);
-		this->mutex->destroy(this->mutex);
-		free(this);
-	}
 }
 
 /**
@@ -942,127 +865,64 @@ METHOD(cxtp_transport_t, send_, bool,
 	return ok;
 }
 
-/**
- * Destroy timer job data, releasing the reference to the transport
- */
-static void timer_destroy(timer_data_t *timer)
+METHOD(cxtp_retransmit_packet_t, pending_send, bool,
+	pending_t *pending, u_int retransmission)
 {
-	unref(timer->this);
-	free(timer);
-}
-
-static job_requeue_t timer_cb(timer_data_t *timer);
-
-/**
- * Schedule the next timer of a pending entry, with the mutex held
- */
-static void schedule_timer(private_cxtp_transport_t *this, pending_t *entry)
-{
-	timer_data_t *timer;
-	uint32_t ms;
-
-	INIT(timer,
-		.this = this,
-		.id = entry->id,
-		.serial = entry->serial,
-	);
-	ref_get(&this->ref);
-	ms = entry->interval >= UINT32_MAX ? UINT32_MAX : (uint32_t)entry->interval;
-	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
-						callback_job_create((callback_job_cb_t)timer_cb, timer,
-								(callback_job_cleanup_t)timer_destroy, NULL),
-						ms);
-}
-
-/**
- * Find a pending entry by id, and serial if not 0, with the mutex held
- */
-static pending_t *find_pending(private_cxtp_transport_t *this, uint32_t id,
-							   u_int serial, bool remove)
-{
-	enumerator_t *enumerator;
-	pending_t *entry, *found = NULL;
-
-	enumerator = this->pending->create_enumerator(this->pending);
-	while (enumerator->enumerate(enumerator, &entry))
-	{
-		if (entry->id == id && (!serial || entry->serial == serial))
-		{
-			if (remove)
-			{
-				this->pending->remove_at(this->pending, enumerator);
-			}
-			found = entry;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
-	return found;
-}
-
-/**
- * Timer of a pending message: retransmit it or give up
- */
-static job_requeue_t timer_cb(timer_data_t *timer)
-{
-	private_cxtp_transport_t *this = timer->this;
-	cxtp_transport_timeout_cb_t cb;
-	pending_t *entry;
+	private_cxtp_transport_t *this = pending->this;
 	peer_t *peer;
+
+	this->mutex->lock(this->mutex);
+	peer = this->destroyed ? NULL : find_peer_by_name(this, pending->peer);
+	if (peer)
+	{
+		seal_and_send(this, peer, pending->type, pending->encoding,
+					  retransmission, pending->id);
+	}
+	this->mutex->unlock(this->mutex);
+	/* a failed first transmission is handled like a lost datagram */
+	return TRUE;
+}
+
+METHOD(cxtp_retransmit_packet_t, pending_give_up, void,
+	pending_t *pending, u_int retransmissions)
+{
+	private_cxtp_transport_t *this = pending->this;
+	cxtp_transport_timeout_cb_t cb;
 	void *data;
 
 	this->mutex->lock(this->mutex);
 	if (this->destroyed)
 	{
 		this->mutex->unlock(this->mutex);
-		return JOB_REQUEUE_NONE;
+		return;
 	}
-	entry = find_pending(this, timer->id, timer->serial, FALSE);
-	if (!entry)
-	{	/* acknowledged or replaced */
-		this->mutex->unlock(this->mutex);
-		return JOB_REQUEUE_NONE;
-	}
-	if (entry->retransmitted < this->tries)
-	{
-		entry->retransmitted++;
-		peer = find_peer_by_name(this, entry->peer);
-		if (peer)
-		{
-			seal_and_send(this, peer, entry->type, entry->encoding,
-						  entry->retransmitted, entry->id);
-		}
-		entry->interval *= this->base;
-		schedule_timer(this, entry);
-		this->mutex->unlock(this->mutex);
-		return JOB_REQUEUE_NONE;
-	}
-	find_pending(this, timer->id, timer->serial, TRUE);
 	DBG1(DBG_NET, "cxtp: giving up on CXTP %N (id %u) to peer '%s' after %u "
-		 "retransmission%s", cxtp_message_type_names, entry->type, entry->id,
-		 entry->peer, entry->retransmitted,
-		 entry->retransmitted == 1 ? "" : "s");
+		 "retransmission%s", cxtp_message_type_names, pending->type,
+		 pending->id, pending->peer, retransmissions,
+		 retransmissions == 1 ? "" : "s");
 	cb = this->timeout_cb;
 	data = this->timeout_data;
+	this->mutex->unlock(this->mutex);
 	if (cb)
 	{
-		this->running++;
-		this->mutex->unlock(this->mutex);
-		cb(data, entry->peer, entry->id);
-		this->mutex->lock(this->mutex);
-		this->running--;
-		this->condvar->broadcast(this->condvar);
+		cb(data, pending->peer, pending->id);
 	}
-	this->mutex->unlock(this->mutex);
-	pending_destroy(entry);
-	return JOB_REQUEUE_NONE;
+}
+
+METHOD(cxtp_retransmit_packet_t, pending_destroy, void,
+	pending_t *pending)
+{
+	chunk_clear(&pending->encoding);
+	free(pending->peer);
+	free(pending);
 }
 
 METHOD(cxtp_transport_t, send_reliable, bool,
 	private_cxtp_transport_t *this, char *name, cxtp_message_t *message,
 	uint32_t id)
 {
-	pending_t *entry;
+	cxtp_retransmit_packet_t *replaced;
+	pending_t *pending;
 	peer_t *peer;
 	chunk_t encoding;
 
@@ -1091,44 +951,49 @@ METHOD(cxtp_transport_t, send_reliable, bool,
 		chunk_clear(&encoding);
 		return FALSE;
 	}
-	entry = find_pending(this, id, 0, TRUE);
-	if (entry)
-	{
-		DBG2(DBG_NET, "cxtp: replacing pending CXTP %N with id %u",
-			 cxtp_message_type_names, entry->type, id);
-		pending_destroy(entry);
-	}
-	INIT(entry,
+	INIT(pending,
+		.packet = {
+			.send = _pending_send,
+			.give_up = _pending_give_up,
+			.destroy = _pending_destroy,
+		},
+		.this = this,
 		.id = id,
-		.serial = ++this->serial ?: ++this->serial,
 		.peer = strdup(peer->name),
 		.type = message->get_type(message),
 		.encoding = encoding,
-		.interval = this->timeout,
 	);
-	/* a failed first transmission is handled like a lost datagram */
-	seal_and_send(this, peer, entry->type, entry->encoding, 0, id);
-	this->pending->insert_last(this->pending, entry);
-	schedule_timer(this, entry);
+	/* the first transmission locks the mutex again */
 	this->mutex->unlock(this->mutex);
+	if (!this->retransmit->add(this->retransmit, id, &pending->packet,
+							   &this->backoff, &replaced))
+	{
+		return FALSE;
+	}
+	if (replaced)
+	{
+		DBG2(DBG_NET, "cxtp: replacing pending CXTP %N with id %u",
+			 cxtp_message_type_names, ((pending_t*)replaced)->type, id);
+		replaced->destroy(replaced);
+	}
 	return TRUE;
 }
 
 METHOD(cxtp_transport_t, acknowledge, void,
 	private_cxtp_transport_t *this, uint32_t id)
 {
-	pending_t *entry;
+	cxtp_retransmit_packet_t *packet;
+	pending_t *pending;
+	u_int retransmitted;
 
-	this->mutex->lock(this->mutex);
-	entry = find_pending(this, id, 0, TRUE);
-	this->mutex->unlock(this->mutex);
-	if (entry)
+	packet = this->retransmit->cancel(this->retransmit, id, &retransmitted);
+	if (packet)
 	{
+		pending = (pending_t*)packet;
 		DBG2(DBG_NET, "cxtp: CXTP %N (id %u) to peer '%s' acknowledged after "
-			 "%u retransmission%s", cxtp_message_type_names, entry->type, id,
-			 entry->peer, entry->retransmitted,
-			 entry->retransmitted == 1 ? "" : "s");
-		pending_destroy(entry);
+			 "%u retransmission%s", cxtp_message_type_names, pending->type, id,
+			 pending->peer, retransmitted, retransmitted == 1 ? "" : "s");
+		packet->destroy(packet);
 	}
 }
 
@@ -1145,28 +1010,28 @@ METHOD(cxtp_transport_t, set_timeout_cb, void,
 METHOD(cxtp_transport_t, destroy, void,
 	private_cxtp_transport_t *this)
 {
-	pending_t *entry;
 	sock_t *sock;
 	peer_t *peer;
+	int i;
 
 	this->mutex->lock(this->mutex);
 	this->destroyed = TRUE;
-	while (this->pending->remove_first(this->pending,
-									   (void**)&entry) == SUCCESS)
-	{
-		pending_destroy(entry);
-	}
-	while (this->running)
-	{
-		this->condvar->wait(this->condvar, this->mutex);
-	}
 	this->mutex->unlock(this->mutex);
+	this->retransmit->flush(this->retransmit);
 
-	/* blocks until a running receive callback returned, which sees the
-	 * destroyed flag under the mutex, so the rest is not used anymore */
+	/* blocks until a running receive callback returned; what it still
+	 * passes to send_reliable() is not sent (the destroyed flag) and goes
+	 * with the retransmit object */
+	for (i = 0; i < array_count(this->sockets); i++)
+	{
+		array_get(this->sockets, i, &sock);
+		lib->watcher->remove(lib->watcher, sock->fd);
+	}
+	/* waits for a running timeout callback, which may still send */
+	this->retransmit->destroy(this->retransmit);
+
 	while (array_remove(this->sockets, ARRAY_HEAD, &sock))
 	{
-		lib->watcher->remove(lib->watcher, sock->fd);
 		sock_destroy(sock);
 	}
 	array_destroy(this->sockets);
@@ -1176,8 +1041,8 @@ METHOD(cxtp_transport_t, destroy, void,
 	}
 	array_destroy(this->peers);
 	DESTROY_IF(this->rng);
-	/* the timer jobs still scheduled hold references */
-	unref(this);
+	this->mutex->destroy(this->mutex);
+	free(this);
 }
 
 /**
@@ -1202,31 +1067,14 @@ static void load_peers(private_cxtp_transport_t *this,
 	host_t *host;
 	char *name, *address, *secret;
 	uint64_t seq;
-	int port;
+	uint16_t port;
 
 	seq = initial_sequence();
-	enumerator = lib->settings->create_section_enumerator(lib->settings,
-										"%s.plugins.cxtp.peers", lib->ns);
-	while (enumerator->enumerate(enumerator, &name))
+	/* cxtp_settings_t reports peers without address or secret, invalid
+	 * ports, and enumerates the others only */
+	enumerator = settings->create_peer_enumerator(settings);
+	while (enumerator->enumerate(enumerator, &name, &address, &secret, &port))
 	{
-		/* cxtp_settings_t reports peers without address or secret */
-		address = settings->get_peer_address(settings, name);
-		secret = lib->settings->get_str(lib->settings,
-								"%s.plugins.cxtp.peers.%s.secret", NULL,
-								lib->ns, name);
-		if (!address || !secret || !*secret)
-		{
-			continue;
-		}
-		port = lib->settings->get_int(lib->settings,
-								"%s.plugins.cxtp.peers.%s.port",
-								settings->get_port(settings), lib->ns, name);
-		if (port <= 0 || port > UINT16_MAX)
-		{
-			DBG1(DBG_CFG, "cxtp: invalid port %d of peer '%s', using %u", port,
-				 name, settings->get_port(settings));
-			port = settings->get_port(settings);
-		}
 		host = host_create_from_string(address, port);
 		if (!host)
 		{
@@ -1249,7 +1097,7 @@ static void load_peers(private_cxtp_transport_t *this,
 		INIT(peer,
 			.name = strdup(name),
 			.address = host,
-			.secret = chunk_clone(chunk_from_str(secret)),
+			.secret = chunk_from_str(secret),
 			.seq = seq,
 		);
 		array_insert(this->peers, ARRAY_TAIL, peer);
@@ -1328,11 +1176,11 @@ static bool open_socket(private_cxtp_transport_t *this, host_t *local)
 /**
  * Create the transport with the given local addresses
  */
-static cxtp_transport_t *create(host_t **locals, int count,
-								cxtp_transport_receive_cb_t cb, void *data)
+static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
+								int count, cxtp_transport_receive_cb_t cb,
+								void *data)
 {
 	private_cxtp_transport_t *this;
-	cxtp_settings_t *settings;
 	sock_t *sock;
 	int i;
 
@@ -1344,21 +1192,20 @@ static cxtp_transport_t *create(host_t **locals, int count,
 			.set_timeout_cb = _set_timeout_cb,
 			.destroy = _destroy,
 		},
-		.ref = 1,
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
-		.condvar = condvar_create(CONDVAR_TYPE_DEFAULT),
 		.sockets = array_create(0, 0),
 		.peers = array_create(0, 0),
-		.pending = linked_list_create(),
+		.retransmit = cxtp_retransmit_create(),
+		.backoff = {
+			.timeout = settings->get_retransmit_timeout(settings) * 1000.0,
+			.base = settings->get_retransmit_base(settings),
+			.tries = settings->get_retransmit_tries(settings),
+		},
 		.rng = lib->crypto->create_rng(lib->crypto, RNG_WEAK),
 		.cb = cb,
 		.cb_data = data,
 	);
 
-	settings = cxtp_settings_create();
-	this->timeout = settings->get_retransmit_timeout(settings) * 1000.0;
-	this->base = settings->get_retransmit_base(settings);
-	this->tries = settings->get_retransmit_tries(settings);
 	for (i = 0; i < count; i++)
 	{
 		if (!locals[i]->get_port(locals[i]))
@@ -1367,7 +1214,6 @@ static cxtp_transport_t *create(host_t **locals, int count,
 		}
 	}
 	load_peers(this, settings);
-	settings->destroy(settings);
 
 	if (!this->rng)
 	{
@@ -1401,7 +1247,8 @@ static cxtp_transport_t *create(host_t **locals, int count,
 /*
  * Described in header
  */
-cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
+cxtp_transport_t *cxtp_transport_create(cxtp_settings_t *settings,
+										cxtp_transport_receive_cb_t cb,
 										void *data)
 {
 	cxtp_transport_t *this;
@@ -1410,7 +1257,7 @@ cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
 		host_create_any(AF_INET),
 	};
 
-	this = create(locals, countof(locals), cb, data);
+	this = create(settings, locals, countof(locals), cb, data);
 	locals[0]->destroy(locals[0]);
 	locals[1]->destroy(locals[1]);
 	return this;
@@ -1419,7 +1266,8 @@ cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
 /*
  * Described in header
  */
-cxtp_transport_t *cxtp_transport_create_bound(host_t *local,
+cxtp_transport_t *cxtp_transport_create_bound(cxtp_settings_t *settings,
+											  host_t *local,
 											  cxtp_transport_receive_cb_t cb,
 											  void *data)
 {
@@ -1427,7 +1275,7 @@ cxtp_transport_t *cxtp_transport_create_bound(host_t *local,
 	host_t *locals[1];
 
 	locals[0] = local->clone(local);
-	this = create(locals, countof(locals), cb, data);
+	this = create(settings, locals, countof(locals), cb, data);
 	locals[0]->destroy(locals[0]);
 	return this;
 }

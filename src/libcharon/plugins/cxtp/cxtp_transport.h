@@ -21,6 +21,7 @@
 #define CXTP_TRANSPORT_H_
 
 #include "cxtp_message.h"
+#include "cxtp_settings.h"
 
 #include <library.h>
 #include <networking/host.h>
@@ -109,7 +110,7 @@ typedef void (*cxtp_transport_timeout_cb_t)(void *data, char *peer,
  * Peers are configured in <ns>.plugins.cxtp.peers.<name> with an address
  * (IP address or DNS name, resolved when the transport is created), a secret
  * (string, its octets are the key) and optionally a port (defaults to
- * <ns>.plugins.cxtp.port).  Datagrams from addresses that are no configured
+ * <ns>.plugins.cxtp.port), as cxtp_settings_t provides them.  Datagrams from addresses that are no configured
  * peer are dropped.  A peer is identified by its address alone, not the
  * source port.
  *
@@ -235,24 +236,30 @@ struct cxtp_transport_t {
  * Create a transport listening on the configured port (<ns>.plugins.cxtp.port)
  * of all IPv4 and IPv6 addresses.
  *
+ * @param settings		settings with the port, the retransmission schedule
+ *						and the peers, which must stay valid until the
+ *						transport is destroyed (it uses the peers' secrets)
  * @param cb			callback for received messages
  * @param data			data to pass to cb
  * @return				transport, NULL if no socket could be bound
  */
-cxtp_transport_t *cxtp_transport_create(cxtp_transport_receive_cb_t cb,
+cxtp_transport_t *cxtp_transport_create(cxtp_settings_t *settings,
+										cxtp_transport_receive_cb_t cb,
 										void *data);
 
 /**
  * Create a transport listening on a specific address and port only, which
  * is also the source address of all datagrams it sends.
  *
+ * @param settings		settings as for cxtp_transport_create()
  * @param local			address and port to bind (port 0 for the configured
  *						port), not referenced
  * @param cb			callback for received messages
  * @param data			data to pass to cb
  * @return				transport, NULL if the socket could not be bound
  */
-cxtp_transport_t *cxtp_transport_create_bound(host_t *local,
+cxtp_transport_t *cxtp_transport_create_bound(cxtp_settings_t *settings,
+											  host_t *local,
 											  cxtp_transport_receive_cb_t cb,
 											  void *data);
 

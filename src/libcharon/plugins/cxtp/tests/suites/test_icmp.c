@@ -75,6 +75,20 @@ static uint64_t timeout_time;
 static cxtp_icmp_t *rx, *tx;
 
 /**
+ * Create an instance with the current settings
+ */
+static cxtp_icmp_t *create(cxtp_icmp_receive_cb_t cb)
+{
+	cxtp_settings_t *settings;
+	cxtp_icmp_t *icmp;
+
+	settings = cxtp_settings_create();
+	icmp = cxtp_icmp_create(settings, cb, NULL);
+	settings->destroy(settings);
+	return icmp;
+}
+
+/**
  * Original network namespace, -1 if we did not leave it
  */
 static int netns = -1;
@@ -363,9 +377,9 @@ END_TEARDOWN
 
 static void create_both()
 {
-	rx = cxtp_icmp_create(rx_cb, NULL);
+	rx = create(rx_cb);
 	ck_assert(rx);
-	tx = cxtp_icmp_create(tx_cb, NULL);
+	tx = create(tx_cb);
 	ck_assert(tx);
 }
 
@@ -451,7 +465,7 @@ START_TEST(test_send_invalid)
 	cxtp_message_t *message;
 	host_t *mn, *v4, *v6;
 
-	tx = cxtp_icmp_create(tx_cb, NULL);
+	tx = create(tx_cb);
 	ck_assert(tx);
 	v4 = host("127.0.0.1");
 	v6 = host("::1");
@@ -640,7 +654,7 @@ START_TEST(test_raw_good)
 	received_t *r;
 
 	/* the hand-built packets work when nothing is broken */
-	rx = cxtp_icmp_create(rx_cb, NULL);
+	rx = create(rx_cb);
 	ck_assert(rx);
 	check_dropped(families[_i].family, BAD_NONE);
 	ck_assert_int_eq(count_received(), 2);
@@ -653,7 +667,7 @@ START_TEST(test_drop)
 {
 	bad_t bad;
 
-	rx = cxtp_icmp_create(rx_cb, NULL);
+	rx = create(rx_cb);
 	ck_assert(rx);
 	for (bad = BAD_HOP_LIMIT; bad <= BAD_CHECKSUM; bad++)
 	{

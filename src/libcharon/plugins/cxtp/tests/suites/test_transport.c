@@ -81,6 +81,11 @@ static int proxy = -1, fwd = -1;
 static uint16_t port_b, port_proxy;
 
 /**
+ * Settings of the transports, cxtp_settings_t*, which must outlive them
+ */
+static array_t *settings;
+
+/**
  * Reports of the callbacks, protected by mutex
  */
 static mutex_t *mutex;
@@ -358,6 +363,18 @@ static void set_retransmit(char *timeout, int tries, char *base)
 }
 
 /**
+ * Read the current settings for a transport created next
+ */
+static cxtp_settings_t *current_settings()
+{
+	cxtp_settings_t *current;
+
+	current = cxtp_settings_create();
+	array_insert(settings, ARRAY_TAIL, current);
+	return current;
+}
+
+/**
  * Create a transport bound to the given address and port
  */
 static cxtp_transport_t *create_bound(char *address, uint16_t port, char *name)
@@ -367,7 +384,8 @@ static cxtp_transport_t *create_bound(char *address, uint16_t port, char *name)
 
 	host = host_create_from_string(address, port);
 	ck_assert(host);
-	transport = cxtp_transport_create_bound(host, receive_cb, name);
+	transport = cxtp_transport_create_bound(current_settings(), host,
+											receive_cb, name);
 	host->destroy(host);
 	ck_assert(transport);
 	transport->set_timeout_cb(transport, timeout_cb, name);
@@ -482,6 +500,7 @@ START_SETUP(setup)
 	condvar = condvar_create(CONDVAR_TYPE_DEFAULT);
 	received = array_create(0, 0);
 	timeouts = array_create(0, 0);
+	settings = array_create(0, 0);
 	a = b = NULL;
 	proxy = fwd = -1;
 	set_retransmit("1.0", 3, "2.0");
@@ -490,11 +509,17 @@ END_SETUP
 
 START_TEARDOWN(teardown)
 {
+	cxtp_settings_t *current;
 	received_t *r;
 	timeout_t *t;
 
 	DESTROY_IF(a);
 	DESTROY_IF(b);
+	while (array_remove(settings, ARRAY_HEAD, &current))
+	{
+		current->destroy(current);
+	}
+	array_destroy(settings);
 	if (proxy >= 0)
 	{
 		close(proxy);
@@ -606,7 +631,7 @@ START_TEST(test_deliver)
 	set_peer("b", deliver[_i].addr_b, port_b, SECRET);
 	if (deliver[_i].wildcard)
 	{
-		a = cxtp_transport_create(receive_cb, "a");
+		a = cxtp_transport_create(current_settings(), receive_cb, "a");
 		ck_assert(a);
 	}
 	else
