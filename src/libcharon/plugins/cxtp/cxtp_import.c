@@ -230,6 +230,7 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	child_sa_t *child_sa;
 	proposal_t *proposal;
 	chunk_t encr_in, integ_in, encr_out, integ_out;
+	time_t rekey, now;
 	bool ok;
 
 	cfg = find_child_cfg(ike_sa, child->child_cfg);
@@ -253,6 +254,9 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	child_sa->set_policies(child_sa, local_ts, remote_ts);
 	child_sa->set_replay_state(child_sa, TRUE, &in);
 	child_sa->set_replay_state(child_sa, FALSE, &out);
+	/* a CHILD_SA that moves often must still get rekeyed in time */
+	child_sa->set_remaining_lifetime(child_sa, child->rekey_time,
+									 child->expire_time);
 
 	/* the initiator of the CHILD_SA sends with the _i keys */
 	encr_in = keys->initiator ? keys->encr_r : keys->encr_i;
@@ -281,10 +285,13 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	charon->bus->child_derived_keys(charon->bus, child_sa, keys->initiator,
 									keys->encr_i, keys->encr_r,
 									keys->integ_i, keys->integ_r);
+	rekey = child_sa->get_lifetime(child_sa, FALSE);
+	now = time_monotonic(NULL);
 	DBG1(DBG_CHD, "cxtp: CHILD_SA %s{%u} installed with SPIs %.8x_i %.8x_o, "
-		 "outbound sequence numbers from %"PRIu64, child_sa->get_name(child_sa),
-		 child_sa->get_unique_id(child_sa), ntohl(child->spi_in),
-		 ntohl(child->spi_out), out.seq_out + 1);
+		 "outbound sequence numbers from %"PRIu64", rekeying in %us",
+		 child_sa->get_name(child_sa), child_sa->get_unique_id(child_sa),
+		 ntohl(child->spi_in), ntohl(child->spi_out), out.seq_out + 1,
+		 rekey > now ? (u_int)(rekey - now) : 0);
 	return TRUE;
 }
 
