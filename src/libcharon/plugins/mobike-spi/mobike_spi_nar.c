@@ -629,20 +629,23 @@ static void process_response(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 			again = TRUE;
 			continue;
 		}
-		/* Algorithm 1: again, with a new SPI */
+		/* Algorithm 1: again, with a new SPI if there is one (the one we
+		 * installed is ours, so it still does not collide) */
+		again = TRUE;
 		spi = fresh_spi(this, ike_sa, entry, r->protocol, r->peer_spi,
 						r->spi);
-		if (!spi || (r->inbound &&
-					 !replace_spi(ike_sa, r->protocol, r->spi, TRUE, spi)))
+		if (!spi)
 		{
-			snprintf(reason, sizeof(reason), "no new SPI for %.8x",
-					 ntohl(r->peer_spi));
-			round = max;
-			again = TRUE;
+			continue;
+		}
+		if (r->inbound &&
+			!replace_spi(ike_sa, r->protocol, r->spi, TRUE, spi))
+		{
+			DBG1(DBG_CHD, "mobike-spi: moving inbound SA %.8x to %.8x "
+				 "failed", ntohl(r->spi), ntohl(spi));
 			continue;
 		}
 		r->spi = spi;
-		again = TRUE;
 	}
 	enumerator->destroy(enumerator);
 	if (!again)

@@ -70,7 +70,8 @@ notify_payload_t *mobike_spi_notify_failed(notify_payload_t *notify)
 	failed = notify_payload_create(PLV2_NOTIFY);
 	failed->set_notify_type(failed, MOBIKE_SPI_UPDATE_SPI_FAILED);
 	failed->set_protocol_id(failed, notify->get_protocol_id(notify));
-	failed->set_spi_data(failed, notify->get_spi_data(notify));
+	/* an SPI of another size than 4 is not kept by the parser anyway */
+	failed->set_spi(failed, notify->get_spi(notify));
 	failed->set_notification_data(failed,
 								  notify->get_notification_data(notify));
 	return failed;
@@ -82,9 +83,13 @@ notify_payload_t *mobike_spi_notify_failed(notify_payload_t *notify)
 char *mobike_spi_notify_parse(notify_payload_t *notify,
 							  mobike_spi_update_t *update)
 {
+	payload_t *payload = &notify->payload_interface;
 	chunk_t data = notify->get_notification_data(notify);
-	chunk_t spi = notify->get_spi_data(notify);
+	size_t spi_size;
 	uint8_t flags;
+
+	/* the parser keeps no SPI of unexpected size, so count it */
+	spi_size = payload->get_length(payload) - 8 - data.len;
 
 	*update = (mobike_spi_update_t){
 		.protocol = notify->get_protocol_id(notify),
@@ -92,7 +97,7 @@ char *mobike_spi_notify_parse(notify_payload_t *notify,
 	switch (update->protocol)
 	{
 		case PROTO_IKE:
-			if (spi.len != 0)
+			if (spi_size != 0)
 			{
 				return "SPI size not 0 for IKE";
 			}
@@ -108,7 +113,7 @@ char *mobike_spi_notify_parse(notify_payload_t *notify,
 			break;
 		case PROTO_AH:
 		case PROTO_ESP:
-			if (spi.len != sizeof(uint32_t))
+			if (spi_size != sizeof(uint32_t))
 			{
 				return "SPI size not 4 for AH/ESP";
 			}
@@ -116,7 +121,7 @@ char *mobike_spi_notify_parse(notify_payload_t *notify,
 			{
 				return "data not 5 octets for AH/ESP";
 			}
-			memcpy(&update->spi, spi.ptr, sizeof(uint32_t));
+			update->spi = notify->get_spi(notify);
 			memcpy(&update->new_spi, data.ptr, sizeof(uint32_t));
 			/* 0 is invalid and 1-255 are reserved (RFC 4303 2.1) */
 			if (ntohl(update->spi) < 256 || ntohl(update->new_spi) < 256)

@@ -81,9 +81,7 @@ static void answer_destroy_if(answer_t *answer)
  */
 static uint32_t notify_spi(notify_payload_t *notify)
 {
-	chunk_t spi = notify->get_spi_data(notify);
-
-	return spi.len == sizeof(uint32_t) ? untoh32(spi.ptr) : 0;
+	return ntohl(notify->get_spi(notify));
 }
 
 /**
