@@ -76,6 +76,19 @@ METHOD(plugin_t, get_name, char*,
 }
 
 /**
+ * Log the settings in effect
+ */
+static void log_settings(mobike_spi_settings_t *settings)
+{
+	DBG1(DBG_CFG, "mobike-spi: max round trips %u, timer %us, "
+		 "UPDATE_SPI announcement %s, SAD lookup %N",
+		 settings->get_max_round_trips(settings),
+		 settings->get_timer(settings),
+		 settings->get_announce(settings) ? "enabled" : "disabled",
+		 mobike_spi_sad_lookup_names, settings->get_sad_lookup(settings));
+}
+
+/**
  * Load settings on registration, release them on unregistration
  */
 static bool plugin_cb(private_mobike_spi_plugin_t *this,
@@ -86,12 +99,7 @@ static bool plugin_cb(private_mobike_spi_plugin_t *this,
 	if (reg)
 	{
 		settings = this->settings = mobike_spi_settings_create();
-		DBG1(DBG_CFG, "mobike-spi: max round trips %u, timer %us, "
-			 "UPDATE_SPI announcement %s, SAD lookup %N",
-			 settings->get_max_round_trips(settings),
-			 settings->get_timer(settings),
-			 settings->get_announce(settings) ? "enabled" : "disabled",
-			 mobike_spi_sad_lookup_names, settings->get_sad_lookup(settings));
+		log_settings(settings);
 		this->nar = mobike_spi_nar_create(settings);
 		this->update = mobike_spi_update_listener_create(settings);
 		charon->bus->add_listener(charon->bus, &this->nar->listener);
@@ -117,6 +125,17 @@ METHOD(plugin_t, get_features, int,
 	return countof(f);
 }
 
+METHOD(plugin_t, reload, bool,
+	private_mobike_spi_plugin_t *this)
+{
+	if (this->settings)
+	{
+		this->settings->reload(this->settings);
+		log_settings(this->settings);
+	}
+	return TRUE;
+}
+
 METHOD(plugin_t, destroy, void,
 	private_mobike_spi_plugin_t *this)
 {
@@ -136,6 +155,7 @@ plugin_t *mobike_spi_plugin_create()
 			.plugin = {
 				.get_name = _get_name,
 				.get_features = _get_features,
+				.reload = _reload,
 				.destroy = _destroy,
 			},
 		},
