@@ -431,7 +431,13 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	DBG1(DBG_IKE, "mobike-spi: IKE_SA %s[%u] activated, moving the peer's "
 		 "SAs here with UPDATE_SA_ADDRESSES%s", ike_sa->get_name(ike_sa),
 		 ike_sa->get_unique_id(ike_sa), resolve ? " and UPDATE_SPI" : "");
-	queue_job(this, ike_sa->get_unique_id(ike_sa), NULL, 0, FALSE);
+	/* at once, with the IKE_SA cxtp holds: each millisecond counts here */
+	if (start_round(this, ike_sa) != SUCCESS)
+	{
+		DBG1(DBG_IKE, "mobike-spi: starting the MOBIKE update of IKE_SA "
+			 "%s[%u] failed", ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa));
+	}
 	if (resolve)
 	{
 		snprintf(reason, sizeof(reason), "TIMER of %us expired",
