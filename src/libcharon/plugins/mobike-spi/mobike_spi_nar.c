@@ -70,6 +70,8 @@ typedef struct {
 	bool rekey;
 	/** the peer uses the new SPI (or the CHILD_SA was rekeyed) */
 	bool resolved;
+	/** unique ID of the CHILD_SA, once installed */
+	u_int child_id;
 } replacement_t;
 
 /**
@@ -252,6 +254,68 @@ METHOD(cxtp_spi_hook_t, get_inbound_spi, uint32_t,
 }
 
 /**
+ * Find a CHILD_SA of an IKE_SA by one of its SPIs
+ */
+static child_sa_t *find_child(ike_sa_t *ike_sa, protocol_id_t protocol,
+							  uint32_t spi, bool inbound)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa, *found = NULL;
+
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (enumerator->enumerate(enumerator, &child_sa))
+	{
+		if (child_sa->get_protocol(child_sa) == protocol &&
+			child_sa->get_spi(child_sa, inbound) == spi)
+		{
+			found = child_sa;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/**
+ * Find the CHILD_SA of a replacement, NULL once it is gone
+ */
+static child_sa_t *find_child_by_id(ike_sa_t *ike_sa, u_int id)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa, *found = NULL;
+
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (id && enumerator->enumerate(enumerator, &child_sa))
+	{
+		if (child_sa->get_unique_id(child_sa) == id)
+		{
+			found = child_sa;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/**
+ * Whether an entry has replacements still to resolve (mutex held)
+ */
+static bool has_open(entry_t *entry)
+{
+	enumerator_t *enumerator;
+	replacement_t *r;
+	bool open = FALSE;
+
+	enumerator = array_create_enumerator(entry->replacements);
+	while (!open && enumerator->enumerate(enumerator, &r))
+	{
+		open = !r->resolved;
+	}
+	enumerator->destroy(enumerator);
+	return open;
+}
+
+/**
  * Data of a job working on an IKE_SA
  */
 typedef struct {
@@ -302,6 +366,7 @@ static status_t start_round(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa)
 	enumerator_t *enumerator;
 	replacement_t *r;
 	entry_t *entry;
+	child_sa_t *child_sa;
 	array_t *rekeys = NULL;
 
 	this->mutex->lock(this->mutex);
@@ -315,12 +380,14 @@ static status_t start_round(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa)
 			enumerator = array_create_enumerator(entry->replacements);
 			while (enumerator->enumerate(enumerator, &r))
 			{
-				if (r->rekey && r->inbound)
-				{
+				child_sa = find_child_by_id(ike_sa, r->child_id);
+				if (r->rekey && child_sa)
+				{	/* named by our inbound SPI, as installed */
 					array_insert_create_value(&rekeys, sizeof(uint32_t),
-											  ARRAY_TAIL, &r->spi);
+						ARRAY_TAIL, &(uint32_t){
+									child_sa->get_spi(child_sa, TRUE)});
 					array_insert_create_value(&rekeys, sizeof(uint32_t),
-											  ARRAY_TAIL, &r->protocol);
+						ARRAY_TAIL, &(uint32_t){r->protocol});
 				}
 			}
 			enumerator->destroy(enumerator);
@@ -367,7 +434,7 @@ CALLBACK(ike_sa_job, job_requeue_t,
 	{
 		this->mutex->lock(this->mutex);
 		entry = find_entry(this, data->ike_id, FALSE);
-		go = entry && entry->round;
+		go = entry && entry->round && has_open(entry);
 		this->mutex->unlock(this->mutex);
 	}
 	if (go && ike_sa->get_state(ike_sa) == IKE_ESTABLISHED)
@@ -418,6 +485,9 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	cxtp_spi_hook_t *hook, ike_sa_t *ike_sa)
 {
 	private_mobike_spi_nar_t *this = from_hook(hook);
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+	replacement_t *r;
 	entry_t *entry;
 	bool resolve;
 	char reason[64];
@@ -425,6 +495,17 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	this->mutex->lock(this->mutex);
 	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
 	resolve = entry && array_count(entry->replacements);
+	if (resolve)
+	{
+		enumerator = array_create_enumerator(entry->replacements);
+		while (enumerator->enumerate(enumerator, &r))
+		{
+			child_sa = find_child(ike_sa, r->protocol,
+								  r->inbound ? r->spi : r->peer_spi, r->inbound);
+			r->child_id = child_sa ? child_sa->get_unique_id(child_sa) : 0;
+		}
+		enumerator->destroy(enumerator);
+	}
 	this->mutex->unlock(this->mutex);
 
 	/* RFC 4555 3.5: the address we used (pAR's) is gone, so we update */
@@ -445,29 +526,6 @@ METHOD(cxtp_spi_hook_t, activated, void,
 		queue_job(this, ike_sa->get_unique_id(ike_sa), reason,
 				  this->settings->get_timer(this->settings), TRUE);
 	}
-}
-
-/**
- * Find a CHILD_SA of an IKE_SA by one of its SPIs
- */
-static child_sa_t *find_child(ike_sa_t *ike_sa, protocol_id_t protocol,
-							  uint32_t spi, bool inbound)
-{
-	enumerator_t *enumerator;
-	child_sa_t *child_sa, *found = NULL;
-
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	while (enumerator->enumerate(enumerator, &child_sa))
-	{
-		if (child_sa->get_protocol(child_sa) == protocol &&
-			child_sa->get_spi(child_sa, inbound) == spi)
-		{
-			found = child_sa;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
-	return found;
 }
 
 /**
@@ -709,8 +767,9 @@ static void map_spis(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 		replacements = array_create_enumerator(entry->replacements);
 		while (replacements->enumerate(replacements, &r))
 		{
-			if (!r->rekey || !r->inbound)
-			{
+			if (!r->rekey || !r->inbound ||
+				!find_child_by_id(ike_sa, r->child_id))
+			{	/* once it is gone, its SPI may be another's */
 				continue;
 			}
 			from = incoming ? r->peer_spi : r->spi;
@@ -801,61 +860,18 @@ METHOD(listener_t, child_rekey, bool,
 		enumerator = array_create_enumerator(entry->replacements);
 		while (enumerator->enumerate(enumerator, &r))
 		{
-			if (r->rekey && r->protocol == old->get_protocol(old) &&
-				((r->inbound && old->get_spi(old, TRUE) == r->spi) ||
-				 (!r->inbound && old->get_spi(old, FALSE) == r->peer_spi)))
+			if (r->rekey && r->child_id == old->get_unique_id(old))
 			{
 				DBG1(DBG_CHD, "mobike-spi: colliding SPI %.8x of '%Y' "
 					 "replaced by rekeying, new SPIs %.8x_i %.8x_o",
 					 ntohl(r->peer_spi), ike_sa->get_other_id(ike_sa),
 					 ntohl(new->get_spi(new, TRUE)),
 					 ntohl(new->get_spi(new, FALSE)));
-				/* keep mapping until the old CHILD_SA is deleted */
+				/* SPIs are mapped until the old CHILD_SA is gone */
 				r->resolved = TRUE;
 			}
 		}
 		enumerator->destroy(enumerator);
-	}
-	this->mutex->unlock(this->mutex);
-	return TRUE;
-}
-
-METHOD(listener_t, child_updown, bool,
-	private_mobike_spi_nar_t *this, ike_sa_t *ike_sa, child_sa_t *child_sa,
-	bool up)
-{
-	enumerator_t *enumerator;
-	replacement_t *r;
-	entry_t *entry;
-	bool open = FALSE;
-
-	if (up)
-	{
-		return TRUE;
-	}
-	/* the rekeyed CHILD_SA is gone: no more SPIs to map */
-	this->mutex->lock(this->mutex);
-	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
-	if (entry && entry->round)
-	{
-		enumerator = array_create_enumerator(entry->replacements);
-		while (enumerator->enumerate(enumerator, &r))
-		{
-			if (r->rekey && r->inbound &&
-				child_sa->get_spi(child_sa, TRUE) == r->spi)
-			{
-				array_remove_at(entry->replacements, enumerator);
-				free(r);
-				continue;
-			}
-			open |= !r->resolved;
-		}
-		enumerator->destroy(enumerator);
-		if (!open && !array_count(entry->replacements))
-		{
-			find_entry(this, entry->ike_id, TRUE);
-			entry_destroy(entry);
-		}
 	}
 	this->mutex->unlock(this->mutex);
 	return TRUE;
@@ -904,7 +920,6 @@ mobike_spi_nar_t *mobike_spi_nar_create(mobike_spi_settings_t *settings)
 			.listener = {
 				.message = _message_hook,
 				.child_rekey = _child_rekey,
-				.child_updown = _child_updown,
 				.ike_state_change = _ike_state_change,
 			},
 			.destroy = _destroy,
