@@ -83,6 +83,8 @@ u_int cxtp_import(cxtp_context_t *context)
 	int i;
 
 	id = ike_sa_id_create(IKEV2, ike->spi_i, ike->spi_r, ike->initiator);
+	/* cxtp-spi-hook: a colliding SPI pair may get a new SPI of ours */
+	cxtp_spi_hook_ike(id, ike->remote_id);
 	existing = charon->ike_sa_manager->checkout(charon->ike_sa_manager, id);
 	if (existing)
 	{

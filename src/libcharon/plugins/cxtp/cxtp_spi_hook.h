@@ -40,6 +40,19 @@ typedef struct cxtp_spi_hook_t cxtp_spi_hook_t;
 struct cxtp_spi_hook_t {
 
 	/**
+	 * Check the IKE SPIs of a context about to be imported.
+	 *
+	 * Called by cxtp_import() before it looks for a colliding IKE_SA. If the
+	 * SPI pair is in use here, the hook may replace our own SPI in id (the
+	 * peer learns it after the activation).
+	 *
+	 * @param id			IKE_SA ID the context is to be imported with
+	 * @param peer			the peer's identity, for logging
+	 */
+	void (*import_ike_sa)(cxtp_spi_hook_t *this, ike_sa_id_t *id,
+						  identification_t *peer);
+
+	/**
 	 * Choose the inbound SPI a transferred CHILD_SA gets installed with.
 	 *
 	 * Called during cxtp_activate() with the IKE_SA checked out and already
@@ -64,6 +77,19 @@ struct cxtp_spi_hook_t {
 	 */
 	void (*activated)(cxtp_spi_hook_t *this, ike_sa_t *ike_sa);
 };
+
+/**
+ * Let the registered hook, if any, resolve an IKE SPI collision at import.
+ */
+static inline void cxtp_spi_hook_ike(ike_sa_id_t *id, identification_t *peer)
+{
+	cxtp_spi_hook_t *hook = lib->get(lib, CXTP_SPI_HOOK);
+
+	if (hook)
+	{
+		hook->import_ike_sa(hook, id, peer);
+	}
+}
 
 /**
  * The inbound SPI to install a transferred CHILD_SA with: the hook's

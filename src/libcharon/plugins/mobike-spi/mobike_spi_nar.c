@@ -16,6 +16,8 @@
 #include "mobike_spi_notify.h"
 #include "mobike_spi_sad.h"
 
+#include <inttypes.h>
+
 #include <daemon.h>
 #include <collections/array.h>
 #include <collections/linked_list.h>
@@ -47,7 +49,13 @@ struct private_mobike_spi_nar_t {
 	linked_list_t *entries;
 
 	/**
-	 * Lock for entries
+	 * IKE SPI replacements of contexts imported but not activated yet,
+	 * ike_pending_t
+	 */
+	array_t *pending;
+
+	/**
+	 * Lock for entries and pending
 	 */
 	mutex_t *mutex;
 };
@@ -72,7 +80,21 @@ typedef struct {
 	bool resolved;
 	/** unique ID of the CHILD_SA, once installed */
 	u_int child_id;
+	/** PROTO_IKE: our IKE SPI the peer knows */
+	uint64_t ike_old;
+	/** PROTO_IKE: our new IKE SPI, in use here since the import */
+	uint64_t ike_new;
 } replacement_t;
+
+/**
+ * An IKE SPI replacement of an imported IKE_SA, before its activation
+ */
+typedef struct {
+	/** the imported IKE_SA's SPIs, ours the new one */
+	uint64_t spi_i;
+	uint64_t spi_r;
+	replacement_t *r;
+} ike_pending_t;
 
 /**
  * SPI replacements of one IKE_SA
@@ -254,6 +276,127 @@ METHOD(cxtp_spi_hook_t, get_inbound_spi, uint32_t,
 }
 
 /**
+ * Whether an IKE_SA with these SPIs exists here
+ */
+static bool ike_sa_exists(ike_sa_id_t *id, char *name, size_t len)
+{
+	ike_sa_t *existing;
+
+	existing = charon->ike_sa_manager->checkout(charon->ike_sa_manager, id);
+	if (existing)
+	{
+		if (name)
+		{
+			snprintf(name, len, "%s[%u]", existing->get_name(existing),
+					 existing->get_unique_id(existing));
+		}
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, existing);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+METHOD(cxtp_spi_hook_t, import_ike_sa, void,
+	cxtp_spi_hook_t *hook, ike_sa_id_t *id, identification_t *peer)
+{
+	private_mobike_spi_nar_t *this = from_hook(hook);
+	ike_pending_t *pending;
+	replacement_t *r;
+	uint64_t old, spi = 0;
+	bool initiator = id->is_initiator(id);
+	char name[64] = "";
+	rng_t *rng;
+	int i;
+
+	if (!ike_sa_exists(id, name, sizeof(name)))
+	{
+		return;
+	}
+	old = initiator ? id->get_initiator_spi(id) : id->get_responder_spi(id);
+	rng = lib->crypto->create_rng(lib->crypto, RNG_WEAK);
+	for (i = 0; rng && i < 16 && !spi; i++)
+	{
+		if (!rng->get_bytes(rng, sizeof(spi), (uint8_t*)&spi))
+		{
+			break;
+		}
+		if (initiator)
+		{
+			id->set_initiator_spi(id, spi);
+		}
+		else
+		{
+			id->set_responder_spi(id, spi);
+		}
+		if (!spi || spi == old || ike_sa_exists(id, NULL, 0))
+		{
+			spi = 0;
+		}
+	}
+	DESTROY_IF(rng);
+	if (!spi)
+	{	/* cxtp refuses the collision */
+		if (initiator)
+		{
+			id->set_initiator_spi(id, old);
+		}
+		else
+		{
+			id->set_responder_spi(id, old);
+		}
+		DBG1(DBG_IKE, "mobike-spi: no free IKE SPI for the context of '%Y'",
+			 peer);
+		return;
+	}
+	INIT(r,
+		.protocol = PROTO_IKE,
+		/* D names whose SPI it is: ours */
+		.responder = !initiator,
+		.ike_old = old,
+		.ike_new = spi,
+	);
+	INIT(pending,
+		.spi_i = id->get_initiator_spi(id),
+		.spi_r = id->get_responder_spi(id),
+		.r = r,
+	);
+	this->mutex->lock(this->mutex);
+	array_insert(this->pending, ARRAY_TAIL, pending);
+	this->mutex->unlock(this->mutex);
+	DBG1(DBG_IKE, "mobike-spi: IKE SPIs of '%Y' collide with IKE_SA %s, "
+		 "importing it with our SPI %.16"PRIx64" instead of %.16"PRIx64,
+		 peer, name, be64toh(spi), be64toh(old));
+}
+
+/**
+ * Adopt the IKE SPI replacement of an IKE_SA at its activation (mutex held)
+ */
+static void adopt_pending(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa)
+{
+	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
+	enumerator_t *enumerator;
+	ike_pending_t *pending;
+	entry_t *entry;
+
+	enumerator = array_create_enumerator(this->pending);
+	while (enumerator->enumerate(enumerator, &pending))
+	{
+		if (pending->spi_i == id->get_initiator_spi(id) &&
+			pending->spi_r == id->get_responder_spi(id))
+		{
+			array_remove_at(this->pending, enumerator);
+			pending->r->rekey = !ike_sa->supports_extension(ike_sa,
+														MOBIKE_SPI_EXT_PEER);
+			entry = get_entry(this, ike_sa->get_unique_id(ike_sa));
+			array_insert(entry->replacements, ARRAY_TAIL, pending->r);
+			free(pending);
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+}
+
+/**
  * Find a CHILD_SA of an IKE_SA by one of its SPIs
  */
 static child_sa_t *find_child(ike_sa_t *ike_sa, protocol_id_t protocol,
@@ -380,6 +523,14 @@ static status_t start_round(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa)
 			enumerator = array_create_enumerator(entry->replacements);
 			while (enumerator->enumerate(enumerator, &r))
 			{
+				if (r->rekey && r->protocol == PROTO_IKE)
+				{
+					DBG1(DBG_IKE, "mobike-spi: rekeying IKE_SA %s[%u], its "
+						 "peer lacks UPDATE_SPI", ike_sa->get_name(ike_sa),
+						 ike_sa->get_unique_id(ike_sa));
+					ike_sa->rekey(ike_sa);
+					continue;
+				}
 				child_sa = find_child_by_id(ike_sa, r->child_id);
 				if (r->rekey && child_sa)
 				{	/* named by our inbound SPI, as installed */
@@ -493,6 +644,7 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	char reason[64];
 
 	this->mutex->lock(this->mutex);
+	adopt_pending(this, ike_sa);
 	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
 	resolve = entry && array_count(entry->replacements);
 	if (resolve)
@@ -558,7 +710,36 @@ static void to_update(replacement_t *r, mobike_spi_update_t *update)
 		.responder = r->responder,
 		.spi = r->peer_spi,
 		.new_spi = r->spi,
+		.new_ike_spi = r->ike_new,
 	};
+}
+
+/**
+ * While the peer may still know our IKE SPI as the old one, address our
+ * requests with it (or the peer would not find its IKE_SA)
+ */
+static void old_ike_spi(entry_t *entry, message_t *message)
+{
+	ike_sa_id_t *id = message->get_ike_sa_id(message);
+	enumerator_t *enumerator;
+	replacement_t *r;
+
+	enumerator = array_create_enumerator(entry->replacements);
+	while (enumerator->enumerate(enumerator, &r))
+	{
+		if (r->protocol == PROTO_IKE && (!r->resolved || r->rekey))
+		{
+			if (r->responder)
+			{
+				id->set_responder_spi(id, r->ike_old);
+			}
+			else
+			{
+				id->set_initiator_spi(id, r->ike_old);
+			}
+		}
+	}
+	enumerator->destroy(enumerator);
 }
 
 /**
@@ -573,13 +754,10 @@ static void build_request(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 	entry_t *entry;
 	int count = 0;
 
-	if (!message->get_notify(message, UPDATE_SA_ADDRESSES))
-	{
-		return;
-	}
 	this->mutex->lock(this->mutex);
 	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
-	if (entry && entry->pending)
+	if (entry && entry->pending &&
+		message->get_notify(message, UPDATE_SA_ADDRESSES))
 	{
 		entry->pending = FALSE;
 		entry->mid = message->get_message_id(message);
@@ -667,6 +845,26 @@ static void process_response(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 			continue;
 		}
 		to_update(r, &update);
+		if (r->protocol == PROTO_IKE)
+		{
+			if (has_update(message, MOBIKE_SPI_UPDATE_SPI, &update))
+			{
+				r->resolved = TRUE;
+				DBG1(DBG_IKE, "mobike-spi: '%Y' replaced IKE SPI %.16"PRIx64
+					 " by %.16"PRIx64, ike_sa->get_other_id(ike_sa),
+					 be64toh(r->ike_old), be64toh(r->ike_new));
+			}
+			else
+			{	/* the SPI is in use here since the import, send it again */
+				DBG1(DBG_IKE, "mobike-spi: '%Y' %s UPDATE_SPI for IKE SPI "
+					 "%.16"PRIx64, ike_sa->get_other_id(ike_sa),
+					 has_update(message, MOBIKE_SPI_UPDATE_SPI_FAILED,
+								&update) ? "rejected" : "ignored",
+					 be64toh(r->ike_old));
+				again = TRUE;
+			}
+			continue;
+		}
 		if (has_update(message, MOBIKE_SPI_UPDATE_SPI, &update))
 		{
 			r->resolved = TRUE;
@@ -820,9 +1018,21 @@ METHOD(listener_t, message_hook, bool,
 	private_mobike_spi_nar_t *this, ike_sa_t *ike_sa, message_t *message,
 	bool incoming, bool plain)
 {
+	entry_t *entry;
+
 	if (!plain || !ike_sa)
 	{
 		return TRUE;
+	}
+	if (!incoming && message->get_request(message))
+	{
+		this->mutex->lock(this->mutex);
+		entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
+		if (entry)
+		{
+			old_ike_spi(entry, message);
+		}
+		this->mutex->unlock(this->mutex);
 	}
 	switch (message->get_exchange_type(message))
 	{
@@ -860,7 +1070,8 @@ METHOD(listener_t, child_rekey, bool,
 		enumerator = array_create_enumerator(entry->replacements);
 		while (enumerator->enumerate(enumerator, &r))
 		{
-			if (r->rekey && r->child_id == old->get_unique_id(old))
+			if (r->rekey && r->protocol != PROTO_IKE &&
+				r->child_id == old->get_unique_id(old))
 			{
 				DBG1(DBG_CHD, "mobike-spi: colliding SPI %.8x of '%Y' "
 					 "replaced by rekeying, new SPIs %.8x_i %.8x_o",
@@ -868,6 +1079,34 @@ METHOD(listener_t, child_rekey, bool,
 					 ntohl(new->get_spi(new, TRUE)),
 					 ntohl(new->get_spi(new, FALSE)));
 				/* SPIs are mapped until the old CHILD_SA is gone */
+				r->resolved = TRUE;
+			}
+		}
+		enumerator->destroy(enumerator);
+	}
+	this->mutex->unlock(this->mutex);
+	return TRUE;
+}
+
+METHOD(listener_t, ike_rekey, bool,
+	private_mobike_spi_nar_t *this, ike_sa_t *old, ike_sa_t *new)
+{
+	enumerator_t *enumerator;
+	replacement_t *r;
+	entry_t *entry;
+
+	this->mutex->lock(this->mutex);
+	entry = find_entry(this, old->get_unique_id(old), FALSE);
+	if (entry)
+	{
+		enumerator = array_create_enumerator(entry->replacements);
+		while (enumerator->enumerate(enumerator, &r))
+		{
+			if (r->rekey && r->protocol == PROTO_IKE)
+			{	/* the old IKE_SA goes, under the SPI the peer knows */
+				DBG1(DBG_IKE, "mobike-spi: colliding IKE SPI %.16"PRIx64" of "
+					 "'%Y' replaced by rekeying the IKE_SA",
+					 be64toh(r->ike_old), old->get_other_id(old));
 				r->resolved = TRUE;
 			}
 		}
@@ -899,6 +1138,14 @@ METHOD(listener_t, ike_state_change, bool,
 METHOD(mobike_spi_nar_t, destroy, void,
 	private_mobike_spi_nar_t *this)
 {
+	ike_pending_t *pending;
+
+	while (array_remove(this->pending, ARRAY_HEAD, &pending))
+	{
+		free(pending->r);
+		free(pending);
+	}
+	array_destroy(this->pending);
 	this->entries->destroy_function(this->entries, (void*)entry_destroy);
 	this->mutex->destroy(this->mutex);
 	free(this);
@@ -914,18 +1161,21 @@ mobike_spi_nar_t *mobike_spi_nar_create(mobike_spi_settings_t *settings)
 	INIT(this,
 		.public = {
 			.hook = {
+				.import_ike_sa = _import_ike_sa,
 				.get_inbound_spi = _get_inbound_spi,
 				.activated = _activated,
 			},
 			.listener = {
 				.message = _message_hook,
 				.child_rekey = _child_rekey,
+				.ike_rekey = _ike_rekey,
 				.ike_state_change = _ike_state_change,
 			},
 			.destroy = _destroy,
 		},
 		.settings = settings,
 		.entries = linked_list_create(),
+		.pending = array_create(0, 0),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
 	return &this->public;

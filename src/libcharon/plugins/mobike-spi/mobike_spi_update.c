@@ -16,6 +16,8 @@
 #include "mobike_spi_notify.h"
 #include "mobike_spi_sad.h"
 
+#include <inttypes.h>
+
 #include <daemon.h>
 #include <collections/array.h>
 #include <collections/linked_list.h>
@@ -120,6 +122,57 @@ typedef struct {
 } request_t;
 
 /**
+ * Check whether an UPDATE_SPI for the IKE_SA's SPIs fits, NULL if so
+ */
+static char *check_ike(ike_sa_t *ike_sa, request_t *req, array_t *checked)
+{
+	enumerator_t *enumerator;
+	ike_sa_id_t *id;
+	ike_sa_t *existing;
+	request_t *other;
+
+	if (req->inbound)
+	{	/* the IKE_SA manager finds our IKE_SAs by our SPI */
+		return "replacing our own IKE SPI is not supported";
+	}
+	enumerator = array_create_enumerator(checked);
+	while (enumerator->enumerate(enumerator, &other))
+	{
+		if (other->update.protocol == PROTO_IKE)
+		{
+			enumerator->destroy(enumerator);
+			return "SPI replaced twice in one request";
+		}
+	}
+	enumerator->destroy(enumerator);
+	id = ike_sa->get_id(ike_sa)->clone(ike_sa->get_id(ike_sa));
+	if ((ike_sa->has_condition(ike_sa, COND_ORIGINAL_INITIATOR) ?
+			id->get_responder_spi(id) : id->get_initiator_spi(id)) ==
+		req->update.new_ike_spi)
+	{	/* checking it out below would wait for ourselves */
+		id->destroy(id);
+		return "new IKE SPI equals the old";
+	}
+	if (ike_sa->has_condition(ike_sa, COND_ORIGINAL_INITIATOR))
+	{
+		id->set_responder_spi(id, req->update.new_ike_spi);
+	}
+	else
+	{
+		id->set_initiator_spi(id, req->update.new_ike_spi);
+	}
+	existing = charon->ike_sa_manager->checkout(charon->ike_sa_manager, id);
+	id->destroy(id);
+	if (existing)
+	{
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, existing);
+	}
+	/* checkout and checkin change the thread's IKE_SA */
+	charon->bus->set_sa(charon->bus, ike_sa);
+	return existing ? "new IKE SPIs in use here" : NULL;
+}
+
+/**
  * Check whether an UPDATE_SPI fits the IKE_SA, NULL if so
  */
 static char *check(private_mobike_spi_update_listener_t *this,
@@ -130,13 +183,13 @@ static char *check(private_mobike_spi_update_listener_t *this,
 	request_t *other;
 	bool initiator;
 
-	if (req->update.protocol == PROTO_IKE)
-	{
-		return "replacing IKE SPIs is not supported";
-	}
 	initiator = ike_sa->has_condition(ike_sa, COND_ORIGINAL_INITIATOR);
 	/* D names the owner: the SPI we chose is the one we receive with */
 	req->inbound = req->update.responder != initiator;
+	if (req->update.protocol == PROTO_IKE)
+	{
+		return check_ike(ike_sa, req, checked);
+	}
 	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
 	while (enumerator->enumerate(enumerator, &child_sa))
 	{
@@ -182,7 +235,28 @@ static char *check(private_mobike_spi_update_listener_t *this,
 static bool apply(ike_sa_t *ike_sa, request_t *req)
 {
 	child_sa_t *child_sa = req->child_sa;
+	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
+	uint64_t old;
 	status_t status;
+
+	if (req->update.protocol == PROTO_IKE)
+	{	/* the manager takes the new ID on checkin, the response has it */
+		if (ike_sa->has_condition(ike_sa, COND_ORIGINAL_INITIATOR))
+		{
+			old = id->get_responder_spi(id);
+			id->set_responder_spi(id, req->update.new_ike_spi);
+		}
+		else
+		{
+			old = id->get_initiator_spi(id);
+			id->set_initiator_spi(id, req->update.new_ike_spi);
+		}
+		DBG1(DBG_IKE, "mobike-spi: IKE_SA %s[%u] peer's SPI %.16"PRIx64
+			 " replaced by %.16"PRIx64" as '%Y' asked", ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa), be64toh(old),
+			 be64toh(req->update.new_ike_spi), ike_sa->get_other_id(ike_sa));
+		return TRUE;
+	}
 
 	charon->child_sa_manager->remove(charon->child_sa_manager, child_sa);
 	status = child_sa->update_spi(child_sa, req->inbound, req->update.new_spi);

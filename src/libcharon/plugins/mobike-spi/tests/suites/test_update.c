@@ -39,6 +39,8 @@ typedef struct {
 	int echoed;
 	int failed;
 	mobike_spi_update_t echo;
+	uint64_t header_r;
+	uint64_t old_r;
 } craft_t;
 
 static craft_t craft;
@@ -58,6 +60,11 @@ METHOD(listener_t, craft_message, bool,
 	}
 	if (!incoming && message->get_request(message))
 	{
+		if (this->old_r)
+		{	/* as nAR does until the peer knows its new IKE SPI */
+			message->get_ike_sa_id(message)->set_responder_spi(
+							message->get_ike_sa_id(message), this->old_r);
+		}
 		while (array_remove(this->notifies, ARRAY_HEAD, &payload))
 		{
 			message->add_payload(message, payload);
@@ -65,6 +72,8 @@ METHOD(listener_t, craft_message, bool,
 	}
 	else if (incoming && !message->get_request(message))
 	{
+		this->header_r = message->get_ike_sa_id(message)->get_responder_spi(
+											message->get_ike_sa_id(message));
 		enumerator = message->create_payload_enumerator(message);
 		while (enumerator->enumerate(enumerator, &payload))
 		{
@@ -268,7 +277,7 @@ static struct {
 	uint32_t spi;
 	chunk_t data;
 } rejected[] = {
-	/* wrong sizes */
+	/* wrong sizes, zero SPIs */
 	{ PROTO_ESP, SPI_B, chunk_from_chars(0xc0,0x00,0x12,0x34) },
 	{ PROTO_ESP, SPI_B, chunk_from_chars(0xc0,0x00,0x12,0x34,0x80,0x00) },
 	{ PROTO_ESP, 0, chunk_from_chars(0xc0,0x00,0x12,0x34,0x80) },
@@ -330,16 +339,30 @@ START_TEST(test_ike)
 	};
 	uint64_t spi_i, spi_r;
 
-	/* replacing IKE SPIs is not implemented: refused, nothing changes */
+	/* D=1: b replaces its own SPI, a follows; D=0 would replace a's own,
+	 * which the IKE_SA manager finds a's IKE_SA by: refused */
 	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
 	spi_i = a->get_id(a)->get_initiator_spi(a->get_id(a));
 	spi_r = a->get_id(a)->get_responder_spi(a->get_id(a));
 	array_insert(craft.notifies, ARRAY_TAIL, mobike_spi_notify_build(&u));
+	if (_i)
+	{	/* b took its new SPI already (nAR at the import) */
+		craft.old_r = spi_r;
+		b->get_id(b)->set_responder_spi(b->get_id(b), u.new_ike_spi);
+	}
 	exchange(a, b);
-	ck_assert_int_eq(craft.echoed, 0);
-	ck_assert_int_eq(craft.failed, 1);
+	ck_assert_int_eq(craft.echoed, _i ? 1 : 0);
+	ck_assert_int_eq(craft.failed, _i ? 0 : 1);
 	ck_assert(a->get_id(a)->get_initiator_spi(a->get_id(a)) == spi_i);
-	ck_assert(a->get_id(a)->get_responder_spi(a->get_id(a)) == spi_r);
+	ck_assert(a->get_id(a)->get_responder_spi(a->get_id(a)) ==
+			  (_i ? u.new_ike_spi : spi_r));
+	if (_i)
+	{
+		ck_assert(craft.echo.new_ike_spi == u.new_ike_spi);
+		ck_assert(craft.echo.responder);
+		/* the answer comes under the new SPI already */
+		ck_assert(craft.header_r == u.new_ike_spi);
+	}
 	call_ikesa(a, destroy);
 	call_ikesa(b, destroy);
 }
@@ -367,6 +390,10 @@ Suite *update_suite_create()
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_rejected, 0, countof(rejected));
 	tcase_add_test(tc, test_rejected_with_valid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("IKE SPIs");
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_ike, 0, 2);
 	suite_add_tcase(s, tc);
 
