@@ -481,7 +481,7 @@ static void job_data_destroy(job_data_t *data)
  * establishes a new one (logged here, IKE_SA checked out)
  */
 static status_t fallback(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
-						 char *reason)
+						 char *reason, bool force)
 {
 	entry_t *entry;
 
@@ -496,7 +496,8 @@ static status_t fallback(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 		 "resolved: %s; deleting the IKE_SA, the peer has to negotiate a new "
 		 "one (full IKEv2)", ike_sa->get_name(ike_sa),
 		 ike_sa->get_unique_id(ike_sa), ike_sa->get_other_id(ike_sa), reason);
-	return ike_sa->delete(ike_sa, TRUE);
+	/* a silent peer gets one DELETE, one that answers a regular one */
+	return ike_sa->delete(ike_sa, force);
 }
 
 /**
@@ -591,7 +592,7 @@ CALLBACK(ike_sa_job, job_requeue_t,
 	if (go && ike_sa->get_state(ike_sa) == IKE_ESTABLISHED)
 	{
 		charon->bus->set_sa(charon->bus, ike_sa);
-		status = data->reason ? fallback(this, ike_sa, data->reason)
+		status = data->reason ? fallback(this, ike_sa, data->reason, TRUE)
 							  : start_round(this, ike_sa);
 		charon->bus->set_sa(charon->bus, NULL);
 		if (status == DESTROY_ME)
@@ -924,15 +925,18 @@ static void process_response(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 		return;
 	}
 	this->mutex->unlock(this->mutex);
+	/* both only queue tasks, which start once this exchange is done; the
+	 * MOBIKE task of this round then skips its COOKIE2 check (a newer
+	 * update is queued), the next round's answer brings one */
 	if (round >= max)
 	{
 		snprintf(reason, sizeof(reason), "still colliding after "
 				 "MAX_ROUND_TRIPS (%u) round trips", max);
-		queue_job(this, ike_sa->get_unique_id(ike_sa), reason, 0, FALSE);
+		fallback(this, ike_sa, reason, FALSE);
 	}
 	else
 	{
-		queue_job(this, ike_sa->get_unique_id(ike_sa), NULL, 0, FALSE);
+		start_round(this, ike_sa);
 	}
 }
 

@@ -14,3 +14,4 @@
 
 TEST_SUITE(notify_suite_create)
 TEST_SUITE_DEPEND(update_suite_create, KE, CURVE_25519)
+TEST_SUITE_DEPEND(nar_suite_create, KE, CURVE_25519)
