@@ -14,6 +14,7 @@
 
 
 #include "cxtp_import.h"
+#include "cxtp_spi_hook.h"
 
 #include <inttypes.h>
 
@@ -83,6 +84,8 @@ u_int cxtp_import(cxtp_context_t *context)
 	int i;
 
 	id = ike_sa_id_create(IKEV2, ike->spi_i, ike->spi_r, ike->initiator);
+	/* cxtp-spi-hook: a colliding SPI pair may get a new SPI of ours */
+	cxtp_spi_hook_ike(id, ike->remote_id);
 	existing = charon->ike_sa_manager->checkout(charon->ike_sa_manager, id);
 	if (existing)
 	{
@@ -230,6 +233,7 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	child_sa_t *child_sa;
 	proposal_t *proposal;
 	chunk_t encr_in, integ_in, encr_out, integ_out;
+	uint32_t spi_in;
 	time_t rekey, now;
 	bool ok;
 
@@ -257,13 +261,16 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	/* a CHILD_SA that moves often must still get rekeyed in time */
 	child_sa->set_remaining_lifetime(child_sa, child->rekey_time,
 									 child->expire_time);
+	/* cxtp-spi-hook: an inbound SPI already in use here may be replaced */
+	spi_in = cxtp_spi_hook_inbound(ike_sa, child->protocol, child->spi_in,
+								   child->spi_out);
 
 	/* the initiator of the CHILD_SA sends with the _i keys */
 	encr_in = keys->initiator ? keys->encr_r : keys->encr_i;
 	integ_in = keys->initiator ? keys->integ_r : keys->integ_i;
 	encr_out = keys->initiator ? keys->encr_i : keys->encr_r;
 	integ_out = keys->initiator ? keys->integ_i : keys->integ_r;
-	ok = child_sa->install(child_sa, encr_in, integ_in, child->spi_in, 0,
+	ok = spi_in && child_sa->install(child_sa, encr_in, integ_in, spi_in, 0,
 						   keys->initiator, TRUE, TRUE) == SUCCESS &&
 		 child_sa->install(child_sa, encr_out, integ_out, child->spi_out, 0,
 						   keys->initiator, FALSE, TRUE) == SUCCESS &&
@@ -273,7 +280,7 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	if (!ok)
 	{
 		DBG1(DBG_CHD, "cxtp: installing CHILD_SA %s with SPIs %.8x_i %.8x_o "
-			 "failed", child->child_cfg, ntohl(child->spi_in),
+			 "failed", child->child_cfg, ntohl(spi_in),
 			 ntohl(child->spi_out));
 		child_sa->destroy(child_sa);
 		return FALSE;
@@ -290,7 +297,7 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	DBG1(DBG_CHD, "cxtp: CHILD_SA %s{%u} installed with SPIs %.8x_i %.8x_o, "
 		 "outbound sequence numbers from %"PRIu64", rekeying in %us",
 		 child_sa->get_name(child_sa), child_sa->get_unique_id(child_sa),
-		 ntohl(child->spi_in), ntohl(child->spi_out), out.seq_out + 1,
+		 ntohl(spi_in), ntohl(child->spi_out), out.seq_out + 1,
 		 rekey > now ? (u_int)(rekey - now) : 0);
 	return TRUE;
 }
@@ -406,6 +413,8 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	keep_lifetimes(ike_sa, ike, now, FALSE);
 	ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
 	keep_lifetimes(ike_sa, ike, now, TRUE);
+	/* cxtp-spi-hook: the MOBIKE update, UPDATE_SPI for replaced SPIs */
+	cxtp_spi_hook_activated(ike_sa);
 	DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] activated between %H[%Y]...%H[%Y]",
 		 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa),
 		 ike_sa->get_my_host(ike_sa), ike_sa->get_my_id(ike_sa),

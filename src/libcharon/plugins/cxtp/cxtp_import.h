@@ -33,7 +33,8 @@
  * is checked in to the IKE_SA manager in state IKE_PASSIVE: it does not
  * initiate anything, and its CHILD_SAs stay in the context until the mobile
  * node activates it (cxtp_activate()). An IKE_SA with the same SPIs that
- * nAR already holds is a collision: the import fails.
+ * nAR already holds is a collision: the import fails, unless the
+ * cxtp-spi-hook (mobike-spi) gives the imported IKE_SA a new SPI of ours.
  *
  * @param context		context to import
  * @return				unique ID of the passive IKE_SA, 0 on failure (logged)

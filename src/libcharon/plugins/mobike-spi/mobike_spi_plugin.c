@@ -14,6 +14,8 @@
 
 #include "mobike_spi_plugin.h"
 #include "mobike_spi_settings.h"
+#include "mobike_spi_nar.h"
+#include "mobike_spi_update.h"
 
 #include <daemon.h>
 
@@ -33,12 +35,57 @@ struct private_mobike_spi_plugin_t {
 	 * Settings of the plugin, available while registered
 	 */
 	mobike_spi_settings_t *settings;
+
+	/**
+	 * The new access router's side, hooked into cxtp's activation
+	 */
+	mobike_spi_nar_t *nar;
+
+	/**
+	 * The mobile node's side and the announcement of support
+	 */
+	mobike_spi_update_listener_t *update;
 };
+
+/**
+ * Unhook and destroy everything but the plugin
+ */
+static void unregister(private_mobike_spi_plugin_t *this)
+{
+	if (this->nar)
+	{
+		lib->set(lib, CXTP_SPI_HOOK, NULL);
+		charon->bus->remove_listener(charon->bus, &this->nar->listener);
+		this->nar->destroy(this->nar);
+		this->nar = NULL;
+	}
+	if (this->update)
+	{
+		charon->bus->remove_listener(charon->bus, &this->update->listener);
+		this->update->destroy(this->update);
+		this->update = NULL;
+	}
+	DESTROY_IF(this->settings);
+	this->settings = NULL;
+}
 
 METHOD(plugin_t, get_name, char*,
 	private_mobike_spi_plugin_t *this)
 {
 	return "mobike-spi";
+}
+
+/**
+ * Log the settings in effect
+ */
+static void log_settings(mobike_spi_settings_t *settings)
+{
+	DBG1(DBG_CFG, "mobike-spi: max round trips %u, timer %us, "
+		 "UPDATE_SPI announcement %s, SAD lookup %N",
+		 settings->get_max_round_trips(settings),
+		 settings->get_timer(settings),
+		 settings->get_announce(settings) ? "enabled" : "disabled",
+		 mobike_spi_sad_lookup_names, settings->get_sad_lookup(settings));
 }
 
 /**
@@ -52,17 +99,16 @@ static bool plugin_cb(private_mobike_spi_plugin_t *this,
 	if (reg)
 	{
 		settings = this->settings = mobike_spi_settings_create();
-		DBG1(DBG_CFG, "mobike-spi: max round trips %u, timer %us, "
-			 "UPDATE_SPI announcement %s, SAD lookup %N",
-			 settings->get_max_round_trips(settings),
-			 settings->get_timer(settings),
-			 settings->get_announce(settings) ? "enabled" : "disabled",
-			 mobike_spi_sad_lookup_names, settings->get_sad_lookup(settings));
+		log_settings(settings);
+		this->nar = mobike_spi_nar_create(settings);
+		this->update = mobike_spi_update_listener_create(settings);
+		charon->bus->add_listener(charon->bus, &this->nar->listener);
+		charon->bus->add_listener(charon->bus, &this->update->listener);
+		lib->set(lib, CXTP_SPI_HOOK, &this->nar->hook);
 	}
 	else
 	{
-		DESTROY_IF(this->settings);
-		this->settings = NULL;
+		unregister(this);
 	}
 	return TRUE;
 }
@@ -79,10 +125,21 @@ METHOD(plugin_t, get_features, int,
 	return countof(f);
 }
 
+METHOD(plugin_t, reload, bool,
+	private_mobike_spi_plugin_t *this)
+{
+	if (this->settings)
+	{
+		this->settings->reload(this->settings);
+		log_settings(this->settings);
+	}
+	return TRUE;
+}
+
 METHOD(plugin_t, destroy, void,
 	private_mobike_spi_plugin_t *this)
 {
-	DESTROY_IF(this->settings);
+	unregister(this);
 	free(this);
 }
 
@@ -98,6 +155,7 @@ plugin_t *mobike_spi_plugin_create()
 			.plugin = {
 				.get_name = _get_name,
 				.get_features = _get_features,
+				.reload = _reload,
 				.destroy = _destroy,
 			},
 		},

@@ -198,6 +198,17 @@ METHOD(mobike_spi_settings_t, get_sad_lookup, mobike_spi_sad_lookup_t,
 	return this->sad_lookup;
 }
 
+METHOD(mobike_spi_settings_t, reload, void,
+	private_mobike_spi_settings_t *this)
+{
+	this->max_round_trips = get_uint_opt("max_round_trips",
+										 MOBIKE_SPI_DEFAULT_MAX_ROUND_TRIPS);
+	this->timer = get_time_opt("timer", MOBIKE_SPI_DEFAULT_TIMER);
+	this->announce = get_bool_opt("announce", MOBIKE_SPI_DEFAULT_ANNOUNCE);
+	this->sad_lookup = get_sad_lookup_opt("sad_lookup",
+										  MOBIKE_SPI_SAD_LOOKUP_AUTO);
+}
+
 METHOD(mobike_spi_settings_t, destroy, void,
 	private_mobike_spi_settings_t *this)
 {
@@ -217,15 +228,11 @@ mobike_spi_settings_t *mobike_spi_settings_create()
 			.get_timer = _get_timer,
 			.get_announce = _get_announce,
 			.get_sad_lookup = _get_sad_lookup,
+			.reload = _reload,
 			.destroy = _destroy,
 		},
-		.max_round_trips = get_uint_opt("max_round_trips",
-										MOBIKE_SPI_DEFAULT_MAX_ROUND_TRIPS),
-		.timer = get_time_opt("timer", MOBIKE_SPI_DEFAULT_TIMER),
-		.announce = get_bool_opt("announce", MOBIKE_SPI_DEFAULT_ANNOUNCE),
-		.sad_lookup = get_sad_lookup_opt("sad_lookup",
-										 MOBIKE_SPI_SAD_LOOKUP_AUTO),
 	);
+	reload(this);
 
 	return &this->public;
 }

@@ -100,6 +100,11 @@ struct mobike_spi_settings_t {
 	mobike_spi_sad_lookup_t (*get_sad_lookup)(mobike_spi_settings_t *this);
 
 	/**
+	 * Read and validate the options again (swanctl --reload-settings).
+	 */
+	void (*reload)(mobike_spi_settings_t *this);
+
+	/**
 	 * Destroy a mobike_spi_settings_t.
 	 */
 	void (*destroy)(mobike_spi_settings_t *this);

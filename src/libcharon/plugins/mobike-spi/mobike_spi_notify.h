@@ -1,0 +1,123 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+/**
+ * @defgroup mobike_spi_notify mobike_spi_notify
+ * @{ @ingroup mobike_spi
+ */
+
+#ifndef MOBIKE_SPI_NOTIFY_H_
+#define MOBIKE_SPI_NOTIFY_H_
+
+#include <encoding/message.h>
+#include <encoding/payloads/notify_payload.h>
+
+/**
+ * UPDATE_SPI, a private-use status notify (strongSwan uses 40960-40969):
+ * the sender replaces one SPI of an SA it shares with the receiver.
+ *
+ * Protocol ID 2 (AH) or 3 (ESP): SPI size 4, the SPI field holds the SPI
+ * to replace. Protocol ID 1 (IKE): SPI size 0, as RFC 7296 wants for IKE
+ * notifies, the D flag names the IKE SPI to replace. Data: the new SPI
+ * (4 octets for AH/ESP, 8 for IKE) followed by one octet of flags, the D
+ * flag in its most significant bit (0: the SPI the original initiator of
+ * the IKE_SA chose, 1: the original responder's), the others zero.
+ *
+ * In a response the receiver repeats each UPDATE_SPI it applied.
+ */
+#define MOBIKE_SPI_UPDATE_SPI 40980
+
+/**
+ * UPDATE_SPI_SUPPORTED, a private-use status notify without data, sent in
+ * IKE_AUTH by a peer that processes UPDATE_SPI.
+ */
+#define MOBIKE_SPI_UPDATE_SPI_SUPPORTED 40981
+
+/**
+ * UPDATE_SPI_FAILED, a private-use error notify in a response, rejecting
+ * one UPDATE_SPI: protocol ID, SPI and data copied from it. Nothing of the
+ * request was applied.
+ */
+#define MOBIKE_SPI_UPDATE_SPI_FAILED 8420
+
+/**
+ * Private ike_extension_t bit (strongSwan's end at 1<<16) set on an IKE_SA
+ * whose peer announced UPDATE_SPI; a transferred context carries it with
+ * the other extensions, so the new gateway knows without asking.
+ */
+#define MOBIKE_SPI_EXT_PEER (1<<30)
+
+/**
+ * D flag in the flags octet
+ */
+#define MOBIKE_SPI_FLAG_D 0x80
+
+typedef struct mobike_spi_update_t mobike_spi_update_t;
+
+/**
+ * Contents of an UPDATE_SPI notify
+ */
+struct mobike_spi_update_t {
+	/** PROTO_IKE, PROTO_AH or PROTO_ESP */
+	protocol_id_t protocol;
+	/** D flag: TRUE for the original responder's SPI */
+	bool responder;
+	/** SPI to replace (AH/ESP, network order), 0 for IKE */
+	uint32_t spi;
+	/** new SPI (AH/ESP, network order) */
+	uint32_t new_spi;
+	/** new SPI (IKE, network order) */
+	uint64_t new_ike_spi;
+};
+
+/**
+ * Build an UPDATE_SPI notify, or its repetition in a response.
+ *
+ * @param update		its contents
+ * @return				notify payload
+ */
+notify_payload_t *mobike_spi_notify_build(mobike_spi_update_t *update);
+
+/**
+ * Add an UPDATE_SPI notify to a message.
+ *
+ * @param message		message to add it to
+ * @param update		its contents
+ */
+void mobike_spi_notify_add(message_t *message, mobike_spi_update_t *update);
+
+/**
+ * Build the UPDATE_SPI_FAILED rejecting an UPDATE_SPI notify.
+ *
+ * @param notify		rejected UPDATE_SPI
+ * @return				UPDATE_SPI_FAILED notify payload
+ */
+notify_payload_t *mobike_spi_notify_failed(notify_payload_t *notify);
+
+/**
+ * Parse and check the form of an UPDATE_SPI (or UPDATE_SPI_FAILED) notify.
+ *
+ * @param notify		received notify
+ * @param update		its contents, if well-formed
+ * @return				NULL if well-formed, otherwise why not (static)
+ */
+char *mobike_spi_notify_parse(notify_payload_t *notify,
+							  mobike_spi_update_t *update);
+
+/**
+ * Whether two UPDATE_SPI contents are the same.
+ */
+bool mobike_spi_notify_equals(mobike_spi_update_t *a, mobike_spi_update_t *b);
+
+#endif /** MOBIKE_SPI_NOTIFY_H_ @}*/

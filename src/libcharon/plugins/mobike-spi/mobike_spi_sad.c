@@ -1,0 +1,158 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+#include "mobike_spi_sad.h"
+
+#include <daemon.h>
+
+/**
+ * Attempts to find a free SPI before giving up
+ */
+#define FRESH_ATTEMPTS 256
+
+/*
+ * Described in header
+ */
+mobike_spi_sad_lookup_t mobike_spi_sad_resolve(mobike_spi_sad_lookup_t mode)
+{
+	return mode == MOBIKE_SPI_SAD_LOOKUP_AUTO ? MOBIKE_SPI_SAD_LOOKUP_SPI_DST
+											  : mode;
+}
+
+/**
+ * Whether a CHILD_SA of an IKE_SA collides with the SPI
+ */
+static bool child_collides(mobike_spi_sad_lookup_t mode, ike_sa_t *ike_sa,
+						   child_sa_t *skip, protocol_id_t protocol,
+						   uint32_t spi, host_t *dst)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+	host_t *me = ike_sa->get_my_host(ike_sa);
+	bool collides = FALSE;
+
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (!collides && enumerator->enumerate(enumerator, &child_sa))
+	{
+		if (child_sa == skip ||
+			child_sa->get_protocol(child_sa) != protocol)
+		{
+			continue;
+		}
+		switch (mode)
+		{
+			case MOBIKE_SPI_SAD_LOOKUP_SPI:
+				/* one SAD for all SAs, keyed by SPI */
+				collides = child_sa->get_spi(child_sa, TRUE) == spi ||
+						   child_sa->get_spi(child_sa, FALSE) == spi;
+				break;
+			case MOBIKE_SPI_SAD_LOOKUP_SPI_DST:
+				collides = child_sa->get_spi(child_sa, TRUE) == spi &&
+						   me->ip_equals(me, dst);
+				break;
+			default:
+				break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return collides;
+}
+
+/*
+ * Described in header
+ */
+bool mobike_spi_sad_collides(mobike_spi_sad_lookup_t mode,
+							 protocol_id_t protocol, uint32_t spi, host_t *dst,
+							 ike_sa_t *ike_sa, child_sa_t *skip)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *current;
+	bool collides = FALSE;
+
+	if (mode == MOBIKE_SPI_SAD_LOOKUP_SPI_DST_SRC)
+	{	/* the peer's new address is in no SA we hold */
+		return FALSE;
+	}
+	if (ike_sa)
+	{
+		collides = child_collides(mode, ike_sa, skip, protocol, spi, dst);
+	}
+	/* skips IKE_SAs checked out, ours in particular */
+	enumerator = charon->ike_sa_manager->create_enumerator(
+											charon->ike_sa_manager, FALSE);
+	while (!collides && enumerator->enumerate(enumerator, &current))
+	{
+		collides = child_collides(mode, current, skip, protocol, spi, dst);
+	}
+	enumerator->destroy(enumerator);
+	/* the enumerator resets the thread's IKE_SA */
+	charon->bus->set_sa(charon->bus, ike_sa);
+	return collides;
+}
+
+/*
+ * Described in header
+ */
+uint32_t mobike_spi_sad_fresh(mobike_spi_sad_lookup_t mode,
+							  protocol_id_t protocol, host_t *dst,
+							  ike_sa_t *ike_sa, uint32_t *avoid, int count)
+{
+	uint32_t spi_min, spi_max, spi = 0, candidate;
+	rng_t *rng;
+	int i, j;
+
+	spi_min = lib->settings->get_int(lib->settings, "%s.spi_min",
+									 0xc0000000, lib->ns);
+	spi_max = lib->settings->get_int(lib->settings, "%s.spi_max",
+									 0xcfffffff, lib->ns);
+	if (spi_min > spi_max)
+	{
+		candidate = spi_min;
+		spi_min = spi_max;
+		spi_max = candidate;
+	}
+	spi_min = max(spi_min, 0x100);
+	spi_max = max(spi_max, 0x100);
+
+	rng = lib->crypto->create_rng(lib->crypto, RNG_WEAK);
+	if (!rng)
+	{
+		return 0;
+	}
+	for (i = 0; i < FRESH_ATTEMPTS && !spi; i++)
+	{
+		if (!rng->get_bytes(rng, sizeof(candidate), (uint8_t*)&candidate))
+		{
+			break;
+		}
+		candidate = htonl(spi_min + candidate % (spi_max - spi_min + 1));
+		for (j = 0; j < count; j++)
+		{
+			if (avoid[j] == candidate)
+			{
+				break;
+			}
+		}
+		/* never the same SPI in both modes that find SAs by SPI only */
+		if (j == count && !mobike_spi_sad_collides(
+							mode == MOBIKE_SPI_SAD_LOOKUP_SPI_DST_SRC ?
+								MOBIKE_SPI_SAD_LOOKUP_SPI_DST : mode,
+							protocol, candidate, dst, ike_sa, NULL))
+		{
+			spi = candidate;
+		}
+	}
+	rng->destroy(rng);
+	return spi;
+}

@@ -1,0 +1,233 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+#include <test_suite.h>
+
+#include <daemon.h>
+#include <tests/utils/exchange_test_helper.h>
+#include <tests/utils/exchange_test_asserts.h>
+
+#include "../../mobike_spi_nar.h"
+#include "../../mobike_spi_notify.h"
+#include "../../mobike_spi_update.h"
+
+/**
+ * The gateway's side (b) and the mobile node's (a), sharing settings
+ */
+static mobike_spi_settings_t *settings;
+static mobike_spi_update_listener_t *update;
+static mobike_spi_nar_t *nar;
+
+START_SETUP(setup)
+{
+	lib->settings->set_str(lib->settings, "%s.plugins.mobike-spi.announce",
+						   "yes", lib->ns);
+	lib->settings->set_str(lib->settings,
+						   "%s.plugins.mobike-spi.max_round_trips", "3",
+						   lib->ns);
+	/* room for fresh SPIs apart from the mock kernel's */
+	lib->settings->set_str(lib->settings, "%s.spi_min", "0x1000", lib->ns);
+	lib->settings->set_str(lib->settings, "%s.spi_max", "0x1003", lib->ns);
+	settings = mobike_spi_settings_create();
+	update = mobike_spi_update_listener_create(settings);
+	nar = mobike_spi_nar_create(settings);
+	charon->bus->add_listener(charon->bus, &update->listener);
+	charon->bus->add_listener(charon->bus, &nar->listener);
+}
+END_SETUP
+
+START_TEARDOWN(teardown)
+{
+	charon->bus->remove_listener(charon->bus, &nar->listener);
+	charon->bus->remove_listener(charon->bus, &update->listener);
+	nar->destroy(nar);
+	update->destroy(update);
+	settings->destroy(settings);
+}
+END_TEARDOWN
+
+/* the mock kernel hands out SPI 1 to a (initiator), 2 to b */
+#define SPI_A 1
+#define SPI_B 2
+
+/**
+ * The only CHILD_SA of an IKE_SA
+ */
+static child_sa_t *child(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa = NULL;
+
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	ck_assert(enumerator->enumerate(enumerator, &child_sa));
+	enumerator->destroy(enumerator);
+	return child_sa;
+}
+
+/**
+ * b activates a context whose inbound SPI collides (with b's own CHILD_SA,
+ * which is what the SAD holds): the hook picks a fresh SPI, b's CHILD_SA is
+ * installed under it (as cxtp would), then the activation starts round 1
+ */
+static uint32_t activate(ike_sa_t *a, ike_sa_t *b)
+{
+	child_sa_t *child_sa;
+	uint32_t spi;
+
+	a->enable_extension(a, EXT_MOBIKE);
+	b->enable_extension(b, EXT_MOBIKE);
+	charon->bus->set_sa(charon->bus, b);
+	spi = nar->hook.get_inbound_spi(&nar->hook, b, PROTO_ESP, SPI_B, SPI_A);
+	ck_assert(spi != SPI_B);
+	ck_assert(ntohl(spi) >= 0x1000 && ntohl(spi) <= 0x1003);
+	child_sa = child(b);
+	ck_assert(child_sa->update_spi(child_sa, TRUE, spi) == SUCCESS);
+	nar->hook.activated(&nar->hook, b);
+	charon->bus->set_sa(charon->bus, NULL);
+	return spi;
+}
+
+/**
+ * One round trip: the request with UPDATE_SPI to a, the answer to b
+ */
+static void round_trip(ike_sa_t *a, ike_sa_t *b, bool update_spi)
+{
+	/* INFORMATIONAL { N(UPD_SA_ADDR), N(COOKIE2), N(NATD_*), N(UPDATE_SPI) } */
+	assert_notify(IN, UPDATE_SA_ADDRESSES);
+	if (update_spi)
+	{
+		assert_notify(IN, MOBIKE_SPI_UPDATE_SPI);
+	}
+	else
+	{
+		assert_no_notify(IN, MOBIKE_SPI_UPDATE_SPI);
+	}
+	exchange_test_helper->process_message(exchange_test_helper, a, NULL);
+	/* <-- INFORMATIONAL { N(COOKIE2), N(NATD_*), [N(UPDATE_SPI)] } */
+	exchange_test_helper->process_message(exchange_test_helper, b, NULL);
+}
+
+START_TEST(test_resolved)
+{
+	ike_sa_t *a, *b;
+	uint32_t spi;
+
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	spi = activate(a, b);
+	round_trip(a, b, TRUE);
+	/* a sends under b's new inbound SPI, nothing else is asked */
+	ck_assert_int_eq(child(a)->get_spi(child(a), FALSE), spi);
+	ck_assert_int_eq(child(b)->get_spi(child(b), TRUE), spi);
+	ck_assert(exchange_test_helper->sender->dequeue(
+									exchange_test_helper->sender) == NULL);
+	ck_assert(b->get_state(b) == IKE_ESTABLISHED);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+START_TEST(test_retries)
+{
+	ike_sa_t *a, *b;
+	uint32_t first, spi;
+	int i;
+
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	first = activate(a, b);
+	/* a announced UPDATE_SPI, but then ignores it */
+	lib->settings->set_str(lib->settings, "%s.plugins.mobike-spi.announce",
+						   "no", lib->ns);
+	settings->reload(settings);
+	for (i = 1; i <= 3; i++)
+	{
+		round_trip(a, b, TRUE);
+		/* the retries come with new SPIs */
+		spi = child(b)->get_spi(child(b), TRUE);
+		ck_assert(i == 3 || spi != first);
+		first = spi;
+		ck_assert_int_eq(child(a)->get_spi(child(a), FALSE), SPI_B);
+	}
+	/* after MAX_ROUND_TRIPS, b deletes the IKE_SA: INFORMATIONAL { D } */
+	assert_single_payload(IN, PLV2_DELETE);
+	exchange_test_helper->process_message(exchange_test_helper, a, NULL);
+	ck_assert(exchange_test_helper->process_message(exchange_test_helper, b,
+													NULL) == DESTROY_ME);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+START_TEST(test_retry_resolves)
+{
+	ike_sa_t *a, *b;
+
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	activate(a, b);
+	lib->settings->set_str(lib->settings, "%s.plugins.mobike-spi.announce",
+						   "no", lib->ns);
+	settings->reload(settings);
+	round_trip(a, b, TRUE);
+	/* a processes UPDATE_SPI again: the second round resolves it */
+	lib->settings->set_str(lib->settings, "%s.plugins.mobike-spi.announce",
+						   "yes", lib->ns);
+	settings->reload(settings);
+	round_trip(a, b, TRUE);
+	ck_assert_int_eq(child(a)->get_spi(child(a), FALSE),
+					 child(b)->get_spi(child(b), TRUE));
+	ck_assert(exchange_test_helper->sender->dequeue(
+									exchange_test_helper->sender) == NULL);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+START_TEST(test_no_collision)
+{
+	ike_sa_t *a, *b;
+
+	/* no collision: the MOBIKE update alone, SPIs as transferred */
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	a->enable_extension(a, EXT_MOBIKE);
+	b->enable_extension(b, EXT_MOBIKE);
+	charon->bus->set_sa(charon->bus, b);
+	ck_assert_int_eq(nar->hook.get_inbound_spi(&nar->hook, b, PROTO_ESP,
+											   htonl(0x7777), SPI_A),
+					 htonl(0x7777));
+	nar->hook.activated(&nar->hook, b);
+	charon->bus->set_sa(charon->bus, NULL);
+	round_trip(a, b, FALSE);
+	ck_assert(exchange_test_helper->sender->dequeue(
+									exchange_test_helper->sender) == NULL);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+Suite *nar_suite_create()
+{
+	Suite *s;
+	TCase *tc;
+
+	s = suite_create("new access router");
+
+	tc = tcase_create("Algorithm 1");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_no_collision);
+	tcase_add_test(tc, test_resolved);
+	tcase_add_test(tc, test_retries);
+	tcase_add_test(tc, test_retry_resolves);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
