@@ -610,7 +610,7 @@ CALLBACK(ike_sa_job, job_requeue_t,
  * Queue a job on an IKE_SA: a round if reason is NULL, a fallback else
  */
 static void queue_job(private_mobike_spi_nar_t *this, u_int ike_id,
-					  char *reason, u_int delay, bool timer)
+					  char *reason, u_int delay_ms, bool timer)
 {
 	job_data_t *data;
 	job_t *job;
@@ -623,9 +623,9 @@ static void queue_job(private_mobike_spi_nar_t *this, u_int ike_id,
 	);
 	job = (job_t*)callback_job_create(ike_sa_job, data,
 									  (void*)job_data_destroy, NULL);
-	if (delay)
+	if (delay_ms)
 	{
-		lib->scheduler->schedule_job(lib->scheduler, job, delay);
+		lib->scheduler->schedule_job_ms(lib->scheduler, job, delay_ms);
 	}
 	else
 	{
@@ -643,6 +643,7 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	entry_t *entry;
 	bool resolve;
 	char reason[64];
+	u_int delay;
 
 	this->mutex->lock(this->mutex);
 	adopt_pending(this, ike_sa);
@@ -662,6 +663,16 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	this->mutex->unlock(this->mutex);
 
 	/* RFC 4555 3.5: the address we used (pAR's) is gone, so we update */
+	delay = this->settings->get_update_delay(this->settings);
+	if (!resolve && delay)
+	{	/* nothing waits for it: the mobile node moved its SAs already, so
+		 * its traffic resumes first and the update only confirms the path */
+		DBG1(DBG_IKE, "mobike-spi: IKE_SA %s[%u] activated, moving the "
+			 "peer's SAs here with UPDATE_SA_ADDRESSES in %ums",
+			 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa), delay);
+		queue_job(this, ike_sa->get_unique_id(ike_sa), NULL, delay, FALSE);
+		return;
+	}
 	DBG1(DBG_IKE, "mobike-spi: IKE_SA %s[%u] activated, moving the peer's "
 		 "SAs here with UPDATE_SA_ADDRESSES%s", ike_sa->get_name(ike_sa),
 		 ike_sa->get_unique_id(ike_sa), resolve ? " and UPDATE_SPI" : "");
@@ -677,7 +688,7 @@ METHOD(cxtp_spi_hook_t, activated, void,
 		snprintf(reason, sizeof(reason), "TIMER of %us expired",
 				 this->settings->get_timer(this->settings));
 		queue_job(this, ike_sa->get_unique_id(ike_sa), reason,
-				  this->settings->get_timer(this->settings), TRUE);
+				  this->settings->get_timer(this->settings) * 1000, TRUE);
 	}
 }
 

@@ -81,9 +81,10 @@ METHOD(plugin_t, get_name, char*,
 static void log_settings(mobike_spi_settings_t *settings)
 {
 	DBG1(DBG_CFG, "mobike-spi: max round trips %u, timer %us, "
-		 "UPDATE_SPI announcement %s, SAD lookup %N",
+		 "update delay %ums, UPDATE_SPI announcement %s, SAD lookup %N",
 		 settings->get_max_round_trips(settings),
 		 settings->get_timer(settings),
+		 settings->get_update_delay(settings),
 		 settings->get_announce(settings) ? "enabled" : "disabled",
 		 mobike_spi_sad_lookup_names, settings->get_sad_lookup(settings));
 }

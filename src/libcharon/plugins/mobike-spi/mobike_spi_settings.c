@@ -51,6 +51,11 @@ struct private_mobike_spi_settings_t {
 	u_int timer;
 
 	/**
+	 * Delay of the MOBIKE update after an activation without collisions, ms
+	 */
+	u_int update_delay;
+
+	/**
 	 * Whether to announce UPDATE_SPI support in IKE_AUTH
 	 */
 	bool announce;
@@ -77,7 +82,7 @@ static char *get_value(char *key)
  * Read a positive integer option, falling back to the default if the value is
  * not a decimal number or out of range.
  */
-static u_int get_uint_opt(char *key, u_int def)
+static u_int get_uint_opt(char *key, u_int def, u_int min, u_int max)
 {
 	char *value, *end;
 	unsigned long val;
@@ -90,11 +95,11 @@ static u_int get_uint_opt(char *key, u_int def)
 	errno = 0;
 	val = strtoul(value, &end, 10);
 	if (errno || end == value || *end || strchr(value, '-') ||
-		val < 1 || val > INT_MAX)
+		val < min || val > max)
 	{
 		DBG1(DBG_CFG, "mobike-spi: invalid value '%s' for "
-			 "%s.plugins.mobike-spi.%s, expected an integer in 1..%d, using "
-			 "default %u", value, lib->ns, key, INT_MAX, def);
+			 "%s.plugins.mobike-spi.%s, expected an integer in %u..%u, using "
+			 "default %u", value, lib->ns, key, min, max, def);
 		return def;
 	}
 	return val;
@@ -186,6 +191,12 @@ METHOD(mobike_spi_settings_t, get_timer, u_int,
 	return this->timer;
 }
 
+METHOD(mobike_spi_settings_t, get_update_delay, u_int,
+	private_mobike_spi_settings_t *this)
+{
+	return this->update_delay;
+}
+
 METHOD(mobike_spi_settings_t, get_announce, bool,
 	private_mobike_spi_settings_t *this)
 {
@@ -202,7 +213,9 @@ METHOD(mobike_spi_settings_t, reload, void,
 	private_mobike_spi_settings_t *this)
 {
 	this->max_round_trips = get_uint_opt("max_round_trips",
-										 MOBIKE_SPI_DEFAULT_MAX_ROUND_TRIPS);
+								MOBIKE_SPI_DEFAULT_MAX_ROUND_TRIPS, 1, INT_MAX);
+	this->update_delay = get_uint_opt("update_delay",
+								MOBIKE_SPI_DEFAULT_UPDATE_DELAY, 0, 60000);
 	this->timer = get_time_opt("timer", MOBIKE_SPI_DEFAULT_TIMER);
 	this->announce = get_bool_opt("announce", MOBIKE_SPI_DEFAULT_ANNOUNCE);
 	this->sad_lookup = get_sad_lookup_opt("sad_lookup",
@@ -226,6 +239,7 @@ mobike_spi_settings_t *mobike_spi_settings_create()
 		.public = {
 			.get_max_round_trips = _get_max_round_trips,
 			.get_timer = _get_timer,
+			.get_update_delay = _get_update_delay,
 			.get_announce = _get_announce,
 			.get_sad_lookup = _get_sad_lookup,
 			.reload = _reload,

@@ -33,6 +33,12 @@
 #define MOBIKE_SPI_DEFAULT_TIMER 10
 
 /**
+ * Default delay in ms of the MOBIKE update after an activation without SPI
+ * collisions
+ */
+#define MOBIKE_SPI_DEFAULT_UPDATE_DELAY 100
+
+/**
  * Default for announcing UPDATE_SPI support in IKE_AUTH
  */
 #define MOBIKE_SPI_DEFAULT_ANNOUNCE TRUE
@@ -81,6 +87,14 @@ struct mobike_spi_settings_t {
 	 * @return			timer in seconds (> 0)
 	 */
 	u_int (*get_timer)(mobike_spi_settings_t *this);
+
+	/**
+	 * Get the delay of the MOBIKE update after an activation in which no SPI
+	 * collided.
+	 *
+	 * @return			delay in milliseconds, 0 for at once
+	 */
+	u_int (*get_update_delay)(mobike_spi_settings_t *this);
 
 	/**
 	 * Whether to announce UPDATE_SPI support in IKE_AUTH.

@@ -36,6 +36,9 @@ START_SETUP(setup)
 	lib->settings->set_str(lib->settings,
 						   "%s.plugins.mobike-spi.max_round_trips", "3",
 						   lib->ns);
+	/* the MOBIKE update at once, each test runs its exchanges itself */
+	lib->settings->set_str(lib->settings,
+						   "%s.plugins.mobike-spi.update_delay", "0", lib->ns);
 	/* room for fresh SPIs apart from the mock kernel's */
 	lib->settings->set_str(lib->settings, "%s.spi_min", "0x1000", lib->ns);
 	lib->settings->set_str(lib->settings, "%s.spi_max", "0x1003", lib->ns);
@@ -214,6 +217,32 @@ START_TEST(test_no_collision)
 }
 END_TEST
 
+START_TEST(test_no_collision_delayed)
+{
+	ike_sa_t *a, *b;
+
+	/* without a collision, the update leaves the access link to the
+	 * resumed traffic first */
+	lib->settings->set_str(lib->settings,
+						   "%s.plugins.mobike-spi.update_delay", "100",
+						   lib->ns);
+	settings->reload(settings);
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	a->enable_extension(a, EXT_MOBIKE);
+	b->enable_extension(b, EXT_MOBIKE);
+	charon->bus->set_sa(charon->bus, b);
+	ck_assert_int_eq(nar->hook.get_inbound_spi(&nar->hook, b, PROTO_ESP,
+											   htonl(0x7777), SPI_A),
+					 htonl(0x7777));
+	nar->hook.activated(&nar->hook, b);
+	charon->bus->set_sa(charon->bus, NULL);
+	ck_assert(exchange_test_helper->sender->dequeue(
+									exchange_test_helper->sender) == NULL);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
 Suite *nar_suite_create()
 {
 	Suite *s;
@@ -224,6 +253,7 @@ Suite *nar_suite_create()
 	tc = tcase_create("Algorithm 1");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_no_collision);
+	tcase_add_test(tc, test_no_collision_delayed);
 	tcase_add_test(tc, test_resolved);
 	tcase_add_test(tc, test_retries);
 	tcase_add_test(tc, test_retry_resolves);
