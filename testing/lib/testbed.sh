@@ -27,6 +27,9 @@
 # kernel's XFRM, as on a production gateway (the host kernel has no ESP, so
 # that runs in the VM, testing/vm/).
 #
+# CXTP_ACCESS_DELAY (netem, so in the VM only) delays what the access
+# routers send to the MN.
+#
 # The waits in testing/bin multiply their timeouts by CXTP_TIMEOUT_SCALE
 # (default 1; the VM sets 10).
 #
@@ -156,6 +159,15 @@ build_network() {
 		}
 		NFT
 	done
+
+	# a one-way delay on the access links, on the routers' side towards
+	# the MN, as a radio link adds (netem syntax, e.g. 10ms); the host
+	# kernel has no netem, the VM's has
+	if [ -n "${CXTP_ACCESS_DELAY:-}" ]; then
+		for n in moon sun; do
+			in_ns "$n" tc qdisc add dev eth0 root netem delay "$CXTP_ACCESS_DELAY"
+		done
+	fi
 
 	in_ns carol ip link set eth1 down
 	attach carol par
