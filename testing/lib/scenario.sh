@@ -2,6 +2,10 @@
 # (testing/tests/<group>/<name>/: pretest.dat, evaltest.dat, posttest.dat,
 # hosts/<host>/etc/...) on the namespace testbed.
 #
+# Checks that hold only for one ESP backend (see testbed.sh) go into
+# evaltest.<backend>.dat beside evaltest.dat (evaltest.netlink.dat: the
+# kernel's XFRM state); they run after the common ones.
+#
 # Sourced by testing/run-scenario; expects $top, $prefix and testbed.sh.
 
 # dat_lines FILE: the command lines of a .dat file (no comments, no blanks)
@@ -59,7 +63,7 @@ run_scenario() {
 				echo "  evaltest failed: $line" | tee -a "$logdir/evaltest.log"
 				failed=1
 			fi
-		done < <(dat_lines "$dir/evaltest.dat")
+		done < <(dat_lines "$dir/evaltest.dat"; dat_lines "$dir/evaltest.${CXTP_KERNEL:-libipsec}.dat")
 	fi
 	while IFS= read -r line; do
 		run_step "$logdir/posttest.log" "${line%%::*}" "${line#*::}" < /dev/null ||

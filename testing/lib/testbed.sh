@@ -21,6 +21,18 @@
 # prefix's etc/, so strongSwan on every node reads its own configuration at
 # the usual paths, as on upstream's KVM hosts.
 #
+# ESP runs in userspace (kernel-libipsec, the scenarios' own load lists)
+# unless CXTP_KERNEL=netlink: then the nodes drop kernel-libipsec from their
+# load lists and kernel-netlink installs the SAs and policies into the
+# kernel's XFRM, as on a production gateway (the host kernel has no ESP, so
+# that runs in the VM, testing/vm/).
+#
+# CXTP_ACCESS_DELAY (netem, so in the VM only) delays what the access
+# routers send to the MN.
+#
+# The waits in testing/bin multiply their timeouts by CXTP_TIMEOUT_SCALE
+# (default 1; the VM sets 10).
+#
 # Sourced by the scripts in testing/; expects $top and $prefix.
 
 NODES=(carol moon sun alice)
@@ -134,17 +146,28 @@ build_network() {
 
 	# access routers forward only what came through a tunnel: clear traffic
 	# from a mobile node on the access link is dropped, as on the paper's
-	# ARs whose SPD discards traffic from any MN without an SA
+	# ARs whose SPD discards traffic from any MN without an SA (userspace
+	# ESP hands decrypted packets in on its TUN device, the kernel's on
+	# eth0 with a security path)
 	for n in moon sun; do
 		in_ns "$n" nft -f - <<-NFT
 		table inet access {
 			chain forward {
 				type filter hook forward priority 0; policy accept;
-				iifname "eth0" drop
+				iifname "eth0" meta ipsec missing drop
 			}
 		}
 		NFT
 	done
+
+	# a one-way delay on the access links, on the routers' side towards
+	# the MN, as a radio link adds (netem syntax, e.g. 10ms); the host
+	# kernel has no netem, the VM's has
+	if [ -n "${CXTP_ACCESS_DELAY:-}" ]; then
+		for n in moon sun; do
+			in_ns "$n" tc qdisc add dev eth0 root netem delay "$CXTP_ACCESS_DELAY"
+		done
+	fi
 
 	in_ns carol ip link set eth1 down
 	attach carol par
@@ -232,9 +255,20 @@ node_swanctl_dir() {
 
 # the node's strongswan.conf: the scenario's, plus where this node logs
 node_conf() {
-	local node=$1 etc=$2
-	if [ -f "$etc/strongswan.conf" ]; then
-		echo "include $etc/strongswan.conf"
+	local node=$1 etc=$2 conf=$etc/strongswan.conf
+	if [ -f "$conf" ] && [ "${CXTP_KERNEL:-libipsec}" = netlink ]; then
+		sed '/^[[:space:]]*load[[:space:]]*=/ s/ kernel-libipsec\b//' "$conf" \
+			> "$state/$node/scenario.conf"
+		conf=$state/$node/scenario.conf
+	fi
+	if [ -f "$conf" ]; then
+		echo "include $conf"
+	fi
+	if [ "${CXTP_KERNEL:-libipsec}" = netlink ]; then
+		# the MN's inner address must outlive its access links, whose
+		# addresses a move flushes (kernel-libipsec puts it on its TUN
+		# device, which stays)
+		echo "charon { install_virtual_ip_on = lo }"
 	fi
 	cat <<-CONF
 	charon {
@@ -262,11 +296,16 @@ node_exec() {
 	[ -e "$state/ns/$node" ] || die "no node '$node' (is the testbed up?)"
 	nsenter --net="$state/ns/$node.net" --mount="$state/ns/$node" \
 		env CXTP_NODE="$node" CXTP_STATE="$state" CXTP_TOP="$top" \
+		CXTP_KERNEL="${CXTP_KERNEL:-libipsec}" \
 		PATH="$top/testing/bin:$top/testing/tools:$prefix/sbin:$prefix/bin:$PATH" "$@"
 }
 
 testbed_up() {
 	local scenario=${1:-}
+	case ${CXTP_KERNEL:=libipsec} in
+	libipsec|netlink) ;;
+	*) die "CXTP_KERNEL is '$CXTP_KERNEL', not libipsec or netlink" ;;
+	esac
 	if [ -n "$scenario" ]; then
 		[ -d "$scenario" ] || die "no scenario directory '$scenario'"
 		scenario=$(cd "$scenario" && pwd)
