@@ -42,9 +42,16 @@ eval_step() {
 # run_scenario DIR LOGDIR: 0 if every pretest line succeeded and every
 # evaltest line held; the testbed is taken down whatever happens
 run_scenario() {
-	local dir=$1 logdir=$2 line failed=0
+	local dir=$1 logdir=$2 line failed=0 checked=0 f
 	rm -rf "$logdir"
 	mkdir -p "$logdir"
+	# a scenario whose steps cannot be read must not pass by running none
+	for f in pretest.dat evaltest.dat; do
+		if [ ! -r "$dir/$f" ]; then
+			echo "  $dir/$f is missing or unreadable" | tee "$logdir/pretest.log"
+			return 1
+		fi
+	done
 	: > "$logdir/pretest.log"; : > "$logdir/evaltest.log"; : > "$logdir/posttest.log"
 	testbed_up "$dir" > "$logdir/testbed.log" 2>&1 || {
 		cat "$logdir/testbed.log" >&2
@@ -59,11 +66,16 @@ run_scenario() {
 	done < <(dat_lines "$dir/pretest.dat")
 	if [ $failed = 0 ]; then
 		while IFS= read -r line; do
+			checked=$((checked + 1))
 			if ! eval_step "$logdir/evaltest.log" "$line" < /dev/null; then
 				echo "  evaltest failed: $line" | tee -a "$logdir/evaltest.log"
 				failed=1
 			fi
 		done < <(dat_lines "$dir/evaltest.dat"; dat_lines "$dir/evaltest.${CXTP_KERNEL:-libipsec}.dat")
+		if [ $checked = 0 ]; then
+			echo "  no evaltest line was checked" | tee -a "$logdir/evaltest.log"
+			failed=1
+		fi
 	fi
 	while IFS= read -r line; do
 		run_step "$logdir/posttest.log" "${line%%::*}" "${line#*::}" < /dev/null ||
