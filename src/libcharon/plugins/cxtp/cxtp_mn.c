@@ -464,24 +464,23 @@ METHOD(cxtp_mn_t, prepare, char*,
 	return NULL;
 }
 
+CALLBACK(prepared_match, bool,
+	prepared_t *entry, va_list args)
+{
+	u_int ike_id;
+
+	VA_ARGS_VGET(args, ike_id);
+	return entry->ike_id == ike_id;
+}
+
 METHOD(cxtp_mn_t, is_prepared, bool,
 	private_cxtp_mn_t *this, ike_sa_t *ike_sa)
 {
-	enumerator_t *enumerator;
-	prepared_t *entry;
-	bool found = FALSE;
+	bool found;
 
 	this->mutex->lock(this->mutex);
-	enumerator = this->prepared->create_enumerator(this->prepared);
-	while (enumerator->enumerate(enumerator, &entry))
-	{
-		if (entry->ike_id == ike_sa->get_unique_id(ike_sa))
-		{
-			found = TRUE;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
+	found = this->prepared->find_first(this->prepared, prepared_match, NULL,
+									   ike_sa->get_unique_id(ike_sa));
 	this->mutex->unlock(this->mutex);
 	return found;
 }
@@ -492,7 +491,6 @@ METHOD(cxtp_mn_t, is_prepared, bool,
  */
 static void check_move(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
 {
-	enumerator_t *enumerator;
 	prepared_t *entry;
 	host_t *nar = NULL, *src;
 	bool ack = FALSE;
@@ -505,17 +503,13 @@ static void check_move(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
 		return;
 	}
 	this->mutex->lock(this->mutex);
-	enumerator = this->prepared->create_enumerator(this->prepared);
-	while (enumerator->enumerate(enumerator, &entry))
+	if (this->prepared->find_first(this->prepared, prepared_match,
+								   (void**)&entry,
+								   ike_sa->get_unique_id(ike_sa)))
 	{
-		if (entry->ike_id == ike_sa->get_unique_id(ike_sa))
-		{
-			nar = entry->nar ? entry->nar->clone(entry->nar) : NULL;
-			ack = entry->ack;
-			break;
-		}
+		nar = entry->nar ? entry->nar->clone(entry->nar) : NULL;
+		ack = entry->ack;
 	}
-	enumerator->destroy(enumerator);
 	this->mutex->unlock(this->mutex);
 
 	if (!nar)

@@ -63,6 +63,8 @@ typedef struct {
 	shared_key_t *key;
 	/** no IKE_SA of the identity was found at the last check */
 	bool unused;
+	/** an IKE_SA of the identity was found during the current check */
+	bool seen;
 } entry_t;
 
 static void entry_destroy(entry_t *entry)
@@ -142,79 +144,58 @@ METHOD(credential_set_t, create_shared_enumerator, enumerator_t*,
 						shared_filter, data, shared_data_destroy);
 }
 
-/**
- * Whether an IKE_SA of an identity exists
- */
-static bool has_ike_sa(identification_t *id)
-{
-	enumerator_t *enumerator;
-	ike_sa_t *ike_sa;
-	identification_t *eap;
-	bool found = FALSE;
-
-	/* not waiting for IKE_SAs checked out: a busy one counts as missing
-	 * once, an entry goes only after two checks */
-	enumerator = charon->controller->create_ike_sa_enumerator(
-													charon->controller, FALSE);
-	while (!found && enumerator->enumerate(enumerator, &ike_sa))
-	{
-		eap = ike_sa->get_other_eap_id(ike_sa);
-		found = id->equals(id, ike_sa->get_other_id(ike_sa)) ||
-				(eap && id->equals(id, eap));
-	}
-	enumerator->destroy(enumerator);
-	return found;
-}
-
 static void schedule_check(private_cxtp_pad_t *this);
 
-CALLBACK(id_equals, bool,
-	identification_t *id, va_list args)
+/**
+ * Whether an identity is one of an IKE_SA's peer
+ */
+static bool is_peer(ike_sa_t *ike_sa, identification_t *id)
 {
-	identification_t *other;
+	identification_t *eap = ike_sa->get_other_eap_id(ike_sa);
 
-	VA_ARGS_VGET(args, other);
-	return id->equals(id, other);
+	return id->equals(id, ike_sa->get_other_id(ike_sa)) ||
+		   (eap && id->equals(id, eap));
 }
 
 CALLBACK(check_entries, job_requeue_t,
 	private_cxtp_pad_t *this)
 {
-	enumerator_t *enumerator;
-	linked_list_t *ids, *used;
-	identification_t *id;
+	enumerator_t *enumerator, *entries;
+	ike_sa_t *ike_sa;
 	entry_t *entry;
 
-	ids = linked_list_create();
-	this->lock->read_lock(this->lock);
-	enumerator = this->entries->create_enumerator(this->entries);
-	while (enumerator->enumerate(enumerator, &entry))
+	this->lock->write_lock(this->lock);
+	entries = this->entries->create_enumerator(this->entries);
+	while (entries->enumerate(entries, &entry))
 	{
-		ids->insert_last(ids, entry->id->clone(entry->id));
+		entry->seen = FALSE;
 	}
-	enumerator->destroy(enumerator);
+	entries->destroy(entries);
 	this->lock->unlock(this->lock);
 
-	/* without our lock: IKE_SAs ask for credentials while checked out */
-	used = linked_list_create();
-	while (ids->remove_first(ids, (void**)&id) == SUCCESS)
+	/* one pass over the IKE_SAs, without our lock (IKE_SAs ask for
+	 * credentials while checked out) and without waiting for checked out
+	 * ones: a busy IKE_SA counts as missing once, entries go after two */
+	enumerator = charon->controller->create_ike_sa_enumerator(
+													charon->controller, FALSE);
+	while (enumerator->enumerate(enumerator, &ike_sa))
 	{
-		if (has_ike_sa(id))
+		this->lock->write_lock(this->lock);
+		entries = this->entries->create_enumerator(this->entries);
+		while (entries->enumerate(entries, &entry))
 		{
-			used->insert_last(used, id);
+			entry->seen = entry->seen || is_peer(ike_sa, entry->id);
 		}
-		else
-		{
-			id->destroy(id);
-		}
+		entries->destroy(entries);
+		this->lock->unlock(this->lock);
 	}
-	ids->destroy(ids);
+	enumerator->destroy(enumerator);
 
 	this->lock->write_lock(this->lock);
-	enumerator = this->entries->create_enumerator(this->entries);
-	while (enumerator->enumerate(enumerator, &entry))
+	entries = this->entries->create_enumerator(this->entries);
+	while (entries->enumerate(entries, &entry))
 	{
-		if (used->find_first(used, id_equals, NULL, entry->id))
+		if (entry->seen)
 		{
 			entry->unused = FALSE;
 		}
@@ -222,7 +203,7 @@ CALLBACK(check_entries, job_requeue_t,
 		{
 			DBG1(DBG_CFG, "cxtp: no IKE_SA of '%Y' left, removing its "
 				 "transferred PAD entry", entry->id);
-			this->entries->remove_at(this->entries, enumerator);
+			this->entries->remove_at(this->entries, entries);
 			entry_destroy(entry);
 		}
 		else
@@ -230,14 +211,13 @@ CALLBACK(check_entries, job_requeue_t,
 			entry->unused = TRUE;
 		}
 	}
-	enumerator->destroy(enumerator);
+	entries->destroy(entries);
 	this->checking = FALSE;
 	if (this->entries->get_count(this->entries))
 	{
 		schedule_check(this);
 	}
 	this->lock->unlock(this->lock);
-	used->destroy_offset(used, offsetof(identification_t, destroy));
 	return JOB_REQUEUE_NONE;
 }
 
