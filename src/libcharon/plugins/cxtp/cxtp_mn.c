@@ -598,6 +598,25 @@ METHOD(kernel_listener_t, roam, bool,
 	return TRUE;
 }
 
+METHOD(listener_t, ike_reestablish_pre, bool,
+	listener_t *listener, ike_sa_t *old, ike_sa_t *new)
+{
+	private_cxtp_mn_t *this = (private_cxtp_mn_t*)((char*)listener -
+							offsetof(private_cxtp_mn_t, public.ike_listener));
+
+	if (this->capture->get_transfers(this->capture, old))
+	{	/* the config names the access router the IKE_SA was established
+		 * with, but it was handed over: when the one holding it now deletes
+		 * it (e.g. a full IKEv2 fallback), negotiate again with that one */
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] was handed over, reestablishing "
+			 "it with %H", old->get_name(old), old->get_unique_id(old),
+			 old->get_other_host(old));
+		new->set_kmaddress(new, old->get_my_host(old),
+						   old->get_other_host(old));
+	}
+	return TRUE;
+}
+
 METHOD(cxtp_mn_t, process_ctaa, void,
 	private_cxtp_mn_t *this, host_t *src, cxtp_message_t *message)
 {
@@ -659,6 +678,9 @@ cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 		.public = {
 			.listener = {
 				.roam = _roam,
+			},
+			.ike_listener = {
+				.ike_reestablish_pre = _ike_reestablish_pre,
 			},
 			.activate = _activate,
 			.prepare = _prepare,

@@ -26,8 +26,9 @@
 #include "cxtp_icmp.h"
 #include "cxtp_settings.h"
 
-#include <sa/ike_sa.h>
+#include <bus/listeners/listener.h>
 #include <kernel/kernel_listener.h>
+#include <sa/ike_sa.h>
 
 typedef struct cxtp_mn_t cxtp_mn_t;
 
@@ -50,6 +51,12 @@ struct cxtp_mn_t {
 	 * Address and route changes, to activate prepared IKE_SAs after a move.
 	 */
 	kernel_listener_t listener;
+
+	/**
+	 * IKE_SA events, to reestablish a handed over IKE_SA with the access
+	 * router that holds it.
+	 */
+	listener_t ike_listener;
 
 	/**
 	 * Activate the context of an IKE_SA on a new access router.

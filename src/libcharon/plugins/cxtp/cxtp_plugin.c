@@ -125,6 +125,7 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		this->icmp = cxtp_icmp_create(settings, icmp_received, this);
 		this->mn = cxtp_mn_create(this->capture, this->settings, this->icmp);
 		charon->kernel->add_listener(charon->kernel, &this->mn->listener);
+		charon->bus->add_listener(charon->bus, &this->mn->ike_listener);
 		this->pad = cxtp_pad_create(this->settings);
 		lib->credmgr->add_set(lib->credmgr, &this->pad->set);
 		this->ar = cxtp_ar_create(this->capture, this->settings, this->icmp,
@@ -154,6 +155,8 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		{
 			charon->kernel->remove_listener(charon->kernel,
 											&this->mn->listener);
+			charon->bus->remove_listener(charon->bus,
+										 &this->mn->ike_listener);
 			this->mn->destroy(this->mn);
 			this->mn = NULL;
 		}

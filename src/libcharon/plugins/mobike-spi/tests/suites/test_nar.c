@@ -243,6 +243,201 @@ START_TEST(test_no_collision_delayed)
 }
 END_TEST
 
+/**
+ * Holds back the job scheduled with TIMER's delay, so a test runs it when it
+ * wants; other jobs go to the real scheduler (no thread runs them here)
+ */
+typedef struct {
+	scheduler_t public;
+	scheduler_t *real;
+	job_t *job;
+	uint32_t ms;
+} mock_scheduler_t;
+
+static mock_scheduler_t mock_scheduler;
+
+#define TIMER_S 7
+
+METHOD(scheduler_t, schedule_job_ms, void,
+	mock_scheduler_t *this, job_t *job, uint32_t ms)
+{
+	if (ms == TIMER_S * 1000)
+	{
+		ck_assert(!this->job);
+		this->job = job;
+		this->ms = ms;
+		return;
+	}
+	this->real->schedule_job_ms(this->real, job, ms);
+}
+
+METHOD(scheduler_t, schedule_job, void,
+	mock_scheduler_t *this, job_t *job, uint32_t s)
+{
+	schedule_job_ms(this, job, s * 1000);
+}
+
+/**
+ * Run the held TIMER job, as the scheduler would when it expires
+ */
+static void expire_timer()
+{
+	job_t *job = mock_scheduler.job;
+
+	ck_assert(job);
+	mock_scheduler.job = NULL;
+	job->execute(job);
+	job->destroy(job);
+}
+
+START_SETUP(setup_timer)
+{
+	setup(_i);
+	lib->settings->set_str(lib->settings, "%s.plugins.mobike-spi.timer",
+						   "7s", lib->ns);
+	settings->reload(settings);
+	mock_scheduler = (mock_scheduler_t){
+		.public = {
+			.schedule_job = _schedule_job,
+			.schedule_job_ms = _schedule_job_ms,
+		},
+		.real = lib->scheduler,
+	};
+	lib->scheduler = &mock_scheduler.public;
+}
+END_SETUP
+
+START_TEARDOWN(teardown_timer)
+{
+	lib->scheduler = mock_scheduler.real;
+	if (mock_scheduler.job)
+	{
+		mock_scheduler.job->destroy(mock_scheduler.job);
+	}
+	teardown(_i);
+}
+END_TEARDOWN
+
+/**
+ * The gateway's IKE_SA goes to the IKE_SA manager, where the TIMER job looks
+ * for it by its unique ID
+ */
+static u_int register_sa(ike_sa_t *b)
+{
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, b);
+	return b->get_unique_id(b);
+}
+
+/**
+ * Take the gateway's IKE_SA back from the IKE_SA manager, if it is there
+ */
+static ike_sa_t *unregister_sa(u_int id)
+{
+	ike_sa_t *b;
+
+	b = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	if (b)
+	{
+		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
+													b);
+	}
+	return b;
+}
+
+START_TEST(test_timer_expired)
+{
+	ike_sa_t *a, *b;
+	message_t *message;
+	u_int id;
+
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	id = register_sa(b);
+	activate(a, b);
+	ck_assert_int_eq(mock_scheduler.ms, TIMER_S * 1000);
+	/* round 1 went out, but the mobile node never answers it */
+	assert_notify(IN, MOBIKE_SPI_UPDATE_SPI);
+	message = exchange_test_helper->sender->dequeue(
+											exchange_test_helper->sender);
+	message->destroy(message);
+	expire_timer();
+	/* the gateway fell back: its IKE_SA is gone */
+	ck_assert(unregister_sa(id) == NULL);
+	call_ikesa(a, destroy);
+}
+END_TEST
+
+START_TEST(test_timer_resolved)
+{
+	ike_sa_t *a, *b;
+	uint32_t spi;
+	u_int id;
+
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	id = register_sa(b);
+	spi = activate(a, b);
+	round_trip(a, b, TRUE);
+	/* TIMER expires after the collision was resolved: nothing happens */
+	expire_timer();
+	ck_assert(exchange_test_helper->sender->dequeue(
+									exchange_test_helper->sender) == NULL);
+	b = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	ck_assert(b);
+	ck_assert(b->get_state(b) == IKE_ESTABLISHED);
+	ck_assert_int_eq(child(b)->get_spi(child(b), TRUE), spi);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, b);
+	ck_assert(unregister_sa(id) != NULL);
+	call_ikesa(a, destroy);
+}
+END_TEST
+
+/**
+ * Changes the COOKIE2 in the mobile node's answer
+ */
+static listener_t cookie2_tamper;
+
+METHOD(listener_t, tamper_cookie2, bool,
+	listener_t *this, ike_sa_t *ike_sa, message_t *message, bool incoming,
+	bool plain)
+{
+	notify_payload_t *notify;
+	chunk_t data;
+
+	if (plain && !incoming && !message->get_request(message) &&
+		message->get_exchange_type(message) == INFORMATIONAL)
+	{
+		notify = message->get_notify(message, COOKIE2);
+		if (notify)
+		{
+			data = notify->get_notification_data(notify);
+			ck_assert(data.len);
+			data.ptr[0] ^= 0x01;
+		}
+	}
+	return TRUE;
+}
+
+START_TEST(test_cookie2_mismatch)
+{
+	ike_sa_t *a, *b;
+
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	activate(a, b);
+	cookie2_tamper = (listener_t){
+		.message = _tamper_cookie2,
+	};
+	charon->bus->add_listener(charon->bus, &cookie2_tamper);
+	/* INFORMATIONAL { N(UPD_SA_ADDR), N(COOKIE2), ... } --> */
+	assert_notify(IN, COOKIE2);
+	exchange_test_helper->process_message(exchange_test_helper, a, NULL);
+	charon->bus->remove_listener(charon->bus, &cookie2_tamper);
+	/* <-- INFORMATIONAL { N(COOKIE2) changed, ... }: the gateway deletes */
+	ck_assert(exchange_test_helper->process_message(exchange_test_helper, b,
+													NULL) == DESTROY_ME);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
 Suite *nar_suite_create()
 {
 	Suite *s;
@@ -257,6 +452,13 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_resolved);
 	tcase_add_test(tc, test_retries);
 	tcase_add_test(tc, test_retry_resolves);
+	tcase_add_test(tc, test_cookie2_mismatch);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("TIMER");
+	tcase_add_checked_fixture(tc, setup_timer, teardown_timer);
+	tcase_add_test(tc, test_timer_expired);
+	tcase_add_test(tc, test_timer_resolved);
 	suite_add_tcase(s, tc);
 
 	return s;
