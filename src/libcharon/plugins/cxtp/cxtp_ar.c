@@ -969,33 +969,6 @@ static void request_context(private_cxtp_ar_t *this, ctar_t *ctar)
 	request->destroy(request);
 }
 
-CALLBACK(activate_job, job_requeue_t,
-	ctar_t *ctar)
-{
-	private_cxtp_ar_t *this = ctar->ar;
-	cxtp_message_t *message = ctar->message;
-	bool valid;
-
-	if (is_duplicate(this, message))
-	{
-		DBG1(DBG_IKE, "cxtp: duplicate CTAR %u for %H ignored",
-			 message->get_sequence(message), message->get_mn_address(message));
-	}
-	else if (!check_ctar(this, message, &valid))
-	{
-		if (!predict(this, ctar))
-		{
-			request_context(this, ctar);
-		}
-	}
-	else if (valid)
-	{
-		remember_ctar(this, message);
-		activate(this, ctar);
-	}
-	return JOB_REQUEUE_NONE;
-}
-
 /**
  * Activate a context that arrived for a CTAR waiting for it
  */
@@ -1130,6 +1103,7 @@ METHOD(cxtp_ar_t, process_ctar, void,
 	private_cxtp_ar_t *this, host_t *src, host_t *dst, cxtp_message_t *message)
 {
 	ctar_t *ctar;
+	bool valid;
 
 	INIT(ctar,
 		.ar = this,
@@ -1137,9 +1111,24 @@ METHOD(cxtp_ar_t, process_ctar, void,
 		.dst = dst->clone(dst),
 		.message = message,
 	);
-	lib->processor->queue_job(lib->processor, (job_t*)
-				callback_job_create(activate_job, ctar, (void*)ctar_destroy,
-									NULL));
+	if (is_duplicate(this, message))
+	{
+		DBG1(DBG_IKE, "cxtp: duplicate CTAR %u for %H ignored",
+			 message->get_sequence(message), message->get_mn_address(message));
+	}
+	else if (!check_ctar(this, message, &valid))
+	{
+		if (!predict(this, ctar))
+		{
+			request_context(this, ctar);
+		}
+	}
+	else if (valid)
+	{
+		remember_ctar(this, message);
+		activate(this, ctar);
+	}
+	ctar_destroy(ctar);
 }
 
 METHOD(cxtp_ar_t, get_state, char*,

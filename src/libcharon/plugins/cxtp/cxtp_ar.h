@@ -73,7 +73,9 @@ struct cxtp_ar_t {
 	 * CTAR came from and arrived at, acknowledge it with a CTAA if asked to
 	 * and report the activation to the pAR the context came from.
 	 *
-	 * Invalid or duplicate CTARs are logged and change nothing.
+	 * Invalid or duplicate CTARs are logged and change nothing. The CTAR is
+	 * processed in the calling thread: the mobile node's traffic waits for
+	 * the activation, a hop to another thread only adds to that.
 	 *
 	 * @param src			the mobile node's new address
 	 * @param dst			our address the CTAR arrived at
