@@ -152,29 +152,39 @@ static void event(private_cxtp_ar_t *this, char *name, u_int ike_id,
 }
 
 /**
- * Remove the entry of an IKE_SA or a mobile node from a list, NULL if none
+ * Match an entry by its IKE_SA (and serial, if not 0) or by its mobile node
+ */
+CALLBACK(match_entry, bool,
+	entry_t *entry, va_list args)
+{
+	host_t *mn;
+	u_int ike_id, serial;
+
+	VA_ARGS_VGET(args, ike_id, serial, mn);
+	if (ike_id && entry->ike_id == ike_id)
+	{
+		return !serial || entry->serial == serial;
+	}
+	return mn && entry->mn->ip_equals(entry->mn, mn);
+}
+
+/**
+ * Remove the entry of an IKE_SA (of the given push or import, if serial is
+ * not 0) or of a mobile node from a list, NULL if none
  */
 static entry_t *remove_entry(private_cxtp_ar_t *this, linked_list_t *list,
-							 u_int ike_id, host_t *mn)
+							 u_int ike_id, u_int serial, host_t *mn)
 {
-	enumerator_t *enumerator;
-	entry_t *entry, *found = NULL;
+	entry_t *entry = NULL;
 
 	this->mutex->lock(this->mutex);
-	enumerator = list->create_enumerator(list);
-	while (enumerator->enumerate(enumerator, &entry))
+	if (list->find_first(list, match_entry, (void**)&entry, ike_id, serial,
+						 mn))
 	{
-		if ((ike_id && entry->ike_id == ike_id) ||
-			(mn && entry->mn->ip_equals(entry->mn, mn)))
-		{
-			list->remove_at(list, enumerator);
-			found = entry;
-			break;
-		}
+		list->remove(list, entry, NULL);
 	}
-	enumerator->destroy(enumerator);
 	this->mutex->unlock(this->mutex);
-	return found;
+	return entry;
 }
 
 /**
@@ -183,21 +193,10 @@ static entry_t *remove_entry(private_cxtp_ar_t *this, linked_list_t *list,
 static bool has_entry(private_cxtp_ar_t *this, linked_list_t *list,
 					  u_int ike_id)
 {
-	enumerator_t *enumerator;
-	entry_t *entry;
-	bool found = FALSE;
+	bool found;
 
 	this->mutex->lock(this->mutex);
-	enumerator = list->create_enumerator(list);
-	while (enumerator->enumerate(enumerator, &entry))
-	{
-		if (entry->ike_id == ike_id)
-		{
-			found = TRUE;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
+	found = list->find_first(list, match_entry, NULL, ike_id, 0, NULL);
 	this->mutex->unlock(this->mutex);
 	return found;
 }
@@ -297,7 +296,7 @@ static char *transfer(private_cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer,
 										entry->ike_id))
 	{
 		message->destroy(message);
-		entry = remove_entry(this, this->pending, entry->ike_id, NULL);
+		entry = remove_entry(this, this->pending, entry->ike_id, 0, NULL);
 		ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
 		entry_destroy(entry);
 		return strdup("sending the context failed, see the log");
@@ -349,31 +348,6 @@ static void finish_push(private_cxtp_ar_t *this, entry_t *entry, bool activated)
 }
 
 /**
- * Remove the entry of one push or import from a list, NULL if it is gone
- */
-static entry_t *remove_serial(private_cxtp_ar_t *this, linked_list_t *list,
-							  u_int ike_id, u_int serial)
-{
-	enumerator_t *enumerator;
-	entry_t *entry, *found = NULL;
-
-	this->mutex->lock(this->mutex);
-	enumerator = list->create_enumerator(list);
-	while (enumerator->enumerate(enumerator, &entry))
-	{
-		if (entry->ike_id == ike_id && entry->serial == serial)
-		{
-			list->remove_at(list, enumerator);
-			found = entry;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
-	this->mutex->unlock(this->mutex);
-	return found;
-}
-
-/**
  * Timeout for the activation of a pushed or imported context
  */
 typedef struct {
@@ -389,8 +363,8 @@ CALLBACK(handover_timeout, job_requeue_t,
 	entry_t *entry;
 
 	/* only the push this timer was started for, not a later one */
-	entry = remove_serial(this, this->pending, handover->ike_id,
-						  handover->serial);
+	entry = remove_entry(this, this->pending, handover->ike_id,
+						 handover->serial, NULL);
 	if (entry)
 	{
 		DBG1(DBG_IKE, "cxtp: the context of IKE_SA [%u] was not activated on "
@@ -408,8 +382,8 @@ CALLBACK(import_timeout, job_requeue_t,
 	ike_sa_t *ike_sa;
 	entry_t *entry;
 
-	entry = remove_serial(this, this->imported, handover->ike_id,
-						  handover->serial);
+	entry = remove_entry(this, this->imported, handover->ike_id,
+						 handover->serial, NULL);
 	if (!entry)
 	{	/* activated, or replaced by a later transfer */
 		return JOB_REQUEUE_NONE;
@@ -496,7 +470,7 @@ static void process_ctdr(private_cxtp_ar_t *this, char *peer,
 		this->mutex->unlock(this->mutex);
 		return;
 	}
-	entry = remove_entry(this, this->pending, 0,
+	entry = remove_entry(this, this->pending, 0, 0,
 						 message->get_mn_address(message));
 	if (!entry)
 	{
@@ -596,7 +570,7 @@ static void process_ctd(private_cxtp_ar_t *this, char *peer,
 	entry_t *entry;
 	u_int ike_id;
 
-	entry = remove_entry(this, this->imported, 0, mn);
+	entry = remove_entry(this, this->imported, 0, 0, mn);
 	if (entry)
 	{	/* a retransmission, our CTDR got lost */
 		this->mutex->lock(this->mutex);
@@ -752,7 +726,7 @@ CALLBACK(timeout, void,
 		ctar_destroy(found);
 		return;
 	}
-	entry = remove_entry(this, this->pending, id, NULL);
+	entry = remove_entry(this, this->pending, id, 0, NULL);
 	if (entry)
 	{
 		DBG1(DBG_IKE, "cxtp: peer '%s' did not answer for the context of "
@@ -795,22 +769,6 @@ static void remember_ctar(private_cxtp_ar_t *this, cxtp_message_t *message)
 }
 
 /**
- * Verify the token of a CTAR or CT-Req with a token key
- */
-static bool verify_token(chunk_t key, cxtp_message_t *message)
-{
-	chunk_t cdbs;
-	bool valid;
-
-	cdbs = message->get_cdb_bytes(message);
-	valid = cxtp_token_verify(key, message->get_mn_address(message),
-							  message->get_sequence(message), cdbs,
-							  message->get_token(message));
-	chunk_clear(&cdbs);
-	return valid;
-}
-
-/**
  * Whether a context for the mobile node of a CTAR was imported, and if so,
  * whether the CTAR's token is valid for it
  */
@@ -829,7 +787,7 @@ static bool check_ctar(private_cxtp_ar_t *this, cxtp_message_t *message,
 		if (entry->mn->ip_equals(entry->mn, message->get_mn_address(message)))
 		{
 			known = TRUE;
-			*valid = verify_token(entry->token_key, message);
+			*valid = message->verify_token(message, entry->token_key);
 			break;
 		}
 	}
@@ -856,7 +814,7 @@ static void activate(private_cxtp_ar_t *this, ctar_t *ctar)
 	bool ok = FALSE;
 
 	/* the token key is used once: the entry goes whatever happens next */
-	entry = remove_entry(this, this->imported, 0,
+	entry = remove_entry(this, this->imported, 0, 0,
 						 message->get_mn_address(message));
 	if (!entry)
 	{
@@ -1045,7 +1003,7 @@ static bool transfer_for(private_cxtp_ar_t *this, char *peer,
 	/* we check the mobile node's token ourselves before handing out keys */
 	if (this->capture->derive_token_key(this->capture, ike_sa, &key))
 	{
-		valid = verify_token(key, message);
+		valid = message->verify_token(message, key);
 		chunk_clear(&key);
 	}
 	if (!valid)

@@ -13,6 +13,7 @@
  */
 
 #include "cxtp_message.h"
+#include "cxtp_token.h"
 
 #include <bio/bio_reader.h>
 #include <bio/bio_writer.h>
@@ -521,6 +522,19 @@ METHOD(cxtp_message_t, get_cdb_bytes, chunk_t,
 	encoding = writer->extract_buf(writer);
 	writer->destroy(writer);
 	return encoding;
+}
+
+METHOD(cxtp_message_t, verify_token, bool,
+	private_cxtp_message_t *this, chunk_t key)
+{
+	chunk_t cdbs;
+	bool valid;
+
+	cdbs = get_cdb_bytes(this);
+	valid = cxtp_token_verify(key, this->mn, this->sequence, cdbs,
+							  this->token);
+	chunk_clear(&cdbs);
+	return valid;
 }
 
 /**
@@ -1076,6 +1090,7 @@ static private_cxtp_message_t *create_empty(cxtp_message_type_t type)
 			.get_sequence = _get_sequence,
 			.set_token = _set_token,
 			.get_token = _get_token,
+			.verify_token = _verify_token,
 			.set_elapsed = _set_elapsed,
 			.get_elapsed = _get_elapsed,
 			.set_key = _set_key,

@@ -317,6 +317,15 @@ struct cxtp_message_t {
 	chunk_t (*get_cdb_bytes)(cxtp_message_t *this);
 
 	/**
+	 * Verify the MN authorization token of a CTAR or CT-Req (RFC 4067
+	 * section 2.5.1) over its MN address, sequence number and CDBs.
+	 *
+	 * @param key		token key of the transfer
+	 * @return			TRUE if the token is valid
+	 */
+	bool (*verify_token)(cxtp_message_t *this, chunk_t key);
+
+	/**
 	 * Encode the message.
 	 *
 	 * @return			allocated encoding, to free with chunk_clear() as

@@ -182,6 +182,11 @@ START_TEST(test_token_messages)
 	ck_assert(!cxtp_token_verify(token_key, par, parsed->get_sequence(parsed),
 								 cdbs, parsed->get_token(parsed)));
 	chunk_free(&cdbs);
+	/* as the message verifies its own token, with the right key only */
+	ck_assert(parsed->verify_token(parsed, token_key));
+	ck_assert(!parsed->verify_token(parsed, chunk_empty));
+	parsed->set_sequence(parsed, 0x0badcaff);
+	ck_assert(!parsed->verify_token(parsed, token_key));
 	parsed->destroy(parsed);
 	mn->destroy(mn);
 	par->destroy(par);

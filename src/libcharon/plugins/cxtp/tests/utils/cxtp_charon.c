@@ -1034,19 +1034,6 @@ chunk_t token_key(cxtp_charon_t *this, ike_sa_t *ike_sa)
 	return key;
 }
 
-bool token_valid(chunk_t key, cxtp_message_t *message)
-{
-	chunk_t cdbs;
-	bool valid;
-
-	cdbs = message->get_cdb_bytes(message);
-	valid = cxtp_token_verify(key, message->get_mn_address(message),
-							  message->get_sequence(message), cdbs,
-							  message->get_token(message));
-	chunk_clear(&cdbs);
-	return valid;
-}
-
 cxtp_message_t *mn_request(cxtp_charon_t *this, cxtp_message_type_t type,
 						   char *ar, uint32_t sequence, uint32_t token_seq,
 						   bool ack)

@@ -418,11 +418,6 @@ event_t *events_get(char *who, char *name, u_int n);
 chunk_t token_key(cxtp_charon_t *this, ike_sa_t *ike_sa);
 
 /**
- * Verify the token of a CTAR or CT-Req with a token key.
- */
-bool token_valid(chunk_t key, cxtp_message_t *message);
-
-/**
  * Build a CTAR or CT-Req of the mobile node, with the token of its IKE_SA.
  *
  * @param type		CXTP_CTAR or CXTP_CTREQ
