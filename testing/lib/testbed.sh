@@ -17,9 +17,11 @@
 #
 # A node is a network namespace plus a persistent mount namespace in which
 # /run is a private tmpfs (charon's pid file and vici socket paths are
-# compiled in) and the scenario's etc/ files are bound over the install
-# prefix's etc/, so strongSwan on every node reads its own configuration at
-# the usual paths, as on upstream's KVM hosts.
+# compiled in) and the node's etc/ files (the defaults in
+# testing/hosts/<node>/etc, replaced file by file by the scenario's
+# hosts/<node>/etc) are bound over the install prefix's etc/, so strongSwan
+# on every node reads its own configuration at the usual paths, as on
+# upstream's KVM hosts.
 #
 # ESP runs in userspace (kernel-libipsec, the scenarios' own load lists)
 # unless CXTP_KERNEL=netlink: then the nodes drop kernel-libipsec from their
@@ -217,45 +219,56 @@ move() {
 
 # a persistent mount namespace per node, held by a bind mount in $state/ns
 build_mounts() {
-	local scenario=$1 n etc
+	local scenario=$1 n
 	for n in "${NODES[@]}"; do
 		mkdir -p "$state/$n"
 		: > "$state/ns/$n"
-		etc=$scenario/hosts/$n/etc
-		node_conf "$n" "$etc" > "$state/$n/strongswan.conf"
-		node_swanctl_dir "$etc" "$state/$n/swanctl"
+		node_etc "$n" "$scenario" "$state/$n/etc"
+		node_conf "$n" "$state/$n/etc" > "$state/$n/strongswan.conf"
+		node_swanctl_dir "$state/$n/etc/swanctl"
 		unshare --mount="$state/ns/$n" --propagation private \
-			bash -c "$(declare -f node_mounts); node_mounts '$prefix' '$state/$n' '$etc'"
+			bash -c "$(declare -f node_mounts); node_mounts '$prefix' '$state/$n'"
 	done
 }
 
 # inside a node's new mount namespace
 node_mounts() {
-	local prefix=$1 dir=$2 etc=$3
+	local prefix=$1 dir=$2
 	set -e
 	mount -t tmpfs -o mode=0755 tmpfs /run
 	mount --bind "$dir/strongswan.conf" "$prefix/etc/strongswan.conf"
-	mount --bind "$dir/swanctl" "$prefix/etc/swanctl"
+	mount --bind "$dir/etc/swanctl" "$prefix/etc/swanctl"
 }
 
-# a node's swanctl directory: the scenario's files plus the credential
-# directories swanctl expects (scenarios, like upstream's, only hold the
-# files they need)
-node_swanctl_dir() {
-	local etc=$1 dir=$2 d
+# node_etc NODE SCENARIO DIR: the node's etc/ as the scenario sets it up,
+# as upstream's framework does: the defaults of testing/hosts/NODE/etc,
+# each replaced by the scenario's file of the same path under
+# hosts/NODE/etc where it has one (scenarios hold only what differs)
+node_etc() {
+	local node=$1 scenario=$2 dir=$3 src
 	mkdir -p "$dir"
-	if [ -d "$etc/swanctl" ]; then
-		cp -r "$etc/swanctl/." "$dir/"
-	fi
+	for src in "$top/testing/hosts/$node/etc" "${scenario:+$scenario/hosts/$node/etc}"; do
+		if [ -n "$src" ] && [ -d "$src" ]; then
+			cp -r "$src/." "$dir/"
+		fi
+	done
+}
+
+# a node's swanctl directory gets the credential directories swanctl
+# expects (the configurations, like upstream's, only hold the files they
+# need)
+node_swanctl_dir() {
+	local dir=$1 d
 	for d in x509 x509ca x509ocsp x509aa x509ac x509crl pubkey private rsa \
 		ecdsa bliss pkcs8 pkcs12 conf.d; do
 		mkdir -p "$dir/$d"
 	done
 }
 
-# the node's strongswan.conf: the scenario's, plus where this node logs
+# the node's strongswan.conf: its etc/'s (see node_etc), plus where this
+# node logs
 node_conf() {
-	local node=$1 etc=$2 conf=$etc/strongswan.conf
+	local node=$1 conf=$2/strongswan.conf
 	if [ -f "$conf" ] && [ "${CXTP_KERNEL:-libipsec}" = netlink ]; then
 		sed '/^[[:space:]]*load[[:space:]]*=/ s/ kernel-libipsec\b//' "$conf" \
 			> "$state/$node/scenario.conf"
