@@ -45,10 +45,10 @@ seen_swanctl_conf carol | cmp -s - "$top/testing/hosts/carol/etc/swanctl/swanctl
 	fail "carol does not read its default swanctl.conf"
 # the MN reaches pAR, pAR the correspondent, the ARs each other; but the
 # ARs forward no clear traffic from their access links
-"$testbed" exec carol ping -c 1 -W 1 fd00:1::1 > /dev/null || fail "carol cannot reach moon"
-"$testbed" exec moon ping -c 1 -W 1 10.100.0.1 > /dev/null || fail "moon cannot reach alice"
-"$testbed" exec moon ping -c 1 -W 1 fd00:12::2 > /dev/null || fail "moon cannot reach sun"
-if "$testbed" exec carol ping -c 1 -W 1 10.100.0.1 > /dev/null; then
+"$testbed" exec carol ping -c 1 -W 1 "$MOON_ACCESS6" > /dev/null || fail "carol cannot reach moon"
+"$testbed" exec moon ping -c 1 -W 1 "$ALICE4" > /dev/null || fail "moon cannot reach alice"
+"$testbed" exec moon ping -c 1 -W 1 "$SUN_AR6" > /dev/null || fail "moon cannot reach sun"
+if "$testbed" exec carol ping -c 1 -W 1 "$ALICE4" > /dev/null; then
 	fail "moon forwards clear traffic from carol"
 fi
 # each node has its own /run
@@ -58,8 +58,8 @@ if "$testbed" up 2> err.txt; then fail "a second 'up' succeeded"; fi
 grep -q "already up or half-built" err.txt || fail "no clear message for a second 'up': $(cat err.txt)"
 rm -f err.txt
 "$testbed" move carol nar
-"$testbed" exec carol ping -c 1 -W 1 fd00:2::1 > /dev/null || fail "carol cannot reach sun after the move"
-if "$testbed" exec carol ping -c 1 -W 1 fd00:1::1 > /dev/null; then
+"$testbed" exec carol ping -c 1 -W 1 "$SUN_ACCESS6" > /dev/null || fail "carol cannot reach sun after the move"
+if "$testbed" exec carol ping -c 1 -W 1 "$MOON_ACCESS6" > /dev/null; then
 	fail "carol still reaches moon after the move"
 fi
 "$testbed" down
