@@ -1,6 +1,7 @@
 # Runs scenarios written in strongSwan's testing-framework format
 # (testing/tests/<group>/<name>/: pretest.dat, evaltest.dat, posttest.dat,
-# hosts/<host>/etc/...) on the namespace testbed.
+# hosts/<host>/etc/... over the defaults in testing/hosts/) on the namespace
+# testbed.
 #
 # Checks that hold only for one ESP backend (see testbed.sh) go into
 # evaltest.<backend>.dat beside evaltest.dat (evaltest.netlink.dat: the

@@ -2,24 +2,24 @@
 #
 #            par link                      core links
 #   carol ---------------- moon ------------------------+
-#   (MN)  fd00:1::/64       (pAR)  fd00:10::/64          |
-#     |   192.168.1.0/24      |    10.10.0.0/24        alice (HA, the
-#     |                       | ar link fd00:12::/64     |  correspondent:
-#     |   nar link            | 10.12.0.0/24             |  fd00:100::1,
-#     +------------------- sun (nAR) --------------------+  10.100.0.1)
-#                                        (moon: 10.100.0.2, sun: 10.100.0.3)
-#         fd00:2::/64              fd00:20::/64
-#         192.168.2.0/24           10.20.0.0/24
+#   (MN)                    (pAR)                        |
+#     |                       | ar link                alice (HA, the
+#     |   nar link            |                          |  correspondent)
+#     +------------------- sun (nAR) --------------------+
+#
+# The links' and nodes' addresses are defined in addresses.sh.
 #
 # carol starts on the par link; "move" takes it to the nar link with a new
 # care-of address (its eth1), as a Mobile IPv6 handover would. Its inner
-# address (virtual IP 10.3.0.1 / fd00:3::1) stays; alice's route to it follows.
+# address (its virtual IP) stays; alice's route to it follows.
 #
 # A node is a network namespace plus a persistent mount namespace in which
 # /run is a private tmpfs (charon's pid file and vici socket paths are
-# compiled in) and the scenario's etc/ files are bound over the install
-# prefix's etc/, so strongSwan on every node reads its own configuration at
-# the usual paths, as on upstream's KVM hosts.
+# compiled in) and the node's etc/ files (the defaults in
+# testing/hosts/<node>/etc, replaced file by file by the scenario's
+# hosts/<node>/etc) are bound over the install prefix's etc/, so strongSwan
+# on every node reads its own configuration at the usual paths, as on
+# upstream's KVM hosts.
 #
 # ESP runs in userspace (kernel-libipsec, the scenarios' own load lists)
 # unless CXTP_KERNEL=netlink: then the nodes drop kernel-libipsec from their
@@ -34,6 +34,8 @@
 # (default 1; the VM sets 10).
 #
 # Sourced by the scripts in testing/; expects $top and $prefix.
+
+. "$top/testing/lib/addresses.sh"
 
 NODES=(carol moon sun alice)
 NS_PREFIX=cxtp-
@@ -75,10 +77,14 @@ link() {
 	in_ns "$3" ip link set "$4" up
 }
 
+# addr NODE DEV IPV6 IPV4: the node's addresses on a link, or host
+# addresses on lo
 addr() {
-	local node=$1 dev=$2; shift 2
-	local a
-	for a in "$@"; do
+	local node=$1 dev=$2 a plen6=$LINK_PLEN6 plen4=$LINK_PLEN4
+	if [ "$dev" = lo ]; then
+		plen6=128 plen4=32
+	fi
+	for a in "$3/$plen6" "$4/$plen4"; do
 		in_ns "$node" ip addr add "$a" dev "$dev" nodad 2>/dev/null ||
 			in_ns "$node" ip addr add "$a" dev "$dev"
 	done
@@ -121,28 +127,27 @@ build_network() {
 	link sun eth1 alice eth1
 	link moon eth2 sun eth2
 
-	addr moon eth0 fd00:1::1/64 192.168.1.1/24
-	addr sun eth0 fd00:2::1/64 192.168.2.1/24
-	addr moon eth1 fd00:10::1/64 10.10.0.1/24
-	addr alice eth0 fd00:10::10/64 10.10.0.10/24
-	addr sun eth1 fd00:20::1/64 10.20.0.1/24
-	addr alice eth1 fd00:20::10/64 10.20.0.10/24
-	addr moon eth2 fd00:12::1/64 10.12.0.1/24
-	addr sun eth2 fd00:12::2/64 10.12.0.2/24
-	addr alice lo fd00:100::1/128 10.100.0.1/32
+	addr moon eth0 "$MOON_ACCESS6" "$MOON_ACCESS4"
+	addr sun eth0 "$SUN_ACCESS6" "$SUN_ACCESS4"
+	addr moon eth1 "$MOON_CORE6" "$MOON_CORE4"
+	addr alice eth0 "$ALICE_MOON6" "$ALICE_MOON4"
+	addr sun eth1 "$SUN_CORE6" "$SUN_CORE4"
+	addr alice eth1 "$ALICE_SUN6" "$ALICE_SUN4"
+	addr moon eth2 "$MOON_AR6" "$MOON_AR4"
+	addr sun eth2 "$SUN_AR6" "$SUN_AR4"
+	addr alice lo "$ALICE6" "$ALICE4"
 	# the ARs need an address inside the network they protect: kernel-libipsec
 	# routes tunnelled traffic from it
-	addr moon lo fd00:100::2/128 10.100.0.2/32
-	addr sun lo fd00:100::3/128 10.100.0.3/32
+	addr moon lo "$MOON_INNER6" "$MOON_INNER4"
+	addr sun lo "$SUN_INNER6" "$SUN_INNER4"
 
-	route moon fd00:100::/64 via fd00:10::10
-	route moon 10.100.0.0/24 via 10.10.0.10
-	route sun fd00:100::/64 via fd00:20::10
-	route sun 10.100.0.0/24 via 10.20.0.10
+	route moon "$PROTECTED_NET6" via "$ALICE_MOON6"
+	route moon "$PROTECTED_NET4" via "$ALICE_MOON4"
+	route sun "$PROTECTED_NET6" via "$ALICE_SUN6"
+	route sun "$PROTECTED_NET4" via "$ALICE_SUN4"
 
 	# the MN's inner address is reached through pAR until the MN moves
-	route alice fd00:3::/64 via fd00:10::1
-	route alice 10.3.0.0/24 via 10.10.0.1
+	alice_via "$MOON_CORE6" "$MOON_CORE4"
 
 	# access routers forward only what came through a tunnel: clear traffic
 	# from a mobile node on the access link is dropped, as on the paper's
@@ -175,17 +180,23 @@ build_network() {
 
 # attach NODE par|nar: the MN's care-of address on the given access link
 attach() {
-	local node=$1 where=$2 dev gw4 gw6 net
+	local node=$1 where=$2 dev a6 a4 gw6 gw4
 	case $where in
-	par) dev=eth0 net=1 ;;
-	nar) dev=eth1 net=2 ;;
+	par) dev=eth0 a6=$CAROL_PAR6 a4=$CAROL_PAR4 gw6=$MOON_ACCESS6 gw4=$MOON_ACCESS4 ;;
+	nar) dev=eth1 a6=$CAROL_NAR6 a4=$CAROL_NAR4 gw6=$SUN_ACCESS6 gw4=$SUN_ACCESS4 ;;
 	*) die "unknown access link '$where' (par or nar)" ;;
 	esac
-	gw6=fd00:$net::1 gw4=192.168.$net.1
 	in_ns "$node" ip link set "$dev" up
-	addr "$node" "$dev" "fd00:$net::10/64" "192.168.$net.10/24"
+	addr "$node" "$dev" "$a6" "$a4"
 	route "$node" default via "$gw6" dev "$dev"
 	route "$node" default via "$gw4" dev "$dev"
+}
+
+# alice_via IPV6 IPV4: alice's route to the MN's inner addresses, through
+# the core address of the router the MN is attached to
+alice_via() {
+	route alice "$VIP_NET6" via "$1"
+	route alice "$VIP_NET4" via "$2"
 }
 
 detach() {
@@ -202,14 +213,12 @@ move() {
 	nar)
 		detach "$node" eth0
 		attach "$node" nar
-		route alice fd00:3::/64 via fd00:20::1
-		route alice 10.3.0.0/24 via 10.20.0.1
+		alice_via "$SUN_CORE6" "$SUN_CORE4"
 		;;
 	par)
 		detach "$node" eth1
 		attach "$node" par
-		route alice fd00:3::/64 via fd00:10::1
-		route alice 10.3.0.0/24 via 10.10.0.1
+		alice_via "$MOON_CORE6" "$MOON_CORE4"
 		;;
 	*) die "usage: move NODE par|nar" ;;
 	esac
@@ -217,45 +226,56 @@ move() {
 
 # a persistent mount namespace per node, held by a bind mount in $state/ns
 build_mounts() {
-	local scenario=$1 n etc
+	local scenario=$1 n
 	for n in "${NODES[@]}"; do
 		mkdir -p "$state/$n"
 		: > "$state/ns/$n"
-		etc=$scenario/hosts/$n/etc
-		node_conf "$n" "$etc" > "$state/$n/strongswan.conf"
-		node_swanctl_dir "$etc" "$state/$n/swanctl"
+		node_etc "$n" "$scenario" "$state/$n/etc"
+		node_conf "$n" "$state/$n/etc" > "$state/$n/strongswan.conf"
+		node_swanctl_dir "$state/$n/etc/swanctl"
 		unshare --mount="$state/ns/$n" --propagation private \
-			bash -c "$(declare -f node_mounts); node_mounts '$prefix' '$state/$n' '$etc'"
+			bash -c "$(declare -f node_mounts); node_mounts '$prefix' '$state/$n'"
 	done
 }
 
 # inside a node's new mount namespace
 node_mounts() {
-	local prefix=$1 dir=$2 etc=$3
+	local prefix=$1 dir=$2
 	set -e
 	mount -t tmpfs -o mode=0755 tmpfs /run
 	mount --bind "$dir/strongswan.conf" "$prefix/etc/strongswan.conf"
-	mount --bind "$dir/swanctl" "$prefix/etc/swanctl"
+	mount --bind "$dir/etc/swanctl" "$prefix/etc/swanctl"
 }
 
-# a node's swanctl directory: the scenario's files plus the credential
-# directories swanctl expects (scenarios, like upstream's, only hold the
-# files they need)
-node_swanctl_dir() {
-	local etc=$1 dir=$2 d
+# node_etc NODE SCENARIO DIR: the node's etc/ as the scenario sets it up,
+# as upstream's framework does: the defaults of testing/hosts/NODE/etc,
+# each replaced by the scenario's file of the same path under
+# hosts/NODE/etc where it has one (scenarios hold only what differs)
+node_etc() {
+	local node=$1 scenario=$2 dir=$3 src
 	mkdir -p "$dir"
-	if [ -d "$etc/swanctl" ]; then
-		cp -r "$etc/swanctl/." "$dir/"
-	fi
+	for src in "$top/testing/hosts/$node/etc" "${scenario:+$scenario/hosts/$node/etc}"; do
+		if [ -n "$src" ] && [ -d "$src" ]; then
+			cp -r "$src/." "$dir/"
+		fi
+	done
+}
+
+# a node's swanctl directory gets the credential directories swanctl
+# expects (the configurations, like upstream's, only hold the files they
+# need)
+node_swanctl_dir() {
+	local dir=$1 d
 	for d in x509 x509ca x509ocsp x509aa x509ac x509crl pubkey private rsa \
 		ecdsa bliss pkcs8 pkcs12 conf.d; do
 		mkdir -p "$dir/$d"
 	done
 }
 
-# the node's strongswan.conf: the scenario's, plus where this node logs
+# the node's strongswan.conf: its etc/'s (see node_etc), plus where this
+# node logs
 node_conf() {
-	local node=$1 etc=$2 conf=$etc/strongswan.conf
+	local node=$1 conf=$2/strongswan.conf
 	if [ -f "$conf" ] && [ "${CXTP_KERNEL:-libipsec}" = netlink ]; then
 		sed '/^[[:space:]]*load[[:space:]]*=/ s/ kernel-libipsec\b//' "$conf" \
 			> "$state/$node/scenario.conf"

@@ -1,7 +1,8 @@
 #!/bin/bash
-# The testbed builds the topology, refuses to start over a half-built one,
-# and leaves nothing behind: not after 'down', not after a failing scenario,
-# not after an interrupted one.
+# The testbed builds the topology, configures each node from the defaults
+# with the scenario's files in their place, refuses to start over a
+# half-built one, and leaves nothing behind: not after 'down', not after a
+# failing scenario, not after an interrupted one.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 testbed=$top/testing/testbed
@@ -21,15 +22,33 @@ leftovers() {
 	grep " $top/build/testbed/" /proc/mounts || true
 }
 
+# what a node reads as its swanctl.conf and strongswan.conf (the testbed's
+# strongswan.conf includes the node's own, then adds where it logs)
+seen_swanctl_conf() {
+	"$testbed" exec "$1" cat "$prefix/etc/swanctl/swanctl.conf"
+}
+seen_strongswan_conf() {
+	local inc
+	inc=$("$testbed" exec "$1" cat "$prefix/etc/strongswan.conf" | sed -n 's/^include //p')
+	[ -n "$inc" ] && "$testbed" exec "$1" cat "$inc"
+}
+
 [ -z "$(leftovers)" ] || fail "a testbed is already up: $(leftovers)"
 
-"$testbed" up
+"$testbed" up "$fixtures/override"
+# the scenario's file replaces the default, the other defaults stay
+seen_strongswan_conf moon | cmp -s - "$fixtures/override/hosts/moon/etc/strongswan.conf" ||
+	fail "moon does not read the scenario's strongswan.conf"
+seen_swanctl_conf moon | cmp -s - "$top/testing/hosts/moon/etc/swanctl/swanctl.conf" ||
+	fail "moon does not read its default swanctl.conf"
+seen_swanctl_conf carol | cmp -s - "$top/testing/hosts/carol/etc/swanctl/swanctl.conf" ||
+	fail "carol does not read its default swanctl.conf"
 # the MN reaches pAR, pAR the correspondent, the ARs each other; but the
 # ARs forward no clear traffic from their access links
-"$testbed" exec carol ping -c 1 -W 1 fd00:1::1 > /dev/null || fail "carol cannot reach moon"
-"$testbed" exec moon ping -c 1 -W 1 10.100.0.1 > /dev/null || fail "moon cannot reach alice"
-"$testbed" exec moon ping -c 1 -W 1 fd00:12::2 > /dev/null || fail "moon cannot reach sun"
-if "$testbed" exec carol ping -c 1 -W 1 10.100.0.1 > /dev/null; then
+"$testbed" exec carol ping -c 1 -W 1 "$MOON_ACCESS6" > /dev/null || fail "carol cannot reach moon"
+"$testbed" exec moon ping -c 1 -W 1 "$ALICE4" > /dev/null || fail "moon cannot reach alice"
+"$testbed" exec moon ping -c 1 -W 1 "$SUN_AR6" > /dev/null || fail "moon cannot reach sun"
+if "$testbed" exec carol ping -c 1 -W 1 "$ALICE4" > /dev/null; then
 	fail "moon forwards clear traffic from carol"
 fi
 # each node has its own /run
@@ -39,8 +58,8 @@ if "$testbed" up 2> err.txt; then fail "a second 'up' succeeded"; fi
 grep -q "already up or half-built" err.txt || fail "no clear message for a second 'up': $(cat err.txt)"
 rm -f err.txt
 "$testbed" move carol nar
-"$testbed" exec carol ping -c 1 -W 1 fd00:2::1 > /dev/null || fail "carol cannot reach sun after the move"
-if "$testbed" exec carol ping -c 1 -W 1 fd00:1::1 > /dev/null; then
+"$testbed" exec carol ping -c 1 -W 1 "$SUN_ACCESS6" > /dev/null || fail "carol cannot reach sun after the move"
+if "$testbed" exec carol ping -c 1 -W 1 "$MOON_ACCESS6" > /dev/null; then
 	fail "carol still reaches moon after the move"
 fi
 "$testbed" down
