@@ -317,6 +317,16 @@ struct cxtp_message_t {
 	chunk_t (*get_cdb_bytes)(cxtp_message_t *this);
 
 	/**
+	 * Set the MN authorization token of a CTAR or CT-Req (RFC 4067 section
+	 * 2.5.1), computed over its MN address, sequence number and CDBs, so
+	 * sign it after setting them.
+	 *
+	 * @param key		token key of the transfer
+	 * @return			TRUE if signed
+	 */
+	bool (*sign_token)(cxtp_message_t *this, chunk_t key);
+
+	/**
 	 * Verify the MN authorization token of a CTAR or CT-Req (RFC 4067
 	 * section 2.5.1) over its MN address, sequence number and CDBs.
 	 *

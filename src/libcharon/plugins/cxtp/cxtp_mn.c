@@ -14,7 +14,6 @@
 
 
 #include "cxtp_mn.h"
-#include "cxtp_token.h"
 
 #include <daemon.h>
 #include <threading/mutex.h>
@@ -177,8 +176,7 @@ static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 								  host_t *ar, uint32_t sequence, bool ack)
 {
 	cxtp_message_t *message;
-	uint32_t token;
-	chunk_t key = chunk_empty, cdbs;
+	chunk_t key = chunk_empty;
 	bool ok;
 
 	if (!this->capture->derive_token_key(this->capture, ike_sa, &key))
@@ -194,17 +192,13 @@ static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 	message->set_ar_address(message, ar);
 	message->set_sequence(message, sequence);
 	message->set_ack(message, ack);
-	cdbs = message->get_cdb_bytes(message);
-	ok = cxtp_token_compute(key, ike_sa->get_my_host(ike_sa), sequence, cdbs,
-							&token);
-	chunk_clear(&cdbs);
+	ok = message->sign_token(message, key);
 	chunk_clear(&key);
 	if (!ok)
 	{
 		message->destroy(message);
 		return NULL;
 	}
-	message->set_token(message, token);
 	return message;
 }
 
