@@ -15,6 +15,7 @@
 
 #include "cxtp_ar.h"
 #include "cxtp_encode.h"
+#include "cxtp_export.h"
 #include "cxtp_import.h"
 #include "cxtp_message.h"
 #include "cxtp_token.h"
@@ -41,6 +42,11 @@ struct private_cxtp_ar_t {
 	 * Captured SA keys
 	 */
 	cxtp_capture_t *capture;
+
+	/**
+	 * Transfer counters and token keys
+	 */
+	cxtp_transfers_t *transfers;
 
 	/**
 	 * Plugin settings
@@ -253,19 +259,20 @@ static char *transfer(private_cxtp_ar_t *this, ike_sa_t *ike_sa, char *peer,
 	{
 		return strdup("a transfer of this IKE_SA is in progress");
 	}
-	reason = this->capture->check(this->capture, ike_sa);
+	reason = cxtp_export_check(this->capture, ike_sa);
 	if (reason)
 	{
 		return reason;
 	}
-	context = this->capture->build_context(this->capture, ike_sa);
+	context = cxtp_export(this->capture, ike_sa,
+					this->transfers->get_transfers(this->transfers, ike_sa));
 	if (!context)
 	{
 		return strdup("capturing its context failed, see the log");
 	}
 	message = cxtp_message_create(type, ike_sa->get_other_host(ike_sa));
 	message->set_ack(message, TRUE);
-	ok = this->capture->derive_token_key(this->capture, ike_sa, &key);
+	ok = this->transfers->derive_token_key(this->transfers, ike_sa, &key);
 	ok = ok && message->set_key(message, key) && add_cdbs(message, context);
 	chunk_clear(&key);
 	context->destroy(context);
@@ -829,8 +836,8 @@ static void activate(private_cxtp_ar_t *this, ctar_t *ctar)
 						   this->settings->get_seq_jump(this->settings));
 		if (ok)
 		{
-			this->capture->set_transfers(this->capture, ike_sa,
-										 entry->context->ike.transfers + 1);
+			this->transfers->set_transfers(this->transfers, ike_sa,
+									   entry->context->ike.transfers + 1);
 			this->pad->add(this->pad, entry->context);
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 		}
@@ -1001,7 +1008,7 @@ static bool transfer_for(private_cxtp_ar_t *this, char *peer,
 		return FALSE;
 	}
 	/* we check the mobile node's token ourselves before handing out keys */
-	if (this->capture->derive_token_key(this->capture, ike_sa, &key))
+	if (this->transfers->derive_token_key(this->transfers, ike_sa, &key))
 	{
 		valid = message->verify_token(message, key);
 		chunk_clear(&key);
@@ -1130,6 +1137,7 @@ METHOD(cxtp_ar_t, destroy, void,
  * Described in header
  */
 cxtp_ar_t *cxtp_ar_create_with_transport(cxtp_capture_t *capture,
+										 cxtp_transfers_t *transfers,
 										 cxtp_settings_t *settings,
 										 cxtp_icmp_t *icmp, cxtp_pad_t *pad,
 										 cxtp_ar_transport_create_t create,
@@ -1146,6 +1154,7 @@ cxtp_ar_t *cxtp_ar_create_with_transport(cxtp_capture_t *capture,
 			.destroy = _destroy,
 		},
 		.capture = capture,
+		.transfers = transfers,
 		.settings = settings,
 		.icmp = icmp,
 		.pad = pad,
@@ -1181,9 +1190,11 @@ static cxtp_transport_t *create_udp(void *data, cxtp_transport_receive_cb_t cb,
 /*
  * Described in header
  */
-cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
-						  cxtp_icmp_t *icmp, cxtp_pad_t *pad)
+cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture,
+						  cxtp_transfers_t *transfers,
+						  cxtp_settings_t *settings, cxtp_icmp_t *icmp,
+						  cxtp_pad_t *pad)
 {
-	return cxtp_ar_create_with_transport(capture, settings, icmp, pad,
-										 create_udp, settings);
+	return cxtp_ar_create_with_transport(capture, transfers, settings, icmp,
+										 pad, create_udp, settings);
 }

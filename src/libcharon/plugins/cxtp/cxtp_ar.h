@@ -26,6 +26,7 @@
 #include "cxtp_icmp.h"
 #include "cxtp_pad.h"
 #include "cxtp_settings.h"
+#include "cxtp_transfers.h"
 #include "cxtp_transport.h"
 
 #include <sa/ike_sa.h>
@@ -111,13 +112,16 @@ struct cxtp_ar_t {
  * Create a cxtp_ar_t, listening for other access routers.
  *
  * @param capture		captured SA keys, to build contexts
+ * @param transfers		transfer counters and token keys
  * @param settings		plugin settings
  * @param icmp			transport to mobile nodes, for CTAAs
  * @param pad			PAD entries of activated contexts
  * @return				instance, NULL if the transport can't be set up
  */
-cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
-						  cxtp_icmp_t *icmp, cxtp_pad_t *pad);
+cxtp_ar_t *cxtp_ar_create(cxtp_capture_t *capture,
+						  cxtp_transfers_t *transfers,
+						  cxtp_settings_t *settings, cxtp_icmp_t *icmp,
+						  cxtp_pad_t *pad);
 
 /**
  * Constructor of the transport to other access routers.
@@ -137,6 +141,7 @@ typedef cxtp_transport_t *(*cxtp_ar_transport_create_t)(void *data,
  * so unit tests can see and inject messages between access routers.
  *
  * @param capture		captured SA keys, to build contexts
+ * @param transfers		transfer counters and token keys
  * @param settings		plugin settings
  * @param icmp			transport to mobile nodes, for CTAAs
  * @param pad			PAD entries of activated contexts
@@ -145,6 +150,7 @@ typedef cxtp_transport_t *(*cxtp_ar_transport_create_t)(void *data,
  * @return				instance, NULL if the transport can't be set up
  */
 cxtp_ar_t *cxtp_ar_create_with_transport(cxtp_capture_t *capture,
+										 cxtp_transfers_t *transfers,
 										 cxtp_settings_t *settings,
 										 cxtp_icmp_t *icmp, cxtp_pad_t *pad,
 										 cxtp_ar_transport_create_t create,

@@ -15,6 +15,7 @@
 #include "cxtp_plugin.h"
 #include "cxtp_settings.h"
 #include "cxtp_capture.h"
+#include "cxtp_transfers.h"
 #include "cxtp_vici.h"
 #include "cxtp_ar.h"
 #include "cxtp_icmp.h"
@@ -44,6 +45,11 @@ struct private_cxtp_plugin_t {
 	 * Key material of the SAs, captured as it is derived
 	 */
 	cxtp_capture_t *capture;
+
+	/**
+	 * Transfer counters and token keys
+	 */
+	cxtp_transfers_t *transfers;
 
 	/**
 	 * Transport between mobile nodes and access routers
@@ -122,15 +128,19 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			 settings->get_seq_jump(settings), peers, peers == 1 ? "" : "s");
 		this->capture = cxtp_capture_create();
 		charon->bus->add_listener(charon->bus, &this->capture->listener);
+		this->transfers = cxtp_transfers_create(this->capture);
+		charon->bus->add_listener(charon->bus, &this->transfers->listener);
 		this->icmp = cxtp_icmp_create(settings, icmp_received, this);
-		this->mn = cxtp_mn_create(this->capture, this->settings, this->icmp);
+		this->mn = cxtp_mn_create(this->capture, this->transfers,
+								  this->settings, this->icmp);
 		charon->kernel->add_listener(charon->kernel, &this->mn->listener);
 		charon->bus->add_listener(charon->bus, &this->mn->ike_listener);
 		this->pad = cxtp_pad_create(this->settings);
 		lib->credmgr->add_set(lib->credmgr, &this->pad->set);
-		this->ar = cxtp_ar_create(this->capture, this->settings, this->icmp,
-								  this->pad);
-		this->vici = cxtp_vici_create(this->capture, this->ar, this->mn);
+		this->ar = cxtp_ar_create(this->capture, this->transfers,
+								  this->settings, this->icmp, this->pad);
+		this->vici = cxtp_vici_create(this->capture, this->transfers, this->ar,
+									  this->mn);
 		if (!this->vici)
 		{
 			DBG1(DBG_CFG, "cxtp: vici is not loaded, cxtp commands unavailable");
@@ -159,6 +169,13 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 										 &this->mn->ike_listener);
 			this->mn->destroy(this->mn);
 			this->mn = NULL;
+		}
+		if (this->transfers)
+		{
+			charon->bus->remove_listener(charon->bus,
+										 &this->transfers->listener);
+			this->transfers->destroy(this->transfers);
+			this->transfers = NULL;
 		}
 		if (this->capture)
 		{
@@ -194,6 +211,7 @@ METHOD(plugin_t, destroy, void,
 	DESTROY_IF(this->ar);
 	DESTROY_IF(this->mn);
 	DESTROY_IF(this->pad);
+	DESTROY_IF(this->transfers);
 	DESTROY_IF(this->capture);
 	DESTROY_IF(this->settings);
 	free(this);

@@ -14,6 +14,7 @@
 
 
 #include "cxtp_vici.h"
+#include "cxtp_export.h"
 
 #include <inttypes.h>
 
@@ -42,6 +43,11 @@ struct private_cxtp_vici_t {
 	 * Captured key material
 	 */
 	cxtp_capture_t *capture;
+
+	/**
+	 * Transfer counters
+	 */
+	cxtp_transfers_t *transfers;
 
 	/**
 	 * Transfers between access routers, if available
@@ -145,10 +151,11 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 		b->end_section(b);
 		return;
 	}
-	reason = this->capture->check(this->capture, ike_sa);
+	reason = cxtp_export_check(this->capture, ike_sa);
 	if (!reason)
 	{
-		context = this->capture->build_context(this->capture, ike_sa);
+		context = cxtp_export(this->capture, ike_sa,
+					this->transfers->get_transfers(this->transfers, ike_sa));
 		if (!context)
 		{
 			reason = strdup("capturing its context failed, see the log");
@@ -440,7 +447,8 @@ METHOD(cxtp_vici_t, destroy, void,
 /*
  * Described in header
  */
-cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
+cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
+							  cxtp_transfers_t *transfers, cxtp_ar_t *ar,
 							  cxtp_mn_t *mn)
 {
 	private_cxtp_vici_t *this;
@@ -458,6 +466,7 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
 		},
 		.dispatcher = dispatcher,
 		.capture = capture,
+		.transfers = transfers,
 		.ar = ar,
 		.mn = mn,
 	);

@@ -38,7 +38,8 @@ START_SETUP(setup)
 {
 	env = cxtp_charon_setup();
 	icmp = stub_icmp_create();
-	mn = cxtp_mn_create(env->capture, env->settings, &icmp->icmp);
+	mn = cxtp_mn_create(env->capture, env->transfers, env->settings,
+						 &icmp->icmp);
 	mn->set_event_cb(mn, events_cb, "mn");
 	key = token_key(env, env->mn);
 	mn_id = cxtp_charon_checkin(env, env->mn);

@@ -56,16 +56,16 @@ START_SETUP(setup)
 	icmp = stub_icmp_create();
 	par_transport = stub_transport_create();
 	par_pad = cxtp_pad_create(env->settings);
-	par = cxtp_ar_create_with_transport(env->capture, env->settings,
-									&icmp->icmp, par_pad,
-									stub_transport_constructor, par_transport);
+	par = cxtp_ar_create_with_transport(env->capture, env->transfers,
+						env->settings, &icmp->icmp, par_pad,
+						stub_transport_constructor, par_transport);
 	ck_assert(par);
 	par->set_event_cb(par, events_cb, "par");
 	nar_transport = stub_transport_create();
 	nar_pad = cxtp_pad_create(env->settings);
-	nar = cxtp_ar_create_with_transport(env->capture, env->settings,
-									&icmp->icmp, nar_pad,
-									stub_transport_constructor, nar_transport);
+	nar = cxtp_ar_create_with_transport(env->capture, env->transfers,
+						env->settings, &icmp->icmp, nar_pad,
+						stub_transport_constructor, nar_transport);
 	ck_assert(nar);
 	nar->set_event_cb(nar, events_cb, "nar");
 

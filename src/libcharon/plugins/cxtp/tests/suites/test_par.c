@@ -43,9 +43,9 @@ START_SETUP(setup)
 	transport = stub_transport_create();
 	icmp = stub_icmp_create();
 	pad = cxtp_pad_create(env->settings);
-	ar = cxtp_ar_create_with_transport(env->capture, env->settings,
-									   &icmp->icmp, pad,
-									   stub_transport_constructor, transport);
+	ar = cxtp_ar_create_with_transport(env->capture, env->transfers,
+						env->settings, &icmp->icmp, pad,
+						stub_transport_constructor, transport);
 	ck_assert(ar);
 	ar->set_event_cb(ar, events_cb, "par");
 	par_id = cxtp_charon_checkin(env, env->par);

@@ -515,8 +515,11 @@ cxtp_charon_t *cxtp_charon_setup()
 		.capture = cxtp_capture_create(),
 		.settings = cxtp_settings_create(),
 	);
+	this->transfers = cxtp_transfers_create(this->capture);
 	exchange_test_helper->add_listener(exchange_test_helper,
 									   &this->capture->listener);
+	exchange_test_helper->add_listener(exchange_test_helper,
+									   &this->transfers->listener);
 	exchange_test_helper->establish_sa(exchange_test_helper, &this->mn,
 									   &this->par, NULL);
 	ck_assert_int_eq(this->mn->get_state(this->mn), IKE_ESTABLISHED);
@@ -557,6 +560,7 @@ void cxtp_charon_teardown(cxtp_charon_t *this)
 	destroy_unmanaged(this, this->mn);
 	destroy_unmanaged(this, this->par);
 	exchange_test_helper_deinit();
+	this->transfers->destroy(this->transfers);
 	this->capture->destroy(this->capture);
 	this->settings->destroy(this->settings);
 	charon->backends->remove_backend(charon->backends, &backend);
@@ -1030,7 +1034,7 @@ chunk_t token_key(cxtp_charon_t *this, ike_sa_t *ike_sa)
 {
 	chunk_t key;
 
-	ck_assert(this->capture->derive_token_key(this->capture, ike_sa, &key));
+	ck_assert(this->transfers->derive_token_key(this->transfers, ike_sa, &key));
 	return key;
 }
 

@@ -43,6 +43,7 @@
 #include "../../cxtp_capture.h"
 #include "../../cxtp_icmp.h"
 #include "../../cxtp_settings.h"
+#include "../../cxtp_transfers.h"
 #include "../../cxtp_transport.h"
 
 /**
@@ -97,6 +98,8 @@ typedef struct {
 	bool par_managed;
 	/** captured keys, listening on the bus */
 	cxtp_capture_t *capture;
+	/** transfer counters, listening on the bus */
+	cxtp_transfers_t *transfers;
 	/** plugin settings, peers "par" and "nar" */
 	cxtp_settings_t *settings;
 } cxtp_charon_t;
