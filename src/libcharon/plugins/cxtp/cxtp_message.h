@@ -118,6 +118,18 @@ struct cxtp_status_t {
 };
 
 /**
+ * Status code in a CTDR for a context nAR could not import or activate.
+ */
+#define CXTP_STATUS_FAILED 0x01
+
+/**
+ * Status code in a CTDR telling pAR that the mobile node activated the
+ * context on nAR, so pAR may drop its copy; a project extension beside
+ * RFC 4067's zero for success.
+ */
+#define CXTP_STATUS_ACTIVATED 0x80
+
+/**
  * A CXTP message (RFC 4067), encoded and parsed.
  *
  * All addresses of a message share the family of the MN's previous address,

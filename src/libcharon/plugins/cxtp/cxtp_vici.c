@@ -50,9 +50,14 @@ struct private_cxtp_vici_t {
 	cxtp_transfers_t *transfers;
 
 	/**
-	 * Transfers between access routers, if available
+	 * Previous access router's side, if available
 	 */
-	cxtp_ar_t *ar;
+	cxtp_par_t *par;
+
+	/**
+	 * New access router's side, if available
+	 */
+	cxtp_nar_t *nar;
 
 	/**
 	 * The mobile node's side
@@ -140,7 +145,11 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 			  be64toh(id->get_initiator_spi(id)));
 	b->add_kv(b, "responder-spi", "%.16"PRIx64,
 			  be64toh(id->get_responder_spi(id)));
-	state = this->ar ? this->ar->get_state(this->ar, ike_sa) : NULL;
+	state = this->par ? this->par->get_state(this->par, ike_sa) : NULL;
+	if (!state && this->nar)
+	{
+		state = this->nar->get_state(this->nar, ike_sa);
+	}
 	if (!state && this->mn && this->mn->is_prepared(this->mn, ike_sa))
 	{
 		state = "prepared";
@@ -266,7 +275,7 @@ CALLBACK(push, vici_message_t*,
 	char *peer, *error = NULL, *reason;
 	u_int ike_id;
 
-	if (!this->ar)
+	if (!this->par)
 	{
 		return reply("context transfer between access routers unavailable, "
 					 "see the log");
@@ -289,7 +298,7 @@ CALLBACK(push, vici_message_t*,
 	}
 	DBG1(DBG_CFG, "vici cxtp-push of IKE_SA %s[%u] to '%s'",
 		 ike_sa->get_name(ike_sa), ike_id, peer);
-	reason = this->ar->push(this->ar, ike_sa, peer);
+	reason = this->par->push(this->par, ike_sa, peer);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	if (reason)
 	{
@@ -423,9 +432,13 @@ METHOD(cxtp_vici_t, destroy, void,
 {
 	int i;
 
-	if (this->ar)
+	if (this->par)
 	{
-		this->ar->set_event_cb(this->ar, NULL, NULL);
+		this->par->set_event_cb(this->par, NULL, NULL);
+	}
+	if (this->nar)
+	{
+		this->nar->set_event_cb(this->nar, NULL, NULL);
 	}
 	if (this->mn)
 	{
@@ -448,8 +461,8 @@ METHOD(cxtp_vici_t, destroy, void,
  * Described in header
  */
 cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
-							  cxtp_transfers_t *transfers, cxtp_ar_t *ar,
-							  cxtp_mn_t *mn)
+							  cxtp_transfers_t *transfers, cxtp_par_t *par,
+							  cxtp_nar_t *nar, cxtp_mn_t *mn)
 {
 	private_cxtp_vici_t *this;
 	vici_dispatcher_t *dispatcher;
@@ -467,7 +480,8 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
 		.dispatcher = dispatcher,
 		.capture = capture,
 		.transfers = transfers,
-		.ar = ar,
+		.par = par,
+		.nar = nar,
 		.mn = mn,
 	);
 	dispatcher->manage_command(dispatcher, "cxtp-list", list, this);
@@ -478,9 +492,13 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
 	{
 		dispatcher->manage_event(dispatcher, events[i], TRUE);
 	}
-	if (ar)
+	if (par)
 	{
-		ar->set_event_cb(ar, raise_event, this);
+		par->set_event_cb(par, raise_event, this);
+	}
+	if (nar)
+	{
+		nar->set_event_cb(nar, raise_event, this);
 	}
 	if (mn)
 	{

@@ -23,7 +23,8 @@
 
 #include "cxtp_capture.h"
 #include "cxtp_transfers.h"
-#include "cxtp_ar.h"
+#include "cxtp_nar.h"
+#include "cxtp_par.h"
 #include "cxtp_mn.h"
 
 typedef struct cxtp_vici_t cxtp_vici_t;
@@ -56,12 +57,13 @@ struct cxtp_vici_t {
  *
  * @param capture		captured key material, to tell what can be exported
  * @param transfers		transfer counters, for the contexts listed
- * @param ar			transfers between access routers, NULL if unavailable
+ * @param par			previous access router's side, NULL if unavailable
+ * @param nar			new access router's side, NULL if unavailable
  * @param mn			the mobile node's side
  * @return				instance, NULL if vici is not available
  */
 cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
-							  cxtp_transfers_t *transfers, cxtp_ar_t *ar,
-							  cxtp_mn_t *mn);
+							  cxtp_transfers_t *transfers, cxtp_par_t *par,
+							  cxtp_nar_t *nar, cxtp_mn_t *mn);
 
 #endif /** CXTP_VICI_H_ @}*/

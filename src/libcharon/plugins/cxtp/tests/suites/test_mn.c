@@ -16,10 +16,12 @@
 #include "../../cxtp_mn.h"
 
 /**
- * The mobile node's side: prepare, move, CTAR, thaw
+ * The mobile node's side: prepare, move, CTAR, thaw; CTAAs arrive through
+ * the dispatcher, as in the plugin
  */
 static cxtp_charon_t *env;
 static cxtp_test_icmp_t *icmp;
+static cxtp_dispatcher_t *dispatcher;
 static cxtp_mn_t *mn;
 
 /**
@@ -36,8 +38,12 @@ START_SETUP(setup)
 {
 	env = cxtp_charon_setup();
 	icmp = cxtp_test_icmp_create();
+	/* a mobile node only, without peers to reach */
+	dispatcher = cxtp_dispatcher_create_with(env->settings,
+								cxtp_test_icmp_constructor, icmp, NULL, NULL);
 	mn = cxtp_mn_create(env->capture, env->transfers, env->settings,
-						 &icmp->icmp);
+						dispatcher->get_icmp(dispatcher));
+	dispatcher->set_roles(dispatcher, NULL, NULL, mn);
 	mn->set_event_cb(mn, cxtp_test_event_cb, "mn");
 	key = cxtp_test_token_key(env, env->mn);
 	mn_id = cxtp_charon_checkin(env, env->mn);
@@ -47,8 +53,8 @@ END_SETUP
 START_TEARDOWN(teardown)
 {
 	cxtp_charon_stop();
+	dispatcher->destroy(dispatcher);
 	mn->destroy(mn);
-	icmp->icmp.destroy(&icmp->icmp);
 	chunk_clear(&key);
 	cxtp_charon_teardown(env);
 }
@@ -130,10 +136,11 @@ static void assert_hosts(char *me, char *other)
 /**
  * Assert the n-th CTAR sent
  */
-static cxtp_test_sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar, bool ack)
+static cxtp_test_sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar,
+									 bool ack)
 {
-	host_t *from = cxtp_test_host(src), *to = cxtp_test_host(dst), *named = cxtp_test_host(ar);
-	host_t *old = cxtp_test_host(MN_OLD);
+	host_t *from = cxtp_test_host(src), *to = cxtp_test_host(dst);
+	host_t *named = cxtp_test_host(ar), *old = cxtp_test_host(MN_OLD);
 	cxtp_message_t *ctar;
 	cxtp_test_sent_t *sent;
 
@@ -327,7 +334,7 @@ END_TEST
 START_TEST(test_ctaa)
 {
 	cxtp_message_t *ctaa;
-	host_t *nar = cxtp_test_host(ROUTER), *old = cxtp_test_host(MN_OLD);
+	host_t *old = cxtp_test_host(MN_OLD);
 	cxtp_test_sent_t *sent;
 
 	prepare(NULL, TRUE);
@@ -337,9 +344,8 @@ START_TEST(test_ctaa)
 	assert_moved(ROUTER);
 
 	ctaa = cxtp_message_create(CXTP_CTAA, old);
-	mn->process_ctaa(mn, nar, ctaa);
+	cxtp_test_icmp_deliver(icmp, ROUTER, MN_NEW, ctaa);
 	ck_assert(cxtp_test_icmp_acked(icmp, sent->id));
-	nar->destroy(nar);
 	old->destroy(old);
 }
 END_TEST

@@ -13,24 +13,28 @@
  */
 
 #include "../utils/cxtp_charon.h"
-#include "../../cxtp_ar.h"
 
 /**
- * nAR's side of a transfer: import, CTAR, activation, expiry, CT-Req.
+ * nAR's side of a transfer: import, CTAR, activation, expiry, CT-Req, as
+ * the dispatcher of an access router hands it messages.
  *
- * pAR is a cxtp_ar_t of its own in this process, whose messages the tests
- * carry to nAR.  As both share one IKE_SA manager, pAR's IKE_SA is destroyed
- * once its context is sent, as if it lived on another host.
+ * pAR is an access router of its own in this process, whose messages the
+ * tests carry to nAR.  As both share one IKE_SA manager, pAR's IKE_SA is
+ * destroyed once its context is sent, as if it lived on another host.
  */
 static cxtp_charon_t *env;
+static cxtp_test_ar_t *par, *nar;
 static cxtp_test_transport_t *par_transport, *nar_transport;
-static cxtp_test_icmp_t *icmp;
-static cxtp_ar_t *par, *nar;
 
 /**
- * PAD entries of contexts pAR and nAR activated
+ * The mobile node's link to nAR
  */
-static cxtp_pad_t *par_pad, *nar_pad;
+static cxtp_test_icmp_t *icmp;
+
+/**
+ * PAD entries of contexts nAR activated
+ */
+static cxtp_pad_t *nar_pad;
 
 /**
  * pAR's IKE_SA, its IKE SPIs and its CHILD_SA's SPIs
@@ -51,21 +55,12 @@ START_SETUP(setup)
 	ike_sa_id_t *id;
 
 	env = cxtp_charon_setup();
-	icmp = cxtp_test_icmp_create();
-	par_transport = cxtp_test_transport_create();
-	par_pad = cxtp_pad_create(env->settings);
-	par = cxtp_ar_create_with_transport(env->capture, env->transfers,
-						env->settings, &icmp->icmp, par_pad,
-						cxtp_test_transport_constructor, par_transport);
-	ck_assert(par);
-	par->set_event_cb(par, cxtp_test_event_cb, "par");
-	nar_transport = cxtp_test_transport_create();
-	nar_pad = cxtp_pad_create(env->settings);
-	nar = cxtp_ar_create_with_transport(env->capture, env->transfers,
-						env->settings, &icmp->icmp, nar_pad,
-						cxtp_test_transport_constructor, nar_transport);
-	ck_assert(nar);
-	nar->set_event_cb(nar, cxtp_test_event_cb, "nar");
+	par = cxtp_test_ar_create(env, "par");
+	par_transport = par->transport;
+	nar = cxtp_test_ar_create(env, "nar");
+	nar_transport = nar->transport;
+	icmp = nar->icmp;
+	nar_pad = nar->pad;
 
 	id = env->par->get_id(env->par);
 	spi_i = id->get_initiator_spi(id);
@@ -82,11 +77,8 @@ END_SETUP
 START_TEARDOWN(teardown)
 {
 	cxtp_charon_stop();
-	par->destroy(par);
-	nar->destroy(nar);
-	par_pad->destroy(par_pad);
-	nar_pad->destroy(nar_pad);
-	icmp->icmp.destroy(&icmp->icmp);
+	cxtp_test_ar_destroy(par);
+	cxtp_test_ar_destroy(nar);
 	cxtp_charon_teardown(env);
 }
 END_TEARDOWN
@@ -104,12 +96,12 @@ static cxtp_message_t *pushed()
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	reason = par->push(par, ike_sa, "nar");
+	reason = par->par->push(par->par, ike_sa, "nar");
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	ck_assert_msg(!reason, "push failed: %s", reason);
 	cxtp_charon_remove(par_id);
-	return cxtp_test_message_copy(cxtp_test_transport_get(par_transport, CXTP_PCTD,
-										   0)->message);
+	return cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_PCTD, 0)->message);
 }
 
 /**
@@ -177,7 +169,7 @@ static char *transfer_state(u_int id)
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													id);
 	ck_assert(ike_sa);
-	state = nar->get_state(nar, ike_sa);
+	state = nar->nar->get_state(nar->nar, ike_sa);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return state;
 }
@@ -188,12 +180,9 @@ static char *transfer_state(u_int id)
 static void process_ctar(uint32_t seq, uint32_t token_seq, bool ack)
 {
 	cxtp_message_t *ctar;
-	host_t *src = cxtp_test_host(MN_NEW), *dst = cxtp_test_host(NAR);
 
 	ctar = cxtp_test_mn_request(env, CXTP_CTAR, PAR, seq, token_seq, ack);
-	nar->process_ctar(nar, src, dst, ctar);
-	src->destroy(src);
-	dst->destroy(dst);
+	cxtp_test_icmp_deliver(icmp, MN_NEW, NAR, ctar);
 }
 
 /**
@@ -219,7 +208,8 @@ static void assert_passive(u_int id)
  */
 static void assert_activated(u_int id)
 {
-	host_t *mn = cxtp_test_host(MN_NEW), *me = cxtp_test_host(NAR), *old = cxtp_test_host(MN_OLD);
+	host_t *mn = cxtp_test_host(MN_NEW), *me = cxtp_test_host(NAR);
+	host_t *old = cxtp_test_host(MN_OLD);
 	cxtp_test_ike_sa_info_t info;
 	cxtp_test_sa_t *sa;
 	cxtp_test_event_t *event;
@@ -270,14 +260,16 @@ static void assert_activated(u_int id)
  */
 static void assert_ctaa()
 {
-	host_t *mn = cxtp_test_host(MN_NEW), *me = cxtp_test_host(NAR), *old = cxtp_test_host(MN_OLD);
+	host_t *mn = cxtp_test_host(MN_NEW), *me = cxtp_test_host(NAR);
+	host_t *old = cxtp_test_host(MN_OLD);
 	cxtp_test_sent_t *sent;
 
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
 	sent = cxtp_test_icmp_get(icmp, CXTP_CTAA, 0);
 	ck_assert(sent->src->ip_equals(sent->src, me));
 	ck_assert(sent->dst->ip_equals(sent->dst, mn));
-	ck_assert(old->ip_equals(old, sent->message->get_mn_address(sent->message)));
+	ck_assert(old->ip_equals(old,
+							 sent->message->get_mn_address(sent->message)));
 	mn->destroy(mn);
 	me->destroy(me);
 	old->destroy(old);
@@ -348,11 +340,11 @@ START_TEST(test_import_collision)
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	reason = par->push(par, ike_sa, "nar");
+	reason = par->par->push(par->par, ike_sa, "nar");
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	ck_assert_msg(!reason, "push failed: %s", reason);
-	pctd = cxtp_test_message_copy(cxtp_test_transport_get(par_transport, CXTP_PCTD,
-										   0)->message);
+	pctd = cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_PCTD, 0)->message);
 	deliver(pctd, 1);
 	assert_ctdr(0, FALSE, CXTP_STATUS_FAILED);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 0);
@@ -517,22 +509,31 @@ START_TEST(test_import_expires)
 }
 END_TEST
 
-START_TEST(test_reactive)
+/**
+ * The CTD pAR sends for the CT-Req nAR will send, answered while pAR still
+ * has the IKE_SA, before it moves "away"
+ */
+static cxtp_message_t *requested()
 {
-	cxtp_message_t *ctreq, *ctd, *expected;
-	host_t *old = cxtp_test_host(MN_OLD);
-	cxtp_test_sent_t *sent;
-	u_int id;
+	cxtp_message_t *ctreq;
 
-	/* what nAR will ask for, answered by pAR while it still has the
-	 * IKE_SA, before it moves "away" */
 	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NULL, SEQ, SEQ, FALSE);
 	cxtp_test_transport_deliver(par_transport, "nar", ctreq);
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 	ck_assert_int_eq(cxtp_test_transport_count(par_transport, CXTP_CTD), 1);
-	ctd = cxtp_test_message_copy(cxtp_test_transport_get(par_transport, CXTP_CTD,
-										  0)->message);
 	cxtp_charon_remove(par_id);
+	return cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
+}
+
+START_TEST(test_reactive)
+{
+	cxtp_message_t *ctd, *expected;
+	host_t *old = cxtp_test_host(MN_OLD);
+	cxtp_test_sent_t *sent;
+	u_int id;
+
+	ctd = requested();
 
 	/* no context yet: nAR asks the pAR the CTAR names */
 	process_ctar(SEQ, SEQ, TRUE);
@@ -540,7 +541,8 @@ START_TEST(test_reactive)
 	sent = cxtp_test_transport_get(nar_transport, CXTP_CTREQ, 0);
 	ck_assert_str_eq(sent->peer, "par");
 	ck_assert(sent->reliable);
-	ck_assert(old->ip_equals(old, sent->message->get_mn_address(sent->message)));
+	ck_assert(old->ip_equals(old,
+							 sent->message->get_mn_address(sent->message)));
 	ck_assert_int_eq(sent->message->get_sequence(sent->message), SEQ);
 	expected = cxtp_test_mn_request(env, CXTP_CTAR, PAR, SEQ, SEQ, TRUE);
 	ck_assert_int_eq(sent->message->get_token(sent->message),
@@ -560,18 +562,55 @@ START_TEST(test_reactive)
 }
 END_TEST
 
+START_TEST(test_reactive_duplicate)
+{
+	cxtp_message_t *ctd;
+
+	ctd = requested();
+	process_ctar(SEQ, SEQ, TRUE);
+	/* retransmitted while its context is on the way: asked for once */
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 1);
+
+	/* and activated once */
+	deliver(ctd, 2);
+	assert_activated(cxtp_test_events_get("nar", "import", 0)->ike_id);
+	assert_ctaa();
+}
+END_TEST
+
+START_TEST(test_reactive_timeout)
+{
+	cxtp_message_t *ctd;
+	cxtp_test_sent_t *sent;
+	u_int id;
+
+	ctd = requested();
+	process_ctar(SEQ, SEQ, TRUE);
+	sent = cxtp_test_transport_get(nar_transport, CXTP_CTREQ, 0);
+	ck_assert(sent->id & CXTP_NAR_REQUEST);
+	/* what the transport reports after its last retransmission */
+	nar_transport->timeout(nar_transport->timeout_data, "par", sent->id);
+
+	/* the CTAR was dropped: a late context waits for the next one */
+	deliver(ctd, 1);
+	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	assert_passive(id);
+	ck_assert_str_eq(transfer_state(id), "imported");
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+}
+END_TEST
+
 START_TEST(test_ctar_unknown_par)
 {
 	cxtp_message_t *ctar;
-	host_t *src = cxtp_test_host(MN_NEW), *dst = cxtp_test_host(NAR);
 
 	ctar = cxtp_test_mn_request(env, CXTP_CTAR, "192.0.2.222", SEQ, SEQ, TRUE);
-	nar->process_ctar(nar, src, dst, ctar);
+	cxtp_test_icmp_deliver(icmp, MN_NEW, NAR, ctar);
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 0);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
-	src->destroy(src);
-	dst->destroy(dst);
 }
 END_TEST
 
@@ -604,6 +643,8 @@ Suite *nar_suite_create()
 	tc = tcase_create("reactive");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_reactive);
+	tcase_add_test(tc, test_reactive_duplicate);
+	tcase_add_test(tc, test_reactive_timeout);
 	tcase_add_test(tc, test_ctar_unknown_par);
 	suite_add_tcase(s, tc);
 

@@ -13,39 +13,29 @@
  */
 
 #include "../utils/cxtp_charon.h"
-#include "../../cxtp_ar.h"
 
 #include <exchange_test_helper.h>
 
 /**
- * pAR's side of a transfer: push, freeze, thaw or removal
+ * pAR's side of a transfer: push, freeze, thaw or removal, as the
+ * dispatcher of an access router hands it messages
  */
 static cxtp_charon_t *env;
+static cxtp_test_ar_t *ar;
 static cxtp_test_transport_t *transport;
 static cxtp_test_icmp_t *icmp;
-static cxtp_ar_t *ar;
 
 /**
  * pAR's IKE_SA with the mobile node, in the manager
  */
 static u_int par_id;
 
-/**
- * PAD entries of activated contexts
- */
-static cxtp_pad_t *pad;
-
 START_SETUP(setup)
 {
 	env = cxtp_charon_setup();
-	transport = cxtp_test_transport_create();
-	icmp = cxtp_test_icmp_create();
-	pad = cxtp_pad_create(env->settings);
-	ar = cxtp_ar_create_with_transport(env->capture, env->transfers,
-						env->settings, &icmp->icmp, pad,
-						cxtp_test_transport_constructor, transport);
-	ck_assert(ar);
-	ar->set_event_cb(ar, cxtp_test_event_cb, "par");
+	ar = cxtp_test_ar_create(env, "par");
+	transport = ar->transport;
+	icmp = ar->icmp;
 	par_id = cxtp_charon_checkin(env, env->par);
 }
 END_SETUP
@@ -53,9 +43,7 @@ END_SETUP
 START_TEARDOWN(teardown)
 {
 	cxtp_charon_stop();
-	ar->destroy(ar);
-	pad->destroy(pad);
-	icmp->icmp.destroy(&icmp->icmp);
+	cxtp_test_ar_destroy(ar);
 	cxtp_charon_teardown(env);
 }
 END_TEARDOWN
@@ -71,7 +59,7 @@ static char *push_to(char *peer)
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	reason = ar->push(ar, ike_sa, peer);
+	reason = ar->par->push(ar->par, ike_sa, peer);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return reason;
 }
@@ -94,7 +82,7 @@ static char *transfer_state()
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	state = ar->get_state(ar, ike_sa);
+	state = ar->par->get_state(ar->par, ike_sa);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return state;
 }
@@ -352,8 +340,8 @@ static void deliver_ctreq(bool valid)
 {
 	cxtp_message_t *ctreq;
 
-	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NULL, 4711, valid ? 4711 : 4712,
-					   FALSE);
+	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NULL, 4711,
+								 valid ? 4711 : 4712, FALSE);
 	deliver(ctreq);
 }
 
@@ -382,12 +370,10 @@ END_TEST
 static void process_ctar(bool valid)
 {
 	cxtp_message_t *ctar;
-	host_t *src = cxtp_test_host(MN_OLD), *dst = cxtp_test_host(PAR);
 
-	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, valid ? 815 : 816, FALSE);
-	ar->process_ctar(ar, src, dst, ctar);
-	src->destroy(src);
-	dst->destroy(dst);
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, valid ? 815 : 816,
+								FALSE);
+	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
 }
 
 START_TEST(test_ctar_predictive)

@@ -850,25 +850,6 @@ u_int cxtp_charon_count()
 	return charon->ike_sa_manager->get_count(charon->ike_sa_manager);
 }
 
-u_int cxtp_charon_other(u_int except)
-{
-	enumerator_t *enumerator;
-	ike_sa_t *ike_sa;
-	u_int id = 0;
-
-	enumerator = charon->ike_sa_manager->create_enumerator(
-											charon->ike_sa_manager, TRUE);
-	while (enumerator->enumerate(enumerator, &ike_sa))
-	{
-		if (ike_sa->get_unique_id(ike_sa) != except)
-		{
-			id = ike_sa->get_unique_id(ike_sa);
-		}
-	}
-	enumerator->destroy(enumerator);
-	return id;
-}
-
 /**
  * Parse a message back from its encoding, as the peer would see it
  */
@@ -921,7 +902,8 @@ static u_int count_sent(array_t *array, cxtp_message_type_t type)
 	return count;
 }
 
-static cxtp_test_sent_t *get_sent(array_t *array, cxtp_message_type_t type, u_int n)
+static cxtp_test_sent_t *get_sent(array_t *array, cxtp_message_type_t type,
+								  u_int n)
 {
 	cxtp_test_sent_t *sent, *found = NULL;
 	int i;
@@ -967,7 +949,8 @@ METHOD(cxtp_transport_t, transport_send, bool,
 }
 
 METHOD(cxtp_transport_t, transport_send_reliable, bool,
-	cxtp_test_transport_t *this, char *peer, cxtp_message_t *message, uint32_t id)
+	cxtp_test_transport_t *this, char *peer, cxtp_message_t *message,
+	uint32_t id)
 {
 	if (this->fail)
 	{
@@ -1027,21 +1010,24 @@ cxtp_transport_t *cxtp_test_transport_constructor(void *data,
 }
 
 void cxtp_test_transport_deliver(cxtp_test_transport_t *this, char *peer,
-							cxtp_message_t *message)
+								 cxtp_message_t *message)
 {
-	host_t *from = cxtp_test_host(streq(peer, "par") ? "203.0.113.1" : "203.0.113.2");
+	host_t *from;
+
+	from = cxtp_test_host(streq(peer, "par") ? "203.0.113.1" : "203.0.113.2");
 
 	this->receive(this->receive_data, peer, from, message);
 	from->destroy(from);
 }
 
-u_int cxtp_test_transport_count(cxtp_test_transport_t *this, cxtp_message_type_t type)
+u_int cxtp_test_transport_count(cxtp_test_transport_t *this,
+								cxtp_message_type_t type)
 {
 	return count_sent(this->sent, type);
 }
 
-cxtp_test_sent_t *cxtp_test_transport_get(cxtp_test_transport_t *this, cxtp_message_type_t type,
-						   u_int n)
+cxtp_test_sent_t *cxtp_test_transport_get(cxtp_test_transport_t *this,
+										  cxtp_message_type_t type, u_int n)
 {
 	return get_sent(this->sent, type, n);
 }
@@ -1114,12 +1100,33 @@ cxtp_test_icmp_t *cxtp_test_icmp_create()
 	return this;
 }
 
+cxtp_icmp_t *cxtp_test_icmp_constructor(void *data, cxtp_icmp_receive_cb_t cb,
+										void *cb_data)
+{
+	cxtp_test_icmp_t *this = data;
+
+	this->receive = cb;
+	this->receive_data = cb_data;
+	return &this->icmp;
+}
+
+void cxtp_test_icmp_deliver(cxtp_test_icmp_t *this, char *src, char *dst,
+							cxtp_message_t *message)
+{
+	host_t *from = cxtp_test_host(src), *to = cxtp_test_host(dst);
+
+	this->receive(this->receive_data, from, to, message);
+	from->destroy(from);
+	to->destroy(to);
+}
+
 u_int cxtp_test_icmp_count(cxtp_test_icmp_t *this, cxtp_message_type_t type)
 {
 	return count_sent(this->sent, type);
 }
 
-cxtp_test_sent_t *cxtp_test_icmp_get(cxtp_test_icmp_t *this, cxtp_message_type_t type, u_int n)
+cxtp_test_sent_t *cxtp_test_icmp_get(cxtp_test_icmp_t *this,
+									 cxtp_message_type_t type, u_int n)
 {
 	return get_sent(this->sent, type, n);
 }
@@ -1129,8 +1136,8 @@ bool cxtp_test_icmp_acked(cxtp_test_icmp_t *this, uint32_t sequence)
 	return has_id(this->acked, sequence);
 }
 
-void cxtp_test_event_cb(void *data, char *name, u_int ike_id, char *peer, host_t *mn,
-			   char *error)
+void cxtp_test_event_cb(void *data, char *name, u_int ike_id, char *peer,
+						host_t *mn, char *error)
 {
 	cxtp_test_event_t *event;
 
@@ -1188,9 +1195,10 @@ chunk_t cxtp_test_token_key(cxtp_charon_t *this, ike_sa_t *ike_sa)
 	return key;
 }
 
-cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this, cxtp_message_type_t type,
-						   char *ar, uint32_t sequence, uint32_t token_seq,
-						   bool ack)
+cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this,
+									 cxtp_message_type_t type, char *ar,
+									 uint32_t sequence, uint32_t token_seq,
+									 bool ack)
 {
 	cxtp_message_t *message;
 	host_t *mn = cxtp_test_host(MN_OLD), *router;
@@ -1221,4 +1229,41 @@ cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this, cxtp_message_type_t ty
 	chunk_clear(&key);
 	mn->destroy(mn);
 	return message;
+}
+
+cxtp_test_ar_t *cxtp_test_ar_create(cxtp_charon_t *env, char *name)
+{
+	cxtp_test_ar_t *ar;
+	cxtp_transport_t *transport;
+	cxtp_icmp_t *icmp;
+
+	INIT(ar,
+		.transport = cxtp_test_transport_create(),
+		.icmp = cxtp_test_icmp_create(),
+		.pad = cxtp_pad_create(env->settings),
+	);
+	ar->dispatcher = cxtp_dispatcher_create_with(env->settings,
+								cxtp_test_icmp_constructor, ar->icmp,
+								cxtp_test_transport_constructor, ar->transport);
+	transport = ar->dispatcher->get_transport(ar->dispatcher);
+	icmp = ar->dispatcher->get_icmp(ar->dispatcher);
+	ck_assert(transport == &ar->transport->transport);
+	ck_assert(icmp == &ar->icmp->icmp);
+	ar->par = cxtp_par_create(env->capture, env->transfers, env->settings,
+							  transport);
+	ar->nar = cxtp_nar_create(env->transfers, env->settings, transport, icmp,
+							  ar->pad);
+	ar->par->set_event_cb(ar->par, cxtp_test_event_cb, name);
+	ar->nar->set_event_cb(ar->nar, cxtp_test_event_cb, name);
+	ar->dispatcher->set_roles(ar->dispatcher, ar->par, ar->nar, NULL);
+	return ar;
+}
+
+void cxtp_test_ar_destroy(cxtp_test_ar_t *ar)
+{
+	ar->dispatcher->destroy(ar->dispatcher);
+	ar->par->destroy(ar->par);
+	ar->nar->destroy(ar->nar);
+	ar->pad->destroy(ar->pad);
+	free(ar);
 }

@@ -46,7 +46,11 @@
 #include <daemon.h>
 
 #include "../../cxtp_capture.h"
+#include "../../cxtp_dispatcher.h"
 #include "../../cxtp_icmp.h"
+#include "../../cxtp_nar.h"
+#include "../../cxtp_pad.h"
+#include "../../cxtp_par.h"
 #include "../../cxtp_settings.h"
 #include "../../cxtp_transfers.h"
 #include "../../cxtp_transport.h"
@@ -209,13 +213,6 @@ bool cxtp_test_host_is(host_t *host, char *address);
 u_int cxtp_charon_count();
 
 /**
- * Unique ID of the only IKE_SA in the manager other than one, 0 if none.
- *
- * @param except	unique ID to ignore
- */
-u_int cxtp_charon_other(u_int except);
-
-/**
  * An SA installed in the mock kernel
  */
 typedef struct {
@@ -293,16 +290,16 @@ typedef struct cxtp_test_transport_t cxtp_test_transport_t;
  * Stub of the transport between access routers
  */
 struct cxtp_test_transport_t {
-	/** the transport, to pass to cxtp_ar_create_with_transport() */
+	/** the transport */
 	cxtp_transport_t transport;
 	/** messages sent, cxtp_test_sent_t* */
 	array_t *sent;
 	/** identifiers acknowledged, uint32_t */
 	array_t *acked;
-	/** receive callback of the access router */
+	/** receive callback of the dispatcher */
 	cxtp_transport_receive_cb_t receive;
 	void *receive_data;
-	/** timeout callback of the access router */
+	/** timeout callback of the dispatcher */
 	cxtp_transport_timeout_cb_t timeout;
 	void *timeout_data;
 	/** let send_reliable() fail */
@@ -310,36 +307,37 @@ struct cxtp_test_transport_t {
 };
 
 /**
- * Constructor for cxtp_ar_create_with_transport(), data is a
- * cxtp_test_transport_t created with cxtp_test_transport_create().
+ * Create a stub transport, destroyed by the dispatcher using it.
+ */
+cxtp_test_transport_t *cxtp_test_transport_create();
+
+/**
+ * Constructor for cxtp_dispatcher_create_with(), data is a
+ * cxtp_test_transport_t.
  */
 cxtp_transport_t *cxtp_test_transport_constructor(void *data,
 								cxtp_transport_receive_cb_t cb, void *cb_data);
 
 /**
- * Create a stub transport, destroyed by the access router using it.
- */
-cxtp_test_transport_t *cxtp_test_transport_create();
-
-/**
- * Deliver a message to the access router as if it came from a peer.
+ * Deliver a message to the dispatcher as if it came from a peer.
  *
  * @param peer		name of the peer
  * @param message	message, adopted
  */
 void cxtp_test_transport_deliver(cxtp_test_transport_t *this, char *peer,
-							cxtp_message_t *message);
+								 cxtp_message_t *message);
 
 /**
  * Number of messages sent, of a type, 0 for any.
  */
-u_int cxtp_test_transport_count(cxtp_test_transport_t *this, cxtp_message_type_t type);
+u_int cxtp_test_transport_count(cxtp_test_transport_t *this,
+								cxtp_message_type_t type);
 
 /**
  * The n-th message sent of a type, 0 for any type.
  */
-cxtp_test_sent_t *cxtp_test_transport_get(cxtp_test_transport_t *this, cxtp_message_type_t type,
-						   u_int n);
+cxtp_test_sent_t *cxtp_test_transport_get(cxtp_test_transport_t *this,
+										  cxtp_message_type_t type, u_int n);
 
 /**
  * Whether an identifier was acknowledged.
@@ -358,6 +356,9 @@ struct cxtp_test_icmp_t {
 	array_t *sent;
 	/** sequence numbers acknowledged, uint32_t */
 	array_t *acked;
+	/** receive callback of the dispatcher */
+	cxtp_icmp_receive_cb_t receive;
+	void *receive_data;
 	/** timeout callback */
 	cxtp_icmp_timeout_cb_t timeout;
 	void *timeout_data;
@@ -366,9 +367,26 @@ struct cxtp_test_icmp_t {
 };
 
 /**
- * Create an ICMP stub, destroy with icmp.destroy().
+ * Create an ICMP stub, destroyed by the dispatcher using it.
  */
 cxtp_test_icmp_t *cxtp_test_icmp_create();
+
+/**
+ * Constructor for cxtp_dispatcher_create_with(), data is a
+ * cxtp_test_icmp_t.
+ */
+cxtp_icmp_t *cxtp_test_icmp_constructor(void *data, cxtp_icmp_receive_cb_t cb,
+										void *cb_data);
+
+/**
+ * Deliver a message to the dispatcher as if it arrived over ICMP.
+ *
+ * @param src		sender's address
+ * @param dst		our address it arrived at
+ * @param message	message, adopted
+ */
+void cxtp_test_icmp_deliver(cxtp_test_icmp_t *this, char *src, char *dst,
+							cxtp_message_t *message);
 
 /**
  * Number of messages sent, of a type, 0 for any.
@@ -378,12 +396,43 @@ u_int cxtp_test_icmp_count(cxtp_test_icmp_t *this, cxtp_message_type_t type);
 /**
  * The n-th message sent of a type, 0 for any type.
  */
-cxtp_test_sent_t *cxtp_test_icmp_get(cxtp_test_icmp_t *this, cxtp_message_type_t type, u_int n);
+cxtp_test_sent_t *cxtp_test_icmp_get(cxtp_test_icmp_t *this,
+									 cxtp_message_type_t type, u_int n);
 
 /**
  * Whether a sequence number was acknowledged.
  */
 bool cxtp_test_icmp_acked(cxtp_test_icmp_t *this, uint32_t sequence);
+
+/**
+ * An access router as the plugin wires it, on stub transports
+ */
+typedef struct {
+	/** receives from both transports, owns them */
+	cxtp_dispatcher_t *dispatcher;
+	/** its transports */
+	cxtp_test_transport_t *transport;
+	cxtp_test_icmp_t *icmp;
+	/** PAD entries of the contexts it activated */
+	cxtp_pad_t *pad;
+	/** its roles, reporting events as the name it was created with */
+	cxtp_par_t *par;
+	cxtp_nar_t *nar;
+} cxtp_test_ar_t;
+
+/**
+ * Create an access router.
+ *
+ * @param env		charon of the test
+ * @param name		name of its events
+ * @return			access router
+ */
+cxtp_test_ar_t *cxtp_test_ar_create(cxtp_charon_t *env, char *name);
+
+/**
+ * Destroy an access router, after cxtp_charon_stop().
+ */
+void cxtp_test_ar_destroy(cxtp_test_ar_t *ar);
 
 /**
  * A reported event
@@ -401,8 +450,8 @@ typedef struct {
 /**
  * Event callback recording events, data is a string naming the reporter.
  */
-void cxtp_test_event_cb(void *data, char *name, u_int ike_id, char *peer, host_t *mn,
-			   char *error);
+void cxtp_test_event_cb(void *data, char *name, u_int ike_id, char *peer,
+						host_t *mn, char *error);
 
 /**
  * Number of events of a reporter with a name.
@@ -431,9 +480,10 @@ chunk_t cxtp_test_token_key(cxtp_charon_t *this, ike_sa_t *ike_sa);
  *					from sequence for a forged token
  * @param ack		whether to ask for a CTAA
  */
-cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this, cxtp_message_type_t type,
-						   char *ar, uint32_t sequence, uint32_t token_seq,
-						   bool ack);
+cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this,
+									 cxtp_message_type_t type, char *ar,
+									 uint32_t sequence, uint32_t token_seq,
+									 bool ack);
 
 /**
  * Copy a message (through its encoding).
