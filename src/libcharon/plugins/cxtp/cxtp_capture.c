@@ -13,15 +13,10 @@
  */
 
 
-#define _GNU_SOURCE
-#include <stdio.h>
-
 #include "cxtp_capture.h"
-#include "cxtp_token.h"
 
 #include <daemon.h>
 #include <collections/hashtable.h>
-#include <credentials/certificates/certificate.h>
 #include <threading/mutex.h>
 
 typedef struct private_cxtp_capture_t private_cxtp_capture_t;
@@ -45,11 +40,6 @@ struct private_cxtp_capture_t {
 	 * CHILD_SA unique ID => cxtp_child_keys_t
 	 */
 	hashtable_t *child_keys;
-
-	/**
-	 * IKE_SA unique ID => number of transfers (uintptr_t), if any
-	 */
-	hashtable_t *transfers;
 
 	/**
 	 * Hooks run in any thread
@@ -139,8 +129,6 @@ METHOD(listener_t, ike_state_change, bool,
 		this->mutex->lock(this->mutex);
 		keys = this->ike_keys->remove(this->ike_keys,
 									  id_key(ike_sa->get_unique_id(ike_sa)));
-		this->transfers->remove(this->transfers,
-								id_key(ike_sa->get_unique_id(ike_sa)));
 		this->mutex->unlock(this->mutex);
 		if (keys)
 		{
@@ -170,132 +158,6 @@ METHOD(listener_t, child_state_change, bool,
 	return TRUE;
 }
 
-/**
- * Whether keys were captured for an SA
- */
-static bool has_keys(private_cxtp_capture_t *this, hashtable_t *table, u_int id)
-{
-	bool found;
-
-	this->mutex->lock(this->mutex);
-	found = table->get(table, id_key(id)) != NULL;
-	this->mutex->unlock(this->mutex);
-	return found;
-}
-
-/**
- * Why a CHILD_SA cannot be transferred, NULL if it can
- */
-static char *check_child(private_cxtp_capture_t *this, child_sa_t *child_sa)
-{
-	char *reason = NULL;
-
-	if (child_sa->get_state(child_sa) != CHILD_INSTALLED)
-	{
-		if (asprintf(&reason, "CHILD_SA %s{%u} is %N, not installed",
-				child_sa->get_name(child_sa), child_sa->get_unique_id(child_sa),
-				child_sa_state_names, child_sa->get_state(child_sa)) < 0)
-		{
-			reason = NULL;
-		}
-	}
-	else if (!has_keys(this, this->child_keys,
-					   child_sa->get_unique_id(child_sa)))
-	{
-		if (asprintf(&reason, "keys of CHILD_SA %s{%u} were derived before "
-				"the cxtp plugin was loaded", child_sa->get_name(child_sa),
-				child_sa->get_unique_id(child_sa)) < 0)
-		{
-			reason = NULL;
-		}
-	}
-	return reason;
-}
-
-METHOD(cxtp_capture_t, check, char*,
-	private_cxtp_capture_t *this, ike_sa_t *ike_sa)
-{
-	enumerator_t *enumerator;
-	child_sa_t *child_sa;
-	char *reason = NULL;
-
-	if (ike_sa->get_version(ike_sa) != IKEV2)
-	{
-		return strdup("only IKEv2 SAs can be transferred");
-	}
-	if (ike_sa->get_state(ike_sa) != IKE_ESTABLISHED)
-	{
-		if (asprintf(&reason, "IKE_SA is %N, not established",
-					 ike_sa_state_names, ike_sa->get_state(ike_sa)) < 0)
-		{
-			return strdup("IKE_SA is not established");
-		}
-		return reason;
-	}
-	if (ike_sa->supports_extension(ike_sa, EXT_PPK))
-	{
-		/* the context carries no PPK, so nAR could not rekey with it */
-		return strdup("IKE_SA uses a postquantum preshared key (PPK)");
-	}
-	if (!has_keys(this, this->ike_keys, ike_sa->get_unique_id(ike_sa)))
-	{
-		return strdup("keys of the IKE_SA were derived before the cxtp "
-					  "plugin was loaded");
-	}
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	while (!reason && enumerator->enumerate(enumerator, &child_sa))
-	{
-		reason = check_child(this, child_sa);
-	}
-	enumerator->destroy(enumerator);
-	return reason;
-}
-
-METHOD(cxtp_capture_t, get_transfers, uint32_t,
-	private_cxtp_capture_t *this, ike_sa_t *ike_sa)
-{
-	uintptr_t transfers;
-
-	this->mutex->lock(this->mutex);
-	transfers = (uintptr_t)this->transfers->get(this->transfers,
-									id_key(ike_sa->get_unique_id(ike_sa)));
-	this->mutex->unlock(this->mutex);
-	return transfers;
-}
-
-METHOD(cxtp_capture_t, set_transfers, void,
-	private_cxtp_capture_t *this, ike_sa_t *ike_sa, uint32_t transfers)
-{
-	this->mutex->lock(this->mutex);
-	this->transfers->put(this->transfers,
-						 id_key(ike_sa->get_unique_id(ike_sa)),
-						 (void*)(uintptr_t)transfers);
-	this->mutex->unlock(this->mutex);
-}
-
-METHOD(cxtp_capture_t, derive_token_key, bool,
-	private_cxtp_capture_t *this, ike_sa_t *ike_sa, chunk_t *key)
-{
-	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
-	proposal_t *proposal = ike_sa->get_proposal(ike_sa);
-	cxtp_ike_keys_t keys;
-	uint16_t prf;
-	bool ok;
-
-	if (!proposal ||
-		!proposal->get_algorithm(proposal, PSEUDO_RANDOM_FUNCTION, &prf, NULL) ||
-		!this->public.get_ike_keys(&this->public, ike_sa, &keys))
-	{
-		return FALSE;
-	}
-	ok = cxtp_token_derive_key(prf, keys.sk_d, id->get_initiator_spi(id),
-							   id->get_responder_spi(id),
-							   this->public.get_transfers(&this->public, ike_sa),
-							   key);
-	cxtp_ike_keys_clear(&keys);
-	return ok;
-}
-
 METHOD(cxtp_capture_t, get_ike_keys, bool,
 	private_cxtp_capture_t *this, ike_sa_t *ike_sa, cxtp_ike_keys_t *out)
 {
@@ -304,7 +166,7 @@ METHOD(cxtp_capture_t, get_ike_keys, bool,
 	this->mutex->lock(this->mutex);
 	keys = this->ike_keys->get(this->ike_keys,
 							   id_key(ike_sa->get_unique_id(ike_sa)));
-	if (keys)
+	if (keys && out)
 	{
 		*out = (cxtp_ike_keys_t){
 			.sk_d = chunk_clone(keys->sk_d),
@@ -328,7 +190,7 @@ METHOD(cxtp_capture_t, get_child_keys, bool,
 	this->mutex->lock(this->mutex);
 	keys = this->child_keys->get(this->child_keys,
 								 id_key(child_sa->get_unique_id(child_sa)));
-	if (keys)
+	if (keys && out)
 	{
 		*out = (cxtp_child_keys_t){
 			.initiator = keys->initiator,
@@ -342,288 +204,10 @@ METHOD(cxtp_capture_t, get_child_keys, bool,
 	return keys != NULL;
 }
 
-/**
- * Seconds from now until an absolute monotonic time, 0 for none or past
- */
-static uint32_t remaining(time_t when, time_t now)
-{
-	if (!when)
-	{
-		return 0;
-	}
-	/* overdue (e.g. while frozen for the transfer): due at once on nAR */
-	return when > now ? when - now : 1;
-}
-
-/**
- * Capture the IKE_SA part of a context
- */
-static bool build_ike(private_cxtp_capture_t *this, ike_sa_t *ike_sa,
-					  cxtp_ike_context_t *ike)
-{
-	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
-	proposal_t *proposal = ike_sa->get_proposal(ike_sa);
-	peer_cfg_t *peer_cfg = ike_sa->get_peer_cfg(ike_sa);
-	identification_t *eap_id;
-	enumerator_t *enumerator;
-	cxtp_ike_keys_t keys;
-	host_t *vip;
-	time_t now = time_monotonic(NULL);
-	char *pool;
-	int i;
-
-	if (!proposal || !peer_cfg ||
-		!this->public.get_ike_keys(&this->public, ike_sa, &keys))
-	{
-		DBG1(DBG_IKE, "cxtp: IKE_SA has no proposal, config or keys");
-		return FALSE;
-	}
-	ike->keys = keys;
-	ike->spi_i = id->get_initiator_spi(id);
-	ike->spi_r = id->get_responder_spi(id);
-	ike->initiator = id->is_initiator(id);
-	proposal->get_algorithm(proposal, ENCRYPTION_ALGORITHM, &ike->encr_alg,
-							&ike->encr_size);
-	proposal->get_algorithm(proposal, INTEGRITY_ALGORITHM, &ike->integ_alg,
-							NULL);
-	proposal->get_algorithm(proposal, PSEUDO_RANDOM_FUNCTION, &ike->prf_alg,
-							NULL);
-	proposal->get_algorithm(proposal, KEY_EXCHANGE_METHOD, &ike->ke_method,
-							NULL);
-	ike->mid_initiate = ike_sa->get_message_id(ike_sa, TRUE);
-	ike->mid_respond = ike_sa->get_message_id(ike_sa, FALSE);
-	ike->rekey_time = remaining(ike_sa->get_statistic(ike_sa, STAT_REKEY), now);
-	ike->reauth_time = remaining(ike_sa->get_statistic(ike_sa, STAT_REAUTH),
-								 now);
-	ike->delete_time = remaining(ike_sa->get_statistic(ike_sa, STAT_DELETE),
-								 now);
-	ike->local = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa));
-	ike->remote = ike_sa->get_other_host(ike_sa)->clone(
-											ike_sa->get_other_host(ike_sa));
-	ike->local_id = ike_sa->get_my_id(ike_sa)->clone(ike_sa->get_my_id(ike_sa));
-	ike->remote_id = ike_sa->get_other_id(ike_sa)->clone(
-											ike_sa->get_other_id(ike_sa));
-	eap_id = ike_sa->get_other_eap_id(ike_sa);
-	if (!eap_id->equals(eap_id, ike->remote_id))
-	{
-		ike->remote_eap_id = eap_id->clone(eap_id);
-	}
-	for (i = 0; i < 32; i++)
-	{
-		if (ike_sa->has_condition(ike_sa, 1 << i))
-		{
-			ike->conditions |= 1 << i;
-		}
-		if (ike_sa->supports_extension(ike_sa, 1 << i))
-		{
-			ike->extensions |= 1 << i;
-		}
-	}
-	enumerator = ike_sa->create_virtual_ip_enumerator(ike_sa, FALSE);
-	while (enumerator->enumerate(enumerator, &vip))
-	{
-		ike->remote_vips->insert_last(ike->remote_vips, vip->clone(vip));
-	}
-	enumerator->destroy(enumerator);
-	enumerator = peer_cfg->create_pool_enumerator(peer_cfg);
-	if (enumerator->enumerate(enumerator, &pool))
-	{
-		ike->pool = strdup(pool);
-	}
-	enumerator->destroy(enumerator);
-	ike->peer_cfg = strdup(peer_cfg->get_name(peer_cfg));
-	ike->transfers = this->public.get_transfers(&this->public, ike_sa);
-	return TRUE;
-}
-
-/**
- * Query the anti-replay state of one direction of a CHILD_SA
- */
-static bool query_replay(child_sa_t *child_sa, ike_sa_t *ike_sa, bool inbound,
-						 kernel_ipsec_replay_t *replay)
-{
-	host_t *me = ike_sa->get_my_host(ike_sa);
-	kernel_ipsec_sa_id_t id = {
-		.src = inbound ? ike_sa->get_other_host(ike_sa) : me,
-		.dst = inbound ? me : ike_sa->get_other_host(ike_sa),
-		.spi = child_sa->get_spi(child_sa, inbound),
-		.proto = child_sa->get_protocol(child_sa) == PROTO_AH ? IPPROTO_AH
-															  : IPPROTO_ESP,
-		.mark = child_sa->get_mark(child_sa, inbound),
-		.if_id = child_sa->get_if_id(child_sa, inbound),
-	};
-	kernel_ipsec_query_sa_t query = {};
-	status_t status;
-
-	status = charon->kernel->query_replay(charon->kernel, &id, &query, replay);
-	if (status != SUCCESS)
-	{
-		DBG1(DBG_IKE, "cxtp: unable to query the replay state of %s SA "
-			 "%.8x of CHILD_SA %s{%u}%s", inbound ? "inbound" : "outbound",
-			 ntohl(id.spi), child_sa->get_name(child_sa),
-			 child_sa->get_unique_id(child_sa),
-			 status == NOT_SUPPORTED ? ", the kernel backend does not "
-			 "support it" : "");
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/**
- * Capture a CHILD_SA of a context
- */
-static cxtp_child_context_t *build_child(private_cxtp_capture_t *this,
-								ike_sa_t *ike_sa, child_sa_t *child_sa)
-{
-	cxtp_child_context_t *child;
-	proposal_t *proposal = child_sa->get_proposal(child_sa);
-	kernel_ipsec_replay_t in = {}, out = {};
-	traffic_selector_t *ts;
-	enumerator_t *enumerator;
-	cxtp_child_keys_t keys;
-	uint16_t esn = NO_EXT_SEQ_NUMBERS;
-	time_t now = time_monotonic(NULL);
-
-	if (!proposal || !this->public.get_child_keys(&this->public, child_sa,
-												  &keys))
-	{
-		DBG1(DBG_IKE, "cxtp: CHILD_SA %s{%u} has no proposal or keys",
-			 child_sa->get_name(child_sa), child_sa->get_unique_id(child_sa));
-		return NULL;
-	}
-	if (!query_replay(child_sa, ike_sa, TRUE, &in) ||
-		!query_replay(child_sa, ike_sa, FALSE, &out))
-	{
-		chunk_free(&in.bitmap);
-		cxtp_child_keys_clear(&keys);
-		return NULL;
-	}
-	child = cxtp_child_context_create();
-	child->keys = keys;
-	child->child_cfg = strdup(child_sa->get_name(child_sa));
-	child->protocol = child_sa->get_protocol(child_sa);
-	child->mode = child_sa->get_mode(child_sa);
-	child->encap = child_sa->has_encap(child_sa);
-	child->spi_in = child_sa->get_spi(child_sa, TRUE);
-	child->spi_out = child_sa->get_spi(child_sa, FALSE);
-	proposal->get_algorithm(proposal, ENCRYPTION_ALGORITHM, &child->encr_alg,
-							&child->encr_size);
-	proposal->get_algorithm(proposal, INTEGRITY_ALGORITHM, &child->integ_alg,
-							NULL);
-	proposal->get_algorithm(proposal, EXTENDED_SEQUENCE_NUMBERS, &esn, NULL);
-	child->esn = esn == EXT_SEQ_NUMBERS;
-	enumerator = child_sa->create_ts_enumerator(child_sa, TRUE);
-	while (enumerator->enumerate(enumerator, &ts))
-	{
-		child->local_ts->insert_last(child->local_ts, ts->clone(ts));
-	}
-	enumerator->destroy(enumerator);
-	enumerator = child_sa->create_ts_enumerator(child_sa, FALSE);
-	while (enumerator->enumerate(enumerator, &ts))
-	{
-		child->remote_ts->insert_last(child->remote_ts, ts->clone(ts));
-	}
-	enumerator->destroy(enumerator);
-	child->seq_out = out.seq_out;
-	child->seq_in = in.seq_in;
-	child->replay_window = in.window;
-	child->replay_bitmap = in.bitmap;
-	chunk_free(&out.bitmap);
-	child->rekey_time = remaining(child_sa->get_lifetime(child_sa, FALSE), now);
-	child->expire_time = remaining(child_sa->get_lifetime(child_sa, TRUE), now);
-	return child;
-}
-
-/**
- * Capture the PAD entry of the peer
- */
-static void build_pad(ike_sa_t *ike_sa, cxtp_pad_context_t *pad)
-{
-	identification_t *me = ike_sa->get_my_id(ike_sa), *other;
-	enumerator_t *enumerator;
-	auth_cfg_t *auth;
-	certificate_t *cert;
-	shared_key_t *key = NULL;
-	uintptr_t value;
-
-	pad->id = ike_sa->get_other_id(ike_sa)->clone(ike_sa->get_other_id(ike_sa));
-	/* the peer's first completed authentication round authenticates it */
-	enumerator = ike_sa->create_auth_cfg_enumerator(ike_sa, FALSE);
-	if (!enumerator->enumerate(enumerator, &auth))
-	{
-		enumerator->destroy(enumerator);
-		return;
-	}
-	enumerator->destroy(enumerator);
-	value = (uintptr_t)auth->get(auth, AUTH_RULE_AUTH_CLASS);
-	pad->auth_class = value;
-	switch (pad->auth_class)
-	{
-		case AUTH_CLASS_PSK:
-			pad->secret_type = SHARED_IKE;
-			key = lib->credmgr->get_shared(lib->credmgr, SHARED_IKE, me,
-										   pad->id);
-			break;
-		case AUTH_CLASS_EAP:
-			pad->eap_type = (uintptr_t)auth->get(auth, AUTH_RULE_EAP_TYPE);
-			pad->secret_type = SHARED_EAP;
-			other = ike_sa->get_other_eap_id(ike_sa);
-			key = lib->credmgr->get_shared(lib->credmgr, SHARED_EAP, me, other);
-			break;
-		case AUTH_CLASS_PUBKEY:
-			cert = auth->get(auth, AUTH_RULE_SUBJECT_CERT);
-			if (cert)
-			{
-				pad->cert_subject = cert->get_subject(cert)->clone(
-													cert->get_subject(cert));
-			}
-			break;
-		default:
-			break;
-	}
-	if (key)
-	{
-		pad->secret = chunk_clone(key->get_key(key));
-		key->destroy(key);
-	}
-}
-
-METHOD(cxtp_capture_t, build_context, cxtp_context_t*,
-	private_cxtp_capture_t *this, ike_sa_t *ike_sa)
-{
-	cxtp_context_t *context;
-	cxtp_child_context_t *child;
-	enumerator_t *enumerator;
-	child_sa_t *child_sa;
-	bool ok;
-
-	context = cxtp_context_create();
-	ok = build_ike(this, ike_sa, &context->ike);
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	while (ok && enumerator->enumerate(enumerator, &child_sa))
-	{
-		child = build_child(this, ike_sa, child_sa);
-		if (child)
-		{
-			context->children->insert_last(context->children, child);
-		}
-		ok = child != NULL;
-	}
-	enumerator->destroy(enumerator);
-	if (!ok)
-	{
-		context->destroy(context);
-		return NULL;
-	}
-	build_pad(ike_sa, &context->pad);
-	return context;
-}
-
 METHOD(cxtp_capture_t, destroy, void,
 	private_cxtp_capture_t *this)
 {
 	this->ike_keys->destroy_function(this->ike_keys, (void*)ike_keys_destroy);
-	this->transfers->destroy(this->transfers);
 	this->child_keys->destroy_function(this->child_keys,
 									   (void*)child_keys_destroy);
 	this->mutex->destroy(this->mutex);
@@ -645,18 +229,11 @@ cxtp_capture_t *cxtp_capture_create()
 				.ike_state_change = _ike_state_change,
 				.child_state_change = _child_state_change,
 			},
-			.check = _check,
 			.get_ike_keys = _get_ike_keys,
-			.get_transfers = _get_transfers,
-			.derive_token_key = _derive_token_key,
-			.set_transfers = _set_transfers,
 			.get_child_keys = _get_child_keys,
-			.build_context = _build_context,
 			.destroy = _destroy,
 		},
 		.ike_keys = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr, 8),
-		.transfers = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr,
-									  8),
 		.child_keys = hashtable_create(hashtable_hash_ptr,
 									   hashtable_equals_ptr, 8),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),

@@ -44,18 +44,11 @@ struct cxtp_capture_t {
 	listener_t listener;
 
 	/**
-	 * Check whether the context of an IKE_SA can be exported now.
-	 *
-	 * @param ike_sa		IKE_SA to check
-	 * @return				NULL if it can, otherwise why not (allocated)
-	 */
-	char* (*check)(cxtp_capture_t *this, ike_sa_t *ike_sa);
-
-	/**
 	 * Get a copy of the captured keys of an IKE_SA.
 	 *
 	 * @param ike_sa		IKE_SA
-	 * @param keys			receives the keys, free with cxtp_ike_keys_clear()
+	 * @param keys			receives the keys, free with cxtp_ike_keys_clear();
+	 *						NULL to only check whether there are any
 	 * @return				TRUE if keys were captured for the IKE_SA
 	 */
 	bool (*get_ike_keys)(cxtp_capture_t *this, ike_sa_t *ike_sa,
@@ -65,52 +58,13 @@ struct cxtp_capture_t {
 	 * Get a copy of the captured keys of a CHILD_SA.
 	 *
 	 * @param child_sa		CHILD_SA
-	 * @param keys			receives the keys, free with cxtp_child_keys_clear()
+	 * @param keys			receives the keys, free with
+	 *						cxtp_child_keys_clear(); NULL to only check whether
+	 *						there are any
 	 * @return				TRUE if keys were captured for the CHILD_SA
 	 */
 	bool (*get_child_keys)(cxtp_capture_t *this, child_sa_t *child_sa,
 						   cxtp_child_keys_t *keys);
-
-	/**
-	 * Get how often an IKE_SA was transferred, which keys the mobile node's
-	 * authorization token so that it changes with every transfer.
-	 *
-	 * @param ike_sa		IKE_SA
-	 * @return				number of completed transfers
-	 */
-	uint32_t (*get_transfers)(cxtp_capture_t *this, ike_sa_t *ike_sa);
-
-	/**
-	 * Set how often an IKE_SA was transferred.
-	 *
-	 * @param ike_sa		IKE_SA
-	 * @param transfers		number of completed transfers
-	 */
-	void (*set_transfers)(cxtp_capture_t *this, ike_sa_t *ike_sa,
-						  uint32_t transfers);
-
-	/**
-	 * Derive the key of the mobile node's authorization token for the next
-	 * transfer of an IKE_SA, from its captured SK_d, its SPIs and the
-	 * number of transfers so far (cxtp_token_derive_key()).
-	 *
-	 * @param ike_sa		IKE_SA
-	 * @param key			receives the key, chunk_clear() it
-	 * @return				TRUE if derived
-	 */
-	bool (*derive_token_key)(cxtp_capture_t *this, ike_sa_t *ike_sa,
-							 chunk_t *key);
-
-	/**
-	 * Capture the context of an IKE_SA, its CHILD_SAs and the peer's PAD
-	 * entry, including the current ESP replay state from the kernel.
-	 *
-	 * The IKE_SA must be checked out by the caller and pass check().
-	 *
-	 * @param ike_sa		IKE_SA to capture
-	 * @return				context, NULL on failure (logged)
-	 */
-	cxtp_context_t* (*build_context)(cxtp_capture_t *this, ike_sa_t *ike_sa);
 
 	/**
 	 * Destroy a cxtp_capture_t, wiping all captured keys.

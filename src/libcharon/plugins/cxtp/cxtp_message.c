@@ -524,6 +524,23 @@ METHOD(cxtp_message_t, get_cdb_bytes, chunk_t,
 	return encoding;
 }
 
+METHOD(cxtp_message_t, sign_token, bool,
+	private_cxtp_message_t *this, chunk_t key)
+{
+	chunk_t cdbs;
+	uint32_t token;
+	bool ok;
+
+	cdbs = get_cdb_bytes(this);
+	ok = cxtp_token_compute(key, this->mn, this->sequence, cdbs, &token);
+	chunk_clear(&cdbs);
+	if (ok)
+	{
+		this->token = token;
+	}
+	return ok;
+}
+
 METHOD(cxtp_message_t, verify_token, bool,
 	private_cxtp_message_t *this, chunk_t key)
 {
@@ -1090,6 +1107,7 @@ static private_cxtp_message_t *create_empty(cxtp_message_type_t type)
 			.get_sequence = _get_sequence,
 			.set_token = _set_token,
 			.get_token = _get_token,
+			.sign_token = _sign_token,
 			.verify_token = _verify_token,
 			.set_elapsed = _set_elapsed,
 			.get_elapsed = _get_elapsed,

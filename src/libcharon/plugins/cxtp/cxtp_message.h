@@ -118,6 +118,18 @@ struct cxtp_status_t {
 };
 
 /**
+ * Status code in a CTDR for a context nAR could not import or activate.
+ */
+#define CXTP_STATUS_FAILED 0x01
+
+/**
+ * Status code in a CTDR telling pAR that the mobile node activated the
+ * context on nAR, so pAR may drop its copy; a project extension beside
+ * RFC 4067's zero for success.
+ */
+#define CXTP_STATUS_ACTIVATED 0x80
+
+/**
  * A CXTP message (RFC 4067), encoded and parsed.
  *
  * All addresses of a message share the family of the MN's previous address,
@@ -315,6 +327,16 @@ struct cxtp_message_t {
 	 * @return			allocated encoding, to free with chunk_clear()
 	 */
 	chunk_t (*get_cdb_bytes)(cxtp_message_t *this);
+
+	/**
+	 * Set the MN authorization token of a CTAR or CT-Req (RFC 4067 section
+	 * 2.5.1), computed over its MN address, sequence number and CDBs, so
+	 * sign it after setting them.
+	 *
+	 * @param key		token key of the transfer
+	 * @return			TRUE if signed
+	 */
+	bool (*sign_token)(cxtp_message_t *this, chunk_t key);
 
 	/**
 	 * Verify the MN authorization token of a CTAR or CT-Req (RFC 4067

@@ -14,7 +14,7 @@
 
 
 #include "cxtp_mn.h"
-#include "cxtp_token.h"
+#include "cxtp_export.h"
 
 #include <daemon.h>
 #include <threading/mutex.h>
@@ -35,9 +35,14 @@ struct private_cxtp_mn_t {
 	cxtp_mn_t public;
 
 	/**
-	 * Captured SA keys
+	 * Captured SA keys, to check whether an IKE_SA can be transferred
 	 */
 	cxtp_capture_t *capture;
+
+	/**
+	 * Transfer counters and token keys
+	 */
+	cxtp_transfers_t *transfers;
 
 	/**
 	 * Plugin settings
@@ -177,11 +182,10 @@ static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 								  host_t *ar, uint32_t sequence, bool ack)
 {
 	cxtp_message_t *message;
-	uint32_t token;
-	chunk_t key = chunk_empty, cdbs;
+	chunk_t key = chunk_empty;
 	bool ok;
 
-	if (!this->capture->derive_token_key(this->capture, ike_sa, &key))
+	if (!this->transfers->derive_token_key(this->transfers, ike_sa, &key))
 	{
 		return NULL;
 	}
@@ -194,17 +198,13 @@ static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 	message->set_ar_address(message, ar);
 	message->set_sequence(message, sequence);
 	message->set_ack(message, ack);
-	cdbs = message->get_cdb_bytes(message);
-	ok = cxtp_token_compute(key, ike_sa->get_my_host(ike_sa), sequence, cdbs,
-							&token);
-	chunk_clear(&cdbs);
+	ok = message->sign_token(message, key);
 	chunk_clear(&key);
 	if (!ok)
 	{
 		message->destroy(message);
 		return NULL;
 	}
-	message->set_token(message, token);
 	return message;
 }
 
@@ -236,7 +236,7 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 	char *reason;
 	bool sent;
 
-	reason = this->capture->check(this->capture, ike_sa);
+	reason = cxtp_export_check(this->capture, ike_sa);
 	if (reason)
 	{
 		return reason;
@@ -284,8 +284,8 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 			 "moved it there", ike_sa->get_name(ike_sa),
 			 ike_sa->get_unique_id(ike_sa), me, nar);
 		/* the next transfer's token gets a fresh key */
-		this->capture->set_transfers(this->capture, ike_sa,
-				this->capture->get_transfers(this->capture, ike_sa) + 1);
+		this->transfers->set_transfers(this->transfers, ike_sa,
+				this->transfers->get_transfers(this->transfers, ike_sa) + 1);
 		event(this, "activate", ike_sa->get_unique_id(ike_sa), nar, me, NULL);
 	}
 	else
@@ -401,7 +401,7 @@ METHOD(cxtp_mn_t, prepare, char*,
 	{
 		return strdup("IKE_SA is already prepared for a handover");
 	}
-	reason = this->capture->check(this->capture, ike_sa);
+	reason = cxtp_export_check(this->capture, ike_sa);
 	if (reason)
 	{
 		return reason;
@@ -604,7 +604,7 @@ METHOD(listener_t, ike_reestablish_pre, bool,
 	private_cxtp_mn_t *this = (private_cxtp_mn_t*)((char*)listener -
 							offsetof(private_cxtp_mn_t, public.ike_listener));
 
-	if (this->capture->get_transfers(this->capture, old))
+	if (this->transfers->get_transfers(this->transfers, old))
 	{	/* the config names the access router the IKE_SA was established
 		 * with, but it was handed over: when the one holding it now deletes
 		 * it (e.g. a full IKEv2 fallback), negotiate again with that one */
@@ -669,8 +669,9 @@ METHOD(cxtp_mn_t, destroy, void,
 /*
  * Described in header
  */
-cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
-						  cxtp_icmp_t *icmp)
+cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture,
+						  cxtp_transfers_t *transfers,
+						  cxtp_settings_t *settings, cxtp_icmp_t *icmp)
 {
 	private_cxtp_mn_t *this;
 
@@ -690,6 +691,7 @@ cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
 			.destroy = _destroy,
 		},
 		.capture = capture,
+		.transfers = transfers,
 		.settings = settings,
 		.icmp = icmp,
 		.prepared = linked_list_create(),

@@ -25,6 +25,7 @@
 #include "cxtp_events.h"
 #include "cxtp_icmp.h"
 #include "cxtp_settings.h"
+#include "cxtp_transfers.h"
 
 #include <bus/listeners/listener.h>
 #include <kernel/kernel_listener.h>
@@ -124,12 +125,14 @@ struct cxtp_mn_t {
 /**
  * Create a cxtp_mn_t.
  *
- * @param capture		captured SA keys, for the token
+ * @param capture		captured SA keys, to tell what can be transferred
+ * @param transfers		transfer counters and token keys
  * @param settings		plugin settings
  * @param icmp			transport to access routers
  * @return				instance
  */
-cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture, cxtp_settings_t *settings,
-						  cxtp_icmp_t *icmp);
+cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture,
+						  cxtp_transfers_t *transfers,
+						  cxtp_settings_t *settings, cxtp_icmp_t *icmp);
 
 #endif /** CXTP_MN_H_ @}*/

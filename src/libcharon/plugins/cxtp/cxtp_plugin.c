@@ -15,11 +15,13 @@
 #include "cxtp_plugin.h"
 #include "cxtp_settings.h"
 #include "cxtp_capture.h"
+#include "cxtp_transfers.h"
 #include "cxtp_vici.h"
-#include "cxtp_ar.h"
-#include "cxtp_icmp.h"
+#include "cxtp_dispatcher.h"
 #include "cxtp_mn.h"
+#include "cxtp_nar.h"
 #include "cxtp_pad.h"
+#include "cxtp_par.h"
 
 #include <daemon.h>
 
@@ -46,9 +48,14 @@ struct private_cxtp_plugin_t {
 	cxtp_capture_t *capture;
 
 	/**
-	 * Transport between mobile nodes and access routers
+	 * Transfer counters and token keys
 	 */
-	cxtp_icmp_t *icmp;
+	cxtp_transfers_t *transfers;
+
+	/**
+	 * Both transports, and the roles their messages go to
+	 */
+	cxtp_dispatcher_t *dispatcher;
 
 	/**
 	 * PAD entries of activated contexts
@@ -56,9 +63,14 @@ struct private_cxtp_plugin_t {
 	cxtp_pad_t *pad;
 
 	/**
-	 * Transfers between access routers
+	 * The previous access router's side, if peers can be reached
 	 */
-	cxtp_ar_t *ar;
+	cxtp_par_t *par;
+
+	/**
+	 * The new access router's side, if peers can be reached
+	 */
+	cxtp_nar_t *nar;
 
 	/**
 	 * The mobile node's side
@@ -70,27 +82,6 @@ struct private_cxtp_plugin_t {
 	 */
 	cxtp_vici_t *vici;
 };
-
-/**
- * CTARs go to the access router's side, CTAAs to the mobile node's
- */
-CALLBACK(icmp_received, void,
-	private_cxtp_plugin_t *this, host_t *src, host_t *dst,
-	cxtp_message_t *message)
-{
-	if (message->get_type(message) == CXTP_CTAR && this->ar)
-	{
-		this->ar->process_ctar(this->ar, src, dst, message);
-	}
-	else if (message->get_type(message) == CXTP_CTAA && this->mn)
-	{
-		this->mn->process_ctaa(this->mn, src, message);
-	}
-	else
-	{
-		message->destroy(message);
-	}
-}
 
 METHOD(plugin_t, get_name, char*,
 	private_cxtp_plugin_t *this)
@@ -105,6 +96,8 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 					  plugin_feature_t *feature, bool reg, void *cb_data)
 {
 	cxtp_settings_t *settings;
+	cxtp_transport_t *transport;
+	cxtp_icmp_t *icmp;
 	u_int peers;
 
 	if (reg)
@@ -122,15 +115,29 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			 settings->get_seq_jump(settings), peers, peers == 1 ? "" : "s");
 		this->capture = cxtp_capture_create();
 		charon->bus->add_listener(charon->bus, &this->capture->listener);
-		this->icmp = cxtp_icmp_create(settings, icmp_received, this);
-		this->mn = cxtp_mn_create(this->capture, this->settings, this->icmp);
+		this->transfers = cxtp_transfers_create(this->capture);
+		charon->bus->add_listener(charon->bus, &this->transfers->listener);
+		/* the roles send with the transports, which the dispatcher owns */
+		this->dispatcher = cxtp_dispatcher_create(settings);
+		icmp = this->dispatcher->get_icmp(this->dispatcher);
+		transport = this->dispatcher->get_transport(this->dispatcher);
+		this->mn = cxtp_mn_create(this->capture, this->transfers, settings,
+								  icmp);
 		charon->kernel->add_listener(charon->kernel, &this->mn->listener);
 		charon->bus->add_listener(charon->bus, &this->mn->ike_listener);
-		this->pad = cxtp_pad_create(this->settings);
+		this->pad = cxtp_pad_create(settings);
 		lib->credmgr->add_set(lib->credmgr, &this->pad->set);
-		this->ar = cxtp_ar_create(this->capture, this->settings, this->icmp,
-								  this->pad);
-		this->vici = cxtp_vici_create(this->capture, this->ar, this->mn);
+		if (transport)
+		{
+			this->par = cxtp_par_create(this->capture, this->transfers,
+										settings, transport);
+			this->nar = cxtp_nar_create(this->transfers, settings, transport,
+										icmp, this->pad);
+		}
+		this->dispatcher->set_roles(this->dispatcher, this->par, this->nar,
+									this->mn);
+		this->vici = cxtp_vici_create(this->capture, this->transfers,
+									  this->par, this->nar, this->mn);
 		if (!this->vici)
 		{
 			DBG1(DBG_CFG, "cxtp: vici is not loaded, cxtp commands unavailable");
@@ -140,25 +147,34 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 	{
 		DESTROY_IF(this->vici);
 		this->vici = NULL;
-		/* the ICMP transport calls into ar and mn until it is gone */
-		DESTROY_IF(this->icmp);
-		this->icmp = NULL;
-		DESTROY_IF(this->ar);
-		this->ar = NULL;
+		if (this->mn)
+		{	/* a move would send a CTAR over the ICMP transport */
+			charon->kernel->remove_listener(charon->kernel,
+											&this->mn->listener);
+			charon->bus->remove_listener(charon->bus,
+										 &this->mn->ike_listener);
+		}
+		/* the transports call into the roles until they are gone */
+		DESTROY_IF(this->dispatcher);
+		this->dispatcher = NULL;
+		DESTROY_IF(this->par);
+		this->par = NULL;
+		DESTROY_IF(this->nar);
+		this->nar = NULL;
 		if (this->pad)
 		{
 			lib->credmgr->remove_set(lib->credmgr, &this->pad->set);
 			this->pad->destroy(this->pad);
 			this->pad = NULL;
 		}
-		if (this->mn)
+		DESTROY_IF(this->mn);
+		this->mn = NULL;
+		if (this->transfers)
 		{
-			charon->kernel->remove_listener(charon->kernel,
-											&this->mn->listener);
 			charon->bus->remove_listener(charon->bus,
-										 &this->mn->ike_listener);
-			this->mn->destroy(this->mn);
-			this->mn = NULL;
+										 &this->transfers->listener);
+			this->transfers->destroy(this->transfers);
+			this->transfers = NULL;
 		}
 		if (this->capture)
 		{
@@ -190,10 +206,12 @@ METHOD(plugin_t, destroy, void,
 {
 	/* plugin_cb() unregistered everything, unless registration failed */
 	DESTROY_IF(this->vici);
-	DESTROY_IF(this->icmp);
-	DESTROY_IF(this->ar);
+	DESTROY_IF(this->dispatcher);
+	DESTROY_IF(this->par);
+	DESTROY_IF(this->nar);
 	DESTROY_IF(this->mn);
 	DESTROY_IF(this->pad);
+	DESTROY_IF(this->transfers);
 	DESTROY_IF(this->capture);
 	DESTROY_IF(this->settings);
 	free(this);

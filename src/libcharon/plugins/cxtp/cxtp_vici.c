@@ -14,6 +14,7 @@
 
 
 #include "cxtp_vici.h"
+#include "cxtp_export.h"
 
 #include <inttypes.h>
 
@@ -44,9 +45,19 @@ struct private_cxtp_vici_t {
 	cxtp_capture_t *capture;
 
 	/**
-	 * Transfers between access routers, if available
+	 * Transfer counters
 	 */
-	cxtp_ar_t *ar;
+	cxtp_transfers_t *transfers;
+
+	/**
+	 * Previous access router's side, if available
+	 */
+	cxtp_par_t *par;
+
+	/**
+	 * New access router's side, if available
+	 */
+	cxtp_nar_t *nar;
 
 	/**
 	 * The mobile node's side
@@ -134,7 +145,11 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 			  be64toh(id->get_initiator_spi(id)));
 	b->add_kv(b, "responder-spi", "%.16"PRIx64,
 			  be64toh(id->get_responder_spi(id)));
-	state = this->ar ? this->ar->get_state(this->ar, ike_sa) : NULL;
+	state = this->par ? this->par->get_state(this->par, ike_sa) : NULL;
+	if (!state && this->nar)
+	{
+		state = this->nar->get_state(this->nar, ike_sa);
+	}
 	if (!state && this->mn && this->mn->is_prepared(this->mn, ike_sa))
 	{
 		state = "prepared";
@@ -145,10 +160,11 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 		b->end_section(b);
 		return;
 	}
-	reason = this->capture->check(this->capture, ike_sa);
+	reason = cxtp_export_check(this->capture, ike_sa);
 	if (!reason)
 	{
-		context = this->capture->build_context(this->capture, ike_sa);
+		context = cxtp_export(this->capture, ike_sa,
+					this->transfers->get_transfers(this->transfers, ike_sa));
 		if (!context)
 		{
 			reason = strdup("capturing its context failed, see the log");
@@ -259,7 +275,7 @@ CALLBACK(push, vici_message_t*,
 	char *peer, *error = NULL, *reason;
 	u_int ike_id;
 
-	if (!this->ar)
+	if (!this->par)
 	{
 		return reply("context transfer between access routers unavailable, "
 					 "see the log");
@@ -282,7 +298,7 @@ CALLBACK(push, vici_message_t*,
 	}
 	DBG1(DBG_CFG, "vici cxtp-push of IKE_SA %s[%u] to '%s'",
 		 ike_sa->get_name(ike_sa), ike_id, peer);
-	reason = this->ar->push(this->ar, ike_sa, peer);
+	reason = this->par->push(this->par, ike_sa, peer);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	if (reason)
 	{
@@ -416,9 +432,13 @@ METHOD(cxtp_vici_t, destroy, void,
 {
 	int i;
 
-	if (this->ar)
+	if (this->par)
 	{
-		this->ar->set_event_cb(this->ar, NULL, NULL);
+		this->par->set_event_cb(this->par, NULL, NULL);
+	}
+	if (this->nar)
+	{
+		this->nar->set_event_cb(this->nar, NULL, NULL);
 	}
 	if (this->mn)
 	{
@@ -440,8 +460,9 @@ METHOD(cxtp_vici_t, destroy, void,
 /*
  * Described in header
  */
-cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
-							  cxtp_mn_t *mn)
+cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
+							  cxtp_transfers_t *transfers, cxtp_par_t *par,
+							  cxtp_nar_t *nar, cxtp_mn_t *mn)
 {
 	private_cxtp_vici_t *this;
 	vici_dispatcher_t *dispatcher;
@@ -458,7 +479,9 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
 		},
 		.dispatcher = dispatcher,
 		.capture = capture,
-		.ar = ar,
+		.transfers = transfers,
+		.par = par,
+		.nar = nar,
 		.mn = mn,
 	);
 	dispatcher->manage_command(dispatcher, "cxtp-list", list, this);
@@ -469,9 +492,13 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
 	{
 		dispatcher->manage_event(dispatcher, events[i], TRUE);
 	}
-	if (ar)
+	if (par)
 	{
-		ar->set_event_cb(ar, raise_event, this);
+		par->set_event_cb(par, raise_event, this);
+	}
+	if (nar)
+	{
+		nar->set_event_cb(nar, raise_event, this);
 	}
 	if (mn)
 	{

@@ -22,7 +22,9 @@
 #define CXTP_VICI_H_
 
 #include "cxtp_capture.h"
-#include "cxtp_ar.h"
+#include "cxtp_transfers.h"
+#include "cxtp_nar.h"
+#include "cxtp_par.h"
 #include "cxtp_mn.h"
 
 typedef struct cxtp_vici_t cxtp_vici_t;
@@ -54,11 +56,14 @@ struct cxtp_vici_t {
  * Register the commands, if vici published its dispatcher.
  *
  * @param capture		captured key material, to tell what can be exported
- * @param ar			transfers between access routers, NULL if unavailable
+ * @param transfers		transfer counters, for the contexts listed
+ * @param par			previous access router's side, NULL if unavailable
+ * @param nar			new access router's side, NULL if unavailable
  * @param mn			the mobile node's side
  * @return				instance, NULL if vici is not available
  */
-cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture, cxtp_ar_t *ar,
-							  cxtp_mn_t *mn);
+cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
+							  cxtp_transfers_t *transfers, cxtp_par_t *par,
+							  cxtp_nar_t *nar, cxtp_mn_t *mn);
 
 #endif /** CXTP_VICI_H_ @}*/

@@ -15,13 +15,13 @@
 #include "../utils/cxtp_charon.h"
 #include "../../cxtp_mn.h"
 
-#include <unistd.h>
-
 /**
- * The mobile node's side: prepare, move, CTAR, thaw
+ * The mobile node's side: prepare, move, CTAR, thaw; CTAAs arrive through
+ * the dispatcher, as in the plugin
  */
 static cxtp_charon_t *env;
-static stub_icmp_t *icmp;
+static cxtp_test_icmp_t *icmp;
+static cxtp_dispatcher_t *dispatcher;
 static cxtp_mn_t *mn;
 
 /**
@@ -37,10 +37,15 @@ static chunk_t key;
 START_SETUP(setup)
 {
 	env = cxtp_charon_setup();
-	icmp = stub_icmp_create();
-	mn = cxtp_mn_create(env->capture, env->settings, &icmp->icmp);
-	mn->set_event_cb(mn, events_cb, "mn");
-	key = token_key(env, env->mn);
+	icmp = cxtp_test_icmp_create();
+	/* a mobile node only, without peers to reach */
+	dispatcher = cxtp_dispatcher_create_with(env->settings,
+								cxtp_test_icmp_constructor, icmp, NULL, NULL);
+	mn = cxtp_mn_create(env->capture, env->transfers, env->settings,
+						dispatcher->get_icmp(dispatcher));
+	dispatcher->set_roles(dispatcher, NULL, NULL, mn);
+	mn->set_event_cb(mn, cxtp_test_event_cb, "mn");
+	key = cxtp_test_token_key(env, env->mn);
 	mn_id = cxtp_charon_checkin(env, env->mn);
 }
 END_SETUP
@@ -48,8 +53,8 @@ END_SETUP
 START_TEARDOWN(teardown)
 {
 	cxtp_charon_stop();
+	dispatcher->destroy(dispatcher);
 	mn->destroy(mn);
-	icmp->icmp.destroy(&icmp->icmp);
 	chunk_clear(&key);
 	cxtp_charon_teardown(env);
 }
@@ -61,7 +66,7 @@ END_TEARDOWN
 static char *prepare_for(char *nar, bool ack)
 {
 	ike_sa_t *ike_sa;
-	host_t *host = nar ? addr(nar) : NULL;
+	host_t *host = nar ? cxtp_test_host(nar) : NULL;
 	char *reason;
 
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
@@ -94,11 +99,13 @@ static bool prepared()
 }
 
 /**
- * Address and route changes, as the kernel interface reports them
+ * Address and route changes, as the kernel interface reports them; the
+ * mobile node checks its prepared IKE_SAs in a job, if it has any
  */
 static void roam()
 {
 	mn->listener.roam(&mn->listener, TRUE);
+	cxtp_charon_run_jobs();
 }
 
 /**
@@ -106,9 +113,9 @@ static void roam()
  */
 static void move(char *router)
 {
-	mock_net_set_address(MN_OLD, FALSE);
-	mock_net_set_address(MN_NEW, TRUE);
-	mock_net_set_router(router);
+	cxtp_test_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(MN_NEW, TRUE);
+	cxtp_test_net_set_router(router);
 	roam();
 }
 
@@ -117,26 +124,27 @@ static void move(char *router)
  */
 static void assert_hosts(char *me, char *other)
 {
-	ike_sa_info_t info;
+	cxtp_test_ike_sa_info_t info;
 
 	cxtp_charon_info(mn_id, &info);
 	ck_assert(info.found);
-	ck_assert(host_is(info.me, me));
-	ck_assert(host_is(info.other, other));
-	ike_sa_info_clear(&info);
+	ck_assert(cxtp_test_host_is(info.me, me));
+	ck_assert(cxtp_test_host_is(info.other, other));
+	cxtp_test_ike_sa_info_clear(&info);
 }
 
 /**
  * Assert the n-th CTAR sent
  */
-static sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar, bool ack)
+static cxtp_test_sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar,
+									 bool ack)
 {
-	host_t *from = addr(src), *to = addr(dst), *named = addr(ar);
-	host_t *old = addr(MN_OLD);
+	host_t *from = cxtp_test_host(src), *to = cxtp_test_host(dst);
+	host_t *named = cxtp_test_host(ar), *old = cxtp_test_host(MN_OLD);
 	cxtp_message_t *ctar;
-	sent_t *sent;
+	cxtp_test_sent_t *sent;
 
-	sent = stub_icmp_get(icmp, CXTP_CTAR, n);
+	sent = cxtp_test_icmp_get(icmp, CXTP_CTAR, n);
 	ctar = sent->message;
 	ck_assert(from->ip_equals(from, sent->src));
 	ck_assert(to->ip_equals(to, sent->dst));
@@ -162,12 +170,12 @@ static sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar, bool ack)
  */
 static void assert_moved(char *nar)
 {
-	host_t *me = addr(MN_NEW);
+	host_t *me = cxtp_test_host(MN_NEW);
 	chunk_t next;
-	event_t *event;
+	cxtp_test_event_t *event;
 
-	wait_for(events_count("mn", "activate") == 1);
-	event = events_get("mn", "activate", 0);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 1);
+	event = cxtp_test_events_get("mn", "activate", 0);
 	ck_assert_int_eq(event->ike_id, mn_id);
 	ck_assert_str_eq(event->peer, nar);
 	ck_assert(me->ip_equals(me, event->mn));
@@ -175,10 +183,10 @@ static void assert_moved(char *nar)
 	ck_assert(!prepared());
 	assert_hosts(MN_NEW, nar);
 	/* the next transfer's token has a fresh key */
-	next = token_key(env, env->mn);
+	next = cxtp_test_token_key(env, env->mn);
 	ck_assert(!chunk_equals(next, key));
 	chunk_clear(&next);
-	ck_assert_int_eq(events_count("mn", "failure"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
 	me->destroy(me);
 }
 
@@ -189,7 +197,7 @@ START_TEST(test_prepare)
 	prepare(NULL, FALSE);
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
 	ck_assert(prepared());
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 
 	reason = prepare_for(NULL, FALSE);
 	ck_assert(reason);
@@ -201,11 +209,10 @@ START_TEST(test_not_moved)
 {
 	prepare(NULL, FALSE);
 	/* some change, but our address is still there */
-	mock_net_set_address(MN_NEW, TRUE);
-	mock_net_set_router(ROUTER);
+	cxtp_test_net_set_address(MN_NEW, TRUE);
+	cxtp_test_net_set_router(ROUTER);
 	roam();
-	cxtp_charon_wait_idle();
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
 	assert_hosts(MN_OLD, PAR);
 }
@@ -215,26 +222,26 @@ START_TEST(test_move_default_router)
 {
 	prepare(NULL, FALSE);
 	move(ROUTER);
-	wait_for(stub_icmp_count(icmp, CXTP_CTAR) == 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
 	assert_ctar(0, MN_NEW, ROUTER, PAR, FALSE);
 	assert_moved(ROUTER);
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
 }
 END_TEST
 
 START_TEST(test_move_named_nar)
 {
-	sent_t *before, *after;
+	cxtp_test_sent_t *before, *after;
 
 	prepare(NAR, FALSE);
 	/* asking pAR to push the context to nAR */
-	ck_assert_int_eq(stub_icmp_count(icmp, CXTP_CTAR), 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
 	before = assert_ctar(0, MN_OLD, PAR, NAR, FALSE);
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
 
 	/* the named access router wins over the default router */
 	move(ROUTER);
-	wait_for(stub_icmp_count(icmp, CXTP_CTAR) == 2);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 2);
 	after = assert_ctar(1, MN_NEW, NAR, PAR, FALSE);
 	/* the same sequence number as the CTAR to pAR (RFC 4067 3.2) */
 	ck_assert_int_eq(after->message->get_sequence(after->message),
@@ -247,15 +254,14 @@ START_TEST(test_move_without_route)
 {
 	prepare(NULL, FALSE);
 	/* gone from pAR's link, not yet on another one */
-	mock_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(MN_OLD, FALSE);
 	roam();
-	cxtp_charon_wait_idle();
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
 	ck_assert(prepared());
 
 	move(ROUTER);
-	wait_for(stub_icmp_count(icmp, CXTP_CTAR) == 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
 	assert_ctar(0, MN_NEW, ROUTER, PAR, FALSE);
 	assert_moved(ROUTER);
 }
@@ -263,37 +269,35 @@ END_TEST
 
 START_TEST(test_prepare_timeout)
 {
-	timeval_t start, end;
-	event_t *event;
+	cxtp_test_event_t *event;
 
-	time_monotonic(&start);
 	prepare(NULL, FALSE);
-	wait_for(events_count("mn", "failure") == 1);
-	time_monotonic(&end);
-	event = events_get("mn", "failure", 0);
+	ck_assert_int_eq(cxtp_charon_scheduled(HANDOVER_TIMEOUT * 1000), 1);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 1);
+	event = cxtp_test_events_get("mn", "failure", 0);
 	ck_assert_int_eq(event->ike_id, mn_id);
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
 	ck_assert(!prepared());
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 	assert_hosts(MN_OLD, PAR);
-	ck_assert(timeval_diff_ms(&start, &end) >= HANDOVER_TIMEOUT * 1000 - 100);
 
 	/* and a move later is charon's business, not ours */
 	move(ROUTER);
-	cxtp_charon_wait_idle();
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 }
 END_TEST
 
 START_TEST(test_activate_unprepared)
 {
 	ike_sa_t *ike_sa;
-	host_t *nar = addr(NAR);
+	host_t *nar = cxtp_test_host(NAR);
 	char *reason;
 
 	/* the operator's command after a move, without a preparation */
-	mock_net_set_address(MN_OLD, FALSE);
-	mock_net_set_address(MN_NEW, TRUE);
+	cxtp_test_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(MN_NEW, TRUE);
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													mn_id);
 	ck_assert(ike_sa);
@@ -301,7 +305,7 @@ START_TEST(test_activate_unprepared)
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	nar->destroy(nar);
 	ck_assert_msg(!reason, "activate failed: %s", reason);
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
 	assert_ctar(0, MN_NEW, NAR, PAR, FALSE);
 	assert_moved(NAR);
 }
@@ -313,7 +317,7 @@ START_TEST(test_activate_without_router)
 	char *reason;
 
 	/* pAR is still the next hop: no new access router to name */
-	mock_net_set_router(PAR);
+	cxtp_test_net_set_router(PAR);
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													mn_id);
 	ck_assert(ike_sa);
@@ -321,7 +325,7 @@ START_TEST(test_activate_without_router)
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	ck_assert(reason);
 	free(reason);
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
 	assert_hosts(MN_OLD, PAR);
 }
@@ -330,39 +334,38 @@ END_TEST
 START_TEST(test_ctaa)
 {
 	cxtp_message_t *ctaa;
-	host_t *nar = addr(ROUTER), *old = addr(MN_OLD);
-	sent_t *sent;
+	host_t *old = cxtp_test_host(MN_OLD);
+	cxtp_test_sent_t *sent;
 
 	prepare(NULL, TRUE);
 	move(ROUTER);
-	wait_for(stub_icmp_count(icmp, CXTP_CTAR) == 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
 	sent = assert_ctar(0, MN_NEW, ROUTER, PAR, TRUE);
 	assert_moved(ROUTER);
 
 	ctaa = cxtp_message_create(CXTP_CTAA, old);
-	mn->process_ctaa(mn, nar, ctaa);
-	ck_assert(stub_icmp_acked(icmp, sent->id));
-	nar->destroy(nar);
+	cxtp_test_icmp_deliver(icmp, ROUTER, MN_NEW, ctaa);
+	ck_assert(cxtp_test_icmp_acked(icmp, sent->id));
 	old->destroy(old);
 }
 END_TEST
 
 START_TEST(test_ctar_timeout)
 {
-	event_t *event;
-	host_t *nar = addr(ROUTER);
-	sent_t *sent;
+	cxtp_test_event_t *event;
+	host_t *nar = cxtp_test_host(ROUTER);
+	cxtp_test_sent_t *sent;
 
 	prepare(NULL, TRUE);
 	move(ROUTER);
-	wait_for(stub_icmp_count(icmp, CXTP_CTAR) == 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
 	sent = assert_ctar(0, MN_NEW, ROUTER, PAR, TRUE);
 	assert_moved(ROUTER);
 
 	/* what the ICMP transport reports after CT_RETRY_MAX */
 	icmp->timeout(icmp->timeout_data, sent->id, nar);
-	ck_assert_int_eq(events_count("mn", "failure"), 1);
-	event = events_get("mn", "failure", 0);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 1);
+	event = cxtp_test_events_get("mn", "failure", 0);
 	ck_assert_int_eq(event->ike_id, mn_id);
 	ck_assert_str_eq(event->peer, ROUTER);
 	nar->destroy(nar);
@@ -372,23 +375,23 @@ END_TEST
 START_TEST(test_ctar_send_fails)
 {
 	chunk_t next;
-	event_t *event;
+	cxtp_test_event_t *event;
 
 	prepare(NULL, FALSE);
 	icmp->fail = TRUE;
 	move(ROUTER);
-	wait_for(events_count("mn", "failure") == 1);
-	event = events_get("mn", "failure", 0);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 1);
+	event = cxtp_test_events_get("mn", "failure", 0);
 	ck_assert_int_eq(event->ike_id, mn_id);
 	ck_assert_str_eq(event->peer, ROUTER);
 	/* thawed where it was, pAR may still have it */
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
 	ck_assert(!prepared());
 	assert_hosts(MN_OLD, PAR);
-	next = token_key(env, env->mn);
+	next = cxtp_test_token_key(env, env->mn);
 	ck_assert(chunk_equals(next, key));
 	chunk_clear(&next);
-	ck_assert_int_eq(events_count("mn", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 0);
 }
 END_TEST
 
@@ -401,7 +404,6 @@ Suite *mn_suite_create()
 
 	tc = tcase_create("prepare");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_prepare);
 	tcase_add_test(tc, test_not_moved);
 	tcase_add_test(tc, test_prepare_timeout);
@@ -409,7 +411,6 @@ Suite *mn_suite_create()
 
 	tc = tcase_create("move");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_move_default_router);
 	tcase_add_test(tc, test_move_named_nar);
 	tcase_add_test(tc, test_move_without_route);
@@ -417,7 +418,6 @@ Suite *mn_suite_create()
 
 	tc = tcase_create("CTAR");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_activate_unprepared);
 	tcase_add_test(tc, test_activate_without_router);
 	tcase_add_test(tc, test_ctaa);

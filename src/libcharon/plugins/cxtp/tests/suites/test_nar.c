@@ -13,26 +13,28 @@
  */
 
 #include "../utils/cxtp_charon.h"
-#include "../../cxtp_ar.h"
-
-#include <unistd.h>
 
 /**
- * nAR's side of a transfer: import, CTAR, activation, expiry, CT-Req.
+ * nAR's side of a transfer: import, CTAR, activation, expiry, CT-Req, as
+ * the dispatcher of an access router hands it messages.
  *
- * pAR is a cxtp_ar_t of its own in this process, whose messages the tests
- * carry to nAR.  As both share one IKE_SA manager, pAR's IKE_SA is destroyed
- * once its context is sent, as if it lived on another host.
+ * pAR is an access router of its own in this process, whose messages the
+ * tests carry to nAR.  As both share one IKE_SA manager, pAR's IKE_SA is
+ * destroyed once its context is sent, as if it lived on another host.
  */
 static cxtp_charon_t *env;
-static stub_transport_t *par_transport, *nar_transport;
-static stub_icmp_t *icmp;
-static cxtp_ar_t *par, *nar;
+static cxtp_test_ar_t *par, *nar;
+static cxtp_test_transport_t *par_transport, *nar_transport;
 
 /**
- * PAD entries of contexts pAR and nAR activated
+ * The mobile node's link to nAR
  */
-static cxtp_pad_t *par_pad, *nar_pad;
+static cxtp_test_icmp_t *icmp;
+
+/**
+ * PAD entries of contexts nAR activated
+ */
+static cxtp_pad_t *nar_pad;
 
 /**
  * pAR's IKE_SA, its IKE SPIs and its CHILD_SA's SPIs
@@ -53,21 +55,12 @@ START_SETUP(setup)
 	ike_sa_id_t *id;
 
 	env = cxtp_charon_setup();
-	icmp = stub_icmp_create();
-	par_transport = stub_transport_create();
-	par_pad = cxtp_pad_create(env->settings);
-	par = cxtp_ar_create_with_transport(env->capture, env->settings,
-									&icmp->icmp, par_pad,
-									stub_transport_constructor, par_transport);
-	ck_assert(par);
-	par->set_event_cb(par, events_cb, "par");
-	nar_transport = stub_transport_create();
-	nar_pad = cxtp_pad_create(env->settings);
-	nar = cxtp_ar_create_with_transport(env->capture, env->settings,
-									&icmp->icmp, nar_pad,
-									stub_transport_constructor, nar_transport);
-	ck_assert(nar);
-	nar->set_event_cb(nar, events_cb, "nar");
+	par = cxtp_test_ar_create(env, "par");
+	par_transport = par->transport;
+	nar = cxtp_test_ar_create(env, "nar");
+	nar_transport = nar->transport;
+	icmp = nar->icmp;
+	nar_pad = nar->pad;
 
 	id = env->par->get_id(env->par);
 	spi_i = id->get_initiator_spi(id);
@@ -84,11 +77,8 @@ END_SETUP
 START_TEARDOWN(teardown)
 {
 	cxtp_charon_stop();
-	par->destroy(par);
-	nar->destroy(nar);
-	par_pad->destroy(par_pad);
-	nar_pad->destroy(nar_pad);
-	icmp->icmp.destroy(&icmp->icmp);
+	cxtp_test_ar_destroy(par);
+	cxtp_test_ar_destroy(nar);
 	cxtp_charon_teardown(env);
 }
 END_TEARDOWN
@@ -106,21 +96,24 @@ static cxtp_message_t *pushed()
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	reason = par->push(par, ike_sa, "nar");
+	reason = par->par->push(par->par, ike_sa, "nar");
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	ck_assert_msg(!reason, "push failed: %s", reason);
 	cxtp_charon_remove(par_id);
-	return message_copy(stub_transport_get(par_transport, CXTP_PCTD,
-										   0)->message);
+	return cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_PCTD, 0)->message);
 }
 
 /**
- * Deliver a PCTD/CTD to nAR and wait for its answer
+ * Deliver a PCTD/CTD to nAR, processed in a job, and assert the number of
+ * CTDRs nAR sent so far
  */
 static void deliver(cxtp_message_t *ctd, u_int ctdrs)
 {
-	stub_transport_deliver(nar_transport, "par", ctd);
-	wait_for(stub_transport_count(nar_transport, CXTP_CTDR) >= ctdrs);
+	cxtp_test_transport_deliver(nar_transport, "par", ctd);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR),
+					 ctdrs);
 }
 
 /**
@@ -131,8 +124,8 @@ static void deliver(cxtp_message_t *ctd, u_int ctdrs)
 static u_int import()
 {
 	deliver(pushed(), 1);
-	ck_assert_int_eq(events_count("nar", "import"), 1);
-	return events_get("nar", "import", 0)->ike_id;
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 1);
+	return cxtp_test_events_get("nar", "import", 0)->ike_id;
 }
 
 /**
@@ -143,11 +136,11 @@ static void assert_ctdr(u_int n, bool success, uint8_t status)
 	cxtp_message_t *ctdr;
 	enumerator_t *enumerator;
 	cxtp_status_t *current;
-	host_t *mn = addr(MN_OLD);
+	host_t *mn = cxtp_test_host(MN_OLD);
 	uint8_t found = 0;
-	sent_t *sent;
+	cxtp_test_sent_t *sent;
 
-	sent = stub_transport_get(nar_transport, CXTP_CTDR, n);
+	sent = cxtp_test_transport_get(nar_transport, CXTP_CTDR, n);
 	ctdr = sent->message;
 	ck_assert_str_eq(sent->peer, "par");
 	ck_assert(mn->ip_equals(mn, ctdr->get_mn_address(ctdr)));
@@ -176,7 +169,7 @@ static char *transfer_state(u_int id)
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													id);
 	ck_assert(ike_sa);
-	state = nar->get_state(nar, ike_sa);
+	state = nar->nar->get_state(nar->nar, ike_sa);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return state;
 }
@@ -187,12 +180,9 @@ static char *transfer_state(u_int id)
 static void process_ctar(uint32_t seq, uint32_t token_seq, bool ack)
 {
 	cxtp_message_t *ctar;
-	host_t *src = addr(MN_NEW), *dst = addr(NAR);
 
-	ctar = mn_request(env, CXTP_CTAR, PAR, seq, token_seq, ack);
-	nar->process_ctar(nar, src, dst, ctar);
-	src->destroy(src);
-	dst->destroy(dst);
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, PAR, seq, token_seq, ack);
+	cxtp_test_icmp_deliver(icmp, MN_NEW, NAR, ctar);
 }
 
 /**
@@ -200,7 +190,7 @@ static void process_ctar(uint32_t seq, uint32_t token_seq, bool ack)
  */
 static void assert_passive(u_int id)
 {
-	ike_sa_info_t info;
+	cxtp_test_ike_sa_info_t info;
 
 	cxtp_charon_info(id, &info);
 	ck_assert(info.found);
@@ -208,8 +198,8 @@ static void assert_passive(u_int id)
 	ck_assert(info.spi_i == spi_i);
 	ck_assert(info.spi_r == spi_r);
 	ck_assert_int_eq(info.children, 0);
-	ike_sa_info_clear(&info);
-	ck_assert_int_eq(mock_kernel_count(id), 0);
+	cxtp_test_ike_sa_info_clear(&info);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
 }
 
 /**
@@ -218,13 +208,14 @@ static void assert_passive(u_int id)
  */
 static void assert_activated(u_int id)
 {
-	host_t *mn = addr(MN_NEW), *me = addr(NAR), *old = addr(MN_OLD);
-	ike_sa_info_t info;
-	mock_sa_t *sa;
-	event_t *event;
+	host_t *mn = cxtp_test_host(MN_NEW), *me = cxtp_test_host(NAR);
+	host_t *old = cxtp_test_host(MN_OLD);
+	cxtp_test_ike_sa_info_t info;
+	cxtp_test_sa_t *sa;
+	cxtp_test_event_t *event;
 
-	wait_for(events_count("nar", "activate") == 1);
-	event = events_get("nar", "activate", 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
+	event = cxtp_test_events_get("nar", "activate", 0);
 	ck_assert_int_eq(event->ike_id, id);
 	ck_assert_str_eq(event->peer, "par");
 	ck_assert(old->ip_equals(old, event->mn));
@@ -232,15 +223,15 @@ static void assert_activated(u_int id)
 	cxtp_charon_info(id, &info);
 	ck_assert(info.found);
 	ck_assert_int_eq(info.state, IKE_ESTABLISHED);
-	ck_assert(host_is(info.me, NAR));
-	ck_assert(host_is(info.other, MN_NEW));
+	ck_assert(cxtp_test_host_is(info.me, NAR));
+	ck_assert(cxtp_test_host_is(info.other, MN_NEW));
 	ck_assert_int_eq(info.children, 1);
-	ike_sa_info_clear(&info);
+	cxtp_test_ike_sa_info_clear(&info);
 	ck_assert(!transfer_state(id));
 
 	/* the same SAs, continuing pAR's replay state */
-	ck_assert_int_eq(mock_kernel_count(id), 2);
-	sa = mock_kernel_find(id, spi_in, TRUE);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 2);
+	sa = cxtp_test_kernel_find(id, spi_in, TRUE);
 	ck_assert(sa);
 	ck_assert(sa->src->ip_equals(sa->src, mn));
 	ck_assert(sa->dst->ip_equals(sa->dst, me));
@@ -248,7 +239,7 @@ static void assert_activated(u_int id)
 	ck_assert_int_eq(sa->seq_in, TRAFFIC_SEQ_IN);
 	ck_assert_int_eq(sa->window, TRAFFIC_WINDOW);
 	ck_assert_chunk_eq(sa->bitmap, TRAFFIC_BITMAP);
-	sa = mock_kernel_find(id, spi_out, FALSE);
+	sa = cxtp_test_kernel_find(id, spi_out, FALSE);
 	ck_assert(sa);
 	ck_assert(sa->src->ip_equals(sa->src, me));
 	ck_assert(sa->dst->ip_equals(sa->dst, mn));
@@ -257,7 +248,7 @@ static void assert_activated(u_int id)
 					 env->settings->get_seq_jump(env->settings));
 
 	/* pAR may drop its copy */
-	ck_assert_int_eq(stub_transport_count(nar_transport, CXTP_CTDR), 2);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
 	assert_ctdr(1, TRUE, CXTP_STATUS_ACTIVATED);
 	mn->destroy(mn);
 	me->destroy(me);
@@ -269,14 +260,16 @@ static void assert_activated(u_int id)
  */
 static void assert_ctaa()
 {
-	host_t *mn = addr(MN_NEW), *me = addr(NAR), *old = addr(MN_OLD);
-	sent_t *sent;
+	host_t *mn = cxtp_test_host(MN_NEW), *me = cxtp_test_host(NAR);
+	host_t *old = cxtp_test_host(MN_OLD);
+	cxtp_test_sent_t *sent;
 
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 1);
-	sent = stub_icmp_get(icmp, CXTP_CTAA, 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
+	sent = cxtp_test_icmp_get(icmp, CXTP_CTAA, 0);
 	ck_assert(sent->src->ip_equals(sent->src, me));
 	ck_assert(sent->dst->ip_equals(sent->dst, mn));
-	ck_assert(old->ip_equals(old, sent->message->get_mn_address(sent->message)));
+	ck_assert(old->ip_equals(old,
+							 sent->message->get_mn_address(sent->message)));
 	mn->destroy(mn);
 	me->destroy(me);
 	old->destroy(old);
@@ -291,8 +284,8 @@ START_TEST(test_import)
 	ck_assert_str_eq(transfer_state(id), "imported");
 	ck_assert_int_eq(cxtp_charon_count(), 1);
 	assert_ctdr(0, TRUE, 0);
-	ck_assert_int_eq(events_get("nar", "import", 0)->ike_id, id);
-	ck_assert_str_eq(events_get("nar", "import", 0)->peer, "par");
+	ck_assert_int_eq(cxtp_test_events_get("nar", "import", 0)->ike_id, id);
+	ck_assert_str_eq(cxtp_test_events_get("nar", "import", 0)->peer, "par");
 }
 END_TEST
 
@@ -302,11 +295,11 @@ START_TEST(test_import_duplicate)
 	u_int id;
 
 	pctd = pushed();
-	deliver(message_copy(pctd), 1);
+	deliver(cxtp_test_message_copy(pctd), 1);
 	/* a retransmission, as if the first CTDR got lost */
 	deliver(pctd, 2);
-	id = events_get("nar", "import", 0)->ike_id;
-	ck_assert_int_eq(events_count("nar", "import"), 1);
+	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 1);
 	ck_assert_int_eq(cxtp_charon_count(), 1);
 	assert_passive(id);
 	assert_ctdr(0, TRUE, 0);
@@ -332,7 +325,7 @@ START_TEST(test_import_without_key)
 	deliver(keyless, 1);
 	assert_ctdr(0, FALSE, CXTP_STATUS_FAILED);
 	ck_assert_int_eq(cxtp_charon_count(), 0);
-	ck_assert_int_eq(events_count("nar", "import"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 0);
 }
 END_TEST
 
@@ -340,23 +333,23 @@ START_TEST(test_import_collision)
 {
 	ike_sa_t *ike_sa;
 	cxtp_message_t *pctd;
-	event_t *event;
+	cxtp_test_event_t *event;
 	char *reason;
 
 	/* nAR holds an IKE_SA with the same SPIs already (here: pAR's) */
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	reason = par->push(par, ike_sa, "nar");
+	reason = par->par->push(par->par, ike_sa, "nar");
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	ck_assert_msg(!reason, "push failed: %s", reason);
-	pctd = message_copy(stub_transport_get(par_transport, CXTP_PCTD,
-										   0)->message);
+	pctd = cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_PCTD, 0)->message);
 	deliver(pctd, 1);
 	assert_ctdr(0, FALSE, CXTP_STATUS_FAILED);
-	ck_assert_int_eq(events_count("nar", "import"), 0);
-	wait_for(events_count("nar", "failure") == 1);
-	event = events_get("nar", "failure", 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	event = cxtp_test_events_get("nar", "failure", 0);
 	ck_assert_str_eq(event->peer, "par");
 	ck_assert_int_eq(cxtp_charon_count(), 1);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
@@ -395,11 +388,15 @@ START_TEST(test_activate)
 	process_ctar(SEQ, SEQ, TRUE);
 	assert_activated(id);
 	assert_ctaa();
-	ck_assert_int_eq(stub_transport_count(nar_transport, CXTP_CTREQ), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 0);
 	/* the mobile node's PSK came with the context, for reauthentication */
 	ck_assert_int_eq(pad_secrets("init", &secret), 1);
 	ck_assert_chunk_eq(secret, chunk_from_str("test"));
 	ck_assert_int_eq(pad_secrets("resp", &secret), 0);
+	/* the import's timeout, due now, leaves the activated IKE_SA alone */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 0);
 }
 END_TEST
 
@@ -410,29 +407,29 @@ START_TEST(test_activate_without_ack)
 	id = import();
 	process_ctar(SEQ, SEQ, FALSE);
 	assert_activated(id);
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 }
 END_TEST
 
 START_TEST(test_activate_fails)
 {
-	event_t *event;
+	cxtp_test_event_t *event;
 	u_int id;
 
 	id = import();
-	mock_kernel_refuse(TRUE);
+	cxtp_test_kernel_refuse(TRUE);
 	process_ctar(SEQ, SEQ, TRUE);
-	wait_for(events_count("nar", "failure") == 1);
-	event = events_get("nar", "failure", 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	event = cxtp_test_events_get("nar", "failure", 0);
 	ck_assert_int_eq(event->ike_id, id);
 	ck_assert_str_eq(event->peer, "par");
 	/* nothing half-installed stays, pAR keeps the mobile node */
 	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
-	ck_assert_int_eq(mock_kernel_count(id), 0);
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
-	ck_assert_int_eq(stub_transport_count(nar_transport, CXTP_CTDR), 2);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
 	assert_ctdr(1, FALSE, CXTP_STATUS_FAILED);
-	ck_assert_int_eq(events_count("nar", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
 }
 END_TEST
 
@@ -443,14 +440,13 @@ START_TEST(test_forged_token)
 	id = import();
 	/* the token of another CTAR, not valid for this sequence number */
 	process_ctar(SEQ + 1, SEQ, TRUE);
-	wait_for(events_count("nar", "failure") == 1);
-	ck_assert(!events_get("nar", "failure", 0)->ike_id);
-	cxtp_charon_wait_idle();
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	ck_assert(!cxtp_test_events_get("nar", "failure", 0)->ike_id);
 	assert_passive(id);
 	ck_assert_str_eq(transfer_state(id), "imported");
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
-	ck_assert_int_eq(stub_transport_count(nar_transport, 0), 1);
-	ck_assert_int_eq(events_count("nar", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 1);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
 
 	/* the mobile node's own CTAR still works */
 	process_ctar(SEQ, SEQ, TRUE);
@@ -466,8 +462,7 @@ START_TEST(test_forged_same_sequence)
 	id = import();
 	/* the sequence number can be seen on pAR's link, the token can't */
 	process_ctar(SEQ, SEQ + 1, TRUE);
-	wait_for(events_count("nar", "failure") == 1);
-	cxtp_charon_wait_idle();
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
 	assert_passive(id);
 
 	/* not taken for a duplicate of the forged one */
@@ -486,89 +481,136 @@ START_TEST(test_duplicate_ctar)
 	assert_activated(id);
 	/* a retransmission, as if the CTAA got lost */
 	process_ctar(SEQ, SEQ, TRUE);
-	cxtp_charon_wait_idle();
 	assert_ctaa();
-	ck_assert_int_eq(events_count("nar", "activate"), 1);
-	ck_assert_int_eq(stub_transport_count(nar_transport, 0), 2);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 2);
 	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
-	ck_assert_int_eq(mock_kernel_count(id), 2);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 2);
 }
 END_TEST
 
 START_TEST(test_import_expires)
 {
-	timeval_t start, end;
-	event_t *event;
+	cxtp_test_event_t *event;
 	u_int id;
 
-	time_monotonic(&start);
 	id = import();
-	wait_for(events_count("nar", "failure") == 1);
-	time_monotonic(&end);
-	event = events_get("nar", "failure", 0);
+	ck_assert_int_eq(cxtp_charon_scheduled(HANDOVER_TIMEOUT * 1000), 1);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 0);
+	assert_passive(id);
+	/* pAR thaws its copy now, so nAR drops its own */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	event = cxtp_test_events_get("nar", "failure", 0);
 	ck_assert_int_eq(event->ike_id, id);
 	ck_assert_str_eq(event->peer, "par");
 	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
 	ck_assert_int_eq(cxtp_charon_count(), 0);
-	ck_assert(timeval_diff_ms(&start, &end) >= HANDOVER_TIMEOUT * 1000 - 100);
 }
 END_TEST
 
+/**
+ * The CTD pAR sends for the CT-Req nAR will send, answered while pAR still
+ * has the IKE_SA, before it moves "away"
+ */
+static cxtp_message_t *requested()
+{
+	cxtp_message_t *ctreq;
+
+	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NULL, SEQ, SEQ, FALSE);
+	cxtp_test_transport_deliver(par_transport, "nar", ctreq);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(par_transport, CXTP_CTD), 1);
+	cxtp_charon_remove(par_id);
+	return cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
+}
+
 START_TEST(test_reactive)
 {
-	cxtp_message_t *ctreq, *ctd, *expected;
-	host_t *old = addr(MN_OLD);
-	sent_t *sent;
+	cxtp_message_t *ctd, *expected;
+	host_t *old = cxtp_test_host(MN_OLD);
+	cxtp_test_sent_t *sent;
 	u_int id;
 
-	/* what nAR will ask for, answered by pAR while it still has the
-	 * IKE_SA, before it moves "away" */
-	ctreq = mn_request(env, CXTP_CTREQ, NULL, SEQ, SEQ, FALSE);
-	stub_transport_deliver(par_transport, "nar", ctreq);
-	wait_for(stub_transport_count(par_transport, CXTP_CTD) == 1);
-	ctd = message_copy(stub_transport_get(par_transport, CXTP_CTD,
-										  0)->message);
-	cxtp_charon_remove(par_id);
+	ctd = requested();
 
 	/* no context yet: nAR asks the pAR the CTAR names */
 	process_ctar(SEQ, SEQ, TRUE);
-	wait_for(stub_transport_count(nar_transport, CXTP_CTREQ) == 1);
-	sent = stub_transport_get(nar_transport, CXTP_CTREQ, 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 1);
+	sent = cxtp_test_transport_get(nar_transport, CXTP_CTREQ, 0);
 	ck_assert_str_eq(sent->peer, "par");
 	ck_assert(sent->reliable);
-	ck_assert(old->ip_equals(old, sent->message->get_mn_address(sent->message)));
+	ck_assert(old->ip_equals(old,
+							 sent->message->get_mn_address(sent->message)));
 	ck_assert_int_eq(sent->message->get_sequence(sent->message), SEQ);
-	expected = mn_request(env, CXTP_CTAR, PAR, SEQ, SEQ, TRUE);
+	expected = cxtp_test_mn_request(env, CXTP_CTAR, PAR, SEQ, SEQ, TRUE);
 	ck_assert_int_eq(sent->message->get_token(sent->message),
 					 expected->get_token(expected));
 	expected->destroy(expected);
 	ck_assert_int_eq(cxtp_charon_count(), 0);
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 
 	/* the context arrives, and the waiting CTAR activates it */
-	deliver(ctd, 1);
-	wait_for(events_count("nar", "activate") == 1);
-	id = events_get("nar", "import", 0)->ike_id;
+	deliver(ctd, 2);
+	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
 	assert_ctdr(0, TRUE, 0);
 	assert_activated(id);
 	assert_ctaa();
-	ck_assert(stub_transport_acked(nar_transport, sent->id));
+	ck_assert(cxtp_test_transport_acked(nar_transport, sent->id));
 	old->destroy(old);
+}
+END_TEST
+
+START_TEST(test_reactive_duplicate)
+{
+	cxtp_message_t *ctd;
+
+	ctd = requested();
+	process_ctar(SEQ, SEQ, TRUE);
+	/* retransmitted while its context is on the way: asked for once */
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 1);
+
+	/* and activated once */
+	deliver(ctd, 2);
+	assert_activated(cxtp_test_events_get("nar", "import", 0)->ike_id);
+	assert_ctaa();
+}
+END_TEST
+
+START_TEST(test_reactive_timeout)
+{
+	cxtp_message_t *ctd;
+	cxtp_test_sent_t *sent;
+	u_int id;
+
+	ctd = requested();
+	process_ctar(SEQ, SEQ, TRUE);
+	sent = cxtp_test_transport_get(nar_transport, CXTP_CTREQ, 0);
+	ck_assert(sent->id & CXTP_NAR_REQUEST);
+	/* what the transport reports after its last retransmission */
+	nar_transport->timeout(nar_transport->timeout_data, "par", sent->id);
+
+	/* the CTAR was dropped: a late context waits for the next one */
+	deliver(ctd, 1);
+	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	assert_passive(id);
+	ck_assert_str_eq(transfer_state(id), "imported");
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
 }
 END_TEST
 
 START_TEST(test_ctar_unknown_par)
 {
 	cxtp_message_t *ctar;
-	host_t *src = addr(MN_NEW), *dst = addr(NAR);
 
-	ctar = mn_request(env, CXTP_CTAR, "192.0.2.222", SEQ, SEQ, TRUE);
-	nar->process_ctar(nar, src, dst, ctar);
-	cxtp_charon_wait_idle();
-	ck_assert_int_eq(stub_transport_count(nar_transport, 0), 0);
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
-	src->destroy(src);
-	dst->destroy(dst);
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, "192.0.2.222", SEQ, SEQ, TRUE);
+	cxtp_test_icmp_deliver(icmp, MN_NEW, NAR, ctar);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 }
 END_TEST
 
@@ -581,7 +623,6 @@ Suite *nar_suite_create()
 
 	tc = tcase_create("import");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_import);
 	tcase_add_test(tc, test_import_duplicate);
 	tcase_add_test(tc, test_import_without_key);
@@ -591,7 +632,6 @@ Suite *nar_suite_create()
 
 	tc = tcase_create("activation");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_activate);
 	tcase_add_test(tc, test_activate_without_ack);
 	tcase_add_test(tc, test_activate_fails);
@@ -602,8 +642,9 @@ Suite *nar_suite_create()
 
 	tc = tcase_create("reactive");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_reactive);
+	tcase_add_test(tc, test_reactive_duplicate);
+	tcase_add_test(tc, test_reactive_timeout);
 	tcase_add_test(tc, test_ctar_unknown_par);
 	suite_add_tcase(s, tc);
 

@@ -13,41 +13,29 @@
  */
 
 #include "../utils/cxtp_charon.h"
-#include "../../cxtp_ar.h"
-
-#include <unistd.h>
 
 #include <exchange_test_helper.h>
 
 /**
- * pAR's side of a transfer: push, freeze, thaw or removal
+ * pAR's side of a transfer: push, freeze, thaw or removal, as the
+ * dispatcher of an access router hands it messages
  */
 static cxtp_charon_t *env;
-static stub_transport_t *transport;
-static stub_icmp_t *icmp;
-static cxtp_ar_t *ar;
+static cxtp_test_ar_t *ar;
+static cxtp_test_transport_t *transport;
+static cxtp_test_icmp_t *icmp;
 
 /**
  * pAR's IKE_SA with the mobile node, in the manager
  */
 static u_int par_id;
 
-/**
- * PAD entries of activated contexts
- */
-static cxtp_pad_t *pad;
-
 START_SETUP(setup)
 {
 	env = cxtp_charon_setup();
-	transport = stub_transport_create();
-	icmp = stub_icmp_create();
-	pad = cxtp_pad_create(env->settings);
-	ar = cxtp_ar_create_with_transport(env->capture, env->settings,
-									   &icmp->icmp, pad,
-									   stub_transport_constructor, transport);
-	ck_assert(ar);
-	ar->set_event_cb(ar, events_cb, "par");
+	ar = cxtp_test_ar_create(env, "par");
+	transport = ar->transport;
+	icmp = ar->icmp;
 	par_id = cxtp_charon_checkin(env, env->par);
 }
 END_SETUP
@@ -55,9 +43,7 @@ END_SETUP
 START_TEARDOWN(teardown)
 {
 	cxtp_charon_stop();
-	ar->destroy(ar);
-	pad->destroy(pad);
-	icmp->icmp.destroy(&icmp->icmp);
+	cxtp_test_ar_destroy(ar);
 	cxtp_charon_teardown(env);
 }
 END_TEARDOWN
@@ -73,7 +59,7 @@ static char *push_to(char *peer)
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	reason = ar->push(ar, ike_sa, peer);
+	reason = ar->par->push(ar->par, ike_sa, peer);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return reason;
 }
@@ -96,9 +82,18 @@ static char *transfer_state()
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	state = ar->get_state(ar, ike_sa);
+	state = ar->par->get_state(ar->par, ike_sa);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return state;
+}
+
+/**
+ * Deliver a message from nAR, processed in a job as it checks out IKE_SAs
+ */
+static void deliver(cxtp_message_t *message)
+{
+	cxtp_test_transport_deliver(transport, "nar", message);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 }
 
 /**
@@ -107,7 +102,7 @@ static char *transfer_state()
 static void deliver_ctdr(bool success, uint8_t status)
 {
 	cxtp_message_t *ctdr;
-	host_t *mn = addr(MN_OLD);
+	host_t *mn = cxtp_test_host(MN_OLD);
 
 	ctdr = cxtp_message_create(CXTP_CTDR, mn);
 	ctdr->set_success(ctdr, success);
@@ -115,7 +110,7 @@ static void deliver_ctdr(bool success, uint8_t status)
 	{
 		ck_assert(ctdr->add_status(ctdr, CXTP_FPT_IKE_SA, status));
 	}
-	stub_transport_deliver(transport, "nar", ctdr);
+	deliver(ctdr);
 	mn->destroy(mn);
 }
 
@@ -143,11 +138,11 @@ static int count_cdbs(cxtp_message_t *message, uint16_t fpt)
 /**
  * Assert that a PCTD/CTD carries pAR's context for the mobile node
  */
-static void assert_context(sent_t *sent, cxtp_message_type_t type)
+static void assert_context(cxtp_test_sent_t *sent, cxtp_message_type_t type)
 {
 	cxtp_message_t *message = sent->message;
-	host_t *mn = addr(MN_OLD);
-	chunk_t key = token_key(env, env->mn);
+	host_t *mn = cxtp_test_host(MN_OLD);
+	chunk_t key = cxtp_test_token_key(env, env->mn);
 
 	ck_assert_int_eq(message->get_type(message), type);
 	ck_assert_str_eq(sent->peer, "nar");
@@ -169,33 +164,33 @@ static void assert_context(sent_t *sent, cxtp_message_type_t type)
  */
 static void assert_thawed()
 {
-	event_t *event;
+	cxtp_test_event_t *event;
 
-	wait_for(events_count("par", "failure") == 1);
+	ck_assert_int_eq(cxtp_test_events_count("par", "failure"), 1);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
-	event = events_get("par", "failure", 0);
+	event = cxtp_test_events_get("par", "failure", 0);
 	ck_assert_int_eq(event->ike_id, par_id);
 	ck_assert_str_eq(event->peer, "nar");
 	ck_assert(!transfer_state());
 	/* its CHILD_SA kept working all along */
-	ck_assert_int_eq(mock_kernel_count(par_id), 2);
-	ck_assert_int_eq(events_count("par", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_kernel_count(par_id), 2);
+	ck_assert_int_eq(cxtp_test_events_count("par", "activate"), 0);
 }
 
 START_TEST(test_push)
 {
-	event_t *event;
-	host_t *mn = addr(MN_OLD);
+	cxtp_test_event_t *event;
+	host_t *mn = cxtp_test_host(MN_OLD);
 
 	push();
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
 	ck_assert_str_eq(transfer_state(), "pending");
-	ck_assert_int_eq(stub_transport_count(transport, 0), 1);
-	assert_context(stub_transport_get(transport, CXTP_PCTD, 0), CXTP_PCTD);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 1);
+	assert_context(cxtp_test_transport_get(transport, CXTP_PCTD, 0), CXTP_PCTD);
 	/* frozen, but its CHILD_SA still carries traffic */
-	ck_assert_int_eq(mock_kernel_count(par_id), 2);
-	ck_assert_int_eq(events_count("par", "export"), 1);
-	event = events_get("par", "export", 0);
+	ck_assert_int_eq(cxtp_test_kernel_count(par_id), 2);
+	ck_assert_int_eq(cxtp_test_events_count("par", "export"), 1);
+	event = cxtp_test_events_get("par", "export", 0);
 	ck_assert_int_eq(event->ike_id, par_id);
 	ck_assert_str_eq(event->peer, "nar");
 	ck_assert(mn->ip_equals(mn, event->mn));
@@ -211,8 +206,8 @@ START_TEST(test_push_unknown_peer)
 	ck_assert(reason);
 	free(reason);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
-	ck_assert_int_eq(stub_transport_count(transport, 0), 0);
-	ck_assert_int_eq(events_count("par", "export"), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
+	ck_assert_int_eq(cxtp_test_events_count("par", "export"), 0);
 }
 END_TEST
 
@@ -225,8 +220,8 @@ START_TEST(test_push_twice)
 	ck_assert(reason);
 	free(reason);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
-	ck_assert_int_eq(stub_transport_count(transport, 0), 1);
-	ck_assert_int_eq(events_count("par", "export"), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 1);
+	ck_assert_int_eq(cxtp_test_events_count("par", "export"), 1);
 }
 END_TEST
 
@@ -240,7 +235,7 @@ START_TEST(test_push_send_fails)
 	free(reason);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
 	ck_assert(!transfer_state());
-	ck_assert_int_eq(events_count("par", "export"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("par", "export"), 0);
 }
 END_TEST
 
@@ -249,7 +244,7 @@ START_TEST(test_refused)
 	push();
 	deliver_ctdr(FALSE, CXTP_STATUS_FAILED);
 	assert_thawed();
-	ck_assert(stub_transport_acked(transport, par_id));
+	ck_assert(cxtp_test_transport_acked(transport, par_id));
 }
 END_TEST
 
@@ -264,81 +259,77 @@ END_TEST
 
 START_TEST(test_handover_timeout)
 {
-	timeval_t start, end;
-
 	push();
-	time_monotonic(&start);
 	deliver_ctdr(TRUE, 0);
 	/* imported there: no retransmission, and the wait for activation */
-	wait_for(stub_transport_acked(transport, par_id));
+	ck_assert(cxtp_test_transport_acked(transport, par_id));
+	ck_assert_int_eq(cxtp_charon_scheduled(HANDOVER_TIMEOUT * 1000), 1);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
+	ck_assert_int_eq(cxtp_test_events_count("par", "failure"), 0);
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
 	assert_thawed();
-	time_monotonic(&end);
-	ck_assert(timeval_diff_ms(&start, &end) >= HANDOVER_TIMEOUT * 1000 - 100);
 }
 END_TEST
 
 START_TEST(test_handover_timeout_later_push)
 {
-	timeval_t start, end;
-
 	push();
 	deliver_ctdr(TRUE, 0);
-	wait_for(stub_transport_acked(transport, par_id));
 	deliver_ctdr(FALSE, CXTP_STATUS_FAILED);
-	wait_for(events_count("par", "failure") == 1);
+	ck_assert_int_eq(cxtp_test_events_count("par", "failure"), 1);
 
 	/* pushed again while the first push's handover timer still runs */
-	usleep(HANDOVER_TIMEOUT * 1000 * 1000 / 2);
 	push();
-	time_monotonic(&start);
 	deliver_ctdr(TRUE, 0);
-	wait_for(events_count("par", "failure") == 2);
-	time_monotonic(&end);
+	ck_assert_int_eq(cxtp_charon_scheduled(HANDOVER_TIMEOUT * 1000), 2);
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
+	ck_assert_str_eq(transfer_state(), "pending");
+	ck_assert_int_eq(cxtp_test_events_count("par", "failure"), 1);
 	/* thawed by its own timer, not the first one */
-	ck_assert(timeval_diff_ms(&start, &end) >= HANDOVER_TIMEOUT * 1000 - 100);
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_test_events_count("par", "failure"), 2);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
 }
 END_TEST
 
 START_TEST(test_activated)
 {
-	event_t *event;
+	cxtp_test_event_t *event;
 
 	push();
 	deliver_ctdr(TRUE, 0);
 	deliver_ctdr(TRUE, CXTP_STATUS_ACTIVATED);
-	wait_for(events_count("par", "activate") == 1);
-	event = events_get("par", "activate", 0);
+	ck_assert_int_eq(cxtp_test_events_count("par", "activate"), 1);
+	event = cxtp_test_events_get("par", "activate", 0);
 	ck_assert_int_eq(event->ike_id, par_id);
 	ck_assert_str_eq(event->peer, "nar");
 	/* gone with its kernel state, nAR continues it */
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_DESTROYING);
 	ck_assert_int_eq(cxtp_charon_count(), 0);
-	ck_assert_int_eq(mock_kernel_count(par_id), 0);
+	ck_assert_int_eq(cxtp_test_kernel_count(par_id), 0);
 	/* without a DELETE to the mobile node */
 	ck_assert(!exchange_test_helper->sender->dequeue(
 												exchange_test_helper->sender));
-	ck_assert_int_eq(events_count("par", "failure"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("par", "failure"), 0);
 }
 END_TEST
 
 START_TEST(test_ctdr_unknown)
 {
 	cxtp_message_t *ctdr;
-	host_t *other = addr("192.0.2.99");
+	host_t *other = cxtp_test_host("192.0.2.99");
 
 	push();
 	/* activation of another mobile node's context */
 	ctdr = cxtp_message_create(CXTP_CTDR, other);
 	ctdr->set_success(ctdr, TRUE);
 	ck_assert(ctdr->add_status(ctdr, CXTP_FPT_IKE_SA, CXTP_STATUS_ACTIVATED));
-	stub_transport_deliver(transport, "nar", ctdr);
+	deliver(ctdr);
 	other->destroy(other);
-	cxtp_charon_wait_idle();
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
 	ck_assert_str_eq(transfer_state(), "pending");
-	ck_assert_int_eq(events_count("par", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("par", "activate"), 0);
 }
 END_TEST
 
@@ -349,28 +340,27 @@ static void deliver_ctreq(bool valid)
 {
 	cxtp_message_t *ctreq;
 
-	ctreq = mn_request(env, CXTP_CTREQ, NULL, 4711, valid ? 4711 : 4712,
-					   FALSE);
-	stub_transport_deliver(transport, "nar", ctreq);
+	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NULL, 4711,
+								 valid ? 4711 : 4712, FALSE);
+	deliver(ctreq);
 }
 
 START_TEST(test_ctreq)
 {
 	deliver_ctreq(TRUE);
-	wait_for(stub_transport_count(transport, CXTP_CTD) == 1);
-	assert_context(stub_transport_get(transport, CXTP_CTD, 0), CXTP_CTD);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_CTD), 1);
+	assert_context(cxtp_test_transport_get(transport, CXTP_CTD, 0), CXTP_CTD);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
-	ck_assert_int_eq(events_count("par", "export"), 1);
+	ck_assert_int_eq(cxtp_test_events_count("par", "export"), 1);
 }
 END_TEST
 
 START_TEST(test_ctreq_forged)
 {
 	deliver_ctreq(FALSE);
-	cxtp_charon_wait_idle();
-	ck_assert_int_eq(stub_transport_count(transport, 0), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
-	ck_assert_int_eq(events_count("par", "export"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("par", "export"), 0);
 }
 END_TEST
 
@@ -380,30 +370,30 @@ END_TEST
 static void process_ctar(bool valid)
 {
 	cxtp_message_t *ctar;
-	host_t *src = addr(MN_OLD), *dst = addr(PAR);
 
-	ctar = mn_request(env, CXTP_CTAR, NAR, 815, valid ? 815 : 816, FALSE);
-	ar->process_ctar(ar, src, dst, ctar);
-	src->destroy(src);
-	dst->destroy(dst);
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, valid ? 815 : 816,
+								FALSE);
+	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
 }
 
 START_TEST(test_ctar_predictive)
 {
 	process_ctar(TRUE);
-	wait_for(stub_transport_count(transport, CXTP_PCTD) == 1);
-	assert_context(stub_transport_get(transport, CXTP_PCTD, 0), CXTP_PCTD);
+	/* in the thread that received it, no job */
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
+	assert_context(cxtp_test_transport_get(transport, CXTP_PCTD, 0), CXTP_PCTD);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
 	/* the CTAA comes from nAR after the move */
-	ck_assert_int_eq(stub_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 }
 END_TEST
 
 START_TEST(test_ctar_predictive_forged)
 {
 	process_ctar(FALSE);
-	cxtp_charon_wait_idle();
-	ck_assert_int_eq(stub_transport_count(transport, 0), 0);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
 }
 END_TEST
@@ -417,7 +407,6 @@ Suite *par_suite_create()
 
 	tc = tcase_create("push");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_push);
 	tcase_add_test(tc, test_push_unknown_peer);
 	tcase_add_test(tc, test_push_twice);
@@ -426,7 +415,6 @@ Suite *par_suite_create()
 
 	tc = tcase_create("thaw");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_transport_timeout);
 	tcase_add_test(tc, test_handover_timeout);
@@ -436,13 +424,11 @@ Suite *par_suite_create()
 
 	tc = tcase_create("activation");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_activated);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("requested");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_ctreq);
 	tcase_add_test(tc, test_ctreq_forged);
 	tcase_add_test(tc, test_ctar_predictive);

@@ -15,21 +15,13 @@
 #include "cxtp_charon.h"
 #include "../../cxtp_token.h"
 
-#include <unistd.h>
-
 #include <exchange_test_helper.h>
 #include <mock_ipsec.h>
 #include <mock_net.h>
 #include <collections/array.h>
-#include <threading/mutex.h>
 
 /**
- * Protects the records below, which processor threads write
- */
-static mutex_t *mutex;
-
-/**
- * SAs and allocated SPIs of the mock kernel, mock_sa_t*
+ * SAs and allocated SPIs of the mock kernel, cxtp_test_sa_t*
  */
 static array_t *sas;
 
@@ -54,7 +46,7 @@ static array_t *addresses;
 static host_t *router;
 
 /**
- * Events reported, event_t*
+ * Events reported, cxtp_test_event_t*
  */
 static array_t *events;
 
@@ -68,7 +60,7 @@ static backend_t backend;
  */
 static peer_cfg_t *connection;
 
-host_t *addr(char *address)
+host_t *cxtp_test_host(char *address)
 {
 	host_t *host = host_create_from_string(address, IKEV2_UDP_PORT);
 
@@ -76,7 +68,7 @@ host_t *addr(char *address)
 	return host;
 }
 
-static void mock_sa_destroy(mock_sa_t *sa)
+static void mock_sa_destroy(cxtp_test_sa_t *sa)
 {
 	chunk_free(&sa->bitmap);
 	DESTROY_IF(sa->src);
@@ -84,7 +76,7 @@ static void mock_sa_destroy(mock_sa_t *sa)
 	free(sa);
 }
 
-static void sent_destroy(sent_t *sent)
+static void sent_destroy(cxtp_test_sent_t *sent)
 {
 	free(sent->peer);
 	DESTROY_IF(sent->src);
@@ -93,7 +85,7 @@ static void sent_destroy(sent_t *sent)
 	free(sent);
 }
 
-static void event_destroy(event_t *event)
+static void event_destroy(cxtp_test_event_t *event)
 {
 	free(event->who);
 	free(event->name);
@@ -117,16 +109,14 @@ METHOD(kernel_ipsec_t, get_spi, status_t,
 	kernel_ipsec_t *this, host_t *src, host_t *dst, uint8_t protocol,
 	uint32_t *spi)
 {
-	mock_sa_t *sa;
+	cxtp_test_sa_t *sa;
 
 	*spi = htonl(0xc0000000 | ref_get(&spis));
 	INIT(sa,
 		.spi = *spi,
 		.ike_id = bus_ike_id(),
 	);
-	mutex->lock(mutex);
 	array_insert(sas, ARRAY_TAIL, sa);
-	mutex->unlock(mutex);
 	return SUCCESS;
 }
 
@@ -134,7 +124,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	kernel_ipsec_add_sa_t *data)
 {
-	mock_sa_t *sa;
+	cxtp_test_sa_t *sa;
 
 	if (refuse_sas)
 	{
@@ -155,9 +145,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		sa->window = data->replay->window;
 		sa->bitmap = chunk_clone(data->replay->bitmap);
 	}
-	mutex->lock(mutex);
 	array_insert(sas, ARRAY_TAIL, sa);
-	mutex->unlock(mutex);
 	return SUCCESS;
 }
 
@@ -167,7 +155,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
  */
 static int find_sa(kernel_ipsec_sa_id_t *id)
 {
-	mock_sa_t *sa;
+	cxtp_test_sa_t *sa;
 	u_int ike_id = bus_ike_id();
 	int i, found = -1;
 
@@ -190,10 +178,9 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	kernel_ipsec_update_sa_t *data)
 {
-	mock_sa_t *sa;
+	cxtp_test_sa_t *sa;
 	int i;
 
-	mutex->lock(mutex);
 	i = find_sa(id);
 	if (i >= 0)
 	{
@@ -203,7 +190,6 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 		sa->src = data->new_src->clone(data->new_src);
 		sa->dst = data->new_dst->clone(data->new_dst);
 	}
-	mutex->unlock(mutex);
 	return SUCCESS;
 }
 
@@ -232,17 +218,15 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	kernel_ipsec_del_sa_t *data)
 {
-	mock_sa_t *sa;
+	cxtp_test_sa_t *sa;
 	int i;
 
-	mutex->lock(mutex);
 	i = find_sa(id);
 	if (i >= 0)
 	{
 		array_remove(sas, i, &sa);
 		mock_sa_destroy(sa);
 	}
-	mutex->unlock(mutex);
 	return SUCCESS;
 }
 
@@ -276,17 +260,16 @@ static kernel_ipsec_t *mock_kernel_create()
 	return this;
 }
 
-void mock_kernel_refuse(bool refuse)
+void cxtp_test_kernel_refuse(bool refuse)
 {
 	refuse_sas = refuse;
 }
 
-mock_sa_t *mock_kernel_find(u_int ike_id, uint32_t spi, bool inbound)
+cxtp_test_sa_t *cxtp_test_kernel_find(u_int ike_id, uint32_t spi, bool inbound)
 {
-	mock_sa_t *sa, *found = NULL;
+	cxtp_test_sa_t *sa, *found = NULL;
 	int i;
 
-	mutex->lock(mutex);
 	for (i = 0; i < array_count(sas); i++)
 	{
 		array_get(sas, i, &sa);
@@ -296,17 +279,15 @@ mock_sa_t *mock_kernel_find(u_int ike_id, uint32_t spi, bool inbound)
 			found = sa;
 		}
 	}
-	mutex->unlock(mutex);
 	return found;
 }
 
-u_int mock_kernel_count(u_int ike_id)
+u_int cxtp_test_kernel_count(u_int ike_id)
 {
-	mock_sa_t *sa;
+	cxtp_test_sa_t *sa;
 	u_int count = 0;
 	int i;
 
-	mutex->lock(mutex);
 	for (i = 0; i < array_count(sas); i++)
 	{
 		array_get(sas, i, &sa);
@@ -315,12 +296,11 @@ u_int mock_kernel_count(u_int ike_id)
 			count++;
 		}
 	}
-	mutex->unlock(mutex);
 	return count;
 }
 
 /**
- * Whether an address is ours, with the mutex held
+ * Whether an address is ours
  */
 static bool is_ours(host_t *host)
 {
@@ -344,12 +324,10 @@ METHOD(kernel_net_t, get_source_addr, host_t*,
 	host_t *found = NULL;
 
 	/* our newest address, as routing would pick on a single link */
-	mutex->lock(mutex);
 	if (array_get(addresses, ARRAY_TAIL, &found))
 	{
 		found = found->clone(found);
 	}
-	mutex->unlock(mutex);
 	return found;
 }
 
@@ -358,9 +336,7 @@ METHOD(kernel_net_t, get_nexthop, host_t*,
 {
 	host_t *hop;
 
-	mutex->lock(mutex);
 	hop = router ? router->clone(router) : NULL;
-	mutex->unlock(mutex);
 	return hop;
 }
 
@@ -369,9 +345,7 @@ METHOD(kernel_net_t, get_interface, bool,
 {
 	bool found;
 
-	mutex->lock(mutex);
 	found = is_ours(host);
-	mutex->unlock(mutex);
 	if (found && name)
 	{
 		*name = strdup("eth0");
@@ -404,12 +378,11 @@ static kernel_net_t *mock_net_create_steered()
 	return this;
 }
 
-void mock_net_set_address(char *address, bool present)
+void cxtp_test_net_set_address(char *address, bool present)
 {
-	host_t *host = addr(address), *current;
+	host_t *host = cxtp_test_host(address), *current;
 	int i;
 
-	mutex->lock(mutex);
 	for (i = array_count(addresses) - 1; i >= 0; i--)
 	{
 		array_get(addresses, i, &current);
@@ -423,16 +396,237 @@ void mock_net_set_address(char *address, bool present)
 	{
 		array_insert(addresses, ARRAY_TAIL, host->clone(host));
 	}
-	mutex->unlock(mutex);
 	host->destroy(host);
 }
 
-void mock_net_set_router(char *address)
+void cxtp_test_net_set_router(char *address)
 {
-	mutex->lock(mutex);
 	DESTROY_IF(router);
-	router = address ? addr(address) : NULL;
-	mutex->unlock(mutex);
+	router = address ? cxtp_test_host(address) : NULL;
+}
+
+/**
+ * A job scheduled, with its delay
+ */
+typedef struct {
+	job_t *job;
+	uint32_t ms;
+} scheduled_t;
+
+/**
+ * The processor and scheduler of the tests: they hold jobs until a test
+ * runs them
+ */
+static struct {
+	processor_t processor;
+	scheduler_t scheduler;
+	/** the real ones, restored in cxtp_charon_stop() */
+	processor_t *real_processor;
+	scheduler_t *real_scheduler;
+	/** jobs queued, job_t* */
+	array_t *queued;
+	/** jobs scheduled, scheduled_t */
+	array_t *scheduled;
+} jobs;
+
+METHOD(processor_t, queue_job, void,
+	processor_t *this, job_t *job)
+{
+	job->status = JOB_STATUS_QUEUED;
+	array_insert(jobs.queued, ARRAY_TAIL, job);
+}
+
+METHOD(processor_t, execute_job, void,
+	processor_t *this, job_t *job)
+{
+	job->execute(job);
+	job->destroy(job);
+}
+
+METHOD(processor_t, get_job_load, u_int,
+	processor_t *this, job_priority_t prio)
+{
+	job_t *job;
+	u_int count = 0;
+	int i;
+
+	for (i = 0; i < array_count(jobs.queued); i++)
+	{
+		array_get(jobs.queued, i, &job);
+		count += job->get_priority(job) == prio;
+	}
+	return count;
+}
+
+METHOD(processor_t, get_threads, u_int,
+	processor_t *this)
+{
+	return 0;
+}
+
+METHOD(processor_t, get_working_threads, u_int,
+	processor_t *this, job_priority_t prio)
+{
+	return 0;
+}
+
+METHOD(scheduler_t, schedule_job_ms, void,
+	scheduler_t *this, job_t *job, uint32_t ms)
+{
+	scheduled_t scheduled = {
+		.job = job,
+		.ms = ms,
+	};
+
+	array_insert(jobs.scheduled, ARRAY_TAIL, &scheduled);
+}
+
+METHOD(scheduler_t, schedule_job, void,
+	scheduler_t *this, job_t *job, uint32_t s)
+{
+	schedule_job_ms(this, job, s * 1000);
+}
+
+METHOD(scheduler_t, schedule_job_tv, void,
+	scheduler_t *this, job_t *job, timeval_t tv)
+{
+	timeval_t now;
+
+	time_monotonic(&now);
+	schedule_job_ms(this, job, timercmp(&tv, &now, >) ?
+					(tv.tv_sec - now.tv_sec) * 1000 +
+					(tv.tv_usec - now.tv_usec) / 1000 : 0);
+}
+
+METHOD(scheduler_t, get_scheduled_load, u_int,
+	scheduler_t *this)
+{
+	return array_count(jobs.scheduled);
+}
+
+/**
+ * Take over the processor and scheduler
+ */
+static void hold_jobs()
+{
+	jobs.processor = (processor_t){
+		.get_total_threads = _get_threads,
+		.get_idle_threads = _get_threads,
+		.get_working_threads = _get_working_threads,
+		.get_job_load = _get_job_load,
+		.queue_job = _queue_job,
+		.execute_job = _execute_job,
+		.set_threads = (void*)nop,
+		.cancel = (void*)nop,
+	};
+	jobs.scheduler = (scheduler_t){
+		.schedule_job = _schedule_job,
+		.schedule_job_ms = _schedule_job_ms,
+		.schedule_job_tv = _schedule_job_tv,
+		.get_job_load = _get_scheduled_load,
+		.flush = (void*)nop,
+	};
+	jobs.queued = array_create(0, 0);
+	jobs.scheduled = array_create(sizeof(scheduled_t), 0);
+	jobs.real_processor = lib->processor;
+	jobs.real_scheduler = lib->scheduler;
+	lib->processor = &jobs.processor;
+	lib->scheduler = &jobs.scheduler;
+}
+
+/**
+ * Drop the jobs that did not run and give the processor and scheduler back
+ */
+static void release_jobs()
+{
+	scheduled_t scheduled;
+	job_t *job;
+
+	lib->processor = jobs.real_processor;
+	lib->scheduler = jobs.real_scheduler;
+	while (array_remove(jobs.queued, ARRAY_HEAD, &job))
+	{
+		job->destroy(job);
+	}
+	while (array_remove(jobs.scheduled, ARRAY_HEAD, &scheduled))
+	{
+		scheduled.job->destroy(scheduled.job);
+	}
+	array_destroy(jobs.queued);
+	array_destroy(jobs.scheduled);
+}
+
+/**
+ * Run a job as a processor thread would
+ */
+static void run_job(job_t *job)
+{
+	job_requeue_t requeue;
+
+	job->status = JOB_STATUS_EXECUTING;
+	requeue = job->execute(job);
+	/* the plugin's jobs run once */
+	ck_assert_int_eq(requeue.type, JOB_REQUEUE_TYPE_NONE);
+	job->destroy(job);
+}
+
+u_int cxtp_charon_run_jobs()
+{
+	job_t *job, *next;
+	u_int count = 0;
+	int i, index;
+
+	while (array_count(jobs.queued))
+	{
+		index = 0;
+		array_get(jobs.queued, 0, &next);
+		for (i = 1; i < array_count(jobs.queued); i++)
+		{
+			array_get(jobs.queued, i, &job);
+			if (job->get_priority(job) < next->get_priority(next))
+			{
+				index = i;
+				next = job;
+			}
+		}
+		array_remove(jobs.queued, index, NULL);
+		run_job(next);
+		count++;
+	}
+	return count;
+}
+
+u_int cxtp_charon_scheduled(uint32_t ms)
+{
+	scheduled_t scheduled;
+	u_int count = 0;
+	int i;
+
+	for (i = 0; i < array_count(jobs.scheduled); i++)
+	{
+		array_get(jobs.scheduled, i, &scheduled);
+		count += scheduled.ms == ms;
+	}
+	return count;
+}
+
+void cxtp_charon_run_scheduled(uint32_t ms)
+{
+	scheduled_t scheduled;
+	int i;
+
+	for (i = 0; i < array_count(jobs.scheduled); i++)
+	{
+		array_get(jobs.scheduled, i, &scheduled);
+		if (scheduled.ms == ms)
+		{
+			array_remove(jobs.scheduled, i, NULL);
+			run_job(scheduled.job);
+			cxtp_charon_run_jobs();
+			return;
+		}
+	}
+	ck_assert_msg(FALSE, "no job scheduled in %u ms", ms);
 }
 
 METHOD(backend_t, get_peer_cfg_by_name, peer_cfg_t*,
@@ -473,8 +667,8 @@ static void configure()
 static void set_hosts(ike_sa_t *ike_sa, char *me, char *other)
 {
 	charon->bus->set_sa(charon->bus, ike_sa);
-	ike_sa->set_my_host(ike_sa, addr(me));
-	ike_sa->set_other_host(ike_sa, addr(other));
+	ike_sa->set_my_host(ike_sa, cxtp_test_host(me));
+	ike_sa->set_other_host(ike_sa, cxtp_test_host(other));
 	charon->bus->set_sa(charon->bus, NULL);
 }
 
@@ -483,7 +677,6 @@ cxtp_charon_t *cxtp_charon_setup()
 	cxtp_charon_t *this;
 	char *plugins;
 
-	mutex = mutex_create(MUTEX_TYPE_DEFAULT);
 	sas = array_create(0, 0);
 	addresses = array_create(0, 0);
 	events = array_create(0, 0);
@@ -515,8 +708,11 @@ cxtp_charon_t *cxtp_charon_setup()
 		.capture = cxtp_capture_create(),
 		.settings = cxtp_settings_create(),
 	);
+	this->transfers = cxtp_transfers_create(this->capture);
 	exchange_test_helper->add_listener(exchange_test_helper,
 									   &this->capture->listener);
+	exchange_test_helper->add_listener(exchange_test_helper,
+									   &this->transfers->listener);
 	exchange_test_helper->establish_sa(exchange_test_helper, &this->mn,
 									   &this->par, NULL);
 	ck_assert_int_eq(this->mn->get_state(this->mn), IKE_ESTABLISHED);
@@ -525,10 +721,8 @@ cxtp_charon_t *cxtp_charon_setup()
 	set_hosts(this->par, PAR, MN_OLD);
 	connection = this->par->get_peer_cfg(this->par);
 	connection = connection->get_ref(connection);
-	mock_net_set_address(MN_OLD, TRUE);
-
-	/* only now: the queued start action job needs the helper's config */
-	lib->processor->set_threads(lib->processor, 4);
+	cxtp_test_net_set_address(MN_OLD, TRUE);
+	hold_jobs();
 	return this;
 }
 
@@ -548,8 +742,7 @@ static void destroy_unmanaged(cxtp_charon_t *this, ike_sa_t *ike_sa)
 
 void cxtp_charon_stop()
 {
-	lib->processor->set_threads(lib->processor, 0);
-	lib->processor->cancel(lib->processor);
+	release_jobs();
 }
 
 void cxtp_charon_teardown(cxtp_charon_t *this)
@@ -557,6 +750,7 @@ void cxtp_charon_teardown(cxtp_charon_t *this)
 	destroy_unmanaged(this, this->mn);
 	destroy_unmanaged(this, this->par);
 	exchange_test_helper_deinit();
+	this->transfers->destroy(this->transfers);
 	this->capture->destroy(this->capture);
 	this->settings->destroy(this->settings);
 	charon->backends->remove_backend(charon->backends, &backend);
@@ -570,7 +764,6 @@ void cxtp_charon_teardown(cxtp_charon_t *this)
 	array_destroy_function(events, (void*)event_destroy, NULL);
 	DESTROY_IF(router);
 	router = NULL;
-	mutex->destroy(mutex);
 }
 
 u_int cxtp_charon_checkin(cxtp_charon_t *this, ike_sa_t *ike_sa)
@@ -611,17 +804,17 @@ ike_sa_state_t cxtp_charon_state(u_int id)
 	return state;
 }
 
-void cxtp_charon_info(u_int id, ike_sa_info_t *info)
+void cxtp_charon_info(u_int id, cxtp_test_ike_sa_info_t *info)
 {
 	ike_sa_t *ike_sa;
 	ike_sa_id_t *ike_sa_id;
 
-	*info = (ike_sa_info_t){};
+	*info = (cxtp_test_ike_sa_info_t){};
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
 	if (ike_sa)
 	{
 		ike_sa_id = ike_sa->get_id(ike_sa);
-		*info = (ike_sa_info_t){
+		*info = (cxtp_test_ike_sa_info_t){
 			.found = TRUE,
 			.state = ike_sa->get_state(ike_sa),
 			.me = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa)),
@@ -635,16 +828,16 @@ void cxtp_charon_info(u_int id, ike_sa_info_t *info)
 	}
 }
 
-void ike_sa_info_clear(ike_sa_info_t *info)
+void cxtp_test_ike_sa_info_clear(cxtp_test_ike_sa_info_t *info)
 {
 	DESTROY_IF(info->me);
 	DESTROY_IF(info->other);
-	*info = (ike_sa_info_t){};
+	*info = (cxtp_test_ike_sa_info_t){};
 }
 
-bool host_is(host_t *host, char *address)
+bool cxtp_test_host_is(host_t *host, char *address)
 {
-	host_t *expected = addr(address);
+	host_t *expected = cxtp_test_host(address);
 	bool is;
 
 	is = host && expected->ip_equals(expected, host);
@@ -657,52 +850,10 @@ u_int cxtp_charon_count()
 	return charon->ike_sa_manager->get_count(charon->ike_sa_manager);
 }
 
-u_int cxtp_charon_other(u_int except)
-{
-	enumerator_t *enumerator;
-	ike_sa_t *ike_sa;
-	u_int id = 0;
-
-	enumerator = charon->ike_sa_manager->create_enumerator(
-											charon->ike_sa_manager, TRUE);
-	while (enumerator->enumerate(enumerator, &ike_sa))
-	{
-		if (ike_sa->get_unique_id(ike_sa) != except)
-		{
-			id = ike_sa->get_unique_id(ike_sa);
-		}
-	}
-	enumerator->destroy(enumerator);
-	return id;
-}
-
-/**
- * Whether jobs other than the scheduler's are queued or running
- */
-static bool busy()
-{
-	job_priority_t prio;
-
-	for (prio = JOB_PRIO_HIGH; prio < JOB_PRIO_MAX; prio++)
-	{
-		if (lib->processor->get_job_load(lib->processor, prio) ||
-			lib->processor->get_working_threads(lib->processor, prio))
-		{
-			return TRUE;
-		}
-	}
-	return FALSE;
-}
-
-void cxtp_charon_wait_idle()
-{
-	wait_for(!busy());
-}
-
 /**
  * Parse a message back from its encoding, as the peer would see it
  */
-cxtp_message_t *message_copy(cxtp_message_t *message)
+cxtp_message_t *cxtp_test_message_copy(cxtp_message_t *message)
 {
 	cxtp_message_t *copy;
 	chunk_t encoding;
@@ -721,7 +872,7 @@ cxtp_message_t *message_copy(cxtp_message_t *message)
 static void record(array_t *array, bool reliable, char *peer, host_t *src,
 				   host_t *dst, uint32_t id, cxtp_message_t *message)
 {
-	sent_t *sent;
+	cxtp_test_sent_t *sent;
 
 	INIT(sent,
 		.reliable = reliable,
@@ -729,20 +880,17 @@ static void record(array_t *array, bool reliable, char *peer, host_t *src,
 		.src = src ? src->clone(src) : NULL,
 		.dst = dst ? dst->clone(dst) : NULL,
 		.id = id,
-		.message = message_copy(message),
+		.message = cxtp_test_message_copy(message),
 	);
-	mutex->lock(mutex);
 	array_insert(array, ARRAY_TAIL, sent);
-	mutex->unlock(mutex);
 }
 
 static u_int count_sent(array_t *array, cxtp_message_type_t type)
 {
-	sent_t *sent;
+	cxtp_test_sent_t *sent;
 	u_int count = 0;
 	int i;
 
-	mutex->lock(mutex);
 	for (i = 0; i < array_count(array); i++)
 	{
 		array_get(array, i, &sent);
@@ -751,16 +899,15 @@ static u_int count_sent(array_t *array, cxtp_message_type_t type)
 			count++;
 		}
 	}
-	mutex->unlock(mutex);
 	return count;
 }
 
-static sent_t *get_sent(array_t *array, cxtp_message_type_t type, u_int n)
+static cxtp_test_sent_t *get_sent(array_t *array, cxtp_message_type_t type,
+								  u_int n)
 {
-	sent_t *sent, *found = NULL;
+	cxtp_test_sent_t *sent, *found = NULL;
 	int i;
 
-	mutex->lock(mutex);
 	for (i = 0; i < array_count(array); i++)
 	{
 		array_get(array, i, &sent);
@@ -771,7 +918,6 @@ static sent_t *get_sent(array_t *array, cxtp_message_type_t type, u_int n)
 			break;
 		}
 	}
-	mutex->unlock(mutex);
 	ck_assert_msg(found, "no message of type %d sent", type);
 	return found;
 }
@@ -782,32 +928,29 @@ static bool has_id(array_t *array, uint32_t id)
 	bool found = FALSE;
 	int i;
 
-	mutex->lock(mutex);
 	for (i = 0; i < array_count(array); i++)
 	{
 		array_get(array, i, &current);
 		found = found || current == id;
 	}
-	mutex->unlock(mutex);
 	return found;
 }
 
 static void add_id(array_t *array, uint32_t id)
 {
-	mutex->lock(mutex);
 	array_insert(array, ARRAY_TAIL, &id);
-	mutex->unlock(mutex);
 }
 
 METHOD(cxtp_transport_t, transport_send, bool,
-	stub_transport_t *this, char *peer, cxtp_message_t *message)
+	cxtp_test_transport_t *this, char *peer, cxtp_message_t *message)
 {
 	record(this->sent, FALSE, peer, NULL, NULL, 0, message);
 	return TRUE;
 }
 
 METHOD(cxtp_transport_t, transport_send_reliable, bool,
-	stub_transport_t *this, char *peer, cxtp_message_t *message, uint32_t id)
+	cxtp_test_transport_t *this, char *peer, cxtp_message_t *message,
+	uint32_t id)
 {
 	if (this->fail)
 	{
@@ -818,29 +961,29 @@ METHOD(cxtp_transport_t, transport_send_reliable, bool,
 }
 
 METHOD(cxtp_transport_t, transport_acknowledge, void,
-	stub_transport_t *this, uint32_t id)
+	cxtp_test_transport_t *this, uint32_t id)
 {
 	add_id(this->acked, id);
 }
 
 METHOD(cxtp_transport_t, transport_set_timeout_cb, void,
-	stub_transport_t *this, cxtp_transport_timeout_cb_t cb, void *data)
+	cxtp_test_transport_t *this, cxtp_transport_timeout_cb_t cb, void *data)
 {
 	this->timeout = cb;
 	this->timeout_data = data;
 }
 
 METHOD(cxtp_transport_t, transport_destroy, void,
-	stub_transport_t *this)
+	cxtp_test_transport_t *this)
 {
 	array_destroy_function(this->sent, (void*)sent_destroy, NULL);
 	array_destroy(this->acked);
 	free(this);
 }
 
-stub_transport_t *stub_transport_create()
+cxtp_test_transport_t *cxtp_test_transport_create()
 {
-	stub_transport_t *this;
+	cxtp_test_transport_t *this;
 
 	INIT(this,
 		.transport = {
@@ -856,43 +999,46 @@ stub_transport_t *stub_transport_create()
 	return this;
 }
 
-cxtp_transport_t *stub_transport_constructor(void *data,
+cxtp_transport_t *cxtp_test_transport_constructor(void *data,
 								cxtp_transport_receive_cb_t cb, void *cb_data)
 {
-	stub_transport_t *this = data;
+	cxtp_test_transport_t *this = data;
 
 	this->receive = cb;
 	this->receive_data = cb_data;
 	return &this->transport;
 }
 
-void stub_transport_deliver(stub_transport_t *this, char *peer,
-							cxtp_message_t *message)
+void cxtp_test_transport_deliver(cxtp_test_transport_t *this, char *peer,
+								 cxtp_message_t *message)
 {
-	host_t *from = addr(streq(peer, "par") ? "203.0.113.1" : "203.0.113.2");
+	host_t *from;
+
+	from = cxtp_test_host(streq(peer, "par") ? "203.0.113.1" : "203.0.113.2");
 
 	this->receive(this->receive_data, peer, from, message);
 	from->destroy(from);
 }
 
-u_int stub_transport_count(stub_transport_t *this, cxtp_message_type_t type)
+u_int cxtp_test_transport_count(cxtp_test_transport_t *this,
+								cxtp_message_type_t type)
 {
 	return count_sent(this->sent, type);
 }
 
-sent_t *stub_transport_get(stub_transport_t *this, cxtp_message_type_t type,
-						   u_int n)
+cxtp_test_sent_t *cxtp_test_transport_get(cxtp_test_transport_t *this,
+										  cxtp_message_type_t type, u_int n)
 {
 	return get_sent(this->sent, type, n);
 }
 
-bool stub_transport_acked(stub_transport_t *this, uint32_t id)
+bool cxtp_test_transport_acked(cxtp_test_transport_t *this, uint32_t id)
 {
 	return has_id(this->acked, id);
 }
 
 METHOD(cxtp_icmp_t, icmp_send, bool,
-	stub_icmp_t *this, host_t *src, host_t *dst, cxtp_message_t *message)
+	cxtp_test_icmp_t *this, host_t *src, host_t *dst, cxtp_message_t *message)
 {
 	if (this->fail)
 	{
@@ -903,7 +1049,7 @@ METHOD(cxtp_icmp_t, icmp_send, bool,
 }
 
 METHOD(cxtp_icmp_t, icmp_send_reliable, bool,
-	stub_icmp_t *this, host_t *src, host_t *dst, cxtp_message_t *message,
+	cxtp_test_icmp_t *this, host_t *src, host_t *dst, cxtp_message_t *message,
 	uint32_t sequence)
 {
 	if (this->fail)
@@ -915,30 +1061,30 @@ METHOD(cxtp_icmp_t, icmp_send_reliable, bool,
 }
 
 METHOD(cxtp_icmp_t, icmp_acknowledge, bool,
-	stub_icmp_t *this, uint32_t sequence)
+	cxtp_test_icmp_t *this, uint32_t sequence)
 {
 	add_id(this->acked, sequence);
 	return TRUE;
 }
 
 METHOD(cxtp_icmp_t, icmp_set_timeout_cb, void,
-	stub_icmp_t *this, cxtp_icmp_timeout_cb_t cb, void *data)
+	cxtp_test_icmp_t *this, cxtp_icmp_timeout_cb_t cb, void *data)
 {
 	this->timeout = cb;
 	this->timeout_data = data;
 }
 
 METHOD(cxtp_icmp_t, icmp_destroy, void,
-	stub_icmp_t *this)
+	cxtp_test_icmp_t *this)
 {
 	array_destroy_function(this->sent, (void*)sent_destroy, NULL);
 	array_destroy(this->acked);
 	free(this);
 }
 
-stub_icmp_t *stub_icmp_create()
+cxtp_test_icmp_t *cxtp_test_icmp_create()
 {
-	stub_icmp_t *this;
+	cxtp_test_icmp_t *this;
 
 	INIT(this,
 		.icmp = {
@@ -954,25 +1100,46 @@ stub_icmp_t *stub_icmp_create()
 	return this;
 }
 
-u_int stub_icmp_count(stub_icmp_t *this, cxtp_message_type_t type)
+cxtp_icmp_t *cxtp_test_icmp_constructor(void *data, cxtp_icmp_receive_cb_t cb,
+										void *cb_data)
+{
+	cxtp_test_icmp_t *this = data;
+
+	this->receive = cb;
+	this->receive_data = cb_data;
+	return &this->icmp;
+}
+
+void cxtp_test_icmp_deliver(cxtp_test_icmp_t *this, char *src, char *dst,
+							cxtp_message_t *message)
+{
+	host_t *from = cxtp_test_host(src), *to = cxtp_test_host(dst);
+
+	this->receive(this->receive_data, from, to, message);
+	from->destroy(from);
+	to->destroy(to);
+}
+
+u_int cxtp_test_icmp_count(cxtp_test_icmp_t *this, cxtp_message_type_t type)
 {
 	return count_sent(this->sent, type);
 }
 
-sent_t *stub_icmp_get(stub_icmp_t *this, cxtp_message_type_t type, u_int n)
+cxtp_test_sent_t *cxtp_test_icmp_get(cxtp_test_icmp_t *this,
+									 cxtp_message_type_t type, u_int n)
 {
 	return get_sent(this->sent, type, n);
 }
 
-bool stub_icmp_acked(stub_icmp_t *this, uint32_t sequence)
+bool cxtp_test_icmp_acked(cxtp_test_icmp_t *this, uint32_t sequence)
 {
 	return has_id(this->acked, sequence);
 }
 
-void events_cb(void *data, char *name, u_int ike_id, char *peer, host_t *mn,
-			   char *error)
+void cxtp_test_event_cb(void *data, char *name, u_int ike_id, char *peer,
+						host_t *mn, char *error)
 {
-	event_t *event;
+	cxtp_test_event_t *event;
 
 	INIT(event,
 		.who = strdup(data),
@@ -982,18 +1149,15 @@ void events_cb(void *data, char *name, u_int ike_id, char *peer, host_t *mn,
 		.mn = mn ? mn->clone(mn) : NULL,
 		.error = strdupnull(error),
 	);
-	mutex->lock(mutex);
 	array_insert(events, ARRAY_TAIL, event);
-	mutex->unlock(mutex);
 }
 
-u_int events_count(char *who, char *name)
+u_int cxtp_test_events_count(char *who, char *name)
 {
-	event_t *event;
+	cxtp_test_event_t *event;
 	u_int count = 0;
 	int i;
 
-	mutex->lock(mutex);
 	for (i = 0; i < array_count(events); i++)
 	{
 		array_get(events, i, &event);
@@ -1002,16 +1166,14 @@ u_int events_count(char *who, char *name)
 			count++;
 		}
 	}
-	mutex->unlock(mutex);
 	return count;
 }
 
-event_t *events_get(char *who, char *name, u_int n)
+cxtp_test_event_t *cxtp_test_events_get(char *who, char *name, u_int n)
 {
-	event_t *event, *found = NULL;
+	cxtp_test_event_t *event, *found = NULL;
 	int i;
 
-	mutex->lock(mutex);
 	for (i = 0; i < array_count(events); i++)
 	{
 		array_get(events, i, &event);
@@ -1021,43 +1183,87 @@ event_t *events_get(char *who, char *name, u_int n)
 			break;
 		}
 	}
-	mutex->unlock(mutex);
 	ck_assert_msg(found, "no '%s' event of %s", name, who);
 	return found;
 }
 
-chunk_t token_key(cxtp_charon_t *this, ike_sa_t *ike_sa)
+chunk_t cxtp_test_token_key(cxtp_charon_t *this, ike_sa_t *ike_sa)
 {
 	chunk_t key;
 
-	ck_assert(this->capture->derive_token_key(this->capture, ike_sa, &key));
+	ck_assert(this->transfers->derive_token_key(this->transfers, ike_sa, &key));
 	return key;
 }
 
-cxtp_message_t *mn_request(cxtp_charon_t *this, cxtp_message_type_t type,
-						   char *ar, uint32_t sequence, uint32_t token_seq,
-						   bool ack)
+cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this,
+									 cxtp_message_type_t type, char *ar,
+									 uint32_t sequence, uint32_t token_seq,
+									 bool ack)
 {
 	cxtp_message_t *message;
-	host_t *mn = addr(MN_OLD), *router;
+	host_t *mn = cxtp_test_host(MN_OLD), *router;
 	chunk_t key, cdbs;
 	uint32_t token;
 
 	message = cxtp_message_create(type, mn);
 	if (ar)
 	{
-		router = addr(ar);
+		router = cxtp_test_host(ar);
 		ck_assert(message->set_ar_address(message, router));
 		router->destroy(router);
 	}
 	message->set_sequence(message, sequence);
 	message->set_ack(message, ack);
-	key = token_key(this, this->mn);
-	cdbs = message->get_cdb_bytes(message);
-	ck_assert(cxtp_token_compute(key, mn, token_seq, cdbs, &token));
-	chunk_clear(&cdbs);
+	key = cxtp_test_token_key(this, this->mn);
+	if (token_seq == sequence)
+	{
+		ck_assert(message->sign_token(message, key));
+	}
+	else
+	{	/* forged: the token of another sequence number */
+		cdbs = message->get_cdb_bytes(message);
+		ck_assert(cxtp_token_compute(key, mn, token_seq, cdbs, &token));
+		chunk_clear(&cdbs);
+		message->set_token(message, token);
+	}
 	chunk_clear(&key);
-	message->set_token(message, token);
 	mn->destroy(mn);
 	return message;
+}
+
+cxtp_test_ar_t *cxtp_test_ar_create(cxtp_charon_t *env, char *name)
+{
+	cxtp_test_ar_t *ar;
+	cxtp_transport_t *transport;
+	cxtp_icmp_t *icmp;
+
+	INIT(ar,
+		.transport = cxtp_test_transport_create(),
+		.icmp = cxtp_test_icmp_create(),
+		.pad = cxtp_pad_create(env->settings),
+	);
+	ar->dispatcher = cxtp_dispatcher_create_with(env->settings,
+								cxtp_test_icmp_constructor, ar->icmp,
+								cxtp_test_transport_constructor, ar->transport);
+	transport = ar->dispatcher->get_transport(ar->dispatcher);
+	icmp = ar->dispatcher->get_icmp(ar->dispatcher);
+	ck_assert(transport == &ar->transport->transport);
+	ck_assert(icmp == &ar->icmp->icmp);
+	ar->par = cxtp_par_create(env->capture, env->transfers, env->settings,
+							  transport);
+	ar->nar = cxtp_nar_create(env->transfers, env->settings, transport, icmp,
+							  ar->pad);
+	ar->par->set_event_cb(ar->par, cxtp_test_event_cb, name);
+	ar->nar->set_event_cb(ar->nar, cxtp_test_event_cb, name);
+	ar->dispatcher->set_roles(ar->dispatcher, ar->par, ar->nar, NULL);
+	return ar;
+}
+
+void cxtp_test_ar_destroy(cxtp_test_ar_t *ar)
+{
+	ar->dispatcher->destroy(ar->dispatcher);
+	ar->par->destroy(ar->par);
+	ar->nar->destroy(ar->nar);
+	ar->pad->destroy(ar->pad);
+	free(ar);
 }

@@ -30,6 +30,11 @@
  * record what is sent and let the tests inject messages, timeouts and
  * failures.
  *
+ * No thread runs: jobs queued to the processor and jobs scheduled wait
+ * until a test runs them (cxtp_charon_run_jobs(), cxtp_charon_run_scheduled()),
+ * as strongSwan's exchange tests drive their IKE_SAs, so a test sees each
+ * step in order and a timeout without waiting for it.
+ *
  * @defgroup cxtp_charon cxtp_charon
  * @{ @ingroup cxtp
  */
@@ -41,8 +46,13 @@
 #include <daemon.h>
 
 #include "../../cxtp_capture.h"
+#include "../../cxtp_dispatcher.h"
 #include "../../cxtp_icmp.h"
+#include "../../cxtp_nar.h"
+#include "../../cxtp_pad.h"
+#include "../../cxtp_par.h"
 #include "../../cxtp_settings.h"
+#include "../../cxtp_transfers.h"
 #include "../../cxtp_transport.h"
 
 /**
@@ -69,20 +79,10 @@
 #define TRAFFIC_BITMAP		chunk_from_chars(0x1f, 0x00, 0x80, 0x00)
 
 /**
- * handover_timeout of the tests, in seconds (the option's unit)
+ * handover_timeout of the tests, in seconds (the option's unit), a delay
+ * nothing else schedules
  */
-#define HANDOVER_TIMEOUT	1
-
-/**
- * Upper bound when waiting for something that must happen, in ms
- */
-#define WAIT_MS 3000
-
-/**
- * Timeout of the test functions, in s, above WAIT_MS so a wait that fails
- * says what it waited for
- */
-#define TEST_TIMEOUT 10
+#define HANDOVER_TIMEOUT	7
 
 /**
  * The charon of the tests
@@ -97,23 +97,48 @@ typedef struct {
 	bool par_managed;
 	/** captured keys, listening on the bus */
 	cxtp_capture_t *capture;
+	/** transfer counters, listening on the bus */
+	cxtp_transfers_t *transfers;
 	/** plugin settings, peers "par" and "nar" */
 	cxtp_settings_t *settings;
 } cxtp_charon_t;
 
 /**
- * Set up charon, establish the SAs, configure the plugin and start the
- * processor's threads.
+ * Set up charon, establish the SAs and configure the plugin; from then on,
+ * jobs wait for the test to run them.
  *
  * @return			charon of the test
  */
 cxtp_charon_t *cxtp_charon_setup();
 
 /**
- * Stop the processor's threads, before destroying the objects tested, whose
- * jobs might still run.
+ * Drop the jobs no test ran, before destroying the objects tested, and let
+ * the processor and scheduler take jobs again.
  */
 void cxtp_charon_stop();
+
+/**
+ * Run the jobs queued to the processor, and the ones they queue, in this
+ * thread, by priority as the processor would.
+ *
+ * @return			number of jobs run
+ */
+u_int cxtp_charon_run_jobs();
+
+/**
+ * Number of jobs scheduled with a delay that did not run yet.
+ *
+ * @param ms		delay in ms
+ */
+u_int cxtp_charon_scheduled(uint32_t ms);
+
+/**
+ * Run the first job scheduled with a delay, as the scheduler would once it
+ * is due, then the jobs queued meanwhile; asserts there is one.
+ *
+ * @param ms		delay in ms
+ */
+void cxtp_charon_run_scheduled(uint32_t ms);
 
 /**
  * Destroy the SAs and charon, after cxtp_charon_stop().  An IKE_SA of mn or
@@ -161,55 +186,31 @@ typedef struct {
 	uint64_t spi_i;
 	uint64_t spi_r;
 	u_int children;
-} ike_sa_info_t;
+} cxtp_test_ike_sa_info_t;
 
 /**
  * Look at an IKE_SA in the manager, without asserting while it is checked
  * out (a failing test would leave it so and hang in the teardown).
  *
  * @param id		unique ID of the IKE_SA
- * @param info		its state, free with ike_sa_info_clear()
+ * @param info		its state, free with cxtp_test_ike_sa_info_clear()
  */
-void cxtp_charon_info(u_int id, ike_sa_info_t *info);
+void cxtp_charon_info(u_int id, cxtp_test_ike_sa_info_t *info);
 
 /**
- * Free what ike_sa_info_t holds.
+ * Free what cxtp_test_ike_sa_info_t holds.
  */
-void ike_sa_info_clear(ike_sa_info_t *info);
+void cxtp_test_ike_sa_info_clear(cxtp_test_ike_sa_info_t *info);
 
 /**
  * Whether a host has an address, as assertion.
  */
-bool host_is(host_t *host, char *address);
+bool cxtp_test_host_is(host_t *host, char *address);
 
 /**
  * Number of IKE_SAs in the IKE_SA manager.
  */
 u_int cxtp_charon_count();
-
-/**
- * Unique ID of the only IKE_SA in the manager other than one, 0 if none.
- *
- * @param except	unique ID to ignore
- */
-u_int cxtp_charon_other(u_int except);
-
-/**
- * Wait until no jobs are queued or running (except the scheduler's).
- */
-void cxtp_charon_wait_idle();
-
-/**
- * Poll a condition until it holds or WAIT_MS passed, then assert it.
- */
-#define wait_for(cond) ({ \
-	int _i; \
-	for (_i = 0; _i < WAIT_MS / 5 && !(cond); _i++) \
-	{ \
-		usleep(5000); \
-	} \
-	ck_assert_msg((cond), "timed out waiting for %s", #cond); \
-})
 
 /**
  * An SA installed in the mock kernel
@@ -230,7 +231,7 @@ typedef struct {
 	uint64_t seq_out;
 	uint32_t window;
 	chunk_t bitmap;
-} mock_sa_t;
+} cxtp_test_sa_t;
 
 /**
  * Look up an SA installed by an IKE_SA.
@@ -240,17 +241,17 @@ typedef struct {
  * @param inbound	direction
  * @return			SA (internal, valid until it is deleted), NULL if none
  */
-mock_sa_t *mock_kernel_find(u_int ike_id, uint32_t spi, bool inbound);
+cxtp_test_sa_t *cxtp_test_kernel_find(u_int ike_id, uint32_t spi, bool inbound);
 
 /**
  * Number of SAs installed by an IKE_SA (not only allocated SPIs).
  */
-u_int mock_kernel_count(u_int ike_id);
+u_int cxtp_test_kernel_count(u_int ike_id);
 
 /**
  * Let the kernel refuse to install SAs, or stop refusing.
  */
-void mock_kernel_refuse(bool refuse);
+void cxtp_test_kernel_refuse(bool refuse);
 
 /**
  * Make the kernel's source address lookups and interface checks see an
@@ -259,12 +260,12 @@ void mock_kernel_refuse(bool refuse);
  * @param address	address
  * @param present	TRUE to add, FALSE to remove
  */
-void mock_net_set_address(char *address, bool present);
+void cxtp_test_net_set_address(char *address, bool present);
 
 /**
  * Set the default router (next hop towards any destination), NULL for none.
  */
-void mock_net_set_router(char *address);
+void cxtp_test_net_set_router(char *address);
 
 /**
  * A message a stub transport sent
@@ -281,24 +282,24 @@ typedef struct {
 	uint32_t id;
 	/** the message, parsed from its encoding */
 	cxtp_message_t *message;
-} sent_t;
+} cxtp_test_sent_t;
 
-typedef struct stub_transport_t stub_transport_t;
+typedef struct cxtp_test_transport_t cxtp_test_transport_t;
 
 /**
  * Stub of the transport between access routers
  */
-struct stub_transport_t {
-	/** the transport, to pass to cxtp_ar_create_with_transport() */
+struct cxtp_test_transport_t {
+	/** the transport */
 	cxtp_transport_t transport;
-	/** messages sent, sent_t* */
+	/** messages sent, cxtp_test_sent_t* */
 	array_t *sent;
 	/** identifiers acknowledged, uint32_t */
 	array_t *acked;
-	/** receive callback of the access router */
+	/** receive callback of the dispatcher */
 	cxtp_transport_receive_cb_t receive;
 	void *receive_data;
-	/** timeout callback of the access router */
+	/** timeout callback of the dispatcher */
 	cxtp_transport_timeout_cb_t timeout;
 	void *timeout_data;
 	/** let send_reliable() fail */
@@ -306,54 +307,58 @@ struct stub_transport_t {
 };
 
 /**
- * Constructor for cxtp_ar_create_with_transport(), data is a
- * stub_transport_t created with stub_transport_create().
+ * Create a stub transport, destroyed by the dispatcher using it.
  */
-cxtp_transport_t *stub_transport_constructor(void *data,
+cxtp_test_transport_t *cxtp_test_transport_create();
+
+/**
+ * Constructor for cxtp_dispatcher_create_with(), data is a
+ * cxtp_test_transport_t.
+ */
+cxtp_transport_t *cxtp_test_transport_constructor(void *data,
 								cxtp_transport_receive_cb_t cb, void *cb_data);
 
 /**
- * Create a stub transport, destroyed by the access router using it.
- */
-stub_transport_t *stub_transport_create();
-
-/**
- * Deliver a message to the access router as if it came from a peer.
+ * Deliver a message to the dispatcher as if it came from a peer.
  *
  * @param peer		name of the peer
  * @param message	message, adopted
  */
-void stub_transport_deliver(stub_transport_t *this, char *peer,
-							cxtp_message_t *message);
+void cxtp_test_transport_deliver(cxtp_test_transport_t *this, char *peer,
+								 cxtp_message_t *message);
 
 /**
  * Number of messages sent, of a type, 0 for any.
  */
-u_int stub_transport_count(stub_transport_t *this, cxtp_message_type_t type);
+u_int cxtp_test_transport_count(cxtp_test_transport_t *this,
+								cxtp_message_type_t type);
 
 /**
  * The n-th message sent of a type, 0 for any type.
  */
-sent_t *stub_transport_get(stub_transport_t *this, cxtp_message_type_t type,
-						   u_int n);
+cxtp_test_sent_t *cxtp_test_transport_get(cxtp_test_transport_t *this,
+										  cxtp_message_type_t type, u_int n);
 
 /**
  * Whether an identifier was acknowledged.
  */
-bool stub_transport_acked(stub_transport_t *this, uint32_t id);
+bool cxtp_test_transport_acked(cxtp_test_transport_t *this, uint32_t id);
 
-typedef struct stub_icmp_t stub_icmp_t;
+typedef struct cxtp_test_icmp_t cxtp_test_icmp_t;
 
 /**
  * Stub of the ICMP transport between mobile node and access routers
  */
-struct stub_icmp_t {
+struct cxtp_test_icmp_t {
 	/** the transport */
 	cxtp_icmp_t icmp;
-	/** messages sent, sent_t* */
+	/** messages sent, cxtp_test_sent_t* */
 	array_t *sent;
 	/** sequence numbers acknowledged, uint32_t */
 	array_t *acked;
+	/** receive callback of the dispatcher */
+	cxtp_icmp_receive_cb_t receive;
+	void *receive_data;
 	/** timeout callback */
 	cxtp_icmp_timeout_cb_t timeout;
 	void *timeout_data;
@@ -362,24 +367,72 @@ struct stub_icmp_t {
 };
 
 /**
- * Create an ICMP stub, destroy with icmp.destroy().
+ * Create an ICMP stub, destroyed by the dispatcher using it.
  */
-stub_icmp_t *stub_icmp_create();
+cxtp_test_icmp_t *cxtp_test_icmp_create();
+
+/**
+ * Constructor for cxtp_dispatcher_create_with(), data is a
+ * cxtp_test_icmp_t.
+ */
+cxtp_icmp_t *cxtp_test_icmp_constructor(void *data, cxtp_icmp_receive_cb_t cb,
+										void *cb_data);
+
+/**
+ * Deliver a message to the dispatcher as if it arrived over ICMP.
+ *
+ * @param src		sender's address
+ * @param dst		our address it arrived at
+ * @param message	message, adopted
+ */
+void cxtp_test_icmp_deliver(cxtp_test_icmp_t *this, char *src, char *dst,
+							cxtp_message_t *message);
 
 /**
  * Number of messages sent, of a type, 0 for any.
  */
-u_int stub_icmp_count(stub_icmp_t *this, cxtp_message_type_t type);
+u_int cxtp_test_icmp_count(cxtp_test_icmp_t *this, cxtp_message_type_t type);
 
 /**
  * The n-th message sent of a type, 0 for any type.
  */
-sent_t *stub_icmp_get(stub_icmp_t *this, cxtp_message_type_t type, u_int n);
+cxtp_test_sent_t *cxtp_test_icmp_get(cxtp_test_icmp_t *this,
+									 cxtp_message_type_t type, u_int n);
 
 /**
  * Whether a sequence number was acknowledged.
  */
-bool stub_icmp_acked(stub_icmp_t *this, uint32_t sequence);
+bool cxtp_test_icmp_acked(cxtp_test_icmp_t *this, uint32_t sequence);
+
+/**
+ * An access router as the plugin wires it, on stub transports
+ */
+typedef struct {
+	/** receives from both transports, owns them */
+	cxtp_dispatcher_t *dispatcher;
+	/** its transports */
+	cxtp_test_transport_t *transport;
+	cxtp_test_icmp_t *icmp;
+	/** PAD entries of the contexts it activated */
+	cxtp_pad_t *pad;
+	/** its roles, reporting events as the name it was created with */
+	cxtp_par_t *par;
+	cxtp_nar_t *nar;
+} cxtp_test_ar_t;
+
+/**
+ * Create an access router.
+ *
+ * @param env		charon of the test
+ * @param name		name of its events
+ * @return			access router
+ */
+cxtp_test_ar_t *cxtp_test_ar_create(cxtp_charon_t *env, char *name);
+
+/**
+ * Destroy an access router, after cxtp_charon_stop().
+ */
+void cxtp_test_ar_destroy(cxtp_test_ar_t *ar);
 
 /**
  * A reported event
@@ -392,30 +445,30 @@ typedef struct {
 	char *peer;
 	host_t *mn;
 	char *error;
-} event_t;
+} cxtp_test_event_t;
 
 /**
  * Event callback recording events, data is a string naming the reporter.
  */
-void events_cb(void *data, char *name, u_int ike_id, char *peer, host_t *mn,
-			   char *error);
+void cxtp_test_event_cb(void *data, char *name, u_int ike_id, char *peer,
+						host_t *mn, char *error);
 
 /**
  * Number of events of a reporter with a name.
  */
-u_int events_count(char *who, char *name);
+u_int cxtp_test_events_count(char *who, char *name);
 
 /**
  * The n-th event of a reporter with a name.
  */
-event_t *events_get(char *who, char *name, u_int n);
+cxtp_test_event_t *cxtp_test_events_get(char *who, char *name, u_int n);
 
 /**
  * The token key of the next transfer of an IKE_SA.
  *
  * @return			key, chunk_clear() it
  */
-chunk_t token_key(cxtp_charon_t *this, ike_sa_t *ike_sa);
+chunk_t cxtp_test_token_key(cxtp_charon_t *this, ike_sa_t *ike_sa);
 
 /**
  * Build a CTAR or CT-Req of the mobile node, with the token of its IKE_SA.
@@ -427,27 +480,19 @@ chunk_t token_key(cxtp_charon_t *this, ike_sa_t *ike_sa);
  *					from sequence for a forged token
  * @param ack		whether to ask for a CTAA
  */
-cxtp_message_t *mn_request(cxtp_charon_t *this, cxtp_message_type_t type,
-						   char *ar, uint32_t sequence, uint32_t token_seq,
-						   bool ack);
+cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this,
+									 cxtp_message_type_t type, char *ar,
+									 uint32_t sequence, uint32_t token_seq,
+									 bool ack);
 
 /**
  * Copy a message (through its encoding).
  */
-cxtp_message_t *message_copy(cxtp_message_t *message);
-
-/**
- * Milliseconds from one monotonic time to another.
- */
-static inline uint64_t timeval_diff_ms(timeval_t *from, timeval_t *to)
-{
-	return (to->tv_sec - from->tv_sec) * 1000 +
-		   (to->tv_usec - from->tv_usec) / 1000;
-}
+cxtp_message_t *cxtp_test_message_copy(cxtp_message_t *message);
 
 /**
  * Create a host from a string with port 500.
  */
-host_t *addr(char *address);
+host_t *cxtp_test_host(char *address);
 
 #endif /** CXTP_CHARON_H_ @}*/

@@ -1,0 +1,158 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+/**
+ * @defgroup cxtp_nar cxtp_nar
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_NAR_H_
+#define CXTP_NAR_H_
+
+#include "cxtp_events.h"
+#include "cxtp_icmp.h"
+#include "cxtp_message.h"
+#include "cxtp_pad.h"
+#include "cxtp_settings.h"
+#include "cxtp_transfers.h"
+#include "cxtp_transport.h"
+
+#include <sa/ike_sa.h>
+
+/**
+ * Flag of the transport identifiers of CT-Reqs, apart from the IKE_SA
+ * unique IDs of the contexts pAR sends
+ */
+#define CXTP_NAR_REQUEST 0x80000000
+
+typedef struct cxtp_nar_t cxtp_nar_t;
+
+/**
+ * The new access router (nAR): it takes over a mobile node's IKE_SA.
+ *
+ * A context received in a PCTD or CTD is imported as a passive IKE_SA and
+ * acknowledged with a CTDR. The mobile node's CTAR with a valid token
+ * activates it at the addresses the CTAR came from and arrived at; nAR
+ * acknowledges that with a CTAA if asked to and reports it to pAR in a
+ * second CTDR. Without a context for the node, nAR asks the pAR the CTAR
+ * names with a CT-Req and activates the context once it arrives. An
+ * imported context not activated within handover_timeout goes, as pAR
+ * thaws its copy then.
+ */
+struct cxtp_nar_t {
+
+	/**
+	 * Whether a CTAR repeats the last one that had a valid token
+	 * (RFC 4067 section 3.2), as the mobile node retransmits it until
+	 * acknowledged.
+	 *
+	 * @param message		the CTAR
+	 * @return				TRUE if a duplicate
+	 */
+	bool (*is_duplicate)(cxtp_nar_t *this, cxtp_message_t *message);
+
+	/**
+	 * Whether we imported a context for a mobile node that still waits for
+	 * its activation.
+	 *
+	 * @param mn			the mobile node's previous address
+	 * @return				TRUE if we did
+	 */
+	bool (*has_context)(cxtp_nar_t *this, host_t *mn);
+
+	/**
+	 * Process a CTAR for an imported context: activate it if the token is
+	 * valid, log and ignore it otherwise.
+	 *
+	 * The CTAR is processed in the calling thread: the mobile node's
+	 * traffic waits for the activation, a hop to another thread only adds
+	 * to that.
+	 *
+	 * @param src			the mobile node's new address
+	 * @param dst			our address the CTAR arrived at
+	 * @param message		the CTAR, owned by the callee
+	 */
+	void (*process_ctar)(cxtp_nar_t *this, host_t *src, host_t *dst,
+						 cxtp_message_t *message);
+
+	/**
+	 * Ask the pAR a CTAR names for the context with a CT-Req (reactive
+	 * transfer), keeping the CTAR until the context arrives.
+	 *
+	 * @param peer			the configured peer the CTAR names
+	 * @param src			the mobile node's new address
+	 * @param dst			our address the CTAR arrived at
+	 * @param message		the CTAR, owned by the callee
+	 */
+	void (*request_context)(cxtp_nar_t *this, char *peer, host_t *src,
+							host_t *dst, cxtp_message_t *message);
+
+	/**
+	 * Process a PCTD or CTD: import the context and acknowledge it with a
+	 * CTDR, then activate it for a CTAR waiting for it.
+	 *
+	 * @param peer			the peer that sent it
+	 * @param message		the PCTD or CTD
+	 */
+	void (*process_ctd)(cxtp_nar_t *this, char *peer,
+						cxtp_message_t *message);
+
+	/**
+	 * The transport got no answer to a CT-Req: drop the CTAR waiting for it.
+	 *
+	 * @param peer			the peer the CT-Req was sent to
+	 * @param id			the transport's identifier of the CT-Req, with
+	 *						CXTP_NAR_REQUEST set
+	 */
+	void (*timeout)(cxtp_nar_t *this, char *peer, uint32_t id);
+
+	/**
+	 * The transfer state of an IKE_SA, for listings.
+	 *
+	 * @param ike_sa		IKE_SA
+	 * @return				"imported" if passive until activated, or NULL
+	 */
+	char* (*get_state)(cxtp_nar_t *this, ike_sa_t *ike_sa);
+
+	/**
+	 * Set the callback for transfer events.
+	 *
+	 * @param cb			callback, NULL to unset
+	 * @param data			data to pass to the callback
+	 */
+	void (*set_event_cb)(cxtp_nar_t *this, cxtp_event_cb_t cb, void *data);
+
+	/**
+	 * Destroy a cxtp_nar_t.
+	 */
+	void (*destroy)(cxtp_nar_t *this);
+};
+
+/**
+ * Create a cxtp_nar_t.
+ *
+ * @param transfers		transfer counters, continued after an activation
+ * @param settings		plugin settings
+ * @param transport		transport to other access routers
+ * @param icmp			transport to mobile nodes, for CTAAs
+ * @param pad			PAD entries of activated contexts
+ * @return				instance
+ */
+cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
+							cxtp_settings_t *settings,
+							cxtp_transport_t *transport, cxtp_icmp_t *icmp,
+							cxtp_pad_t *pad);
+
+#endif /** CXTP_NAR_H_ @}*/

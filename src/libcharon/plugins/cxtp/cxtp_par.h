@@ -1,0 +1,147 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+
+/**
+ * @defgroup cxtp_par cxtp_par
+ * @{ @ingroup cxtp
+ */
+
+#ifndef CXTP_PAR_H_
+#define CXTP_PAR_H_
+
+#include "cxtp_capture.h"
+#include "cxtp_events.h"
+#include "cxtp_message.h"
+#include "cxtp_settings.h"
+#include "cxtp_transfers.h"
+#include "cxtp_transport.h"
+
+#include <sa/ike_sa.h>
+
+typedef struct cxtp_par_t cxtp_par_t;
+
+/**
+ * The previous access router (pAR): it holds a mobile node's IKE_SA and
+ * hands its context to another access router.
+ *
+ * It sends the context in a PCTD when the operator pushes it or when the
+ * mobile node, still attached, names the next access router in a CTAR, and
+ * in a CTD when that router asks with a CT-Req. The IKE_SA is frozen
+ * meanwhile (IKE_PASSIVE: no rekeying, DPD or other exchanges, while its
+ * CHILD_SAs keep carrying traffic). Once the peer reports the activation in
+ * a CTDR, the IKE_SA goes with its kernel state, without a DELETE to the
+ * mobile node; if the peer refuses, does not answer, or reports no
+ * activation within handover_timeout after the import, it thaws and keeps
+ * working.
+ */
+struct cxtp_par_t {
+
+	/**
+	 * Push the context of an IKE_SA to a peer gateway in a PCTD.
+	 *
+	 * @param ike_sa		IKE_SA, checked out by the caller
+	 * @param peer			name of the peer in the plugin's configuration
+	 * @return				NULL if the push started, otherwise why not
+	 *						(allocated)
+	 */
+	char* (*push)(cxtp_par_t *this, ike_sa_t *ike_sa, char *peer);
+
+	/**
+	 * Whether we hold an established IKE_SA with a mobile node.
+	 *
+	 * @param mn			the mobile node's address
+	 * @return				TRUE if we do
+	 */
+	bool (*has_ike_sa)(cxtp_par_t *this, host_t *mn);
+
+	/**
+	 * Process a CTAR the mobile node sent us before moving on, naming the
+	 * access router it moves to: push the context there if the CTAR
+	 * carries the node's valid token (predictive transfer started by the
+	 * mobile node).
+	 *
+	 * @param peer			the configured peer the CTAR names
+	 * @param message		the CTAR, owned by the callee
+	 */
+	void (*process_ctar)(cxtp_par_t *this, char *peer,
+						 cxtp_message_t *message);
+
+	/**
+	 * Process a CT-Req: send the context to the peer asking for it in a CTD
+	 * if the request carries the mobile node's valid token (reactive
+	 * transfer).
+	 *
+	 * @param peer			the peer that sent the CT-Req
+	 * @param message		the CT-Req
+	 */
+	void (*process_ctreq)(cxtp_par_t *this, char *peer,
+						  cxtp_message_t *message);
+
+	/**
+	 * Process a CTDR about a context we sent: wait for the activation after
+	 * a successful import, remove the IKE_SA once activated, or thaw it.
+	 *
+	 * @param peer			the peer that sent the CTDR
+	 * @param message		the CTDR
+	 */
+	void (*process_ctdr)(cxtp_par_t *this, char *peer,
+						 cxtp_message_t *message);
+
+	/**
+	 * The transport got no answer to a PCTD/CTD: thaw the IKE_SA.
+	 *
+	 * @param peer			the peer the context was sent to
+	 * @param ike_id		unique ID of the IKE_SA, the transport's
+	 *						identifier of the message
+	 */
+	void (*timeout)(cxtp_par_t *this, char *peer, u_int ike_id);
+
+	/**
+	 * The transfer state of an IKE_SA, for listings.
+	 *
+	 * @param ike_sa		IKE_SA
+	 * @return				"pending" if sent to a peer and frozen, or NULL
+	 */
+	char* (*get_state)(cxtp_par_t *this, ike_sa_t *ike_sa);
+
+	/**
+	 * Set the callback for transfer events.
+	 *
+	 * @param cb			callback, NULL to unset
+	 * @param data			data to pass to the callback
+	 */
+	void (*set_event_cb)(cxtp_par_t *this, cxtp_event_cb_t cb, void *data);
+
+	/**
+	 * Destroy a cxtp_par_t.
+	 */
+	void (*destroy)(cxtp_par_t *this);
+};
+
+/**
+ * Create a cxtp_par_t.
+ *
+ * @param capture		captured SA keys, to export contexts
+ * @param transfers		transfer counters and token keys
+ * @param settings		plugin settings
+ * @param transport		transport to other access routers
+ * @return				instance
+ */
+cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
+							cxtp_transfers_t *transfers,
+							cxtp_settings_t *settings,
+							cxtp_transport_t *transport);
+
+#endif /** CXTP_PAR_H_ @}*/
