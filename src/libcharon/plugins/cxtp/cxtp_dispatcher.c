@@ -85,7 +85,7 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 {
 	host_t *mn = message->get_mn_address(message);
 	host_t *ar = message->get_ar_address(message);
-	char *peer;
+	cxtp_peer_t *peer;
 
 	if (nar->is_duplicate(nar, message))
 	{
@@ -99,15 +99,17 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 		nar->process_ctar(nar, src, dst, message);
 		return;
 	}
-	peer = ar ? this->settings->find_peer(this->settings, ar) : NULL;
+	peer = ar ? this->settings->find_peer(this->settings, ar, TRUE) : NULL;
 	if (peer && par->has_ike_sa(par, mn))
 	{	/* still attached here, naming the access router it moves to */
-		par->process_ctar(par, peer, message);
+		par->process_ctar(par, peer->get_name(peer), message);
+		peer->destroy(peer);
 		return;
 	}
 	if (peer)
 	{	/* arrived without its context, naming the router that has it */
-		nar->request_context(nar, peer, src, dst, message);
+		nar->request_context(nar, peer->get_name(peer), src, dst, message);
+		peer->destroy(peer);
 		return;
 	}
 	DBG1(DBG_IKE, "cxtp: CTAR for %H names %H as previous access router, "

@@ -23,22 +23,43 @@
 
 #include <networking/host.h>
 
+typedef enum cxtp_event_t cxtp_event_t;
+
+/**
+ * Steps of a transfer reported to operators (vici events "cxtp-<name>").
+ */
+enum cxtp_event_t {
+	/** an access router sent a context */
+	CXTP_EVENT_EXPORT,
+	/** an access router imported a context */
+	CXTP_EVENT_IMPORT,
+	/** a context was activated (on a mobile node: its CTAR went out) */
+	CXTP_EVENT_ACTIVATE,
+	/** a step failed */
+	CXTP_EVENT_FAILURE,
+};
+
+/**
+ * Names of the events: "export", "import", "activate", "failure".
+ */
+extern enum_name_t *cxtp_event_names;
+
 /**
  * Callback for the outcome of a transfer step, for events to operators.
  *
- * Access routers report "export", "import", "activate" and "failure" with
- * the name of the other access router as peer and the mobile node's previous
- * address; a mobile node reports "activate" (CTAR sent after its move) and
- * "failure" with the access router's address as peer and its own address.
+ * Access routers report all events with the name of the other access router
+ * as peer and the mobile node's previous address; a mobile node reports
+ * CXTP_EVENT_ACTIVATE (CTAR sent after its move) and CXTP_EVENT_FAILURE
+ * with the access router's address as peer and its own address.
  *
  * @param data			data passed to set_event_cb()
- * @param event			"export", "import", "activate" or "failure"
+ * @param event			the step
  * @param ike_id		unique ID of the IKE_SA, 0 if none
  * @param peer			the other access router, if any
  * @param mn			the mobile node's address
- * @param error			what failed, NULL unless event is "failure"
+ * @param error			what failed, NULL unless event is CXTP_EVENT_FAILURE
  */
-typedef void (*cxtp_event_cb_t)(void *data, char *event, u_int ike_id,
+typedef void (*cxtp_event_cb_t)(void *data, cxtp_event_t event, u_int ike_id,
 								char *peer, host_t *mn, char *error);
 
 #endif /** CXTP_EVENTS_H_ @}*/

@@ -192,13 +192,13 @@ METHOD(cxtp_handovers_t, schedule_timeout, void,
 		.cb = cb,
 		.data = data,
 	);
-	lib->scheduler->schedule_job(lib->scheduler, (job_t*)
+	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
 			callback_job_create(expire, timeout, free, NULL),
 			this->settings->get_handover_timeout(this->settings));
 }
 
 METHOD(cxtp_handovers_t, event, void,
-	private_cxtp_handovers_t *this, char *name, u_int ike_id, char *peer,
+	private_cxtp_handovers_t *this, cxtp_event_t name, u_int ike_id, char *peer,
 	host_t *mn, char *error)
 {
 	cxtp_event_cb_t cb;

@@ -122,13 +122,13 @@ struct cxtp_handovers_t {
 	/**
 	 * Report a step of a handover, if an event callback is set.
 	 *
-	 * @param name			"export", "import", "activate" or "failure"
+	 * @param name			the step
 	 * @param ike_id		unique ID of the IKE_SA, 0 if none
 	 * @param peer			the other access router, if any
 	 * @param mn			the mobile node's address
-	 * @param error			what failed, NULL unless name is "failure"
+	 * @param error			what failed, NULL unless CXTP_EVENT_FAILURE
 	 */
-	void (*event)(cxtp_handovers_t *this, char *name, u_int ike_id,
+	void (*event)(cxtp_handovers_t *this, cxtp_event_t name, u_int ike_id,
 				  char *peer, host_t *mn, char *error);
 
 	/**

@@ -123,19 +123,9 @@ struct private_cxtp_icmp_t {
 	u_char *buf6;
 
 	/**
-	 * CT_REQUEST_RATE, CTARs accepted per second and source
+	 * Plugin settings: CT_REQUEST_RATE, CT_REQUEST_RETRY, CT_RETRY_MAX
 	 */
-	u_int ctar_rate;
-
-	/**
-	 * CT_REQUEST_RETRY in ms
-	 */
-	uint64_t retry;
-
-	/**
-	 * CT_RETRY_MAX in ms
-	 */
-	uint64_t retry_max;
+	cxtp_settings_t *settings;
 
 	/**
 	 * CTARs being retransmitted, by sequence number
@@ -202,6 +192,11 @@ typedef struct {
 	 * Encoded CTAR
 	 */
 	chunk_t encoding;
+
+	/**
+	 * CT_RETRY_MAX it was sent with, in ms
+	 */
+	uint64_t retry_max;
 
 } pending_t;
 
@@ -464,7 +459,7 @@ METHOD(cxtp_retransmit_packet_t, pending_give_up, void,
 
 	DBG1(DBG_NET, "cxtp: CTAR %u to %H not acknowledged after %u "
 		 "transmissions in %"PRIu64" ms, giving up", pending->sequence,
-		 pending->dst, retransmissions + 1, this->retry_max);
+		 pending->dst, retransmissions + 1, pending->retry_max);
 	if (cb)
 	{
 		cb(data, pending->sequence, pending->dst);
@@ -486,10 +481,10 @@ METHOD(cxtp_icmp_t, send_reliable, bool,
 {
 	cxtp_retransmit_packet_t *replaced;
 	cxtp_retransmit_backoff_t backoff = {
-		.timeout = this->retry,
+		.timeout = this->settings->get_ctar_retry(this->settings),
 		.base = 2.0,
 		.tries = UINT_MAX,
-		.limit = this->retry_max,
+		.limit = this->settings->get_ctar_retry_max(this->settings),
 	};
 	pending_t *pending;
 	chunk_t encoding;
@@ -525,6 +520,7 @@ METHOD(cxtp_icmp_t, send_reliable, bool,
 		.src = (src && !src->is_anyaddr(src)) ? src->clone(src) : NULL,
 		.dst = dst->clone(dst),
 		.encoding = encoding,
+		.retry_max = backoff.limit,
 	);
 	/* if the first transmission fails, a pending CTAR with the same sequence
 	 * number is retransmitted as before */
@@ -601,10 +597,11 @@ static bool rate_check(private_cxtp_icmp_t *this, host_t *src)
 {
 	source_t *source;
 	uint64_t now;
-	u_int dropped = 0;
+	u_int dropped = 0, rate;
 	bool full = FALSE;
 
 	now = now_ms();
+	rate = this->settings->get_ctar_rate(this->settings);
 
 	this->mutex->lock(this->mutex);
 	if (now - this->last_purge >= RATE_WINDOW)
@@ -635,7 +632,7 @@ static bool rate_check(private_cxtp_icmp_t *this, host_t *src)
 		this->mutex->unlock(this->mutex);
 		return TRUE;
 	}
-	else if (source->count < this->ctar_rate)
+	else if (source->count < rate)
 	{
 		source->count++;
 		this->mutex->unlock(this->mutex);
@@ -663,7 +660,7 @@ static bool rate_check(private_cxtp_icmp_t *this, host_t *src)
 		{
 			DBG1(DBG_NET, "cxtp: dropped CTAR from %H, more than %u CTARs per "
 				 "second from a source (%u dropped since the last notice)",
-				 src, this->ctar_rate, dropped);
+				 src, rate, dropped);
 		}
 	}
 	return FALSE;
@@ -993,14 +990,6 @@ static int open_v4()
 }
 
 /**
- * A time in seconds as ms, at least 1
- */
-static uint64_t seconds_to_ms(double seconds)
-{
-	return max((uint64_t)(seconds * 1000.0 + 0.5), 1);
-}
-
-/**
  * Free the object and what it holds but sockets and pending CTARs
  */
 static void free_object(private_cxtp_icmp_t *this)
@@ -1075,9 +1064,7 @@ cxtp_icmp_t *cxtp_icmp_create(cxtp_settings_t *settings,
 		.data = data,
 		.fd4 = open_v4(),
 		.fd6 = open_v6(),
-		.ctar_rate = settings->get_ctar_rate(settings),
-		.retry = seconds_to_ms(settings->get_ctar_retry(settings)),
-		.retry_max = seconds_to_ms(settings->get_ctar_retry_max(settings)),
+		.settings = settings,
 		.retransmit = cxtp_retransmit_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.sources = hashtable_create(hash_host, equals_host, 32),
@@ -1103,9 +1090,11 @@ cxtp_icmp_t *cxtp_icmp_create(cxtp_settings_t *settings,
 		lib->watcher->add(lib->watcher, this->fd4, WATCHER_READ,
 						  (watcher_cb_t)receive_cb, this);
 	}
-	DBG2(DBG_NET, "cxtp: ICMP transport on%s%s, CTAR retry %"PRIu64" ms, "
-		 "retry max %"PRIu64" ms, %u CTARs/s per source",
+	DBG2(DBG_NET, "cxtp: ICMP transport on%s%s, CTAR retry %u ms, "
+		 "retry max %u ms, %u CTARs/s per source",
 		 this->fd6 != -1 ? " ICMPv6" : "", this->fd4 != -1 ? " ICMPv4" : "",
-		 this->retry, this->retry_max, this->ctar_rate);
+		 settings->get_ctar_retry(settings),
+		 settings->get_ctar_retry_max(settings),
+		 settings->get_ctar_rate(settings));
 	return &this->public;
 }

@@ -14,6 +14,7 @@
 
 
 #include "cxtp_mn.h"
+#include "cxtp_options.h"
 #include "cxtp_export.h"
 
 #include <daemon.h>
@@ -136,7 +137,7 @@ static prepared_t *remove_prepared(private_cxtp_mn_t *this, u_int ike_id,
 /**
  * Report an event, if anyone listens
  */
-static void event(private_cxtp_mn_t *this, char *name, u_int ike_id,
+static void event(private_cxtp_mn_t *this, cxtp_event_t name, u_int ike_id,
 				  host_t *ar, host_t *mn, char *error)
 {
 	cxtp_event_cb_t cb;
@@ -286,7 +287,7 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 		/* the next transfer's token gets a fresh key */
 		this->transfers->set_transfers(this->transfers, ike_sa,
 				this->transfers->get_transfers(this->transfers, ike_sa) + 1);
-		event(this, "activate", ike_sa->get_unique_id(ike_sa), nar, me, NULL);
+		event(this, CXTP_EVENT_ACTIVATE, ike_sa->get_unique_id(ike_sa), nar, me, NULL);
 	}
 	else
 	{
@@ -330,7 +331,7 @@ METHOD(cxtp_mn_t, activate, char*,
 	reason = send_ctar(this, ike_sa, nar, entry ? entry->sequence : 0, ack);
 	if (reason)
 	{
-		event(this, "failure", ike_sa->get_unique_id(ike_sa), nar,
+		event(this, CXTP_EVENT_FAILURE, ike_sa->get_unique_id(ike_sa), nar,
 			  ike_sa->get_my_host(ike_sa), reason);
 	}
 	if (entry)
@@ -356,6 +357,7 @@ CALLBACK(prepare_timeout, job_requeue_t,
 	private_cxtp_mn_t *this = preparation->mn;
 	prepared_t *entry;
 	ike_sa_t *ike_sa;
+	char timeout[32];
 
 	entry = remove_prepared(this, preparation->ike_id, preparation->serial);
 	if (!entry)
@@ -371,11 +373,13 @@ CALLBACK(prepare_timeout, job_requeue_t,
 	}
 	if (ike_sa->get_state(ike_sa) == IKE_PASSIVE)
 	{
-		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] did not move within %us, thawing "
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] did not move within %s, thawing "
 			 "it", ike_sa->get_name(ike_sa), preparation->ike_id,
-			 this->settings->get_handover_timeout(this->settings));
+			 cxtp_options_print_time(
+					this->settings->get_handover_timeout(this->settings),
+					timeout, sizeof(timeout)));
 		ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
-		event(this, "failure", preparation->ike_id, NULL,
+		event(this, CXTP_EVENT_FAILURE, preparation->ike_id, NULL,
 			  ike_sa->get_my_host(ike_sa), "no move in time, IKE_SA thawed");
 	}
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
@@ -389,8 +393,8 @@ METHOD(cxtp_mn_t, prepare, char*,
 	preparation_t *preparation;
 	prepared_t *entry;
 	host_t *par = ike_sa->get_other_host(ike_sa);
-	uint32_t sequence = 0;
-	char *reason;
+	uint32_t sequence = 0, ms;
+	char *reason, timeout[32];
 	bool sent;
 
 	if (!this->icmp)
@@ -443,24 +447,24 @@ METHOD(cxtp_mn_t, prepare, char*,
 	/* a passive IKE_SA ignores roaming: no MOBIKE towards pAR from the new
 	 * link, while its CHILD_SAs keep carrying traffic */
 	ike_sa->set_state(ike_sa, IKE_PASSIVE);
+	ms = this->settings->get_handover_timeout(this->settings);
+	cxtp_options_print_time(ms, timeout, sizeof(timeout));
 	if (nar)
 	{
-		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] frozen for at most %us, activating "
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] frozen for at most %s, activating "
 			 "it on %H once %H is gone", ike_sa->get_name(ike_sa),
-			 entry->ike_id, this->settings->get_handover_timeout(this->settings),
-			 nar, ike_sa->get_my_host(ike_sa));
+			 entry->ike_id, timeout, nar, ike_sa->get_my_host(ike_sa));
 	}
 	else
 	{
-		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] frozen for at most %us, activating "
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] frozen for at most %s, activating "
 			 "it on the new link's default router once %H is gone",
-			 ike_sa->get_name(ike_sa), entry->ike_id,
-			 this->settings->get_handover_timeout(this->settings),
+			 ike_sa->get_name(ike_sa), entry->ike_id, timeout,
 			 ike_sa->get_my_host(ike_sa));
 	}
-	lib->scheduler->schedule_job(lib->scheduler, (job_t*)
+	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
 			callback_job_create(prepare_timeout, preparation, free, NULL),
-			this->settings->get_handover_timeout(this->settings));
+			ms);
 	return NULL;
 }
 
@@ -645,7 +649,7 @@ CALLBACK(ctar_timeout, void,
 	this->mutex->unlock(this->mutex);
 	DBG1(DBG_IKE, "cxtp: access router %H did not acknowledge the CTAR for "
 		 "IKE_SA [%u]", dst, ike_id);
-	event(this, "failure", ike_id, dst, NULL, "CTAR not acknowledged");
+	event(this, CXTP_EVENT_FAILURE, ike_id, dst, NULL, "CTAR not acknowledged");
 }
 
 METHOD(cxtp_mn_t, set_event_cb, void,

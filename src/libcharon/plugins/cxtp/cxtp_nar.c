@@ -17,6 +17,7 @@
 #include "cxtp_encode.h"
 #include "cxtp_handovers.h"
 #include "cxtp_import.h"
+#include "cxtp_options.h"
 
 #include <daemon.h>
 #include <collections/linked_list.h>
@@ -135,19 +136,22 @@ CALLBACK(import_timeout, void,
 {
 	entry_t *entry = (entry_t*)handover;
 	ike_sa_t *ike_sa;
+	char timeout[32];
 
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													handover->ike_id);
 	if (ike_sa && ike_sa->get_state(ike_sa) == IKE_PASSIVE)
 	{
 		DBG1(DBG_IKE, "cxtp: imported IKE_SA %s[%u] of '%Y' was not activated "
-			 "within %us, removing it", ike_sa->get_name(ike_sa),
+			 "within %s, removing it", ike_sa->get_name(ike_sa),
 			 handover->ike_id, entry->context->ike.remote_id,
-			 this->settings->get_handover_timeout(this->settings));
+			 cxtp_options_print_time(
+					this->settings->get_handover_timeout(this->settings),
+					timeout, sizeof(timeout)));
 		/* passive: nothing installed, no DELETE to send */
 		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
 													ike_sa);
-		this->imported->event(this->imported, "failure", handover->ike_id,
+		this->imported->event(this->imported, CXTP_EVENT_FAILURE, handover->ike_id,
 							handover->peer, handover->mn,
 							"not activated in time, imported context removed");
 	}
@@ -266,7 +270,7 @@ static bool check_ctar(private_cxtp_nar_t *this, cxtp_message_t *message,
 	{
 		DBG1(DBG_IKE, "cxtp: CTAR for %H has an invalid authorization "
 			 "token, ignored", message->get_mn_address(message));
-		this->imported->event(this->imported, "failure", 0, NULL,
+		this->imported->event(this->imported, CXTP_EVENT_FAILURE, 0, NULL,
 							  message->get_mn_address(message),
 							  "CTAR with an invalid authorization token");
 	}
@@ -321,7 +325,7 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	}
 	send_ctdr(this, entry->handover.peer, entry->handover.mn, ok,
 			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
-	this->imported->event(this->imported, ok ? "activate" : "failure",
+	this->imported->event(this->imported, ok ? CXTP_EVENT_ACTIVATE : CXTP_EVENT_FAILURE,
 						  entry->handover.ike_id, entry->handover.peer,
 						  entry->handover.mn,
 						  ok ? NULL : "activating the context failed");
@@ -392,7 +396,7 @@ METHOD(cxtp_nar_t, process_ctd, void,
 	{
 		DESTROY_IF(context);
 		send_ctdr(this, peer, mn, FALSE, CXTP_STATUS_FAILED);
-		this->imported->event(this->imported, "failure", 0, peer, mn,
+		this->imported->event(this->imported, CXTP_EVENT_FAILURE, 0, peer, mn,
 							  "importing the context failed");
 		return;
 	}
@@ -412,7 +416,7 @@ METHOD(cxtp_nar_t, process_ctd, void,
 	this->imported->schedule_timeout(this->imported, ike_id, serial,
 									 import_timeout, this);
 	send_ctdr(this, peer, mn, TRUE, 0);
-	this->imported->event(this->imported, "import", ike_id, peer, mn, NULL);
+	this->imported->event(this->imported, CXTP_EVENT_IMPORT, ike_id, peer, mn, NULL);
 	/* reactive: the mobile node asked for it already */
 	activate_waiting(this, mn);
 }

@@ -287,10 +287,10 @@ static bool parse_time(char *value, char *unit, uint64_t *ms)
 	return FALSE;
 }
 
-/**
- * Print a time in ms for humans
+/*
+ * Described in header
  */
-static char *print_time(uint64_t ms, char *buf, size_t len)
+char *cxtp_options_print_time(uint64_t ms, char *buf, size_t len)
 {
 	if (ms && ms % 1000 == 0)
 	{
@@ -320,9 +320,9 @@ METHOD(cxtp_options_t, get_time, uint64_t,
 	{
 		warn(this, key, value, "expected a time in %s..%s (a number with "
 			 "ms, s, m, h or d, %s without), using default %s",
-			 print_time(min, smin, sizeof(smin)),
-			 print_time(max, smax, sizeof(smax)), unit,
-			 print_time(def, sdef, sizeof(sdef)));
+			 cxtp_options_print_time(min, smin, sizeof(smin)),
+			 cxtp_options_print_time(max, smax, sizeof(smax)), unit,
+			 cxtp_options_print_time(def, sdef, sizeof(sdef)));
 		return def;
 	}
 	valid(this, key);

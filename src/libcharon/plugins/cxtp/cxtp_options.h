@@ -133,6 +133,16 @@ struct cxtp_options_t {
 };
 
 /**
+ * Print a time for log messages, as "30s" or "1500ms".
+ *
+ * @param ms			time in ms
+ * @param buf			buffer
+ * @param len			size of buf
+ * @return				buf
+ */
+char *cxtp_options_print_time(uint64_t ms, char *buf, size_t len);
+
+/**
  * Create a cxtp_options_t.
  *
  * @param plugin		name of the plugin, e.g. "cxtp"

@@ -229,7 +229,7 @@ static void schedule_check(private_cxtp_pad_t *this)
 	if (!this->checking)
 	{
 		this->checking = TRUE;
-		lib->scheduler->schedule_job(lib->scheduler, (job_t*)
+		lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
 				callback_job_create(check_entries, this, NULL, NULL),
 				this->settings->get_handover_timeout(this->settings));
 	}

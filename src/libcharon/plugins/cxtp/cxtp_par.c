@@ -17,6 +17,7 @@
 #include "cxtp_encode.h"
 #include "cxtp_export.h"
 #include "cxtp_handovers.h"
+#include "cxtp_options.h"
 
 #include <daemon.h>
 
@@ -108,15 +109,18 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 	cxtp_handover_t *handover;
 	cxtp_context_t *context;
 	cxtp_message_t *message;
+	cxtp_peer_t *config;
 	u_int ike_id = ike_sa->get_unique_id(ike_sa);
 	chunk_t key;
 	char *reason;
 	bool ok;
 
-	if (!this->settings->get_peer_address(this->settings, peer))
+	config = this->settings->get_peer(this->settings, peer);
+	if (!config)
 	{
 		return strdup("no such CXTP peer");
 	}
+	config->destroy(config);
 	if (this->pending->has(this->pending, ike_id, NULL))
 	{
 		return strdup("a transfer of this IKE_SA is in progress");
@@ -171,7 +175,7 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 		return strdup("sending the context failed, see the log");
 	}
 	message->destroy(message);
-	this->pending->event(this->pending, "export", ike_id, peer,
+	this->pending->event(this->pending, CXTP_EVENT_EXPORT, ike_id, peer,
 						 ike_sa->get_other_host(ike_sa), NULL);
 	return NULL;
 }
@@ -206,7 +210,7 @@ static void finish(private_cxtp_par_t *this, cxtp_handover_t *handover,
 		/* no DELETE: nAR continues the very same SAs */
 		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
 													ike_sa);
-		this->pending->event(this->pending, "activate", handover->ike_id,
+		this->pending->event(this->pending, CXTP_EVENT_ACTIVATE, handover->ike_id,
 							 handover->peer, handover->mn, NULL);
 		return;
 	}
@@ -214,7 +218,7 @@ static void finish(private_cxtp_par_t *this, cxtp_handover_t *handover,
 		 "failed", ike_sa->get_name(ike_sa), handover->ike_id, handover->peer);
 	ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-	this->pending->event(this->pending, "failure", handover->ike_id,
+	this->pending->event(this->pending, CXTP_EVENT_FAILURE, handover->ike_id,
 						 handover->peer, handover->mn,
 						 "transfer failed, IKE_SA thawed");
 }
@@ -235,6 +239,7 @@ METHOD(cxtp_par_t, process_ctdr, void,
 	cxtp_handover_t *handover;
 	cxtp_status_t *status;
 	bool activated = FALSE;
+	char timeout[32];
 
 	enumerator = message->create_status_enumerator(message);
 	while (enumerator->enumerate(enumerator, &status))
@@ -254,9 +259,10 @@ METHOD(cxtp_par_t, process_ctdr, void,
 		while (enumerator->enumerate(enumerator, &handover))
 		{
 			DBG1(DBG_IKE, "cxtp: peer '%s' imported the context of IKE_SA "
-				 "[%u], waiting %us for its activation", peer,
-				 handover->ike_id,
-				 this->settings->get_handover_timeout(this->settings));
+				 "[%u], waiting %s for its activation", peer,
+				 handover->ike_id, cxtp_options_print_time(
+					this->settings->get_handover_timeout(this->settings),
+					timeout, sizeof(timeout)));
 			this->transport->acknowledge(this->transport, handover->ike_id);
 			this->pending->schedule_timeout(this->pending, handover->ike_id,
 								handover->serial, handover_timeout, this);

@@ -13,6 +13,7 @@
  */
 
 #include "cxtp_plugin.h"
+#include "cxtp_options.h"
 #include "cxtp_settings.h"
 #include "cxtp_capture.h"
 #include "cxtp_transfers.h"
@@ -99,16 +100,18 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 	cxtp_transport_t *transport;
 	cxtp_icmp_t *icmp;
 	u_int peers;
+	char timeout[32];
 
 	if (reg)
 	{
 		settings = this->settings = cxtp_settings_create();
 		peers = settings->get_peer_count(settings);
-		DBG1(DBG_CFG, "cxtp: listening port %u, retransmit timeout %.2fs, "
+		DBG1(DBG_CFG, "cxtp: listening port %u, retransmit timeout %s, "
 			 "%u retransmissions, backoff base %.2f, %u CTARs/s per source, "
 			 "ESP sequence number jump %u, %u peer%s",
 			 settings->get_port(settings),
-			 settings->get_retransmit_timeout(settings),
+			 cxtp_options_print_time(settings->get_retransmit_timeout(settings),
+									 timeout, sizeof(timeout)),
 			 settings->get_retransmit_tries(settings),
 			 settings->get_retransmit_base(settings),
 			 settings->get_ctar_rate(settings),
@@ -188,6 +191,16 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 	return TRUE;
 }
 
+METHOD(plugin_t, reload, bool,
+	private_cxtp_plugin_t *this)
+{
+	if (this->settings)
+	{
+		this->settings->reload(this->settings);
+	}
+	return TRUE;
+}
+
 METHOD(plugin_t, get_features, int,
 	private_cxtp_plugin_t *this, plugin_feature_t *features[])
 {
@@ -229,6 +242,7 @@ plugin_t *cxtp_plugin_create()
 			.plugin = {
 				.get_name = _get_name,
 				.get_features = _get_features,
+				.reload = _reload,
 				.destroy = _destroy,
 			},
 		},

@@ -13,18 +13,30 @@
  */
 
 #include "cxtp_settings.h"
+#include "cxtp_options.h"
 
-#include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <math.h>
 
-#include <library.h>
 #include <utils/debug.h>
 #include <collections/array.h>
-#include <collections/hashtable.h>
+#include <threading/rwlock.h>
 
 typedef struct private_cxtp_settings_t private_cxtp_settings_t;
+
+/**
+ * The scalar options, replaced as a whole on reload
+ */
+typedef struct {
+	uint16_t port;
+	uint32_t retransmit_timeout;
+	u_int retransmit_tries;
+	double retransmit_base;
+	u_int ctar_rate;
+	uint32_t ctar_retry;
+	uint32_t ctar_retry_max;
+	uint32_t seq_jump;
+	uint32_t handover_timeout;
+} values_t;
 
 /**
  * Private data of a cxtp_settings_t object.
@@ -37,243 +49,274 @@ struct private_cxtp_settings_t {
 	cxtp_settings_t public;
 
 	/**
-	 * UDP port for CXTP between access routers
+	 * Reads charon.plugins.cxtp
+	 */
+	cxtp_options_t *options;
+
+	/**
+	 * Current options
+	 */
+	values_t values;
+
+	/**
+	 * The port the settings were created with, the one the transport binds
 	 */
 	uint16_t port;
 
 	/**
-	 * Initial retransmission timeout in seconds
+	 * Peers in the order they are configured, cxtp_peer_t*
 	 */
-	double retransmit_timeout;
+	array_t *peers;
 
 	/**
-	 * Number of retransmissions before giving up
+	 * Protects values and peers against a concurrent reload
 	 */
-	u_int retransmit_tries;
-
-	/**
-	 * Base of the exponential retransmission backoff
-	 */
-	double retransmit_base;
-
-	/**
-	 * CTARs per second accepted per source
-	 */
-	u_int ctar_rate;
-
-	/**
-	 * CT_REQUEST_RETRY in seconds
-	 */
-	double ctar_retry;
-
-	/**
-	 * CT_RETRY_MAX in seconds
-	 */
-	double ctar_retry_max;
-
-	/**
-	 * Jump added to transferred outbound ESP sequence numbers
-	 */
-	uint32_t seq_jump;
-
-	/**
-	 * Seconds a pushed IKE_SA stays frozen waiting for activation
-	 */
-	uint32_t handover_timeout;
-
-	/**
-	 * Configured peers, name => peer_t
-	 */
-	hashtable_t *peers;
-
-	/**
-	 * The same peers in the order they are configured, peer_t*
-	 */
-	array_t *order;
+	rwlock_t *lock;
 };
 
 /**
- * A configured CXTP peer
+ * The access addresses of a peer, NULL if none are configured
  */
-typedef struct {
-
-	/**
-	 * Name of the peer's section
-	 */
-	char *name;
-
-	/**
-	 * Configured address of the peer
-	 */
-	char *address;
-
-	/**
-	 * Addresses mobile nodes know the peer by, comma separated, or NULL
-	 */
-	char *access;
-
-	/**
-	 * Shared secret as configured
-	 */
-	char *secret;
-
-	/**
-	 * UDP port of the peer
-	 */
-	uint16_t port;
-
-} peer_t;
-
-/**
- * Destroy a peer_t, hashtable_t destroy_function() signature
- */
-static void destroy_peer(void *val, const void *key)
-{
-	peer_t *peer = val;
-
-	memwipe(peer->secret, strlen(peer->secret));
-	free(peer->secret);
-	free(peer->name);
-	free(peer->address);
-	free(peer->access);
-	free(peer);
-}
-
-/**
- * Read an unsigned integer option, falling back to the default if the value
- * is not a decimal number or out of range.
- */
-static uint64_t get_uint_opt(char *key, uint64_t def, uint64_t min,
-							 uint64_t max)
-{
-	char *value, *end;
-	uint64_t val;
-
-	value = lib->settings->get_str(lib->settings, "%s.plugins.cxtp.%s", NULL,
-								   lib->ns, key);
-	if (!value || !*value)
-	{
-		return def;
-	}
-	errno = 0;
-	val = strtoull(value, &end, 10);
-	if (errno || end == value || *end || strchr(value, '-') ||
-		val < min || val > max)
-	{
-		DBG1(DBG_CFG, "cxtp: invalid value '%s' for %s.plugins.cxtp.%s, "
-			 "expected an integer in %"PRIu64"..%"PRIu64", using default "
-			 "%"PRIu64, value, lib->ns, key, min, max, def);
-		return def;
-	}
-	return val;
-}
-
-/**
- * Read a floating point option that must be finite and at least min (or
- * larger than min if exclusive is set), falling back to the default otherwise.
- */
-static double get_double_opt(char *key, double def, double min, bool exclusive)
-{
-	char *value, *end;
-	double val;
-
-	value = lib->settings->get_str(lib->settings, "%s.plugins.cxtp.%s", NULL,
-								   lib->ns, key);
-	if (!value || !*value)
-	{
-		return def;
-	}
-	errno = 0;
-	val = strtod(value, &end);
-	if (errno || end == value || *end || !isfinite(val) ||
-		(exclusive ? val <= min : val < min))
-	{
-		DBG1(DBG_CFG, "cxtp: invalid value '%s' for %s.plugins.cxtp.%s, "
-			 "expected a number %s %.1f, using default %.1f", value, lib->ns,
-			 key, exclusive ? ">" : ">=", min, def);
-		return def;
-	}
-	return val;
-}
-
-/**
- * Read a time option in seconds that must be larger than 0 and at most a day,
- * falling back to the default otherwise.
- */
-static double get_time_opt(char *key, double def)
-{
-	double val;
-
-	val = lib->settings->get_double(lib->settings, "%s.plugins.cxtp.%s", def,
-									lib->ns, key);
-	/* also rejects NaN */
-	if (!(val > 0.0 && val <= CXTP_MAX_CTAR_RETRY))
-	{
-		DBG1(DBG_CFG, "cxtp: invalid value %f for %s.plugins.cxtp.%s, using "
-			 "default %.1f", val, lib->ns, key, def);
-		val = def;
-	}
-	return val;
-}
-
-/**
- * Load the configured peers
- */
-static void load_peers(private_cxtp_settings_t *this)
+static array_t *load_access(private_cxtp_settings_t *this, char *name)
 {
 	enumerator_t *enumerator;
-	peer_t *peer;
-	char *name, *address, *secret;
-	int port;
+	array_t *access = NULL;
+	host_t *host;
+	char key[BUF_LEN], *list, *str;
 
-	enumerator = lib->settings->create_section_enumerator(lib->settings,
-										"%s.plugins.cxtp.peers", lib->ns);
-	while (enumerator->enumerate(enumerator, &name))
+	snprintf(key, sizeof(key), "peers.%s.access", name);
+	list = this->options->get_str(this->options, key);
+	if (!list)
 	{
-		address = lib->settings->get_str(lib->settings,
-								"%s.plugins.cxtp.peers.%s.address", NULL,
-								lib->ns, name);
-		secret = lib->settings->get_str(lib->settings,
-								"%s.plugins.cxtp.peers.%s.secret", NULL,
-								lib->ns, name);
-		if (!address || !*address)
+		return NULL;
+	}
+	enumerator = enumerator_create_token(list, ",", " ");
+	while (enumerator->enumerate(enumerator, &str))
+	{
+		host = host_create_from_string(str, 0);
+		if (!host)
 		{
-			DBG1(DBG_CFG, "cxtp: peer '%s' misses an address, ignored", name);
+			this->options->warn(this->options, key, list, "'%s' is no IP "
+								"address, ignored", str);
 			continue;
 		}
-		if (!secret || !*secret)
-		{
-			DBG1(DBG_CFG, "cxtp: peer '%s' misses a secret, ignored", name);
-			continue;
-		}
-		port = lib->settings->get_int(lib->settings,
-								"%s.plugins.cxtp.peers.%s.port", this->port,
-								lib->ns, name);
-		if (port <= 0 || port > UINT16_MAX)
-		{
-			DBG1(DBG_CFG, "cxtp: invalid port %d of peer '%s', using %u", port,
-				 name, this->port);
-			port = this->port;
-		}
-		INIT(peer,
-			.name = strdup(name),
-			.address = strdup(address),
-			.access = strdupnull(lib->settings->get_str(lib->settings,
-								"%s.plugins.cxtp.peers.%s.access", NULL,
-								lib->ns, name)),
-			.secret = strdup(secret),
-			.port = port,
-		);
-		if (this->peers->get(this->peers, peer->name))
-		{	/* section names are unique, but be safe */
-			destroy_peer(peer, NULL);
-			continue;
-		}
-		this->peers->put(this->peers, peer->name, peer);
-		array_insert(this->order, ARRAY_TAIL, peer);
+		array_insert_create(&access, ARRAY_TAIL, host);
 	}
 	enumerator->destroy(enumerator);
+	return access;
 }
+
+/**
+ * Load one configured peer, NULL if it is not usable (logged)
+ */
+static cxtp_peer_t *load_peer(private_cxtp_settings_t *this, char *name,
+							  uint16_t port)
+{
+	host_t *host;
+	char key[BUF_LEN], *address, *secret;
+
+	snprintf(key, sizeof(key), "peers.%s.address", name);
+	address = this->options->get_str(this->options, key);
+	snprintf(key, sizeof(key), "peers.%s.secret", name);
+	secret = this->options->get_str(this->options, key);
+	if (!address)
+	{
+		DBG1(DBG_CFG, "cxtp: peer '%s' misses an address, ignored", name);
+		return NULL;
+	}
+	if (!secret)
+	{
+		DBG1(DBG_CFG, "cxtp: peer '%s' misses a secret, ignored", name);
+		return NULL;
+	}
+	snprintf(key, sizeof(key), "peers.%s.port", name);
+	port = this->options->get_uint(this->options, key, port, 1, UINT16_MAX);
+	host = host_create_from_string(address, port);
+	if (!host)
+	{
+		host = host_create_from_dns(address, AF_UNSPEC, port);
+	}
+	if (!host || host->is_anyaddr(host))
+	{
+		DBG1(DBG_CFG, "cxtp: unable to resolve address '%s' of peer '%s', "
+			 "ignored", address, name);
+		DESTROY_IF(host);
+		return NULL;
+	}
+	return cxtp_peer_create(name, host, load_access(this, name),
+							chunk_from_str(secret));
+}
+
+/**
+ * Find the peer of a name in an array of them
+ */
+static cxtp_peer_t *find_by_name(array_t *peers, char *name)
+{
+	cxtp_peer_t *peer;
+	int i;
+
+	for (i = 0; i < array_count(peers); i++)
+	{
+		array_get(peers, i, &peer);
+		if (streq(peer->get_name(peer), name))
+		{
+			return peer;
+		}
+	}
+	return NULL;
+}
+
+/**
+ * Find the peer with an address in an array of them
+ */
+static cxtp_peer_t *find_by_address(array_t *peers, host_t *address,
+									bool access)
+{
+	cxtp_peer_t *peer;
+	int i;
+
+	for (i = 0; i < array_count(peers); i++)
+	{
+		array_get(peers, i, &peer);
+		if (peer->has_address(peer, address, access))
+		{
+			return peer;
+		}
+	}
+	return NULL;
+}
+
+/**
+ * Load the configured peers; a peer configured as in old is kept
+ */
+static array_t *load_peers(private_cxtp_settings_t *this, uint16_t port,
+						   array_t *old)
+{
+	enumerator_t *enumerator;
+	cxtp_peer_t *peer, *other;
+	array_t *peers;
+	char *name;
+
+	peers = array_create(0, 0);
+	enumerator = this->options->create_section_enumerator(this->options,
+														  "peers");
+	while (enumerator->enumerate(enumerator, &name))
+	{
+		peer = load_peer(this, name, port);
+		if (!peer)
+		{
+			continue;
+		}
+		other = find_by_address(peers, peer->get_address(peer), FALSE);
+		if (other)
+		{
+			DBG1(DBG_CFG, "cxtp: peers '%s' and '%s' share address %H, "
+				 "datagrams from it are attributed to '%s'",
+				 other->get_name(other), name, peer->get_address(peer),
+				 other->get_name(other));
+		}
+		other = old ? find_by_name(old, name) : NULL;
+		if (other && other->equals(other, peer))
+		{	/* the transport keeps its keys and replay state for it */
+			peer->destroy(peer);
+			peer = other->get_ref(other);
+		}
+		array_insert(peers, ARRAY_TAIL, peer);
+		DBG2(DBG_CFG, "cxtp: peer '%s' at %#H", name, peer->get_address(peer));
+	}
+	enumerator->destroy(enumerator);
+	return peers;
+}
+
+/**
+ * Read the scalar options
+ */
+static void load_values(private_cxtp_settings_t *this, values_t *values)
+{
+	cxtp_options_t *o = this->options;
+
+	*values = (values_t){
+		.port = o->get_uint(o, "port", CXTP_DEFAULT_PORT, 1, UINT16_MAX),
+		.retransmit_timeout = o->get_time(o, "retransmit_timeout", "s",
+								CXTP_DEFAULT_RETRANSMIT_TIMEOUT, 1, INT_MAX),
+		.retransmit_tries = o->get_uint(o, "retransmit_tries",
+								CXTP_DEFAULT_RETRANSMIT_TRIES, 0, INT_MAX),
+		.retransmit_base = o->get_double(o, "retransmit_base",
+								CXTP_DEFAULT_RETRANSMIT_BASE, 1.0),
+		.ctar_rate = o->get_uint(o, "ctar_rate", CXTP_DEFAULT_CTAR_RATE,
+								 1, INT_MAX),
+		.ctar_retry = o->get_time(o, "ctar_retry", "s",
+								  CXTP_DEFAULT_CTAR_RETRY, 1,
+								  CXTP_MAX_CTAR_RETRY),
+		.ctar_retry_max = o->get_time(o, "ctar_retry_max", "s",
+								  CXTP_DEFAULT_CTAR_RETRY_MAX, 1,
+								  CXTP_MAX_CTAR_RETRY),
+		.seq_jump = o->get_uint(o, "seq_jump", CXTP_DEFAULT_SEQ_JUMP,
+								0, UINT32_MAX),
+		.handover_timeout = o->get_time(o, "handover_timeout", "s",
+								CXTP_DEFAULT_HANDOVER_TIMEOUT, 1, INT_MAX),
+	};
+}
+
+/**
+ * References to the current peers
+ */
+static array_t *snapshot_peers(private_cxtp_settings_t *this)
+{
+	cxtp_peer_t *peer;
+	array_t *snapshot;
+	int i;
+
+	snapshot = array_create(0, 0);
+	this->lock->read_lock(this->lock);
+	for (i = 0; i < array_count(this->peers); i++)
+	{
+		array_get(this->peers, i, &peer);
+		array_insert(snapshot, ARRAY_TAIL, peer->get_ref(peer));
+	}
+	this->lock->unlock(this->lock);
+	return snapshot;
+}
+
+METHOD(cxtp_settings_t, reload, void,
+	private_cxtp_settings_t *this)
+{
+	values_t values;
+	array_t *peers, *old;
+	u_int count;
+
+	load_values(this, &values);
+	if (values.port != this->port)
+	{
+		DBG1(DBG_CFG, "cxtp: port %u takes effect when charon restarts, "
+			 "still using %u", values.port, this->port);
+		values.port = this->port;
+	}
+	/* not under the lock: resolving a peer's name may take a while */
+	old = snapshot_peers(this);
+	peers = load_peers(this, values.port, old);
+	array_destroy_offset(old, offsetof(cxtp_peer_t, destroy));
+	count = array_count(peers);
+
+	this->lock->write_lock(this->lock);
+	this->values = values;
+	old = this->peers;
+	this->peers = peers;
+	this->lock->unlock(this->lock);
+	array_destroy_offset(old, offsetof(cxtp_peer_t, destroy));
+	DBG1(DBG_CFG, "cxtp: settings reloaded, %u peer%s", count,
+		 count == 1 ? "" : "s");
+}
+
+/**
+ * Read a scalar under the lock
+ */
+#define GET(this, field) ({ \
+	typeof((this)->values.field) _v; \
+	(this)->lock->read_lock((this)->lock); \
+	_v = (this)->values.field; \
+	(this)->lock->unlock((this)->lock); \
+	_v; })
 
 METHOD(cxtp_settings_t, get_port, uint16_t,
 	private_cxtp_settings_t *this)
@@ -281,146 +324,121 @@ METHOD(cxtp_settings_t, get_port, uint16_t,
 	return this->port;
 }
 
-METHOD(cxtp_settings_t, get_retransmit_timeout, double,
+METHOD(cxtp_settings_t, get_retransmit_timeout, uint32_t,
 	private_cxtp_settings_t *this)
 {
-	return this->retransmit_timeout;
+	return GET(this, retransmit_timeout);
 }
 
 METHOD(cxtp_settings_t, get_retransmit_tries, u_int,
 	private_cxtp_settings_t *this)
 {
-	return this->retransmit_tries;
+	return GET(this, retransmit_tries);
 }
 
 METHOD(cxtp_settings_t, get_retransmit_base, double,
 	private_cxtp_settings_t *this)
 {
-	return this->retransmit_base;
+	return GET(this, retransmit_base);
 }
 
 METHOD(cxtp_settings_t, get_ctar_rate, u_int,
 	private_cxtp_settings_t *this)
 {
-	return this->ctar_rate;
+	return GET(this, ctar_rate);
 }
 
-METHOD(cxtp_settings_t, get_ctar_retry, double,
+METHOD(cxtp_settings_t, get_ctar_retry, uint32_t,
 	private_cxtp_settings_t *this)
 {
-	return this->ctar_retry;
+	return GET(this, ctar_retry);
 }
 
-METHOD(cxtp_settings_t, get_ctar_retry_max, double,
+METHOD(cxtp_settings_t, get_ctar_retry_max, uint32_t,
 	private_cxtp_settings_t *this)
 {
-	return this->ctar_retry_max;
-}
-
-METHOD(cxtp_settings_t, get_handover_timeout, uint32_t,
-	private_cxtp_settings_t *this)
-{
-	return this->handover_timeout;
+	return GET(this, ctar_retry_max);
 }
 
 METHOD(cxtp_settings_t, get_seq_jump, uint32_t,
 	private_cxtp_settings_t *this)
 {
-	return this->seq_jump;
+	return GET(this, seq_jump);
+}
+
+METHOD(cxtp_settings_t, get_handover_timeout, uint32_t,
+	private_cxtp_settings_t *this)
+{
+	return GET(this, handover_timeout);
 }
 
 METHOD(cxtp_settings_t, get_peer_count, u_int,
 	private_cxtp_settings_t *this)
 {
-	return this->peers->get_count(this->peers);
+	u_int count;
+
+	this->lock->read_lock(this->lock);
+	count = array_count(this->peers);
+	this->lock->unlock(this->lock);
+	return count;
 }
 
-/**
- * Whether one of the comma separated addresses is the given one
- */
-static bool has_address(char *list, host_t *address)
-{
-	enumerator_t *enumerator;
-	host_t *host;
-	char *str;
-	bool found = FALSE;
-
-	enumerator = enumerator_create_token(list, ",", " ");
-	while (!found && enumerator->enumerate(enumerator, &str))
-	{
-		host = host_create_from_string(str, 0);
-		found = host && host->ip_equals(host, address);
-		DESTROY_IF(host);
-	}
-	enumerator->destroy(enumerator);
-	return found;
-}
-
-METHOD(cxtp_settings_t, find_peer, char*,
-	private_cxtp_settings_t *this, host_t *address)
-{
-	enumerator_t *enumerator;
-	peer_t *peer;
-	char *name = NULL;
-
-	enumerator = this->peers->create_enumerator(this->peers);
-	while (!name && enumerator->enumerate(enumerator, NULL, &peer))
-	{
-		if (has_address(peer->address, address) ||
-			(peer->access && has_address(peer->access, address)))
-		{
-			name = peer->name;
-		}
-	}
-	enumerator->destroy(enumerator);
-	return name;
-}
-
-METHOD(cxtp_settings_t, get_peer_address, char*,
+METHOD(cxtp_settings_t, get_peer, cxtp_peer_t*,
 	private_cxtp_settings_t *this, char *name)
 {
-	peer_t *peer;
+	cxtp_peer_t *peer;
 
 	if (!name)
 	{
 		return NULL;
 	}
-	peer = this->peers->get(this->peers, name);
-	return peer ? peer->address : NULL;
+	this->lock->read_lock(this->lock);
+	peer = find_by_name(this->peers, name);
+	if (peer)
+	{
+		peer = peer->get_ref(peer);
+	}
+	this->lock->unlock(this->lock);
+	return peer;
 }
 
-CALLBACK(peer_filter, bool,
-	void *data, enumerator_t *orig, va_list args)
+METHOD(cxtp_settings_t, find_peer, cxtp_peer_t*,
+	private_cxtp_settings_t *this, host_t *address, bool access)
 {
-	peer_t *peer;
-	char **name, **address, **secret;
-	uint16_t *port;
+	cxtp_peer_t *peer;
 
-	VA_ARGS_VGET(args, name, address, secret, port);
-
-	if (orig->enumerate(orig, &peer))
+	this->lock->read_lock(this->lock);
+	peer = find_by_address(this->peers, address, access);
+	if (peer)
 	{
-		*name = peer->name;
-		*address = peer->address;
-		*secret = peer->secret;
-		*port = peer->port;
-		return TRUE;
+		peer = peer->get_ref(peer);
 	}
-	return FALSE;
+	this->lock->unlock(this->lock);
+	return peer;
+}
+
+CALLBACK(destroy_snapshot, void,
+	array_t *peers)
+{
+	array_destroy_offset(peers, offsetof(cxtp_peer_t, destroy));
 }
 
 METHOD(cxtp_settings_t, create_peer_enumerator, enumerator_t*,
 	private_cxtp_settings_t *this)
 {
-	return enumerator_create_filter(array_create_enumerator(this->order),
-									peer_filter, NULL, NULL);
+	array_t *snapshot;
+
+	snapshot = snapshot_peers(this);
+	return enumerator_create_cleaner(array_create_enumerator(snapshot),
+									 destroy_snapshot, snapshot);
 }
 
 METHOD(cxtp_settings_t, destroy, void,
 	private_cxtp_settings_t *this)
 {
-	array_destroy(this->order);
-	this->peers->destroy_function(this->peers, destroy_peer);
+	array_destroy_offset(this->peers, offsetof(cxtp_peer_t, destroy));
+	this->options->destroy(this->options);
+	this->lock->destroy(this->lock);
 	free(this);
 }
 
@@ -443,32 +461,17 @@ cxtp_settings_t *cxtp_settings_create()
 			.get_seq_jump = _get_seq_jump,
 			.get_handover_timeout = _get_handover_timeout,
 			.get_peer_count = _get_peer_count,
-			.get_peer_address = _get_peer_address,
-			.create_peer_enumerator = _create_peer_enumerator,
+			.get_peer = _get_peer,
 			.find_peer = _find_peer,
+			.create_peer_enumerator = _create_peer_enumerator,
+			.reload = _reload,
 			.destroy = _destroy,
 		},
-		.port = get_uint_opt("port", CXTP_DEFAULT_PORT, 1, UINT16_MAX),
-		.retransmit_timeout = get_double_opt("retransmit_timeout",
-									CXTP_DEFAULT_RETRANSMIT_TIMEOUT, 0.0, TRUE),
-		.retransmit_tries = get_uint_opt("retransmit_tries",
-									CXTP_DEFAULT_RETRANSMIT_TRIES, 0, INT_MAX),
-		.retransmit_base = get_double_opt("retransmit_base",
-									CXTP_DEFAULT_RETRANSMIT_BASE, 1.0, FALSE),
-		.ctar_rate = get_uint_opt("ctar_rate", CXTP_DEFAULT_CTAR_RATE,
-								  1, INT_MAX),
-		.ctar_retry = get_time_opt("ctar_retry", CXTP_DEFAULT_CTAR_RETRY),
-		.ctar_retry_max = get_time_opt("ctar_retry_max",
-									   CXTP_DEFAULT_CTAR_RETRY_MAX),
-		.seq_jump = get_uint_opt("seq_jump", CXTP_DEFAULT_SEQ_JUMP,
-								 0, UINT32_MAX),
-		.handover_timeout = get_uint_opt("handover_timeout",
-								 CXTP_DEFAULT_HANDOVER_TIMEOUT, 1, UINT32_MAX),
-		.peers = hashtable_create(hashtable_hash_str, hashtable_equals_str, 8),
-		.order = array_create(0, 0),
+		.options = cxtp_options_create("cxtp"),
+		.lock = rwlock_create(RWLOCK_TYPE_DEFAULT),
 	);
-
-	load_peers(this);
-
+	load_values(this, &this->values);
+	this->port = this->values.port;
+	this->peers = load_peers(this, this->port, NULL);
 	return &this->public;
 }

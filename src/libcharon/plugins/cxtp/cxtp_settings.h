@@ -20,18 +20,20 @@
 #ifndef CXTP_SETTINGS_H_
 #define CXTP_SETTINGS_H_
 
+#include "cxtp_peer.h"
+
 #include <library.h>
 #include <networking/host.h>
 
 /**
- * Default UDP port for access-router-to-access-router CXTP
+ * Default UDP port for CXTP between access routers (Seamoby, RFC 4065)
  */
 #define CXTP_DEFAULT_PORT 5091
 
 /**
- * Default initial retransmission timeout in seconds (RFC 4067)
+ * Default initial retransmission timeout in ms (RFC 4067 uses 1 second)
  */
-#define CXTP_DEFAULT_RETRANSMIT_TIMEOUT 1.0
+#define CXTP_DEFAULT_RETRANSMIT_TIMEOUT 1000
 
 /**
  * Default number of retransmissions before giving up
@@ -44,51 +46,54 @@
 #define CXTP_DEFAULT_RETRANSMIT_BASE 2.0
 
 /**
- * Default number of CTARs per second accepted per source
+ * Default number of CTARs accepted per second and source (CT_REQUEST_RATE)
  */
 #define CXTP_DEFAULT_CTAR_RATE 10
 
 /**
- * Default CT_REQUEST_RETRY, the wait before the first retransmission of a
- * CTAR, in seconds (RFC 4067 section 4)
+ * Default wait in ms before the first retransmission of a CTAR
+ * (CT_REQUEST_RETRY)
  */
-#define CXTP_DEFAULT_CTAR_RETRY 2.0
+#define CXTP_DEFAULT_CTAR_RETRY 2000
 
 /**
- * Default CT_RETRY_MAX, how long after its first transmission a CTAR is
- * retransmitted, in seconds (RFC 4067 section 4)
+ * Default time in ms after which CTAR retransmission gives up
+ * (CT_RETRY_MAX)
  */
-#define CXTP_DEFAULT_CTAR_RETRY_MAX 15.0
+#define CXTP_DEFAULT_CTAR_RETRY_MAX 15000
 
 /**
- * Largest accepted ctar_retry and ctar_retry_max, in seconds (a day)
+ * Longest configurable CTAR retransmission time in ms (a day)
  */
-#define CXTP_MAX_CTAR_RETRY 86400.0
+#define CXTP_MAX_CTAR_RETRY 86400000
 
 /**
- * Default jump added to transferred outbound ESP sequence numbers
+ * Default jump added to a transferred outbound ESP sequence number
  */
 #define CXTP_DEFAULT_SEQ_JUMP 4096
 
 /**
- * Default seconds pAR keeps a pushed IKE_SA frozen waiting for activation
+ * Default time in ms a transfer waits for its activation
  */
-#define CXTP_DEFAULT_HANDOVER_TIMEOUT 30
+#define CXTP_DEFAULT_HANDOVER_TIMEOUT 30000
 
 typedef struct cxtp_settings_t cxtp_settings_t;
 
 /**
- * Settings of the cxtp plugin, read from <ns>.plugins.cxtp.
+ * The options of the cxtp plugin and its table of peers, read from
+ * charon.plugins.cxtp in strongswan.conf when created and on reload().
  *
- * All values, including the peers, are read and validated once when the
- * object is created.  Invalid values are logged and replaced by their default,
- * peers without address or secret are logged and ignored.  This object is the
- * only reader of these options in the plugin, so each problem is logged once.
+ * Invalid values fall back to their default with a log message
+ * (cxtp_options_t). Times are in ms. Getters may be called from any thread,
+ * also while another one reloads.
  */
 struct cxtp_settings_t {
 
 	/**
 	 * Get the UDP port used for CXTP between access routers.
+	 *
+	 * The transport binds it once, so this is the port read when the
+	 * settings were created; reload() only reports a change.
 	 *
 	 * @return			UDP port (1..65535)
 	 */
@@ -97,9 +102,9 @@ struct cxtp_settings_t {
 	/**
 	 * Get the initial retransmission timeout.
 	 *
-	 * @return			timeout in seconds (> 0)
+	 * @return			timeout in ms (> 0)
 	 */
-	double (*get_retransmit_timeout)(cxtp_settings_t *this);
+	uint32_t (*get_retransmit_timeout)(cxtp_settings_t *this);
 
 	/**
 	 * Get the number of retransmissions before giving up.
@@ -126,17 +131,17 @@ struct cxtp_settings_t {
 	 * Get CT_REQUEST_RETRY, the wait before the first retransmission of a
 	 * CTAR.
 	 *
-	 * @return			wait in seconds (> 0, <= CXTP_MAX_CTAR_RETRY)
+	 * @return			wait in ms (> 0, <= CXTP_MAX_CTAR_RETRY)
 	 */
-	double (*get_ctar_retry)(cxtp_settings_t *this);
+	uint32_t (*get_ctar_retry)(cxtp_settings_t *this);
 
 	/**
 	 * Get CT_RETRY_MAX, how long after its first transmission a CTAR is
 	 * retransmitted.
 	 *
-	 * @return			time in seconds (> 0, <= CXTP_MAX_CTAR_RETRY)
+	 * @return			time in ms (> 0, <= CXTP_MAX_CTAR_RETRY)
 	 */
-	double (*get_ctar_retry_max)(cxtp_settings_t *this);
+	uint32_t (*get_ctar_retry_max)(cxtp_settings_t *this);
 
 	/**
 	 * Get the jump added to the transferred outbound ESP sequence number on
@@ -147,62 +152,65 @@ struct cxtp_settings_t {
 	uint32_t (*get_seq_jump)(cxtp_settings_t *this);
 
 	/**
-	 * Get how long pAR waits for a pushed context to be activated.
+	 * Get how long a transfer waits for its activation: pAR keeps a pushed
+	 * IKE_SA frozen, nAR an imported context, a mobile node a prepared
+	 * IKE_SA.
 	 *
-	 * @return			timeout in seconds (> 0)
+	 * @return			timeout in ms (> 0)
 	 */
 	uint32_t (*get_handover_timeout)(cxtp_settings_t *this);
 
 	/**
-	 * Get the number of usable CXTP peers (sections in peers with both an
-	 * address and a secret).
+	 * Get the number of usable CXTP peers (sections in peers with an
+	 * address that resolves and a secret).
 	 *
 	 * @return			number of peers
 	 */
 	u_int (*get_peer_count)(cxtp_settings_t *this);
 
 	/**
-	 * Look up the address of a CXTP peer by its name.
+	 * Look up a CXTP peer by its name.
 	 *
 	 * @param name		name of the peer's section in peers
-	 * @return			configured address string (owned by this object), NULL
-	 *					if the peer is not configured or not usable
+	 * @return			reference to the peer, NULL if not configured
 	 */
-	char* (*get_peer_address)(cxtp_settings_t *this, char *name);
+	cxtp_peer_t* (*get_peer)(cxtp_settings_t *this, char *name);
 
 	/**
-	 * Create an enumerator over the usable CXTP peers, in the order they are
-	 * configured.
+	 * Find the configured peer with an address.
 	 *
-	 * The secret is the string as configured, owned by this object, which
-	 * wipes it when destroyed: whoever uses it must not outlive this object.
-	 * The port is the peer's port if valid, the configured port otherwise.
+	 * @param address	address of the peer, the port is ignored
+	 * @param access	also look at the addresses mobile nodes know peers by
+	 *					(as CTARs name them), not only at CXTP addresses
+	 * @return			reference to the peer, NULL if none
+	 */
+	cxtp_peer_t* (*find_peer)(cxtp_settings_t *this, host_t *address,
+							  bool access);
+
+	/**
+	 * Create an enumerator over the usable peers, in the order they are
+	 * configured (a snapshot: a reload does not change what it returns).
 	 *
-	 * @return			enumerator over (char *name, char *address,
-	 *					char *secret, uint16_t port)
+	 * @return			enumerator over cxtp_peer_t*
 	 */
 	enumerator_t* (*create_peer_enumerator)(cxtp_settings_t *this);
 
 	/**
-	 * Find the configured peer with an address, its CXTP address or one
-	 * mobile nodes know it by (its access addresses, as CTARs name it);
-	 * names are not resolved here.
-	 *
-	 * @param address	address of the peer
-	 * @return			name of the peer, NULL if none
+	 * Read the options and peers again (swanctl --reload-settings). A peer
+	 * configured as before stays the same object.
 	 */
-	char* (*find_peer)(cxtp_settings_t *this, host_t *address);
+	void (*reload)(cxtp_settings_t *this);
 
 	/**
-	 * Destroy a cxtp_settings_t, wiping the peers' secrets.
+	 * Destroy a cxtp_settings_t.
 	 */
 	void (*destroy)(cxtp_settings_t *this);
 };
 
 /**
- * Create a cxtp_settings_t instance reading the current configuration.
+ * Create a cxtp_settings_t, reading the options.
  *
- * @return			settings object
+ * @return			instance
  */
 cxtp_settings_t *cxtp_settings_create();
 

@@ -71,17 +71,20 @@ typedef struct {
 } dir_key_t;
 
 /**
- * A configured peer
+ * What the transport keeps per peer
  */
 typedef struct {
 
-	/** name of the peer's section */
+	/** the peer as configured, the keys were derived for */
+	cxtp_peer_t *config;
+
+	/** name of the peer's section, owned by config */
 	char *name;
 
-	/** address and port of the peer */
+	/** address and port of the peer, owned by config */
 	host_t *address;
 
-	/** shared secret, owned by the settings */
+	/** shared secret, owned by config */
 	chunk_t secret;
 
 	/** next sequence number to send */
@@ -155,7 +158,12 @@ struct private_cxtp_transport_t {
 	array_t *sockets;
 
 	/**
-	 * Configured peers, peer_t*
+	 * Plugin settings, with the table of peers
+	 */
+	cxtp_settings_t *settings;
+
+	/**
+	 * State of the peers datagrams were exchanged with, peer_t*
 	 */
 	array_t *peers;
 
@@ -163,11 +171,6 @@ struct private_cxtp_transport_t {
 	 * Messages sent with send_reliable() pending acknowledgement
 	 */
 	cxtp_retransmit_t *retransmit;
-
-	/**
-	 * Retransmission schedule of these messages
-	 */
-	cxtp_retransmit_backoff_t backoff;
 
 	/**
 	 * RNG for IVs
@@ -232,14 +235,13 @@ static void dir_key_clear(dir_key_t *key)
 }
 
 /**
- * Destroy a peer, wiping the keys (the settings wipe the secret)
+ * Destroy a peer's state, wiping the keys (the peer wipes the secret)
  */
 static void peer_destroy(peer_t *peer)
 {
 	dir_key_clear(&peer->out);
 	dir_key_clear(&peer->in);
-	peer->address->destroy(peer->address);
-	free(peer->name);
+	peer->config->destroy(peer->config);
 	free(peer);
 }
 
@@ -258,42 +260,82 @@ static void sock_destroy(sock_t *sock)
 }
 
 /**
- * Find a peer by name
+ * Get the wall clock time in ms, shifted into an initial sequence number
  */
-static peer_t *find_peer_by_name(private_cxtp_transport_t *this, char *name)
+static uint64_t initial_sequence()
 {
-	peer_t *peer;
-	int i;
+	struct timeval tv;
 
-	for (i = 0; name && i < array_count(this->peers); i++)
-	{
-		array_get(this->peers, i, &peer);
-		if (streq(peer->name, name))
-		{
-			return peer;
-		}
-	}
-	return NULL;
+	gettimeofday(&tv, NULL);
+	return ((uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000) << SEQ_TIME_SHIFT;
 }
 
 /**
- * Find a peer by address, ignoring the port
+ * The state of a configured peer, created or, if a reload changed the
+ * peer, started afresh with new keys (mutex held)
  */
-static peer_t *find_peer_by_address(private_cxtp_transport_t *this,
-									host_t *address)
+static peer_t *get_state(private_cxtp_transport_t *this, cxtp_peer_t *config)
 {
-	peer_t *peer;
+	peer_t *peer = NULL;
 	int i;
 
 	for (i = 0; i < array_count(this->peers); i++)
 	{
 		array_get(this->peers, i, &peer);
-		if (peer->address->ip_equals(peer->address, address))
+		if (streq(peer->name, config->get_name(config)))
 		{
-			return peer;
+			break;
 		}
+		peer = NULL;
 	}
-	return NULL;
+	if (peer && peer->config == config)
+	{
+		config->destroy(config);
+		return peer;
+	}
+	if (peer)
+	{	/* our sequence numbers keep rising, the peer's start again */
+		DBG2(DBG_NET, "cxtp: peer '%s' was reconfigured", peer->name);
+		dir_key_clear(&peer->out);
+		dir_key_clear(&peer->in);
+		peer->config->destroy(peer->config);
+		peer->replay_init = FALSE;
+	}
+	else
+	{
+		INIT(peer,
+			.seq = initial_sequence(),
+		);
+		array_insert(this->peers, ARRAY_TAIL, peer);
+	}
+	peer->config = config;
+	peer->name = config->get_name(config);
+	peer->address = config->get_address(config);
+	peer->secret = config->get_secret(config);
+	return peer;
+}
+
+/**
+ * Find a peer by name (mutex held)
+ */
+static peer_t *find_peer_by_name(private_cxtp_transport_t *this, char *name)
+{
+	cxtp_peer_t *config;
+
+	config = this->settings->get_peer(this->settings, name);
+	return config ? get_state(this, config) : NULL;
+}
+
+/**
+ * Find a peer by its CXTP address, ignoring the port (mutex held)
+ */
+static peer_t *find_peer_by_address(private_cxtp_transport_t *this,
+									host_t *address)
+{
+	cxtp_peer_t *config;
+
+	config = this->settings->find_peer(this->settings, address, FALSE);
+	return config ? get_state(this, config) : NULL;
 }
 
 /**
@@ -922,6 +964,12 @@ METHOD(cxtp_transport_t, send_reliable, bool,
 	uint32_t id)
 {
 	cxtp_retransmit_packet_t *replaced;
+	cxtp_retransmit_backoff_t backoff = {
+		/* as configured now, a reload may change it */
+		.timeout = this->settings->get_retransmit_timeout(this->settings),
+		.base = this->settings->get_retransmit_base(this->settings),
+		.tries = this->settings->get_retransmit_tries(this->settings),
+	};
 	pending_t *pending;
 	peer_t *peer;
 	chunk_t encoding;
@@ -966,7 +1014,7 @@ METHOD(cxtp_transport_t, send_reliable, bool,
 	/* the first transmission locks the mutex again */
 	this->mutex->unlock(this->mutex);
 	if (!this->retransmit->add(this->retransmit, id, &pending->packet,
-							   &this->backoff, &replaced))
+							   &backoff, &replaced))
 	{
 		return FALSE;
 	}
@@ -1043,67 +1091,6 @@ METHOD(cxtp_transport_t, destroy, void,
 	DESTROY_IF(this->rng);
 	this->mutex->destroy(this->mutex);
 	free(this);
-}
-
-/**
- * Get the wall clock time in ms, shifted into an initial sequence number
- */
-static uint64_t initial_sequence()
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return ((uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000) << SEQ_TIME_SHIFT;
-}
-
-/**
- * Load the configured peers
- */
-static void load_peers(private_cxtp_transport_t *this,
-					   cxtp_settings_t *settings)
-{
-	enumerator_t *enumerator;
-	peer_t *peer, *other;
-	host_t *host;
-	char *name, *address, *secret;
-	uint64_t seq;
-	uint16_t port;
-
-	seq = initial_sequence();
-	/* cxtp_settings_t reports peers without address or secret, invalid
-	 * ports, and enumerates the others only */
-	enumerator = settings->create_peer_enumerator(settings);
-	while (enumerator->enumerate(enumerator, &name, &address, &secret, &port))
-	{
-		host = host_create_from_string(address, port);
-		if (!host)
-		{
-			host = host_create_from_dns(address, AF_UNSPEC, port);
-		}
-		if (!host || host->is_anyaddr(host))
-		{
-			DBG1(DBG_CFG, "cxtp: unable to resolve address '%s' of peer '%s', "
-				 "ignored", address, name);
-			DESTROY_IF(host);
-			continue;
-		}
-		other = find_peer_by_address(this, host);
-		if (other)
-		{
-			DBG1(DBG_CFG, "cxtp: peers '%s' and '%s' share address %H, "
-				 "datagrams from it are attributed to '%s'", other->name, name,
-				 host, other->name);
-		}
-		INIT(peer,
-			.name = strdup(name),
-			.address = host,
-			.secret = chunk_from_str(secret),
-			.seq = seq,
-		);
-		array_insert(this->peers, ARRAY_TAIL, peer);
-		DBG2(DBG_CFG, "cxtp: peer '%s' at %#H", name, host);
-	}
-	enumerator->destroy(enumerator);
 }
 
 /**
@@ -1195,12 +1182,8 @@ static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.sockets = array_create(0, 0),
 		.peers = array_create(0, 0),
+		.settings = settings,
 		.retransmit = cxtp_retransmit_create(),
-		.backoff = {
-			.timeout = settings->get_retransmit_timeout(settings) * 1000.0,
-			.base = settings->get_retransmit_base(settings),
-			.tries = settings->get_retransmit_tries(settings),
-		},
 		.rng = lib->crypto->create_rng(lib->crypto, RNG_WEAK),
 		.cb = cb,
 		.cb_data = data,
@@ -1213,8 +1196,6 @@ static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
 			locals[i]->set_port(locals[i], settings->get_port(settings));
 		}
 	}
-	load_peers(this, settings);
-
 	if (!this->rng)
 	{
 		DBG1(DBG_NET, "cxtp: no RNG available for the CXTP transport");
@@ -1230,7 +1211,7 @@ static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
 		destroy(this);
 		return NULL;
 	}
-	if (!array_count(this->peers))
+	if (!settings->get_peer_count(settings))
 	{
 		DBG1(DBG_NET, "cxtp: no CXTP peers configured, all datagrams will be "
 			 "dropped");

@@ -389,20 +389,21 @@ CALLBACK(prepare, vici_message_t*,
 }
 
 /**
- * Names of the events, "cxtp-" and the step
+ * The vici event of a transfer step
  */
-static char *events[] = {
-	"cxtp-export", "cxtp-import", "cxtp-activate", "cxtp-failure",
-};
+static void event_name(cxtp_event_t event, char *buf, size_t len)
+{
+	snprintf(buf, len, "cxtp-%N", cxtp_event_names, event);
+}
 
 CALLBACK(raise_event, void,
-	private_cxtp_vici_t *this, char *step, u_int ike_id, char *peer,
+	private_cxtp_vici_t *this, cxtp_event_t event, u_int ike_id, char *peer,
 	host_t *mn, char *error)
 {
 	vici_builder_t *b;
 	char name[32];
 
-	snprintf(name, sizeof(name), "cxtp-%s", step);
+	event_name(event, name, sizeof(name));
 	if (!this->dispatcher->has_event_listeners(this->dispatcher, name))
 	{
 		return;
@@ -427,33 +428,54 @@ CALLBACK(raise_event, void,
 	this->dispatcher->raise_event(this->dispatcher, name, 0, b->finalize(b));
 }
 
-METHOD(cxtp_vici_t, destroy, void,
-	private_cxtp_vici_t *this)
+/**
+ * (Un-)register a command
+ */
+static void manage_command(private_cxtp_vici_t *this, char *name,
+						   vici_command_cb_t cb, bool reg)
 {
-	int i;
+	this->dispatcher->manage_command(this->dispatcher, name,
+									 reg ? cb : NULL, this);
+}
 
+/**
+ * (Un-)register the commands and events, and the roles' event callbacks
+ */
+static void manage_commands(private_cxtp_vici_t *this, bool reg)
+{
+	cxtp_event_t event;
+	char name[32];
+
+	for (event = CXTP_EVENT_EXPORT; event <= CXTP_EVENT_FAILURE; event++)
+	{
+		event_name(event, name, sizeof(name));
+		this->dispatcher->manage_event(this->dispatcher, name, reg);
+	}
+	manage_command(this, "cxtp-list", list, reg);
+	manage_command(this, "cxtp-push", push, reg);
+	manage_command(this, "cxtp-activate", activate, reg);
+	manage_command(this, "cxtp-prepare", prepare, reg);
 	if (this->par)
 	{
-		this->par->set_event_cb(this->par, NULL, NULL);
+		this->par->set_event_cb(this->par, reg ? raise_event : NULL,
+								reg ? this : NULL);
 	}
 	if (this->nar)
 	{
-		this->nar->set_event_cb(this->nar, NULL, NULL);
+		this->nar->set_event_cb(this->nar, reg ? raise_event : NULL,
+								reg ? this : NULL);
 	}
 	if (this->mn)
 	{
-		this->mn->set_event_cb(this->mn, NULL, NULL);
+		this->mn->set_event_cb(this->mn, reg ? raise_event : NULL,
+							   reg ? this : NULL);
 	}
-	for (i = 0; i < countof(events); i++)
-	{
-		this->dispatcher->manage_event(this->dispatcher, events[i], FALSE);
-	}
-	this->dispatcher->manage_command(this->dispatcher, "cxtp-list", NULL, NULL);
-	this->dispatcher->manage_command(this->dispatcher, "cxtp-push", NULL, NULL);
-	this->dispatcher->manage_command(this->dispatcher, "cxtp-activate", NULL,
-									 NULL);
-	this->dispatcher->manage_command(this->dispatcher, "cxtp-prepare", NULL,
-									 NULL);
+}
+
+METHOD(cxtp_vici_t, destroy, void,
+	private_cxtp_vici_t *this)
+{
+	manage_commands(this, FALSE);
 	free(this);
 }
 
@@ -466,7 +488,6 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
 {
 	private_cxtp_vici_t *this;
 	vici_dispatcher_t *dispatcher;
-	int i;
 
 	dispatcher = lib->get(lib, "vici-dispatcher");
 	if (!dispatcher)
@@ -484,25 +505,6 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
 		.nar = nar,
 		.mn = mn,
 	);
-	dispatcher->manage_command(dispatcher, "cxtp-list", list, this);
-	dispatcher->manage_command(dispatcher, "cxtp-push", push, this);
-	dispatcher->manage_command(dispatcher, "cxtp-activate", activate, this);
-	dispatcher->manage_command(dispatcher, "cxtp-prepare", prepare, this);
-	for (i = 0; i < countof(events); i++)
-	{
-		dispatcher->manage_event(dispatcher, events[i], TRUE);
-	}
-	if (par)
-	{
-		par->set_event_cb(par, raise_event, this);
-	}
-	if (nar)
-	{
-		nar->set_event_cb(nar, raise_event, this);
-	}
-	if (mn)
-	{
-		mn->set_event_cb(mn, raise_event, this);
-	}
+	manage_commands(this, TRUE);
 	return &this->public;
 }

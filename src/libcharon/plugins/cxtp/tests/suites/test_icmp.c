@@ -75,17 +75,20 @@ static uint64_t timeout_time;
 static cxtp_icmp_t *rx, *tx;
 
 /**
+ * Settings of the instances, cxtp_settings_t*, destroyed after them
+ */
+static array_t *settings;
+
+/**
  * Create an instance with the current settings
  */
 static cxtp_icmp_t *create(cxtp_icmp_receive_cb_t cb)
 {
-	cxtp_settings_t *settings;
-	cxtp_icmp_t *icmp;
+	cxtp_settings_t *current;
 
-	settings = cxtp_settings_create();
-	icmp = cxtp_icmp_create(settings, cb, NULL);
-	settings->destroy(settings);
-	return icmp;
+	current = cxtp_settings_create();
+	array_insert(settings, ARRAY_TAIL, current);
+	return cxtp_icmp_create(current, cb, NULL);
 }
 
 /**
@@ -350,6 +353,7 @@ START_SETUP(setup)
 	mutex = mutex_create(MUTEX_TYPE_DEFAULT);
 	condvar = condvar_create(CONDVAR_TYPE_DEFAULT);
 	received = array_create(0, 0);
+	settings = array_create(0, 0);
 	timeouts = 0;
 	timeout_sequence = 0;
 	timeout_dst = NULL;
@@ -362,6 +366,7 @@ START_TEARDOWN(teardown)
 {
 	DESTROY_IF(tx);
 	DESTROY_IF(rx);
+	array_destroy_offset(settings, offsetof(cxtp_settings_t, destroy));
 	array_destroy_function(received, received_destroy, NULL);
 	DESTROY_IF(timeout_dst);
 	condvar->destroy(condvar);

@@ -153,16 +153,18 @@ START_TEST(test_defaults)
 {
 	cxtp_settings_t *settings;
 	enumerator_t *enumerator;
+	cxtp_peer_t *peer;
 
 	settings = cxtp_settings_create();
 	ck_assert_int_eq(settings->get_port(settings), CXTP_DEFAULT_PORT);
-	ck_assert(settings->get_ctar_retry(settings) == CXTP_DEFAULT_CTAR_RETRY);
-	ck_assert(settings->get_ctar_retry_max(settings) ==
-			  CXTP_DEFAULT_CTAR_RETRY_MAX);
+	ck_assert_int_eq(settings->get_retransmit_timeout(settings), 1000);
+	ck_assert_int_eq(settings->get_ctar_retry(settings), 2000);
+	ck_assert_int_eq(settings->get_ctar_retry_max(settings), 15000);
+	ck_assert_int_eq(settings->get_handover_timeout(settings), 30000);
 	ck_assert_int_eq(settings->get_ctar_rate(settings),
 					 CXTP_DEFAULT_CTAR_RATE);
 	enumerator = settings->create_peer_enumerator(settings);
-	ck_assert(!enumerator->enumerate(enumerator, NULL, NULL, NULL, NULL));
+	ck_assert(!enumerator->enumerate(enumerator, &peer));
 	enumerator->destroy(enumerator);
 	settings->destroy(settings);
 	ck_assert_int_eq(count_logged("invalid"), 0);
@@ -176,21 +178,41 @@ START_TEST(test_values)
 	set("ctar_retry", "0.25");
 	set("ctar_retry_max", "3");
 	set("ctar_rate", "4");
+	set("retransmit_timeout", "250ms");
+	set("handover_timeout", "2m");
 	settings = cxtp_settings_create();
-	ck_assert(settings->get_ctar_retry(settings) == 0.25);
-	ck_assert(settings->get_ctar_retry_max(settings) == 3.0);
+	ck_assert_int_eq(settings->get_ctar_retry(settings), 250);
+	ck_assert_int_eq(settings->get_ctar_retry_max(settings), 3000);
 	ck_assert_int_eq(settings->get_ctar_rate(settings), 4);
+	ck_assert_int_eq(settings->get_retransmit_timeout(settings), 250);
+	ck_assert_int_eq(settings->get_handover_timeout(settings), 120000);
 	settings->destroy(settings);
 	ck_assert_int_eq(count_logged("invalid"), 0);
 }
 END_TEST
 
+/**
+ * Check the next peer of an enumerator
+ */
+static void assert_peer(enumerator_t *enumerator, char *name, char *address,
+						uint16_t port, char *secret)
+{
+	cxtp_peer_t *peer;
+	host_t *host;
+
+	ck_assert(enumerator->enumerate(enumerator, &peer));
+	ck_assert_str_eq(peer->get_name(peer), name);
+	host = host_create_from_string(address, port);
+	ck_assert(host->equals(host, peer->get_address(peer)));
+	host->destroy(host);
+	ck_assert_chunk_eq(peer->get_secret(peer), chunk_from_str(secret));
+}
+
 START_TEST(test_peers)
 {
 	cxtp_settings_t *settings;
 	enumerator_t *enumerator;
-	char *name, *address, *secret;
-	uint16_t port;
+	cxtp_peer_t *peer;
 
 	set("port", "6000");
 	/* in this order, not sorted by name */
@@ -203,34 +225,126 @@ START_TEST(test_peers)
 	set_peer("mike", "address", "192.0.2.4");
 	set_peer("mike", "secret", "s3");
 	set_peer("mike", "port", "70000");
+	set_peer("unresolvable", "address", "no such host.invalid");
+	set_peer("unresolvable", "secret", "s4");
 
 	settings = cxtp_settings_create();
 	ck_assert_int_eq(settings->get_peer_count(settings), 3);
 	enumerator = settings->create_peer_enumerator(settings);
-	ck_assert(enumerator->enumerate(enumerator, &name, &address, &secret,
-									&port));
-	ck_assert_str_eq(name, "zulu");
-	ck_assert_str_eq(address, "192.0.2.1");
-	ck_assert_str_eq(secret, "s1");
-	ck_assert_int_eq(port, 7000);
-	ck_assert(enumerator->enumerate(enumerator, &name, &address, &secret,
-									&port));
-	ck_assert_str_eq(name, "alpha");
-	ck_assert_str_eq(address, "192.0.2.2");
-	ck_assert_str_eq(secret, "s2");
-	ck_assert_int_eq(port, 6000);
-	ck_assert(enumerator->enumerate(enumerator, &name, &address, &secret,
-									&port));
-	ck_assert_str_eq(name, "mike");
-	ck_assert_str_eq(secret, "s3");
-	ck_assert_int_eq(port, 6000);
-	ck_assert(!enumerator->enumerate(enumerator, &name, &address, &secret,
-									 &port));
+	assert_peer(enumerator, "zulu", "192.0.2.1", 7000, "s1");
+	assert_peer(enumerator, "alpha", "192.0.2.2", 6000, "s2");
+	assert_peer(enumerator, "mike", "192.0.2.4", 6000, "s3");
+	ck_assert(!enumerator->enumerate(enumerator, &peer));
 	enumerator->destroy(enumerator);
 	settings->destroy(settings);
 
 	ck_assert_int_eq(count_logged("peer 'nosecret' misses a secret"), 1);
-	ck_assert_int_eq(count_logged("invalid port 70000 of peer 'mike'"), 1);
+	ck_assert_int_eq(count_logged("invalid value '70000' for "
+								  "test-runner.plugins.cxtp.peers.mike.port"), 1);
+	ck_assert_int_eq(count_logged("unable to resolve address 'no such "
+								  "host.invalid' of peer 'unresolvable'"), 1);
+}
+END_TEST
+
+START_TEST(test_find_peer)
+{
+	cxtp_settings_t *settings;
+	cxtp_peer_t *peer;
+	host_t *cxtp, *access, *other;
+
+	set_peer("sun", "address", "fd00:12::2");
+	set_peer("sun", "access", "fd00:2::1, 192.168.2.1");
+	set_peer("sun", "secret", "s");
+	set_peer("moon", "address", "fd00:12::1");
+	set_peer("moon", "access", "fd00:1::1, not-an-address");
+	set_peer("moon", "secret", "s");
+	settings = cxtp_settings_create();
+	cxtp = host_create_from_string("fd00:12::2", 1234);
+	access = host_create_from_string("192.168.2.1", 0);
+	other = host_create_from_string("fd00:2::2", 0);
+
+	peer = settings->find_peer(settings, cxtp, FALSE);
+	ck_assert(peer);
+	ck_assert_str_eq(peer->get_name(peer), "sun");
+	peer->destroy(peer);
+	/* access addresses name a peer in CTARs, datagrams come from its
+	 * CXTP address */
+	ck_assert(!settings->find_peer(settings, access, FALSE));
+	peer = settings->find_peer(settings, access, TRUE);
+	ck_assert(peer);
+	ck_assert_str_eq(peer->get_name(peer), "sun");
+	peer->destroy(peer);
+	ck_assert(!settings->find_peer(settings, other, TRUE));
+	peer = settings->get_peer(settings, "moon");
+	ck_assert(peer);
+	peer->destroy(peer);
+	ck_assert(!settings->get_peer(settings, "mars"));
+	ck_assert(!settings->get_peer(settings, NULL));
+
+	cxtp->destroy(cxtp);
+	access->destroy(access);
+	other->destroy(other);
+	settings->destroy(settings);
+	ck_assert_int_eq(count_logged("'not-an-address' is no IP address"), 1);
+}
+END_TEST
+
+START_TEST(test_reload)
+{
+	cxtp_settings_t *settings;
+	cxtp_peer_t *kept, *changed, *removed, *peer;
+
+	lib->settings->load_string(lib->settings,
+		"test-runner { plugins { cxtp {\n"
+		"  port = 6000\n handover_timeout = 30\n"
+		"  peers {\n"
+		"    kept { address = 192.0.2.1\n secret = s1 }\n"
+		"    changed { address = 192.0.2.2\n secret = s2 }\n"
+		"    removed { address = 192.0.2.3\n secret = s3 }\n"
+		"  }\n"
+		"} } }", FALSE);
+	settings = cxtp_settings_create();
+	kept = settings->get_peer(settings, "kept");
+	changed = settings->get_peer(settings, "changed");
+	removed = settings->get_peer(settings, "removed");
+	ck_assert(kept && changed && removed);
+
+	lib->settings->load_string(lib->settings,
+		"test-runner { plugins { cxtp {\n"
+		"  port = 6001\n handover_timeout = 5\n"
+		"  peers {\n"
+		"    kept { address = 192.0.2.1\n secret = s1 }\n"
+		"    changed { address = 192.0.2.2\n secret = new }\n"
+		"    added { address = 192.0.2.4\n secret = s4 }\n"
+		"  }\n"
+		"} } }", FALSE);
+	settings->reload(settings);
+
+	ck_assert_int_eq(settings->get_handover_timeout(settings), 5000);
+	/* the transport's socket stays where it is */
+	ck_assert_int_eq(settings->get_port(settings), 6000);
+	ck_assert_int_eq(count_logged("port 6001 takes effect when charon "
+								  "restarts"), 1);
+	ck_assert_int_eq(settings->get_peer_count(settings), 3);
+	peer = settings->get_peer(settings, "kept");
+	ck_assert(peer == kept);
+	peer->destroy(peer);
+	peer = settings->get_peer(settings, "changed");
+	ck_assert(peer && peer != changed);
+	ck_assert_chunk_eq(peer->get_secret(peer), chunk_from_str("new"));
+	peer->destroy(peer);
+	ck_assert(!settings->get_peer(settings, "removed"));
+	peer = settings->get_peer(settings, "added");
+	ck_assert(peer);
+	peer->destroy(peer);
+	/* references taken before the reload stay valid */
+	ck_assert_str_eq(removed->get_name(removed), "removed");
+	ck_assert_chunk_eq(changed->get_secret(changed), chunk_from_str("s2"));
+
+	kept->destroy(kept);
+	changed->destroy(changed);
+	removed->destroy(removed);
+	settings->destroy(settings);
 }
 END_TEST
 
@@ -247,8 +361,9 @@ static struct {
 	{ "retransmit_tries", "x", "invalid value 'x' for test-runner.plugins.cxtp.retransmit_tries" },
 	{ "retransmit_base", "0.5", "invalid value '0.5' for test-runner.plugins.cxtp.retransmit_base" },
 	{ "ctar_rate", "0", "invalid value '0' for test-runner.plugins.cxtp.ctar_rate" },
-	{ "ctar_retry", "-2", "invalid value -2.000000 for test-runner.plugins.cxtp.ctar_retry" },
-	{ "ctar_retry_max", "100000", "invalid value 100000.000000 for test-runner.plugins.cxtp.ctar_retry_max" },
+	{ "ctar_retry", "-2", "invalid value '-2' for test-runner.plugins.cxtp.ctar_retry" },
+	{ "ctar_retry_max", "100000", "invalid value '100000' for test-runner.plugins.cxtp.ctar_retry_max" },
+	{ "handover_timeout", "30x", "invalid value '30x' for test-runner.plugins.cxtp.handover_timeout" },
 };
 
 START_TEST(test_warned_once)
@@ -275,6 +390,9 @@ START_TEST(test_warned_once)
 	ck_assert(transport);
 	/* fails without raw sockets, but would still read its options */
 	icmp = cxtp_icmp_create(settings, icmp_cb, NULL);
+	/* and what swanctl --reload-settings does, twice */
+	settings->reload(settings);
+	settings->reload(settings);
 	DESTROY_IF(icmp);
 	transport->destroy(transport);
 	settings->destroy(settings);
@@ -285,7 +403,8 @@ START_TEST(test_warned_once)
 					  "'%s' logged %d times", invalid[i].warning,
 					  count_logged(invalid[i].warning));
 	}
-	ck_assert_int_eq(count_logged("invalid port 99999 of peer 'a'"), 1);
+	ck_assert_int_eq(count_logged("invalid value '99999' for "
+								  "test-runner.plugins.cxtp.peers.a.port"), 1);
 	ck_assert_int_eq(count_logged("invalid"), countof(invalid) + 1);
 }
 END_TEST
@@ -302,6 +421,8 @@ Suite *settings_suite_create()
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_peers);
+	tcase_add_test(tc, test_find_peer);
+	tcase_add_test(tc, test_reload);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("warnings");

@@ -954,6 +954,50 @@ START_TEST(test_wrong_secret)
 }
 END_TEST
 
+/**
+ * Reload the settings "b" was created with, with "a" at the same address
+ * and the given secret
+ */
+static void reload_b(char *secret)
+{
+	cxtp_settings_t *settings_b;
+	cxtp_peer_t *peer;
+	host_t *address;
+
+	array_get(settings, ARRAY_HEAD, &settings_b);
+	peer = settings_b->get_peer(settings_b, "a");
+	ck_assert(peer);
+	address = peer->get_address(peer);
+	set_peer("a", "127.0.0.1", address->get_port(address), secret);
+	set_peer("b", "127.0.0.2", port_proxy, NULL);
+	peer->destroy(peer);
+	settings_b->reload(settings_b);
+}
+
+START_TEST(test_reload)
+{
+	chunk_t datagram;
+
+	create_proxied(SECRET, SECRET);
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 1, 1000, 1);
+	forward(fwd, datagram);
+	assert_ctds(1, 1);
+	/* unchanged: the replay window stays */
+	reload_b(SECRET);
+	forward(fwd, datagram);
+	chunk_free(&datagram);
+	/* a new secret: the old keys go, the window starts again */
+	reload_b("new-secret");
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 1, 1001, 2);
+	forward(fwd, datagram);
+	chunk_free(&datagram);
+	datagram = seal_ctd("new-secret", "127.0.0.1", "127.0.0.2", 1, 5, 3);
+	forward(fwd, datagram);
+	chunk_free(&datagram);
+	assert_ctds(2, 1, 3);
+}
+END_TEST
+
 START_TEST(test_retransmit)
 {
 	cxtp_message_t *message;
@@ -1190,6 +1234,7 @@ Suite *transport_suite_create()
 	tcase_add_test(tc, test_wrong_key);
 	tcase_add_test(tc, test_reflect);
 	tcase_add_test(tc, test_wrong_secret);
+	tcase_add_test(tc, test_reload);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 

@@ -1136,14 +1136,14 @@ bool cxtp_test_icmp_acked(cxtp_test_icmp_t *this, uint32_t sequence)
 	return has_id(this->acked, sequence);
 }
 
-void cxtp_test_event_cb(void *data, char *name, u_int ike_id, char *peer,
+void cxtp_test_event_cb(void *data, cxtp_event_t name, u_int ike_id, char *peer,
 						host_t *mn, char *error)
 {
 	cxtp_test_event_t *event;
 
 	INIT(event,
 		.who = strdup(data),
-		.name = strdup(name),
+		.name = strdup(enum_to_name(cxtp_event_names, name)),
 		.ike_id = ike_id,
 		.peer = strdupnull(peer),
 		.mn = mn ? mn->clone(mn) : NULL,

@@ -450,8 +450,8 @@ typedef struct {
 /**
  * Event callback recording events, data is a string naming the reporter.
  */
-void cxtp_test_event_cb(void *data, char *name, u_int ike_id, char *peer,
-						host_t *mn, char *error);
+void cxtp_test_event_cb(void *data, cxtp_event_t name, u_int ike_id,
+						char *peer, host_t *mn, char *error);
 
 /**
  * Number of events of a reporter with a name.
