@@ -15,6 +15,7 @@
 #include "mobike_spi_sad.h"
 
 #include <daemon.h>
+#include <collections/array.h>
 
 /**
  * Attempts to find a free SPI before giving up
@@ -101,12 +102,83 @@ bool mobike_spi_sad_collides(mobike_spi_sad_lookup_t mode,
 	return collides;
 }
 
+/**
+ * Release SPIs allocated for a CHILD_SA not installed yet
+ */
+static void release(ike_sa_t *ike_sa, child_sa_t *child_sa, array_t *spis)
+{
+	uint32_t spi;
+
+	while (array_remove(spis, ARRAY_HEAD, &spi))
+	{
+		charon->kernel->del_sa(charon->kernel, &(kernel_ipsec_sa_id_t){
+				.src = ike_sa->get_other_host(ike_sa),
+				.dst = ike_sa->get_my_host(ike_sa),
+				.spi = spi,
+				.proto = child_sa->get_protocol(child_sa) == PROTO_ESP ?
+							IPPROTO_ESP : IPPROTO_AH,
+			}, &(kernel_ipsec_del_sa_t){});
+	}
+	array_destroy(spis);
+}
+
 /*
  * Described in header
  */
-uint32_t mobike_spi_sad_fresh(mobike_spi_sad_lookup_t mode,
-							  protocol_id_t protocol, host_t *dst,
-							  ike_sa_t *ike_sa, uint32_t *avoid, int count)
+uint32_t mobike_spi_sad_fresh_inbound(mobike_spi_sad_lookup_t mode,
+									  ike_sa_t *ike_sa, child_sa_t *child_sa)
+{
+	protocol_id_t protocol = child_sa->get_protocol(child_sa);
+	bool installed = child_sa->get_state(child_sa) == CHILD_INSTALLED;
+	array_t *rejected;
+	uint32_t spi = 0, new;
+	status_t status;
+	int i;
+
+	rejected = array_create(sizeof(uint32_t), 0);
+	for (i = 0; i < FRESH_ATTEMPTS; i++)
+	{
+		if (installed)
+		{	/* the SA leaves the SPI it had, the CHILD_SA is found by it */
+			charon->child_sa_manager->remove(charon->child_sa_manager,
+											 child_sa);
+			status = child_sa->update_spi(child_sa, TRUE, 0);
+			charon->child_sa_manager->add(charon->child_sa_manager, child_sa,
+										  ike_sa);
+			spi = status == SUCCESS ? child_sa->get_spi(child_sa, TRUE) : 0;
+		}
+		else
+		{
+			new = child_sa->alloc_spi(child_sa, protocol);
+			if (new && spi)
+			{	/* the CHILD_SA holds the new one, and releases it */
+				array_insert(rejected, ARRAY_TAIL, &spi);
+			}
+			spi = new;
+		}
+		if (!spi || mode != MOBIKE_SPI_SAD_LOOKUP_SPI ||
+			!mobike_spi_sad_collides(mode, protocol, spi,
+									 ike_sa->get_my_host(ike_sa), ike_sa,
+									 child_sa))
+		{
+			break;
+		}
+		DBG2(DBG_CHD, "mobike-spi: fresh SPI %.8x is another SA's outbound "
+			 "SPI, allocating another", ntohl(spi));
+	}
+	if (i == FRESH_ATTEMPTS)
+	{
+		spi = 0;
+	}
+	release(ike_sa, child_sa, rejected);
+	return spi;
+}
+
+/*
+ * Described in header
+ */
+uint32_t mobike_spi_sad_fresh_peer(protocol_id_t protocol, ike_sa_t *ike_sa,
+								   uint32_t *avoid, int count)
 {
 	uint32_t spi_min, spi_max, spi = 0, candidate;
 	rng_t *rng;
@@ -144,11 +216,9 @@ uint32_t mobike_spi_sad_fresh(mobike_spi_sad_lookup_t mode,
 				break;
 			}
 		}
-		/* never the same SPI in both modes that find SAs by SPI only */
-		if (j == count && !mobike_spi_sad_collides(
-							mode == MOBIKE_SPI_SAD_LOOKUP_SPI_DST_SRC ?
-								MOBIKE_SPI_SAD_LOOKUP_SPI_DST : mode,
-							protocol, candidate, dst, ike_sa, NULL))
+		if (j == count && !mobike_spi_sad_collides(MOBIKE_SPI_SAD_LOOKUP_SPI,
+							protocol, candidate, ike_sa->get_my_host(ike_sa),
+							ike_sa, NULL))
 		{
 			spi = candidate;
 		}
