@@ -22,6 +22,13 @@
  */
 #define FRESH_ATTEMPTS 256
 
+/**
+ * Times to ask the kernel for a fresh SPI: XFRM tries as many random SPIs
+ * as the range has, so in a small range with few SPIs free a request may
+ * fail while one is
+ */
+#define ALLOC_ATTEMPTS 8
+
 /*
  * Described in header
  */
@@ -122,52 +129,62 @@ static void release(ike_sa_t *ike_sa, child_sa_t *child_sa, array_t *spis)
 	array_destroy(spis);
 }
 
+/**
+ * A fresh inbound SPI for a CHILD_SA, as the kernel allocates it, 0 if it
+ * does not
+ */
+static uint32_t allocate(ike_sa_t *ike_sa, child_sa_t *child_sa, bool installed)
+{
+	status_t status;
+
+	if (!installed)
+	{	/* the install takes the allocation over */
+		return child_sa->alloc_spi(child_sa, child_sa->get_protocol(child_sa));
+	}
+	/* the SA leaves the SPI it had, the CHILD_SA is found by its SPIs */
+	charon->child_sa_manager->remove(charon->child_sa_manager, child_sa);
+	status = child_sa->update_spi(child_sa, TRUE, 0);
+	charon->child_sa_manager->add(charon->child_sa_manager, child_sa, ike_sa);
+	return status == SUCCESS ? child_sa->get_spi(child_sa, TRUE) : 0;
+}
+
 /*
  * Described in header
  */
 uint32_t mobike_spi_sad_fresh_inbound(mobike_spi_sad_lookup_t mode,
 									  ike_sa_t *ike_sa, child_sa_t *child_sa)
 {
-	protocol_id_t protocol = child_sa->get_protocol(child_sa);
 	bool installed = child_sa->get_state(child_sa) == CHILD_INSTALLED;
+	uint32_t spi = 0, held = 0;
 	array_t *rejected;
-	uint32_t spi = 0, new;
-	status_t status;
-	int i;
+	int i, failed = 0;
 
 	rejected = array_create(sizeof(uint32_t), 0);
-	for (i = 0; i < FRESH_ATTEMPTS; i++)
+	for (i = 0; i < FRESH_ATTEMPTS && failed < ALLOC_ATTEMPTS; i++)
 	{
-		if (installed)
-		{	/* the SA leaves the SPI it had, the CHILD_SA is found by it */
-			charon->child_sa_manager->remove(charon->child_sa_manager,
-											 child_sa);
-			status = child_sa->update_spi(child_sa, TRUE, 0);
-			charon->child_sa_manager->add(charon->child_sa_manager, child_sa,
-										  ike_sa);
-			spi = status == SUCCESS ? child_sa->get_spi(child_sa, TRUE) : 0;
-		}
-		else
+		spi = allocate(ike_sa, child_sa, installed);
+		if (!spi)
 		{
-			new = child_sa->alloc_spi(child_sa, protocol);
-			if (new && spi)
-			{	/* the CHILD_SA holds the new one, and releases it */
-				array_insert(rejected, ARRAY_TAIL, &spi);
-			}
-			spi = new;
+			failed++;
+			continue;
 		}
-		if (!spi || mode != MOBIKE_SPI_SAD_LOOKUP_SPI ||
-			!mobike_spi_sad_collides(mode, protocol, spi,
-									 ike_sa->get_my_host(ike_sa), ike_sa,
+		if (!installed)
+		{	/* the CHILD_SA holds the last one, and releases it */
+			if (held)
+			{
+				array_insert(rejected, ARRAY_TAIL, &held);
+			}
+			held = spi;
+		}
+		if (mode != MOBIKE_SPI_SAD_LOOKUP_SPI ||
+			!mobike_spi_sad_collides(mode, child_sa->get_protocol(child_sa),
+									 spi, ike_sa->get_my_host(ike_sa), ike_sa,
 									 child_sa))
 		{
 			break;
 		}
 		DBG2(DBG_CHD, "mobike-spi: fresh SPI %.8x is another SA's outbound "
 			 "SPI, allocating another", ntohl(spi));
-	}
-	if (i == FRESH_ATTEMPTS)
-	{
 		spi = 0;
 	}
 	release(ike_sa, child_sa, rejected);

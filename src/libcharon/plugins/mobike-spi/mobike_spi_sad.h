@@ -59,7 +59,9 @@ bool mobike_spi_sad_collides(mobike_spi_sad_lookup_t mode,
  *
  * The SPI comes from the kernel's get_spi(), unique among the SAs the
  * kernel would find by it (per destination with XFRM, among all inbound
- * SAs with libipsec). With the lookup mode "spi" it must also differ from
+ * SAs with libipsec); as XFRM tries only as many random SPIs as the range
+ * has, a failed request is repeated a few times. With the lookup mode
+ * "spi" it must also differ from
  * the outbound SPIs, which the kernel does not compare with, so there the
  * SPIs are checked against every CHILD_SA and allocated again if needed.
  *
