@@ -85,7 +85,7 @@ u_int cxtp_import(cxtp_context_t *context)
 
 	id = ike_sa_id_create(IKEV2, ike->spi_i, ike->spi_r, ike->initiator);
 	/* cxtp-spi-hook: a colliding SPI pair may get a new SPI of ours */
-	cxtp_spi_hook_ike(id, ike->remote_id);
+	cxtp_spi_hook_ike(id, ike->remote_id, ike->extensions);
 	existing = charon->ike_sa_manager->checkout(charon->ike_sa_manager, id);
 	if (existing)
 	{
@@ -262,7 +262,7 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	child_sa->set_remaining_lifetime(child_sa, child->rekey_time,
 									 child->expire_time);
 	/* cxtp-spi-hook: an inbound SPI already in use here may be replaced */
-	spi_in = cxtp_spi_hook_inbound(ike_sa, child->protocol, child->spi_in,
+	spi_in = cxtp_spi_hook_inbound(ike_sa, child_sa, child->spi_in,
 								   child->spi_out);
 
 	/* the initiator of the CHILD_SA sends with the _i keys */

@@ -22,6 +22,7 @@
 
 #include <library.h>
 #include <sa/ike_sa.h>
+#include <sa/child_sa.h>
 
 /**
  * Name the hook is registered under with lib->set()
@@ -48,18 +49,21 @@ struct cxtp_spi_hook_t {
 	 *
 	 * @param id			IKE_SA ID the context is to be imported with
 	 * @param peer			the peer's identity, for logging
+	 * @param extensions	ike_extension_t the IKE_SA has with the peer
 	 */
 	void (*import_ike_sa)(cxtp_spi_hook_t *this, ike_sa_id_t *id,
-						  identification_t *peer);
+						  identification_t *peer, uint32_t extensions);
 
 	/**
 	 * Choose the inbound SPI a transferred CHILD_SA gets installed with.
 	 *
 	 * Called during cxtp_activate() with the IKE_SA checked out and already
-	 * at its new addresses, once per CHILD_SA, before it is installed.
+	 * at its new addresses, once per CHILD_SA, before it is installed. A
+	 * new SPI comes from child_sa->alloc_spi(), so that the install updates
+	 * the SA the kernel allocated.
 	 *
 	 * @param ike_sa		IKE_SA being activated
-	 * @param protocol		PROTO_ESP or PROTO_AH
+	 * @param child_sa		CHILD_SA about to be installed (protocol set)
 	 * @param spi_in		transferred inbound SPI
 	 * @param spi_out		transferred outbound SPI
 	 * @return				SPI to install the inbound SA with (spi_in if
@@ -67,7 +71,7 @@ struct cxtp_spi_hook_t {
 	 *						activation
 	 */
 	uint32_t (*get_inbound_spi)(cxtp_spi_hook_t *this, ike_sa_t *ike_sa,
-								protocol_id_t protocol, uint32_t spi_in,
+								child_sa_t *child_sa, uint32_t spi_in,
 								uint32_t spi_out);
 
 	/**
@@ -81,13 +85,14 @@ struct cxtp_spi_hook_t {
 /**
  * Let the registered hook, if any, resolve an IKE SPI collision at import.
  */
-static inline void cxtp_spi_hook_ike(ike_sa_id_t *id, identification_t *peer)
+static inline void cxtp_spi_hook_ike(ike_sa_id_t *id, identification_t *peer,
+									 uint32_t extensions)
 {
 	cxtp_spi_hook_t *hook = lib->get(lib, CXTP_SPI_HOOK);
 
 	if (hook)
 	{
-		hook->import_ike_sa(hook, id, peer);
+		hook->import_ike_sa(hook, id, peer, extensions);
 	}
 }
 
@@ -96,12 +101,12 @@ static inline void cxtp_spi_hook_ike(ike_sa_id_t *id, identification_t *peer)
  * choice if one is registered, the transferred one otherwise.
  */
 static inline uint32_t cxtp_spi_hook_inbound(ike_sa_t *ike_sa,
-									protocol_id_t protocol, uint32_t spi_in,
+									child_sa_t *child_sa, uint32_t spi_in,
 									uint32_t spi_out)
 {
 	cxtp_spi_hook_t *hook = lib->get(lib, CXTP_SPI_HOOK);
 
-	return hook ? hook->get_inbound_spi(hook, ike_sa, protocol, spi_in,
+	return hook ? hook->get_inbound_spi(hook, ike_sa, child_sa, spi_in,
 										spi_out) : spi_in;
 }
 

@@ -24,7 +24,7 @@
 #include <threading/mutex.h>
 #include <processing/jobs/callback_job.h>
 #include <sa/ikev2/tasks/ike_mobike.h>
-#include <encoding/payloads/delete_payload.h>
+#include <sa/ikev2/tasks/child_rekey.h>
 
 typedef struct private_mobike_spi_nar_t private_mobike_spi_nar_t;
 
@@ -44,7 +44,9 @@ struct private_mobike_spi_nar_t {
 	mobike_spi_settings_t *settings;
 
 	/**
-	 * IKE_SAs with SPIs being replaced, entry_t
+	 * IKE_SAs with SPIs being replaced, entry_t. An entry is read and
+	 * changed only by the thread that has its IKE_SA checked out, the mutex
+	 * guards the list.
 	 */
 	linked_list_t *entries;
 
@@ -55,16 +57,17 @@ struct private_mobike_spi_nar_t {
 	array_t *pending;
 
 	/**
-	 * Lock for entries and pending
+	 * Lock for entries and pending, never held while IKE_SAs are walked or
+	 * checked out, nor while the kernel is called
 	 */
 	mutex_t *mutex;
 };
 
 /**
- * One replaced SPI of a transferred CHILD_SA
+ * One replaced SPI of a transferred IKE_SA or CHILD_SA
  */
 typedef struct {
-	/** PROTO_ESP or PROTO_AH */
+	/** PROTO_IKE, PROTO_ESP or PROTO_AH */
 	protocol_id_t protocol;
 	/** D flag: the original responder's SPI */
 	bool responder;
@@ -78,8 +81,6 @@ typedef struct {
 	bool rekey;
 	/** the peer uses the new SPI (or the CHILD_SA was rekeyed) */
 	bool resolved;
-	/** unique ID of the CHILD_SA, once installed */
-	u_int child_id;
 	/** PROTO_IKE: our IKE SPI the peer knows */
 	uint64_t ike_old;
 	/** PROTO_IKE: our new IKE SPI, in use here since the import */
@@ -106,12 +107,10 @@ typedef struct {
 	array_t *replacements;
 	/** round trips started (Algorithm 1's rt) */
 	u_int round;
-	/** a round's request is to be built */
+	/** a round's UPDATE_SPIs wait for the MOBIKE update */
 	bool pending;
-	/** message ID of the current round's request */
-	uint32_t mid;
-	/** when the first round started */
-	time_t started;
+	/** given up, the IKE_SA is being deleted */
+	bool failed;
 } entry_t;
 
 static void entry_destroy(entry_t *entry)
@@ -120,48 +119,85 @@ static void entry_destroy(entry_t *entry)
 	free(entry);
 }
 
-/**
- * Find the entry of an IKE_SA, optionally removing it (mutex held)
- */
-static entry_t *find_entry(private_mobike_spi_nar_t *this, u_int ike_id,
-						   bool remove)
+CALLBACK(entry_match, bool,
+	entry_t *entry, va_list args)
 {
-	enumerator_t *enumerator;
-	entry_t *entry, *found = NULL;
+	u_int ike_id;
 
-	enumerator = this->entries->create_enumerator(this->entries);
-	while (enumerator->enumerate(enumerator, &entry))
-	{
-		if (entry->ike_id == ike_id)
-		{
-			if (remove)
-			{
-				this->entries->remove_at(this->entries, enumerator);
-			}
-			found = entry;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
-	return found;
+	VA_ARGS_VGET(args, ike_id);
+	return entry->ike_id == ike_id;
 }
 
 /**
- * The entry of an IKE_SA, created if needed (mutex held)
+ * The entry of an IKE_SA, if any
  */
-static entry_t *get_entry(private_mobike_spi_nar_t *this, u_int ike_id)
+static entry_t *get_entry(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa)
 {
-	entry_t *entry = find_entry(this, ike_id, FALSE);
+	entry_t *entry = NULL;
+
+	this->mutex->lock(this->mutex);
+	this->entries->find_first(this->entries, entry_match, (void**)&entry,
+							  ike_sa->get_unique_id(ike_sa));
+	this->mutex->unlock(this->mutex);
+	return entry;
+}
+
+/**
+ * The entry of an IKE_SA, created if needed
+ */
+static entry_t *create_entry(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa)
+{
+	entry_t *entry = get_entry(this, ike_sa);
 
 	if (!entry)
 	{
 		INIT(entry,
-			.ike_id = ike_id,
+			.ike_id = ike_sa->get_unique_id(ike_sa),
 			.replacements = array_create(0, 0),
 		);
+		this->mutex->lock(this->mutex);
 		this->entries->insert_last(this->entries, entry);
+		this->mutex->unlock(this->mutex);
 	}
 	return entry;
+}
+
+/**
+ * Forget the entry of an IKE_SA
+ */
+static void remove_entry(private_mobike_spi_nar_t *this, u_int ike_id)
+{
+	entry_t *entry = NULL;
+
+	this->mutex->lock(this->mutex);
+	if (this->entries->find_first(this->entries, entry_match, (void**)&entry,
+								  ike_id))
+	{
+		this->entries->remove(this->entries, entry, NULL);
+	}
+	this->mutex->unlock(this->mutex);
+	if (entry)
+	{
+		entry_destroy(entry);
+	}
+}
+
+/**
+ * Whether an entry has replacements still to resolve
+ */
+static bool has_open(entry_t *entry)
+{
+	enumerator_t *enumerator;
+	replacement_t *r;
+	bool open = FALSE;
+
+	enumerator = array_create_enumerator(entry->replacements);
+	while (!open && enumerator->enumerate(enumerator, &r))
+	{
+		open = !r->resolved;
+	}
+	enumerator->destroy(enumerator);
+	return open;
 }
 
 /**
@@ -174,12 +210,12 @@ static mobike_spi_sad_lookup_t mode(private_mobike_spi_nar_t *this)
 }
 
 /**
- * SPIs a fresh one must differ from: the transferred ones and the ones
- * already proposed (mutex held)
+ * A new SPI for the peer's inbound SA, apart from the transferred SPIs and
+ * those proposed already
  */
-static uint32_t fresh_spi(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
-						  entry_t *entry, protocol_id_t protocol,
-						  uint32_t spi_in, uint32_t spi_out)
+static uint32_t fresh_peer_spi(ike_sa_t *ike_sa, entry_t *entry,
+							   protocol_id_t protocol, uint32_t spi_in,
+							   uint32_t spi_out)
 {
 	enumerator_t *enumerator;
 	replacement_t *r;
@@ -188,44 +224,65 @@ static uint32_t fresh_spi(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 
 	avoid[count++] = spi_in;
 	avoid[count++] = spi_out;
-	enumerator = array_create_enumerator(entry->replacements);
-	while (count < countof(avoid) - 1 && enumerator->enumerate(enumerator, &r))
+	if (entry)
 	{
-		avoid[count++] = r->peer_spi;
-		avoid[count++] = r->spi;
+		enumerator = array_create_enumerator(entry->replacements);
+		while (count < countof(avoid) - 1 &&
+			   enumerator->enumerate(enumerator, &r))
+		{
+			avoid[count++] = r->peer_spi;
+			avoid[count++] = r->spi;
+		}
+		enumerator->destroy(enumerator);
 	}
-	enumerator->destroy(enumerator);
-	return mobike_spi_sad_fresh(mode(this), protocol,
-								ike_sa->get_my_host(ike_sa), ike_sa, avoid,
-								count);
+	return mobike_spi_sad_fresh_peer(protocol, ike_sa, avoid, count);
 }
 
 /**
- * Our object from its hook interface (the listener comes first)
+ * Our object from its hook interface
  */
 static private_mobike_spi_nar_t *from_hook(cxtp_spi_hook_t *hook)
 {
 	return (private_mobike_spi_nar_t*)((char*)hook -
-									   offsetof(mobike_spi_nar_t, hook));
+							offsetof(private_mobike_spi_nar_t, public.hook));
+}
+
+/**
+ * Our object from its provider interface
+ */
+static private_mobike_spi_nar_t *from_provider(task_provider_t *provider)
+{
+	return (private_mobike_spi_nar_t*)((char*)provider -
+						offsetof(private_mobike_spi_nar_t, public.provider));
+}
+
+/**
+ * Our object from its rounds interface
+ */
+static private_mobike_spi_nar_t *from_rounds(mobike_spi_rounds_t *rounds)
+{
+	return (private_mobike_spi_nar_t*)((char*)rounds -
+						offsetof(private_mobike_spi_nar_t, public.rounds));
 }
 
 METHOD(cxtp_spi_hook_t, get_inbound_spi, uint32_t,
-	cxtp_spi_hook_t *hook, ike_sa_t *ike_sa, protocol_id_t protocol,
+	cxtp_spi_hook_t *hook, ike_sa_t *ike_sa, child_sa_t *child_sa,
 	uint32_t spi_in, uint32_t spi_out)
 {
 	private_mobike_spi_nar_t *this = from_hook(hook);
+	protocol_id_t protocol = child_sa->get_protocol(child_sa);
+	mobike_spi_sad_lookup_t lookup = mode(this);
 	host_t *me = ike_sa->get_my_host(ike_sa);
 	bool initiator, supported, in, out = FALSE;
 	replacement_t *r;
 	entry_t *entry;
 	uint32_t spi;
 
-	in = mobike_spi_sad_collides(mode(this), protocol, spi_in, me, ike_sa,
-								 NULL);
-	if (!in && mode(this) == MOBIKE_SPI_SAD_LOOKUP_SPI)
+	in = mobike_spi_sad_collides(lookup, protocol, spi_in, me, ike_sa, NULL);
+	if (!in && lookup == MOBIKE_SPI_SAD_LOOKUP_SPI)
 	{	/* in one SAD for all SAs the peer's SPI may collide as well */
-		out = mobike_spi_sad_collides(mode(this), protocol, spi_out, me,
-									  ike_sa, NULL);
+		out = mobike_spi_sad_collides(lookup, protocol, spi_out, me, ike_sa,
+									  NULL);
 	}
 	if (!in && !out)
 	{
@@ -234,20 +291,25 @@ METHOD(cxtp_spi_hook_t, get_inbound_spi, uint32_t,
 	initiator = ike_sa->has_condition(ike_sa, COND_ORIGINAL_INITIATOR);
 	supported = ike_sa->supports_extension(ike_sa, MOBIKE_SPI_EXT_PEER);
 
-	this->mutex->lock(this->mutex);
-	entry = get_entry(this, ike_sa->get_unique_id(ike_sa));
-	spi = fresh_spi(this, ike_sa, entry, protocol, spi_in, spi_out);
+	entry = get_entry(this, ike_sa);
+	if (in)
+	{
+		spi = mobike_spi_sad_fresh_inbound(lookup, ike_sa, child_sa);
+	}
+	else if (supported)
+	{
+		spi = fresh_peer_spi(ike_sa, entry, protocol, spi_in, spi_out);
+	}
+	else
+	{	/* a rekey replaces both SPIs, we just keep ours meanwhile */
+		spi = spi_in;
+	}
 	if (!spi)
 	{
-		this->mutex->unlock(this->mutex);
 		DBG1(DBG_CHD, "mobike-spi: %N SPI %.8x of '%Y' collides, no free "
 			 "SPI to replace it", protocol_id_names, protocol,
 			 ntohl(in ? spi_in : spi_out), ike_sa->get_other_id(ike_sa));
 		return 0;
-	}
-	if (!in && !supported)
-	{	/* a rekey replaces both SPIs, we just keep ours meanwhile */
-		spi = spi_in;
 	}
 	INIT(r,
 		.protocol = protocol,
@@ -258,17 +320,18 @@ METHOD(cxtp_spi_hook_t, get_inbound_spi, uint32_t,
 		.spi = spi,
 		.rekey = !supported,
 	);
+	entry = create_entry(this, ike_sa);
 	array_insert(entry->replacements, ARRAY_TAIL, r);
-	this->mutex->unlock(this->mutex);
 
 	DBG1(DBG_CHD, "mobike-spi: %s %N SPI %.8x of '%Y' collides with an SA "
 		 "here (SAD lookup %N), %s", in ? "inbound" : "outbound",
 		 protocol_id_names, protocol, ntohl(r->peer_spi),
-		 ike_sa->get_other_id(ike_sa), mobike_spi_sad_lookup_names, mode(this),
+		 ike_sa->get_other_id(ike_sa), mobike_spi_sad_lookup_names, lookup,
 		 supported ? "replacing it with UPDATE_SPI"
 				   : "peer lacks UPDATE_SPI, rekeying the CHILD_SA instead");
 	if (in)
-	{
+	{	/* the peer names it so until it learns the new SPI or rekeys */
+		child_sa->set_announced_spi(child_sa, spi_in);
 		DBG1(DBG_CHD, "mobike-spi: installing inbound SA %.8x as %.8x",
 			 ntohl(spi_in), ntohl(spi));
 	}
@@ -297,7 +360,8 @@ static bool ike_sa_exists(ike_sa_id_t *id, char *name, size_t len)
 }
 
 METHOD(cxtp_spi_hook_t, import_ike_sa, void,
-	cxtp_spi_hook_t *hook, ike_sa_id_t *id, identification_t *peer)
+	cxtp_spi_hook_t *hook, ike_sa_id_t *id, identification_t *peer,
+	uint32_t extensions)
 {
 	private_mobike_spi_nar_t *this = from_hook(hook);
 	ike_pending_t *pending;
@@ -310,6 +374,14 @@ METHOD(cxtp_spi_hook_t, import_ike_sa, void,
 
 	if (!ike_sa_exists(id, name, sizeof(name)))
 	{
+		return;
+	}
+	if (!(extensions & MOBIKE_SPI_EXT_PEER))
+	{	/* a peer we cannot tell a new IKE SPI would address its requests and
+		 * responses to the other IKE_SA */
+		DBG1(DBG_IKE, "mobike-spi: IKE SPIs of '%Y' collide with IKE_SA %s "
+			 "and the peer lacks UPDATE_SPI, refusing the context", peer,
+			 name);
 		return;
 	}
 	old = initiator ? id->get_initiator_spi(id) : id->get_responder_spi(id);
@@ -369,15 +441,15 @@ METHOD(cxtp_spi_hook_t, import_ike_sa, void,
 }
 
 /**
- * Adopt the IKE SPI replacement of an IKE_SA at its activation (mutex held)
+ * Adopt the IKE SPI replacement of an IKE_SA at its activation
  */
 static void adopt_pending(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa)
 {
 	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
 	enumerator_t *enumerator;
-	ike_pending_t *pending;
-	entry_t *entry;
+	ike_pending_t *pending, *found = NULL;
 
+	this->mutex->lock(this->mutex);
 	enumerator = array_create_enumerator(this->pending);
 	while (enumerator->enumerate(enumerator, &pending))
 	{
@@ -385,77 +457,85 @@ static void adopt_pending(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa)
 			pending->spi_r == id->get_responder_spi(id))
 		{
 			array_remove_at(this->pending, enumerator);
-			pending->r->rekey = !ike_sa->supports_extension(ike_sa,
-														MOBIKE_SPI_EXT_PEER);
-			entry = get_entry(this, ike_sa->get_unique_id(ike_sa));
-			array_insert(entry->replacements, ARRAY_TAIL, pending->r);
-			free(pending);
+			found = pending;
 			break;
 		}
 	}
 	enumerator->destroy(enumerator);
-}
-
-/**
- * Find a CHILD_SA of an IKE_SA by one of its SPIs
- */
-static child_sa_t *find_child(ike_sa_t *ike_sa, protocol_id_t protocol,
-							  uint32_t spi, bool inbound)
-{
-	enumerator_t *enumerator;
-	child_sa_t *child_sa, *found = NULL;
-
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	while (enumerator->enumerate(enumerator, &child_sa))
+	this->mutex->unlock(this->mutex);
+	if (found)
 	{
-		if (child_sa->get_protocol(child_sa) == protocol &&
-			child_sa->get_spi(child_sa, inbound) == spi)
-		{
-			found = child_sa;
-			break;
-		}
+		array_insert(create_entry(this, ike_sa)->replacements, ARRAY_TAIL,
+					 found->r);
+		free(found);
 	}
-	enumerator->destroy(enumerator);
-	return found;
 }
 
 /**
- * Find the CHILD_SA of a replacement, NULL once it is gone
+ * Fall back to a full IKEv2 negotiation: the IKE_SA goes, the peer
+ * establishes a new one (IKE_SA checked out)
  */
-static child_sa_t *find_child_by_id(ike_sa_t *ike_sa, u_int id)
+static status_t fallback(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
+						 char *reason, bool force)
 {
-	enumerator_t *enumerator;
-	child_sa_t *child_sa, *found = NULL;
+	entry_t *entry;
 
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	while (id && enumerator->enumerate(enumerator, &child_sa))
-	{
-		if (child_sa->get_unique_id(child_sa) == id)
-		{
-			found = child_sa;
-			break;
-		}
+	entry = get_entry(this, ike_sa);
+	if (entry)
+	{	/* kept, so the DELETE still goes to the IKE SPI the peer knows */
+		entry->failed = TRUE;
 	}
-	enumerator->destroy(enumerator);
-	return found;
+	DBG1(DBG_IKE, "mobike-spi: SPI collision of IKE_SA %s[%u] with '%Y' not "
+		 "resolved: %s; deleting the IKE_SA, the peer has to negotiate a new "
+		 "one (full IKEv2)", ike_sa->get_name(ike_sa),
+		 ike_sa->get_unique_id(ike_sa), ike_sa->get_other_id(ike_sa), reason);
+	/* a silent peer gets one DELETE, one that answers a regular one */
+	return ike_sa->delete(ike_sa, force);
 }
 
 /**
- * Whether an entry has replacements still to resolve (mutex held)
+ * Start a round of Algorithm 1 (the first one with the MOBIKE update): queue
+ * the MOBIKE update, and in the first round the rekeyings for a peer
+ * without UPDATE_SPI (IKE_SA checked out)
  */
-static bool has_open(entry_t *entry)
+static status_t start_round(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
+							bool initiate)
 {
 	enumerator_t *enumerator;
+	ike_mobike_t *mobike;
+	child_rekey_t *rekey;
 	replacement_t *r;
-	bool open = FALSE;
+	entry_t *entry;
 
-	enumerator = array_create_enumerator(entry->replacements);
-	while (!open && enumerator->enumerate(enumerator, &r))
+	mobike = ike_mobike_create(ike_sa, TRUE);
+	mobike->update(mobike);
+	ike_sa->queue_task(ike_sa, &mobike->task);
+
+	entry = get_entry(this, ike_sa);
+	if (entry)
 	{
-		open = !r->resolved;
+		entry->pending = TRUE;
+		if (!entry->round++)
+		{
+			enumerator = array_create_enumerator(entry->replacements);
+			while (enumerator->enumerate(enumerator, &r))
+			{
+				if (r->rekey && !r->resolved)
+				{	/* named by our SPI, child_rekey names it as the peer
+					 * knows it */
+					DBG1(DBG_CHD, "mobike-spi: rekeying CHILD_SA with SPI "
+						 "%.8x of IKE_SA %s[%u]", ntohl(r->spi),
+						 ike_sa->get_name(ike_sa),
+						 ike_sa->get_unique_id(ike_sa));
+					rekey = child_rekey_create(ike_sa, r->protocol,
+									r->inbound ? r->spi : r->peer_spi);
+					ike_sa->queue_task(ike_sa, &rekey->task);
+				}
+			}
+			enumerator->destroy(enumerator);
+		}
 	}
-	enumerator->destroy(enumerator);
-	return open;
+	return initiate ? ike_sa->initiate(ike_sa, NULL, NULL) : SUCCESS;
 }
 
 /**
@@ -476,97 +556,6 @@ static void job_data_destroy(job_data_t *data)
 	free(data);
 }
 
-/**
- * Fall back to a full IKEv2 negotiation: the IKE_SA goes, the peer
- * establishes a new one (logged here, IKE_SA checked out)
- */
-static status_t fallback(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
-						 char *reason, bool force)
-{
-	entry_t *entry;
-
-	this->mutex->lock(this->mutex);
-	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), TRUE);
-	this->mutex->unlock(this->mutex);
-	if (entry)
-	{
-		entry_destroy(entry);
-	}
-	DBG1(DBG_IKE, "mobike-spi: SPI collision of IKE_SA %s[%u] with '%Y' not "
-		 "resolved: %s; deleting the IKE_SA, the peer has to negotiate a new "
-		 "one (full IKEv2)", ike_sa->get_name(ike_sa),
-		 ike_sa->get_unique_id(ike_sa), ike_sa->get_other_id(ike_sa), reason);
-	/* a silent peer gets one DELETE, one that answers a regular one */
-	return ike_sa->delete(ike_sa, force);
-}
-
-/**
- * Start a round of Algorithm 1 (the first one with the MOBIKE update), or
- * fall back (IKE_SA checked out)
- */
-static status_t start_round(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa)
-{
-	ike_mobike_t *mobike;
-	enumerator_t *enumerator;
-	replacement_t *r;
-	entry_t *entry;
-	child_sa_t *child_sa;
-	array_t *rekeys = NULL;
-
-	this->mutex->lock(this->mutex);
-	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
-	if (entry)
-	{
-		entry->pending = TRUE;
-		if (!entry->round++)
-		{
-			entry->started = time_monotonic(NULL);
-			enumerator = array_create_enumerator(entry->replacements);
-			while (enumerator->enumerate(enumerator, &r))
-			{
-				if (r->rekey && r->protocol == PROTO_IKE)
-				{
-					DBG1(DBG_IKE, "mobike-spi: rekeying IKE_SA %s[%u], its "
-						 "peer lacks UPDATE_SPI", ike_sa->get_name(ike_sa),
-						 ike_sa->get_unique_id(ike_sa));
-					ike_sa->rekey(ike_sa);
-					continue;
-				}
-				child_sa = find_child_by_id(ike_sa, r->child_id);
-				if (r->rekey && child_sa)
-				{	/* named by our inbound SPI, as installed */
-					array_insert_create_value(&rekeys, sizeof(uint32_t),
-						ARRAY_TAIL, &(uint32_t){
-									child_sa->get_spi(child_sa, TRUE)});
-					array_insert_create_value(&rekeys, sizeof(uint32_t),
-						ARRAY_TAIL, &(uint32_t){r->protocol});
-				}
-			}
-			enumerator->destroy(enumerator);
-		}
-	}
-	this->mutex->unlock(this->mutex);
-
-	mobike = ike_mobike_create(ike_sa, TRUE);
-	mobike->update(mobike);
-	ike_sa->queue_task(ike_sa, &mobike->task);
-	if (rekeys)
-	{
-		uint32_t spi, protocol;
-
-		while (array_remove(rekeys, ARRAY_HEAD, &spi) &&
-			   array_remove(rekeys, ARRAY_HEAD, &protocol))
-		{
-			DBG1(DBG_CHD, "mobike-spi: rekeying CHILD_SA with SPI %.8x of "
-				 "IKE_SA %s[%u]", ntohl(spi), ike_sa->get_name(ike_sa),
-				 ike_sa->get_unique_id(ike_sa));
-			ike_sa->rekey_child_sa(ike_sa, protocol, spi);
-		}
-		array_destroy(rekeys);
-	}
-	return ike_sa->initiate(ike_sa, NULL, NULL);
-}
-
 CALLBACK(ike_sa_job, job_requeue_t,
 	job_data_t *data)
 {
@@ -584,17 +573,13 @@ CALLBACK(ike_sa_job, job_requeue_t,
 	}
 	if (data->timer)
 	{
-		this->mutex->lock(this->mutex);
-		entry = find_entry(this, data->ike_id, FALSE);
-		go = entry && entry->round && has_open(entry);
-		this->mutex->unlock(this->mutex);
+		entry = get_entry(this, ike_sa);
+		go = entry && entry->round && !entry->failed && has_open(entry);
 	}
 	if (go && ike_sa->get_state(ike_sa) == IKE_ESTABLISHED)
 	{
-		charon->bus->set_sa(charon->bus, ike_sa);
 		status = data->reason ? fallback(this, ike_sa, data->reason, TRUE)
-							  : start_round(this, ike_sa);
-		charon->bus->set_sa(charon->bus, NULL);
+							  : start_round(this, ike_sa, TRUE);
 		if (status == DESTROY_ME)
 		{
 			charon->ike_sa_manager->checkin_and_destroy(
@@ -637,30 +622,14 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	cxtp_spi_hook_t *hook, ike_sa_t *ike_sa)
 {
 	private_mobike_spi_nar_t *this = from_hook(hook);
-	enumerator_t *enumerator;
-	child_sa_t *child_sa;
-	replacement_t *r;
 	entry_t *entry;
 	bool resolve;
 	char reason[64];
 	u_int delay;
 
-	this->mutex->lock(this->mutex);
 	adopt_pending(this, ike_sa);
-	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
+	entry = get_entry(this, ike_sa);
 	resolve = entry && array_count(entry->replacements);
-	if (resolve)
-	{
-		enumerator = array_create_enumerator(entry->replacements);
-		while (enumerator->enumerate(enumerator, &r))
-		{
-			child_sa = find_child(ike_sa, r->protocol,
-								  r->inbound ? r->spi : r->peer_spi, r->inbound);
-			r->child_id = child_sa ? child_sa->get_unique_id(child_sa) : 0;
-		}
-		enumerator->destroy(enumerator);
-	}
-	this->mutex->unlock(this->mutex);
 
 	/* RFC 4555 3.5: the address we used (pAR's) is gone, so we update */
 	delay = this->settings->get_update_delay(this->settings);
@@ -677,7 +646,7 @@ METHOD(cxtp_spi_hook_t, activated, void,
 		 "SAs here with UPDATE_SA_ADDRESSES%s", ike_sa->get_name(ike_sa),
 		 ike_sa->get_unique_id(ike_sa), resolve ? " and UPDATE_SPI" : "");
 	/* at once, with the IKE_SA cxtp holds: each millisecond counts here */
-	if (start_round(this, ike_sa) != SUCCESS)
+	if (start_round(this, ike_sa, TRUE) != SUCCESS)
 	{
 		DBG1(DBG_IKE, "mobike-spi: starting the MOBIKE update of IKE_SA "
 			 "%s[%u] failed", ike_sa->get_name(ike_sa),
@@ -690,26 +659,6 @@ METHOD(cxtp_spi_hook_t, activated, void,
 		queue_job(this, ike_sa->get_unique_id(ike_sa), reason,
 				  this->settings->get_timer(this->settings) * 1000, TRUE);
 	}
-}
-
-/**
- * Change an SPI of a CHILD_SA here, keeping the child_sa_manager in sync
- */
-static bool replace_spi(ike_sa_t *ike_sa, protocol_id_t protocol,
-						uint32_t spi, bool inbound, uint32_t new_spi)
-{
-	child_sa_t *child_sa;
-	status_t status;
-
-	child_sa = find_child(ike_sa, protocol, spi, inbound);
-	if (!child_sa)
-	{
-		return FALSE;
-	}
-	charon->child_sa_manager->remove(charon->child_sa_manager, child_sa);
-	status = child_sa->update_spi(child_sa, inbound, new_spi);
-	charon->child_sa_manager->add(charon->child_sa_manager, child_sa, ike_sa);
-	return status == SUCCESS;
 }
 
 /**
@@ -727,139 +676,221 @@ static void to_update(replacement_t *r, mobike_spi_update_t *update)
 }
 
 /**
- * While the peer may still know our IKE SPI as the old one, address our
- * requests with it (or the peer would not find its IKE_SA)
+ * The IKE SPI replacement the peer has not taken yet, if any
  */
-static void old_ike_spi(entry_t *entry, message_t *message)
+static replacement_t *unresolved_ike(entry_t *entry)
 {
-	ike_sa_id_t *id = message->get_ike_sa_id(message);
 	enumerator_t *enumerator;
-	replacement_t *r;
+	replacement_t *r, *found = NULL;
 
 	enumerator = array_create_enumerator(entry->replacements);
 	while (enumerator->enumerate(enumerator, &r))
 	{
-		if (r->protocol == PROTO_IKE && (!r->resolved || r->rekey))
+		if (r->protocol == PROTO_IKE && !r->resolved)
 		{
-			if (r->responder)
-			{
-				id->set_responder_spi(id, r->ike_old);
-			}
-			else
-			{
-				id->set_initiator_spi(id, r->ike_old);
-			}
+			found = r;
+			break;
 		}
-	}
-	enumerator->destroy(enumerator);
-}
-
-/**
- * Add the round's UPDATE_SPIs to the MOBIKE update request
- */
-static void build_request(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
-						  message_t *message)
-{
-	mobike_spi_update_t update;
-	enumerator_t *enumerator;
-	replacement_t *r;
-	entry_t *entry;
-	int count = 0;
-
-	this->mutex->lock(this->mutex);
-	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
-	if (entry && entry->pending &&
-		message->get_notify(message, UPDATE_SA_ADDRESSES))
-	{
-		entry->pending = FALSE;
-		entry->mid = message->get_message_id(message);
-		enumerator = array_create_enumerator(entry->replacements);
-		while (enumerator->enumerate(enumerator, &r))
-		{
-			if (!r->resolved && !r->rekey)
-			{
-				to_update(r, &update);
-				mobike_spi_notify_add(message, &update);
-				count++;
-			}
-		}
-		enumerator->destroy(enumerator);
-		if (count)
-		{
-			DBG1(DBG_IKE, "mobike-spi: round trip %u of at most %u: asking "
-				 "'%Y' to replace %d SPI%s", entry->round,
-				 this->settings->get_max_round_trips(this->settings),
-				 ike_sa->get_other_id(ike_sa), count, count == 1 ? "" : "s");
-		}
-	}
-	this->mutex->unlock(this->mutex);
-}
-
-/**
- * Whether a response repeats (or rejects) an UPDATE_SPI we sent
- */
-static bool has_update(message_t *message, notify_type_t type,
-					   mobike_spi_update_t *expected)
-{
-	enumerator_t *enumerator;
-	payload_t *payload;
-	notify_payload_t *notify;
-	mobike_spi_update_t update;
-	bool found = FALSE;
-
-	enumerator = message->create_payload_enumerator(message);
-	while (!found && enumerator->enumerate(enumerator, &payload))
-	{
-		if (payload->get_type(payload) != PLV2_NOTIFY)
-		{
-			continue;
-		}
-		notify = (notify_payload_t*)payload;
-		found = notify->get_notify_type(notify) == type &&
-				!mobike_spi_notify_parse(notify, &update) &&
-				mobike_spi_notify_equals(&update, expected);
 	}
 	enumerator->destroy(enumerator);
 	return found;
 }
 
-/**
- * Evaluate the response to a round's request (Algorithm 1)
- */
-static void process_response(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
-							 message_t *message)
+METHOD(task_provider_t, create_task, task_t*,
+	task_provider_t *provider, ike_sa_t *ike_sa, exchange_type_t exchange,
+	bool initiator)
 {
-	mobike_spi_update_t update;
-	enumerator_t *enumerator;
+	private_mobike_spi_nar_t *this = from_provider(provider);
+	entry_t *entry;
+
+	if (!initiator || exchange == IKE_SA_INIT)
+	{
+		return NULL;
+	}
+	entry = get_entry(this, ike_sa);
+	if (!entry || (!unresolved_ike(entry) &&
+				   (exchange != INFORMATIONAL || !entry->pending)))
+	{
+		return NULL;
+	}
+	return &mobike_spi_request_create(ike_sa, &this->public.rounds)->task;
+}
+
+METHOD(mobike_spi_rounds_t, get_address, ike_sa_id_t*,
+	mobike_spi_rounds_t *rounds, ike_sa_t *ike_sa)
+{
+	private_mobike_spi_nar_t *this = from_rounds(rounds);
+	ike_sa_id_t *address;
 	replacement_t *r;
 	entry_t *entry;
-	bool open = FALSE, again = FALSE;
-	u_int round, max;
-	char reason[128];
+
+	entry = get_entry(this, ike_sa);
+	r = entry ? unresolved_ike(entry) : NULL;
+	if (!r)
+	{
+		return NULL;
+	}
+	/* the peer still knows the IKE_SA by our old SPI */
+	address = ike_sa->get_id(ike_sa)->clone(ike_sa->get_id(ike_sa));
+	if (r->responder)
+	{
+		address->set_responder_spi(address, r->ike_old);
+	}
+	else
+	{
+		address->set_initiator_spi(address, r->ike_old);
+	}
+	return address;
+}
+
+METHOD(mobike_spi_rounds_t, take_round, array_t*,
+	mobike_spi_rounds_t *rounds, ike_sa_t *ike_sa)
+{
+	private_mobike_spi_nar_t *this = from_rounds(rounds);
+	mobike_spi_result_t *result;
+	enumerator_t *enumerator;
+	array_t *results = NULL;
+	replacement_t *r;
+	entry_t *entry;
+
+	entry = get_entry(this, ike_sa);
+	if (!entry || !entry->pending || entry->failed)
+	{
+		return NULL;
+	}
+	entry->pending = FALSE;
+	enumerator = array_create_enumerator(entry->replacements);
+	while (enumerator->enumerate(enumerator, &r))
+	{
+		if (!r->resolved && !r->rekey)
+		{
+			INIT(result);
+			to_update(r, &result->update);
+			array_insert_create(&results, ARRAY_TAIL, result);
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (results)
+	{
+		DBG1(DBG_IKE, "mobike-spi: round trip %u of at most %u: asking "
+			 "'%Y' to replace %d SPI%s", entry->round,
+			 this->settings->get_max_round_trips(this->settings),
+			 ike_sa->get_other_id(ike_sa), array_count(results),
+			 array_count(results) == 1 ? "" : "s");
+	}
+	return results;
+}
+
+/**
+ * What the peer answered to the UPDATE_SPI of a replacement
+ */
+static mobike_spi_answer_t answer_of(array_t *results, replacement_t *r)
+{
+	enumerator_t *enumerator;
+	mobike_spi_result_t *result;
+	mobike_spi_update_t update;
+	mobike_spi_answer_t answer = MOBIKE_SPI_IGNORED;
+
+	to_update(r, &update);
+	enumerator = array_create_enumerator(results);
+	while (enumerator->enumerate(enumerator, &result))
+	{
+		if (mobike_spi_notify_equals(&result->update, &update))
+		{
+			answer = result->answer;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return answer;
+}
+
+/**
+ * Switch our outbound SA to the SPI the peer receives with now
+ */
+static void switch_outbound(ike_sa_t *ike_sa, replacement_t *r)
+{
+	child_sa_t *child_sa;
+	status_t status = FAILED;
+
+	child_sa = ike_sa->get_child_sa(ike_sa, r->protocol, r->peer_spi, FALSE);
+	if (child_sa)
+	{	/* the CHILD_SA is found by its SPIs */
+		charon->child_sa_manager->remove(charon->child_sa_manager, child_sa);
+		status = child_sa->update_spi(child_sa, FALSE, r->spi);
+		charon->child_sa_manager->add(charon->child_sa_manager, child_sa,
+									  ike_sa);
+	}
+	if (status != SUCCESS)
+	{
+		DBG1(DBG_CHD, "mobike-spi: switching outbound SA %.8x to %.8x "
+			 "failed", ntohl(r->peer_spi), ntohl(r->spi));
+	}
+}
+
+/**
+ * A new SPI for a replacement the peer did not take (Algorithm 1)
+ */
+static void renew_spi(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
+					  entry_t *entry, replacement_t *r)
+{
+	child_sa_t *child_sa;
 	uint32_t spi;
 
-	max = this->settings->get_max_round_trips(this->settings);
-	this->mutex->lock(this->mutex);
-	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
-	if (!entry || entry->pending || !entry->round ||
-		entry->mid != message->get_message_id(message))
+	if (r->inbound)
+	{	/* the SA leaves the SPI of the round before, which was ours */
+		child_sa = ike_sa->get_child_sa(ike_sa, r->protocol, r->spi, TRUE);
+		spi = child_sa ? mobike_spi_sad_fresh_inbound(mode(this), ike_sa,
+													  child_sa) : 0;
+		if (child_sa)
+		{
+			r->spi = child_sa->get_spi(child_sa, TRUE);
+		}
+	}
+	else
 	{
-		this->mutex->unlock(this->mutex);
+		spi = fresh_peer_spi(ike_sa, entry, r->protocol, r->peer_spi, r->spi);
+		r->spi = spi ?: r->spi;
+	}
+	if (!spi)
+	{
+		DBG1(DBG_CHD, "mobike-spi: no fresh SPI to replace %N SPI %.8x of "
+			 "'%Y', asking again for %.8x", protocol_id_names, r->protocol,
+			 ntohl(r->peer_spi), ike_sa->get_other_id(ike_sa), ntohl(r->spi));
+	}
+}
+
+METHOD(mobike_spi_rounds_t, answered, void,
+	mobike_spi_rounds_t *rounds, ike_sa_t *ike_sa, array_t *results)
+{
+	private_mobike_spi_nar_t *this = from_rounds(rounds);
+	mobike_spi_answer_t answer;
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+	replacement_t *r;
+	entry_t *entry;
+	bool again = FALSE;
+	u_int round, max;
+	char reason[128];
+
+	entry = get_entry(this, ike_sa);
+	if (!entry || entry->failed)
+	{
 		return;
 	}
 	round = entry->round;
+	max = this->settings->get_max_round_trips(this->settings);
 	enumerator = array_create_enumerator(entry->replacements);
 	while (enumerator->enumerate(enumerator, &r))
 	{
 		if (r->resolved || r->rekey)
 		{
-			open |= !r->resolved;
 			continue;
 		}
-		to_update(r, &update);
+		answer = answer_of(results, r);
 		if (r->protocol == PROTO_IKE)
 		{
-			if (has_update(message, MOBIKE_SPI_UPDATE_SPI, &update))
+			if (answer == MOBIKE_SPI_APPLIED)
 			{
 				r->resolved = TRUE;
 				DBG1(DBG_IKE, "mobike-spi: '%Y' replaced IKE SPI %.16"PRIx64
@@ -870,24 +901,27 @@ static void process_response(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 			{	/* the SPI is in use here since the import, send it again */
 				DBG1(DBG_IKE, "mobike-spi: '%Y' %s UPDATE_SPI for IKE SPI "
 					 "%.16"PRIx64, ike_sa->get_other_id(ike_sa),
-					 has_update(message, MOBIKE_SPI_UPDATE_SPI_FAILED,
-								&update) ? "rejected" : "ignored",
+					 answer == MOBIKE_SPI_REJECTED ? "rejected" : "ignored",
 					 be64toh(r->ike_old));
 				again = TRUE;
 			}
 			continue;
 		}
-		if (has_update(message, MOBIKE_SPI_UPDATE_SPI, &update))
+		if (answer == MOBIKE_SPI_APPLIED)
 		{
 			r->resolved = TRUE;
-			if (!r->inbound)
-			{	/* the peer receives with the new SPI now, so we send so */
-				if (!replace_spi(ike_sa, r->protocol, r->peer_spi, FALSE,
-								 r->spi))
+			if (r->inbound)
+			{	/* the peer knows the SA by the installed SPI now */
+				child_sa = ike_sa->get_child_sa(ike_sa, r->protocol, r->spi,
+												TRUE);
+				if (child_sa)
 				{
-					DBG1(DBG_CHD, "mobike-spi: switching outbound SA %.8x "
-						 "to %.8x failed", ntohl(r->peer_spi), ntohl(r->spi));
+					child_sa->set_announced_spi(child_sa, 0);
 				}
+			}
+			else
+			{	/* the peer receives with the new SPI now, so we send so */
+				switch_outbound(ike_sa, r);
 			}
 			DBG1(DBG_CHD, "mobike-spi: '%Y' replaced %N SPI %.8x by %.8x",
 				 ike_sa->get_other_id(ike_sa), protocol_id_names, r->protocol,
@@ -896,49 +930,28 @@ static void process_response(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 		}
 		DBG1(DBG_CHD, "mobike-spi: '%Y' %s UPDATE_SPI %.8x -> %.8x",
 			 ike_sa->get_other_id(ike_sa),
-			 has_update(message, MOBIKE_SPI_UPDATE_SPI_FAILED, &update) ?
-				"rejected" : "ignored", ntohl(r->peer_spi), ntohl(r->spi));
-		if (round >= max)
-		{
-			again = TRUE;
-			continue;
-		}
-		/* Algorithm 1: again, with a new SPI if there is one (the one we
-		 * installed is ours, so it still does not collide) */
+			 answer == MOBIKE_SPI_REJECTED ? "rejected" : "ignored",
+			 ntohl(r->peer_spi), ntohl(r->spi));
 		again = TRUE;
-		spi = fresh_spi(this, ike_sa, entry, r->protocol, r->peer_spi,
-						r->spi);
-		if (!spi)
-		{
-			continue;
+		if (round < max)
+		{	/* Algorithm 1: again, with a new SPI if there is one */
+			renew_spi(this, ike_sa, entry, r);
 		}
-		if (r->inbound &&
-			!replace_spi(ike_sa, r->protocol, r->spi, TRUE, spi))
-		{
-			DBG1(DBG_CHD, "mobike-spi: moving inbound SA %.8x to %.8x "
-				 "failed", ntohl(r->spi), ntohl(spi));
-			continue;
-		}
-		r->spi = spi;
 	}
 	enumerator->destroy(enumerator);
+
 	if (!again)
 	{
-		if (!open)
+		if (!has_open(entry))
 		{
-			find_entry(this, entry->ike_id, TRUE);
 			DBG1(DBG_IKE, "mobike-spi: SPI collision of IKE_SA %s[%u] "
 				 "resolved in %u round trip%s", ike_sa->get_name(ike_sa),
 				 entry->ike_id, round, round == 1 ? "" : "s");
-			entry_destroy(entry);
+			remove_entry(this, entry->ike_id);
 		}
-		this->mutex->unlock(this->mutex);
 		return;
 	}
-	this->mutex->unlock(this->mutex);
-	/* both only queue tasks, which start once this exchange is done; the
-	 * MOBIKE task of this round then skips its COOKIE2 check (a newer
-	 * update is queued), the next round's answer brings one */
+	/* both only queue tasks, which start once this exchange is done */
 	if (round >= max)
 	{
 		snprintf(reason, sizeof(reason), "still colliding after "
@@ -947,127 +960,8 @@ static void process_response(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
 	}
 	else
 	{
-		start_round(this, ike_sa);
+		start_round(this, ike_sa, FALSE);
 	}
-}
-
-/**
- * With a peer that never heard of the new SPI, name the CHILD_SA by the SPI
- * it knows in REKEY_SA and DELETE (and ours in what it sends)
- */
-static void map_spis(private_mobike_spi_nar_t *this, ike_sa_t *ike_sa,
-					 message_t *message, bool incoming)
-{
-	enumerator_t *enumerator, *spis, *replacements;
-	payload_t *payload;
-	notify_payload_t *notify;
-	delete_payload_t *delete, *mapped;
-	replacement_t *r;
-	entry_t *entry;
-	uint32_t spi, from, to;
-	bool changed;
-
-	this->mutex->lock(this->mutex);
-	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
-	if (!entry)
-	{
-		this->mutex->unlock(this->mutex);
-		return;
-	}
-	enumerator = message->create_payload_enumerator(message);
-	while (enumerator->enumerate(enumerator, &payload))
-	{
-		replacements = array_create_enumerator(entry->replacements);
-		while (replacements->enumerate(replacements, &r))
-		{
-			if (!r->rekey || !r->inbound ||
-				!find_child_by_id(ike_sa, r->child_id))
-			{	/* once it is gone, its SPI may be another's */
-				continue;
-			}
-			from = incoming ? r->peer_spi : r->spi;
-			to = incoming ? r->spi : r->peer_spi;
-			if (payload->get_type(payload) == PLV2_NOTIFY)
-			{
-				notify = (notify_payload_t*)payload;
-				if (notify->get_notify_type(notify) == REKEY_SA &&
-					notify->get_protocol_id(notify) == r->protocol &&
-					notify->get_spi(notify) == from)
-				{
-					notify->set_spi(notify, to);
-				}
-			}
-			else if (payload->get_type(payload) == PLV2_DELETE)
-			{
-				delete = (delete_payload_t*)payload;
-				if (delete->get_protocol_id(delete) != r->protocol)
-				{
-					continue;
-				}
-				mapped = delete_payload_create(PLV2_DELETE, r->protocol);
-				changed = FALSE;
-				spis = delete->create_spi_enumerator(delete);
-				while (spis->enumerate(spis, &spi))
-				{
-					changed |= spi == from;
-					mapped->add_spi(mapped, spi == from ? to : spi);
-				}
-				spis->destroy(spis);
-				if (changed)
-				{
-					message->remove_payload_at(message, enumerator);
-					payload->destroy(payload);
-					message->add_payload(message, &mapped->payload_interface);
-					break;
-				}
-				mapped->destroy(mapped);
-			}
-		}
-		replacements->destroy(replacements);
-	}
-	enumerator->destroy(enumerator);
-	this->mutex->unlock(this->mutex);
-}
-
-METHOD(listener_t, message_hook, bool,
-	private_mobike_spi_nar_t *this, ike_sa_t *ike_sa, message_t *message,
-	bool incoming, bool plain)
-{
-	entry_t *entry;
-
-	if (!plain || !ike_sa)
-	{
-		return TRUE;
-	}
-	if (!incoming && message->get_request(message))
-	{
-		this->mutex->lock(this->mutex);
-		entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
-		if (entry)
-		{
-			old_ike_spi(entry, message);
-		}
-		this->mutex->unlock(this->mutex);
-	}
-	switch (message->get_exchange_type(message))
-	{
-		case INFORMATIONAL:
-			if (!incoming && message->get_request(message))
-			{
-				build_request(this, ike_sa, message);
-			}
-			else if (incoming && !message->get_request(message))
-			{
-				process_response(this, ike_sa, message);
-			}
-			/* fall through */
-		case CREATE_CHILD_SA:
-			map_spis(this, ike_sa, message, incoming);
-			break;
-		default:
-			break;
-	}
-	return TRUE;
 }
 
 METHOD(listener_t, child_rekey, bool,
@@ -1078,74 +972,42 @@ METHOD(listener_t, child_rekey, bool,
 	replacement_t *r;
 	entry_t *entry;
 
-	this->mutex->lock(this->mutex);
-	entry = find_entry(this, ike_sa->get_unique_id(ike_sa), FALSE);
-	if (entry)
+	entry = get_entry(this, ike_sa);
+	if (!entry)
 	{
-		enumerator = array_create_enumerator(entry->replacements);
-		while (enumerator->enumerate(enumerator, &r))
-		{
-			if (r->rekey && r->protocol != PROTO_IKE &&
-				r->child_id == old->get_unique_id(old))
-			{
-				DBG1(DBG_CHD, "mobike-spi: colliding SPI %.8x of '%Y' "
-					 "replaced by rekeying, new SPIs %.8x_i %.8x_o",
-					 ntohl(r->peer_spi), ike_sa->get_other_id(ike_sa),
-					 ntohl(new->get_spi(new, TRUE)),
-					 ntohl(new->get_spi(new, FALSE)));
-				/* SPIs are mapped until the old CHILD_SA is gone */
-				r->resolved = TRUE;
-			}
-		}
-		enumerator->destroy(enumerator);
+		return TRUE;
 	}
-	this->mutex->unlock(this->mutex);
-	return TRUE;
-}
-
-METHOD(listener_t, ike_rekey, bool,
-	private_mobike_spi_nar_t *this, ike_sa_t *old, ike_sa_t *new)
-{
-	enumerator_t *enumerator;
-	replacement_t *r;
-	entry_t *entry;
-
-	this->mutex->lock(this->mutex);
-	entry = find_entry(this, old->get_unique_id(old), FALSE);
-	if (entry)
+	enumerator = array_create_enumerator(entry->replacements);
+	while (enumerator->enumerate(enumerator, &r))
 	{
-		enumerator = array_create_enumerator(entry->replacements);
-		while (enumerator->enumerate(enumerator, &r))
-		{
-			if (r->rekey && r->protocol == PROTO_IKE)
-			{	/* the old IKE_SA goes, under the SPI the peer knows */
-				DBG1(DBG_IKE, "mobike-spi: colliding IKE SPI %.16"PRIx64" of "
-					 "'%Y' replaced by rekeying the IKE_SA",
-					 be64toh(r->ike_old), old->get_other_id(old));
-				r->resolved = TRUE;
-			}
+		if (r->rekey && !r->resolved &&
+			r->protocol == old->get_protocol(old) &&
+			(r->inbound ? old->get_spi(old, TRUE) == r->spi
+						: old->get_spi(old, FALSE) == r->peer_spi))
+		{	/* the old CHILD_SA names itself as the peer knows it until it
+			 * is gone */
+			DBG1(DBG_CHD, "mobike-spi: colliding SPI %.8x of '%Y' replaced "
+				 "by rekeying, new SPIs %.8x_i %.8x_o", ntohl(r->peer_spi),
+				 ike_sa->get_other_id(ike_sa), ntohl(new->get_spi(new, TRUE)),
+				 ntohl(new->get_spi(new, FALSE)));
+			r->resolved = TRUE;
 		}
-		enumerator->destroy(enumerator);
 	}
-	this->mutex->unlock(this->mutex);
+	enumerator->destroy(enumerator);
+	if (!has_open(entry) && !entry->failed)
+	{
+		remove_entry(this, entry->ike_id);
+	}
 	return TRUE;
 }
 
 METHOD(listener_t, ike_state_change, bool,
 	private_mobike_spi_nar_t *this, ike_sa_t *ike_sa, ike_sa_state_t state)
 {
-	entry_t *entry;
-
 	/* also an imported IKE_SA whose activation failed */
 	if (state == IKE_DESTROYING)
 	{
-		this->mutex->lock(this->mutex);
-		entry = find_entry(this, ike_sa->get_unique_id(ike_sa), TRUE);
-		this->mutex->unlock(this->mutex);
-		if (entry)
-		{
-			entry_destroy(entry);
-		}
+		remove_entry(this, ike_sa->get_unique_id(ike_sa));
 	}
 	return TRUE;
 }
@@ -1181,10 +1043,16 @@ mobike_spi_nar_t *mobike_spi_nar_create(mobike_spi_settings_t *settings)
 				.activated = _activated,
 			},
 			.listener = {
-				.message = _message_hook,
 				.child_rekey = _child_rekey,
-				.ike_rekey = _ike_rekey,
 				.ike_state_change = _ike_state_change,
+			},
+			.provider = {
+				.create_task = _create_task,
+			},
+			.rounds = {
+				.get_address = _get_address,
+				.take_round = _take_round,
+				.answered = _answered,
 			},
 			.destroy = _destroy,
 		},

@@ -21,8 +21,10 @@
 #define MOBIKE_SPI_NAR_H_
 
 #include "mobike_spi_settings.h"
+#include "mobike_spi_request.h"
 
 #include <bus/listeners/listener.h>
+#include <sa/ikev2/task_provider.h>
 #include <plugins/cxtp/cxtp_spi_hook.h>
 
 typedef struct mobike_spi_nar_t mobike_spi_nar_t;
@@ -33,24 +35,38 @@ typedef struct mobike_spi_nar_t mobike_spi_nar_t;
  *
  * At activation every inbound SPI (and, with SAD lookup "spi", every
  * outbound SPI) is checked against the SAs this gateway holds; a colliding
- * inbound SA is installed under a fresh SPI at once. After activation nAR
- * sends UPDATE_SA_ADDRESSES with COOKIE2 and NAT-D, plus one UPDATE_SPI
- * per replaced SPI if the peer announced support. Unresolved SPIs are
- * retried with new SPIs up to max_round_trips, and when that or the timer
- * runs out the IKE_SA is deleted for a full IKEv2 negotiation. With a peer
- * that did not announce support a colliding CHILD_SA is rekeyed instead.
+ * inbound SA is installed under a fresh SPI from the kernel at once. After
+ * activation nAR sends UPDATE_SA_ADDRESSES with COOKIE2 and NAT-D, plus one
+ * UPDATE_SPI per replaced SPI if the peer announced support, added by a
+ * task of its own (mobike_spi_request_t). Unresolved SPIs are retried with
+ * new SPIs up to max_round_trips, and when that or the timer runs out the
+ * IKE_SA is deleted for a full IKEv2 negotiation. With a peer that did not
+ * announce support a colliding CHILD_SA is rekeyed instead, named by the
+ * SPI the peer knows; an IKE SPI collision with such a peer refuses the
+ * import.
  */
 struct mobike_spi_nar_t {
 
 	/**
-	 * Implements listener_t, for the exchanges that follow.
+	 * Implements listener_t, for rekeyed and destroyed SAs.
 	 */
 	listener_t listener;
 
 	/**
-	 * Implements the hook cxtp calls during activation.
+	 * Implements the hook cxtp calls during import and activation.
 	 */
 	cxtp_spi_hook_t hook;
+
+	/**
+	 * Implements task_provider_t, for the requests of IKE_SAs with SPIs
+	 * being replaced.
+	 */
+	task_provider_t provider;
+
+	/**
+	 * Implements mobike_spi_rounds_t, for the tasks it provides.
+	 */
+	mobike_spi_rounds_t rounds;
 
 	/**
 	 * Destroy a mobike_spi_nar_t.

@@ -154,3 +154,48 @@ bool mobike_spi_notify_equals(mobike_spi_update_t *a, mobike_spi_update_t *b)
 		   a->spi == b->spi && a->new_spi == b->new_spi &&
 		   a->new_ike_spi == b->new_ike_spi;
 }
+
+/**
+ * Whether a message has a notify of the given type with these contents
+ */
+static bool has_update(message_t *message, notify_type_t type,
+					   mobike_spi_update_t *expected)
+{
+	enumerator_t *enumerator;
+	payload_t *payload;
+	notify_payload_t *notify;
+	mobike_spi_update_t update;
+	bool found = FALSE;
+
+	enumerator = message->create_payload_enumerator(message);
+	while (!found && enumerator->enumerate(enumerator, &payload))
+	{
+		if (payload->get_type(payload) != PLV2_NOTIFY)
+		{
+			continue;
+		}
+		notify = (notify_payload_t*)payload;
+		found = notify->get_notify_type(notify) == type &&
+				!mobike_spi_notify_parse(notify, &update) &&
+				mobike_spi_notify_equals(&update, expected);
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/*
+ * Described in header
+ */
+mobike_spi_answer_t mobike_spi_notify_answer(message_t *message,
+											 mobike_spi_update_t *update)
+{
+	if (has_update(message, MOBIKE_SPI_UPDATE_SPI, update))
+	{
+		return MOBIKE_SPI_APPLIED;
+	}
+	if (has_update(message, MOBIKE_SPI_UPDATE_SPI_FAILED, update))
+	{
+		return MOBIKE_SPI_REJECTED;
+	}
+	return MOBIKE_SPI_IGNORED;
+}

@@ -81,6 +81,32 @@ struct mobike_spi_update_t {
 	uint64_t new_ike_spi;
 };
 
+typedef enum mobike_spi_answer_t mobike_spi_answer_t;
+
+/**
+ * What the receiver of an UPDATE_SPI answered
+ */
+enum mobike_spi_answer_t {
+	/** nothing: it does not know UPDATE_SPI, or did not process it */
+	MOBIKE_SPI_IGNORED,
+	/** it applied it and repeated it */
+	MOBIKE_SPI_APPLIED,
+	/** it refused it with UPDATE_SPI_FAILED */
+	MOBIKE_SPI_REJECTED,
+};
+
+typedef struct mobike_spi_result_t mobike_spi_result_t;
+
+/**
+ * An UPDATE_SPI sent and the receiver's answer
+ */
+struct mobike_spi_result_t {
+	/** contents of the UPDATE_SPI */
+	mobike_spi_update_t update;
+	/** what the response said about it */
+	mobike_spi_answer_t answer;
+};
+
 /**
  * Build an UPDATE_SPI notify, or its repetition in a response.
  *
@@ -119,5 +145,15 @@ char *mobike_spi_notify_parse(notify_payload_t *notify,
  * Whether two UPDATE_SPI contents are the same.
  */
 bool mobike_spi_notify_equals(mobike_spi_update_t *a, mobike_spi_update_t *b);
+
+/**
+ * What a response says about an UPDATE_SPI of the request.
+ *
+ * @param message		response
+ * @param update		UPDATE_SPI of the request
+ * @return				the receiver's answer
+ */
+mobike_spi_answer_t mobike_spi_notify_answer(message_t *message,
+											 mobike_spi_update_t *update);
 
 #endif /** MOBIKE_SPI_NOTIFY_H_ @}*/

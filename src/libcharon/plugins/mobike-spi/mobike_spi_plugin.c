@@ -15,9 +15,10 @@
 #include "mobike_spi_plugin.h"
 #include "mobike_spi_settings.h"
 #include "mobike_spi_nar.h"
-#include "mobike_spi_update.h"
+#include "mobike_spi_provider.h"
 
 #include <daemon.h>
+#include <sa/ikev2/task_manager_v2.h>
 
 typedef struct private_mobike_spi_plugin_t private_mobike_spi_plugin_t;
 
@@ -42,9 +43,10 @@ struct private_mobike_spi_plugin_t {
 	mobike_spi_nar_t *nar;
 
 	/**
-	 * The mobile node's side and the announcement of support
+	 * The tasks of every IKE_SA: the announcement of support, the mobile
+	 * node's side of UPDATE_SPI
 	 */
-	mobike_spi_update_listener_t *update;
+	mobike_spi_provider_t *provider;
 };
 
 /**
@@ -55,15 +57,16 @@ static void unregister(private_mobike_spi_plugin_t *this)
 	if (this->nar)
 	{
 		lib->set(lib, CXTP_SPI_HOOK, NULL);
+		task_manager_v2_remove_provider(&this->nar->provider);
 		charon->bus->remove_listener(charon->bus, &this->nar->listener);
 		this->nar->destroy(this->nar);
 		this->nar = NULL;
 	}
-	if (this->update)
+	if (this->provider)
 	{
-		charon->bus->remove_listener(charon->bus, &this->update->listener);
-		this->update->destroy(this->update);
-		this->update = NULL;
+		task_manager_v2_remove_provider(&this->provider->provider);
+		this->provider->destroy(this->provider);
+		this->provider = NULL;
 	}
 	DESTROY_IF(this->settings);
 	this->settings = NULL;
@@ -102,9 +105,10 @@ static bool plugin_cb(private_mobike_spi_plugin_t *this,
 		settings = this->settings = mobike_spi_settings_create();
 		log_settings(settings);
 		this->nar = mobike_spi_nar_create(settings);
-		this->update = mobike_spi_update_listener_create(settings);
+		this->provider = mobike_spi_provider_create(settings);
 		charon->bus->add_listener(charon->bus, &this->nar->listener);
-		charon->bus->add_listener(charon->bus, &this->update->listener);
+		task_manager_v2_add_provider(&this->nar->provider);
+		task_manager_v2_add_provider(&this->provider->provider);
 		lib->set(lib, CXTP_SPI_HOOK, &this->nar->hook);
 	}
 	else

@@ -15,11 +15,19 @@
 #include "mobike_spi_sad.h"
 
 #include <daemon.h>
+#include <collections/array.h>
 
 /**
  * Attempts to find a free SPI before giving up
  */
 #define FRESH_ATTEMPTS 256
+
+/**
+ * Times to ask the kernel for a fresh SPI: XFRM tries as many random SPIs
+ * as the range has, so in a small range with few SPIs free a request may
+ * fail while one is
+ */
+#define ALLOC_ATTEMPTS 8
 
 /*
  * Described in header
@@ -101,12 +109,93 @@ bool mobike_spi_sad_collides(mobike_spi_sad_lookup_t mode,
 	return collides;
 }
 
+/**
+ * Release SPIs allocated for a CHILD_SA not installed yet
+ */
+static void release(ike_sa_t *ike_sa, child_sa_t *child_sa, array_t *spis)
+{
+	uint32_t spi;
+
+	while (array_remove(spis, ARRAY_HEAD, &spi))
+	{
+		charon->kernel->del_sa(charon->kernel, &(kernel_ipsec_sa_id_t){
+				.src = ike_sa->get_other_host(ike_sa),
+				.dst = ike_sa->get_my_host(ike_sa),
+				.spi = spi,
+				.proto = child_sa->get_protocol(child_sa) == PROTO_ESP ?
+							IPPROTO_ESP : IPPROTO_AH,
+			}, &(kernel_ipsec_del_sa_t){});
+	}
+	array_destroy(spis);
+}
+
+/**
+ * A fresh inbound SPI for a CHILD_SA, as the kernel allocates it, 0 if it
+ * does not
+ */
+static uint32_t allocate(ike_sa_t *ike_sa, child_sa_t *child_sa, bool installed)
+{
+	status_t status;
+
+	if (!installed)
+	{	/* the install takes the allocation over */
+		return child_sa->alloc_spi(child_sa, child_sa->get_protocol(child_sa));
+	}
+	/* the SA leaves the SPI it had, the CHILD_SA is found by its SPIs */
+	charon->child_sa_manager->remove(charon->child_sa_manager, child_sa);
+	status = child_sa->update_spi(child_sa, TRUE, 0);
+	charon->child_sa_manager->add(charon->child_sa_manager, child_sa, ike_sa);
+	return status == SUCCESS ? child_sa->get_spi(child_sa, TRUE) : 0;
+}
+
 /*
  * Described in header
  */
-uint32_t mobike_spi_sad_fresh(mobike_spi_sad_lookup_t mode,
-							  protocol_id_t protocol, host_t *dst,
-							  ike_sa_t *ike_sa, uint32_t *avoid, int count)
+uint32_t mobike_spi_sad_fresh_inbound(mobike_spi_sad_lookup_t mode,
+									  ike_sa_t *ike_sa, child_sa_t *child_sa)
+{
+	bool installed = child_sa->get_state(child_sa) == CHILD_INSTALLED;
+	uint32_t spi = 0, held = 0;
+	array_t *rejected;
+	int i, failed = 0;
+
+	rejected = array_create(sizeof(uint32_t), 0);
+	for (i = 0; i < FRESH_ATTEMPTS && failed < ALLOC_ATTEMPTS; i++)
+	{
+		spi = allocate(ike_sa, child_sa, installed);
+		if (!spi)
+		{
+			failed++;
+			continue;
+		}
+		if (!installed)
+		{	/* the CHILD_SA holds the last one, and releases it */
+			if (held)
+			{
+				array_insert(rejected, ARRAY_TAIL, &held);
+			}
+			held = spi;
+		}
+		if (mode != MOBIKE_SPI_SAD_LOOKUP_SPI ||
+			!mobike_spi_sad_collides(mode, child_sa->get_protocol(child_sa),
+									 spi, ike_sa->get_my_host(ike_sa), ike_sa,
+									 child_sa))
+		{
+			break;
+		}
+		DBG2(DBG_CHD, "mobike-spi: fresh SPI %.8x is another SA's outbound "
+			 "SPI, allocating another", ntohl(spi));
+		spi = 0;
+	}
+	release(ike_sa, child_sa, rejected);
+	return spi;
+}
+
+/*
+ * Described in header
+ */
+uint32_t mobike_spi_sad_fresh_peer(protocol_id_t protocol, ike_sa_t *ike_sa,
+								   uint32_t *avoid, int count)
 {
 	uint32_t spi_min, spi_max, spi = 0, candidate;
 	rng_t *rng;
@@ -144,11 +233,9 @@ uint32_t mobike_spi_sad_fresh(mobike_spi_sad_lookup_t mode,
 				break;
 			}
 		}
-		/* never the same SPI in both modes that find SAs by SPI only */
-		if (j == count && !mobike_spi_sad_collides(
-							mode == MOBIKE_SPI_SAD_LOOKUP_SPI_DST_SRC ?
-								MOBIKE_SPI_SAD_LOOKUP_SPI_DST : mode,
-							protocol, candidate, dst, ike_sa, NULL))
+		if (j == count && !mobike_spi_sad_collides(MOBIKE_SPI_SAD_LOOKUP_SPI,
+							protocol, candidate, ike_sa->get_my_host(ike_sa),
+							ike_sa, NULL))
 		{
 			spi = candidate;
 		}

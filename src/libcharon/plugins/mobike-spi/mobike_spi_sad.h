@@ -53,19 +53,41 @@ bool mobike_spi_sad_collides(mobike_spi_sad_lookup_t mode,
 							 ike_sa_t *ike_sa, child_sa_t *skip);
 
 /**
- * Pick a fresh inbound SPI in charon's SPI range (charon.spi_min/max) that
- * collides with nothing charon holds nor with the given SPIs.
+ * Move the inbound SA of a CHILD_SA to a fresh SPI, or allocate one for a
+ * CHILD_SA not installed yet (its install then takes the kernel's
+ * allocation over).
+ *
+ * The SPI comes from the kernel's get_spi(), unique among the SAs the
+ * kernel would find by it (per destination with XFRM, among all inbound
+ * SAs with libipsec); as XFRM tries only as many random SPIs as the range
+ * has, a failed request is repeated a few times. With the lookup mode
+ * "spi" it must also differ from
+ * the outbound SPIs, which the kernel does not compare with, so there the
+ * SPIs are checked against every CHILD_SA and allocated again if needed.
  *
  * @param mode			effective lookup mode
+ * @param ike_sa		IKE_SA of the CHILD_SA, checked out
+ * @param child_sa		CHILD_SA, its protocol set
+ * @return				new inbound SPI, 0 if none is free
+ */
+uint32_t mobike_spi_sad_fresh_inbound(mobike_spi_sad_lookup_t mode,
+									  ike_sa_t *ike_sa, child_sa_t *child_sa);
+
+/**
+ * Pick a new SPI for the peer's inbound SA, our outbound, in the lookup
+ * mode "spi" (in the other modes our outbound SPIs never collide).
+ *
+ * The peer allocates its own SPIs, no kernel here can, so the SPI is drawn
+ * from charon's SPI range (charon.spi_min/max) and checked against every
+ * CHILD_SA charon holds and the given SPIs.
+ *
  * @param protocol		PROTO_ESP or PROTO_AH
- * @param dst			destination of the SA
  * @param ike_sa		IKE_SA the caller has checked out
  * @param avoid			SPIs not to pick (network order)
  * @param count			number of SPIs in avoid
  * @return				SPI (network order), 0 if none was found
  */
-uint32_t mobike_spi_sad_fresh(mobike_spi_sad_lookup_t mode,
-							  protocol_id_t protocol, host_t *dst,
-							  ike_sa_t *ike_sa, uint32_t *avoid, int count);
+uint32_t mobike_spi_sad_fresh_peer(protocol_id_t protocol, ike_sa_t *ike_sa,
+								   uint32_t *avoid, int count);
 
 #endif /** MOBIKE_SPI_SAD_H_ @}*/

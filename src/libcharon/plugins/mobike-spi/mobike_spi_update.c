@@ -20,21 +20,24 @@
 
 #include <daemon.h>
 #include <collections/array.h>
-#include <collections/linked_list.h>
-#include <threading/mutex.h>
 
-typedef struct private_mobike_spi_update_listener_t
-	private_mobike_spi_update_listener_t;
+typedef struct private_mobike_spi_update_task_t
+	private_mobike_spi_update_task_t;
 
 /**
- * Private data of a mobike_spi_update_listener_t object.
+ * Private data of a mobike_spi_update_task_t task.
  */
-struct private_mobike_spi_update_listener_t {
+struct private_mobike_spi_update_task_t {
 
 	/**
 	 * Public interface.
 	 */
-	mobike_spi_update_listener_t public;
+	mobike_spi_update_task_t public;
+
+	/**
+	 * IKE_SA that received the request
+	 */
+	ike_sa_t *ike_sa;
 
 	/**
 	 * Plugin settings
@@ -42,74 +45,10 @@ struct private_mobike_spi_update_listener_t {
 	mobike_spi_settings_t *settings;
 
 	/**
-	 * Answers to add to responses, answer_t
+	 * Notifies for the response, notify_payload_t
 	 */
-	linked_list_t *answers;
-
-	/**
-	 * Lock for answers
-	 */
-	mutex_t *mutex;
+	array_t *answers;
 };
-
-/**
- * Notifies for the response to a request
- */
-typedef struct {
-	/** unique ID of the IKE_SA */
-	u_int ike_id;
-	/** message ID of the request */
-	uint32_t mid;
-	/** notify_payload_t to add */
-	array_t *notifies;
-} answer_t;
-
-static void answer_destroy(answer_t *answer)
-{
-	array_destroy_offset(answer->notifies, offsetof(payload_t, destroy));
-	free(answer);
-}
-
-static void answer_destroy_if(answer_t *answer)
-{
-	if (answer)
-	{
-		answer_destroy(answer);
-	}
-}
-
-/**
- * The SPI field of a notify, for logging
- */
-static uint32_t notify_spi(notify_payload_t *notify)
-{
-	return ntohl(notify->get_spi(notify));
-}
-
-/**
- * Remove the answer of an IKE_SA, with a message ID or any (mid 0)
- */
-static answer_t *remove_answer(private_mobike_spi_update_listener_t *this,
-							   u_int ike_id, uint32_t mid, bool any)
-{
-	enumerator_t *enumerator;
-	answer_t *answer, *found = NULL;
-
-	this->mutex->lock(this->mutex);
-	enumerator = this->answers->create_enumerator(this->answers);
-	while (enumerator->enumerate(enumerator, &answer))
-	{
-		if (answer->ike_id == ike_id && (any || answer->mid == mid))
-		{
-			this->answers->remove_at(this->answers, enumerator);
-			found = answer;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
-	this->mutex->unlock(this->mutex);
-	return found;
-}
 
 /**
  * A checked UPDATE_SPI of a request
@@ -175,35 +114,28 @@ static char *check_ike(ike_sa_t *ike_sa, request_t *req, array_t *checked)
 /**
  * Check whether an UPDATE_SPI fits the IKE_SA, NULL if so
  */
-static char *check(private_mobike_spi_update_listener_t *this,
-				   ike_sa_t *ike_sa, request_t *req, array_t *checked)
+static char *check(private_mobike_spi_update_task_t *this, request_t *req,
+				   array_t *checked)
 {
 	enumerator_t *enumerator;
-	child_sa_t *child_sa;
 	request_t *other;
 	bool initiator;
 
-	initiator = ike_sa->has_condition(ike_sa, COND_ORIGINAL_INITIATOR);
+	initiator = this->ike_sa->has_condition(this->ike_sa,
+											COND_ORIGINAL_INITIATOR);
 	/* D names the owner: the SPI we chose is the one we receive with */
 	req->inbound = req->update.responder != initiator;
 	if (req->update.protocol == PROTO_IKE)
 	{
-		return check_ike(ike_sa, req, checked);
+		return check_ike(this->ike_sa, req, checked);
 	}
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	while (enumerator->enumerate(enumerator, &child_sa))
+	req->child_sa = this->ike_sa->get_child_sa(this->ike_sa,
+								req->update.protocol, req->update.spi,
+								req->inbound);
+	if (!req->child_sa ||
+		req->child_sa->get_state(req->child_sa) != CHILD_INSTALLED)
 	{
-		if (child_sa->get_protocol(child_sa) == req->update.protocol &&
-			child_sa->get_state(child_sa) == CHILD_INSTALLED &&
-			child_sa->get_spi(child_sa, req->inbound) == req->update.spi)
-		{
-			req->child_sa = child_sa;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
-	if (!req->child_sa)
-	{
+		req->child_sa = NULL;
 		return req->inbound ? "no installed CHILD_SA with this inbound SPI"
 							: "no installed CHILD_SA with this outbound SPI";
 	}
@@ -221,12 +153,31 @@ static char *check(private_mobike_spi_update_listener_t *this,
 		mobike_spi_sad_collides(mobike_spi_sad_resolve(
 							this->settings->get_sad_lookup(this->settings)),
 							req->update.protocol, req->update.new_spi,
-							ike_sa->get_my_host(ike_sa), ike_sa,
-							req->child_sa))
+							this->ike_sa->get_my_host(this->ike_sa),
+							this->ike_sa, req->child_sa))
 	{
 		return "new inbound SPI in use here";
 	}
 	return NULL;
+}
+
+/**
+ * Register the CHILD_SAs of an IKE_SA again in the child_sa_manager, which
+ * keeps the IKE_SA ID they belong to
+ */
+static void readd_children(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (enumerator->enumerate(enumerator, &child_sa))
+	{
+		charon->child_sa_manager->remove(charon->child_sa_manager, child_sa);
+		charon->child_sa_manager->add(charon->child_sa_manager, child_sa,
+									  ike_sa);
+	}
+	enumerator->destroy(enumerator);
 }
 
 /**
@@ -240,7 +191,8 @@ static bool apply(ike_sa_t *ike_sa, request_t *req)
 	status_t status;
 
 	if (req->update.protocol == PROTO_IKE)
-	{	/* the manager takes the new ID on checkin, the response has it */
+	{	/* the manager takes the new ID on checkin, the response has it, the
+		 * child_sa_manager gets it here (kernel events find CHILD_SAs by it) */
 		if (ike_sa->has_condition(ike_sa, COND_ORIGINAL_INITIATOR))
 		{
 			old = id->get_responder_spi(id);
@@ -251,6 +203,7 @@ static bool apply(ike_sa_t *ike_sa, request_t *req)
 			old = id->get_initiator_spi(id);
 			id->set_initiator_spi(id, req->update.new_ike_spi);
 		}
+		readd_children(ike_sa);
 		DBG1(DBG_IKE, "mobike-spi: IKE_SA %s[%u] peer's SPI %.16"PRIx64
 			 " replaced by %.16"PRIx64" as '%Y' asked", ike_sa->get_name(ike_sa),
 			 ike_sa->get_unique_id(ike_sa), be64toh(old),
@@ -278,28 +231,18 @@ static bool apply(ike_sa_t *ike_sa, request_t *req)
 }
 
 /**
- * Process the UPDATE_SPI notifies of a request: all or nothing
+ * Check the UPDATE_SPI notifies of a request, apply all or none
  */
-static void process_request(private_mobike_spi_update_listener_t *this,
-							ike_sa_t *ike_sa, message_t *message)
+static void process_updates(private_mobike_spi_update_task_t *this,
+							message_t *message)
 {
 	enumerator_t *enumerator;
 	payload_t *payload;
 	notify_payload_t *notify;
 	array_t *requests, *failed;
 	request_t *req;
-	answer_t *answer;
 	char *why;
 
-	if (!this->settings->get_announce(this->settings))
-	{	/* as if we never heard of it, as we told the peer */
-		if (message->get_notify(message, MOBIKE_SPI_UPDATE_SPI))
-		{
-			DBG1(DBG_IKE, "mobike-spi: ignoring UPDATE_SPI from '%Y', support "
-				 "disabled", ike_sa->get_other_id(ike_sa));
-		}
-		return;
-	}
 	requests = array_create(0, 0);
 	failed = array_create(0, 0);
 	enumerator = message->create_payload_enumerator(message);
@@ -320,15 +263,15 @@ static void process_request(private_mobike_spi_update_listener_t *this,
 		why = mobike_spi_notify_parse(notify, &req->update);
 		if (!why)
 		{
-			why = check(this, ike_sa, req, requests);
+			why = check(this, req, requests);
 		}
 		if (why)
 		{
 			DBG1(DBG_IKE, "mobike-spi: rejecting UPDATE_SPI (%N SPI %.8x) "
 				 "from '%Y': %s", protocol_id_names,
 				 notify->get_protocol_id(notify),
-				 notify_spi(notify),
-				 ike_sa->get_other_id(ike_sa), why);
+				 ntohl(notify->get_spi(notify)),
+				 this->ike_sa->get_other_id(this->ike_sa), why);
 			array_insert(failed, ARRAY_TAIL, req);
 		}
 		else
@@ -337,23 +280,12 @@ static void process_request(private_mobike_spi_update_listener_t *this,
 		}
 	}
 	enumerator->destroy(enumerator);
-	if (!array_count(requests) && !array_count(failed))
-	{
-		array_destroy(requests);
-		array_destroy(failed);
-		return;
-	}
 
-	INIT(answer,
-		.ike_id = ike_sa->get_unique_id(ike_sa),
-		.mid = message->get_message_id(message),
-		.notifies = array_create(0, 0),
-	);
 	if (array_count(failed))
 	{
 		while (array_remove(failed, ARRAY_HEAD, &req))
 		{
-			array_insert(answer->notifies, ARRAY_TAIL,
+			array_insert(this->answers, ARRAY_TAIL,
 						 mobike_spi_notify_failed(req->notify));
 			free(req);
 		}
@@ -367,142 +299,85 @@ static void process_request(private_mobike_spi_update_listener_t *this,
 	{
 		while (array_remove(requests, ARRAY_HEAD, &req))
 		{
-			if (apply(ike_sa, req))
-			{
-				array_insert(answer->notifies, ARRAY_TAIL,
-							 mobike_spi_notify_build(&req->update));
-			}
-			else
-			{
-				array_insert(answer->notifies, ARRAY_TAIL,
-							 mobike_spi_notify_failed(req->notify));
-			}
+			array_insert(this->answers, ARRAY_TAIL, apply(this->ike_sa, req) ?
+						 mobike_spi_notify_build(&req->update) :
+						 mobike_spi_notify_failed(req->notify));
 			free(req);
 		}
 	}
 	array_destroy_function(requests, (void*)free, NULL);
-	array_destroy_function(failed, (void*)free, NULL);
-
-	/* a new request replaces an older answer never sent */
-	answer_destroy_if(remove_answer(this, answer->ike_id, 0, TRUE));
-	this->mutex->lock(this->mutex);
-	this->answers->insert_last(this->answers, answer);
-	this->mutex->unlock(this->mutex);
+	array_destroy(failed);
 }
 
-/**
- * Add the answer to the response of its request
- */
-static void build_response(private_mobike_spi_update_listener_t *this,
-						   ike_sa_t *ike_sa, message_t *message)
+METHOD(task_t, process, status_t,
+	private_mobike_spi_update_task_t *this, message_t *message)
 {
-	answer_t *answer;
+	if (!message->get_notify(message, MOBIKE_SPI_UPDATE_SPI))
+	{
+		return NEED_MORE;
+	}
+	if (!this->settings->get_announce(this->settings))
+	{	/* as if we never heard of it, as we told the peer */
+		DBG1(DBG_IKE, "mobike-spi: ignoring UPDATE_SPI from '%Y', support "
+			 "disabled", this->ike_sa->get_other_id(this->ike_sa));
+		return NEED_MORE;
+	}
+	process_updates(this, message);
+	return NEED_MORE;
+}
+
+METHOD(task_t, build, status_t,
+	private_mobike_spi_update_task_t *this, message_t *message)
+{
 	payload_t *payload;
 
-	answer = remove_answer(this, ike_sa->get_unique_id(ike_sa),
-						   message->get_message_id(message), FALSE);
-	if (answer)
+	while (array_remove(this->answers, ARRAY_HEAD, &payload))
 	{
-		while (array_remove(answer->notifies, ARRAY_HEAD, &payload))
-		{
-			message->add_payload(message, payload);
-		}
-		answer_destroy(answer);
+		message->add_payload(message, payload);
 	}
+	return SUCCESS;
 }
 
-/**
- * Announce support in our first IKE_AUTH message, note the peer's
- */
-static void announce(private_mobike_spi_update_listener_t *this,
-					 ike_sa_t *ike_sa, message_t *message, bool incoming)
+METHOD(task_t, get_type, task_type_t,
+	private_mobike_spi_update_task_t *this)
 {
-	if (incoming)
-	{
-		if (message->get_notify(message, MOBIKE_SPI_UPDATE_SPI_SUPPORTED) &&
-			!ike_sa->supports_extension(ike_sa, MOBIKE_SPI_EXT_PEER))
-		{
-			DBG1(DBG_IKE, "mobike-spi: peer supports UPDATE_SPI");
-			ike_sa->enable_extension(ike_sa, MOBIKE_SPI_EXT_PEER);
-		}
-	}
-	else if (this->settings->get_announce(this->settings) &&
-			 (message->get_payload(message, PLV2_ID_INITIATOR) ||
-			  message->get_payload(message, PLV2_ID_RESPONDER)))
-	{	/* the message with our identity comes once */
-		message->add_notify(message, FALSE, MOBIKE_SPI_UPDATE_SPI_SUPPORTED,
-							chunk_empty);
-	}
+	return TASK_PLUGIN;
 }
 
-METHOD(listener_t, message_hook, bool,
-	private_mobike_spi_update_listener_t *this, ike_sa_t *ike_sa,
-	message_t *message, bool incoming, bool plain)
+METHOD(task_t, migrate, void,
+	private_mobike_spi_update_task_t *this, ike_sa_t *ike_sa)
 {
-	if (!plain || !ike_sa)
-	{
-		return TRUE;
-	}
-	switch (message->get_exchange_type(message))
-	{
-		case IKE_AUTH:
-			announce(this, ike_sa, message, incoming);
-			break;
-		case INFORMATIONAL:
-			if (incoming && message->get_request(message))
-			{
-				process_request(this, ike_sa, message);
-			}
-			else if (!incoming && !message->get_request(message))
-			{
-				build_response(this, ike_sa, message);
-			}
-			break;
-		default:
-			break;
-	}
-	return TRUE;
+	this->ike_sa = ike_sa;
 }
 
-METHOD(listener_t, ike_state_change, bool,
-	private_mobike_spi_update_listener_t *this, ike_sa_t *ike_sa,
-	ike_sa_state_t state)
+METHOD(task_t, destroy, void,
+	private_mobike_spi_update_task_t *this)
 {
-	if (state == IKE_DESTROYING)
-	{
-		answer_destroy_if(remove_answer(this, ike_sa->get_unique_id(ike_sa),
-										0, TRUE));
-	}
-	return TRUE;
-}
-
-METHOD(mobike_spi_update_listener_t, destroy, void,
-	private_mobike_spi_update_listener_t *this)
-{
-	this->answers->destroy_function(this->answers, (void*)answer_destroy);
-	this->mutex->destroy(this->mutex);
+	array_destroy_offset(this->answers, offsetof(payload_t, destroy));
 	free(this);
 }
 
 /*
  * Described in header
  */
-mobike_spi_update_listener_t *mobike_spi_update_listener_create(
+mobike_spi_update_task_t *mobike_spi_update_task_create(ike_sa_t *ike_sa,
 											mobike_spi_settings_t *settings)
 {
-	private_mobike_spi_update_listener_t *this;
+	private_mobike_spi_update_task_t *this;
 
 	INIT(this,
 		.public = {
-			.listener = {
-				.message = _message_hook,
-				.ike_state_change = _ike_state_change,
+			.task = {
+				.build = _build,
+				.process = _process,
+				.get_type = _get_type,
+				.migrate = _migrate,
+				.destroy = _destroy,
 			},
-			.destroy = _destroy,
 		},
+		.ike_sa = ike_sa,
 		.settings = settings,
-		.answers = linked_list_create(),
-		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+		.answers = array_create(0, 0),
 	);
 	return &this->public;
 }

@@ -22,42 +22,41 @@
 
 #include "mobike_spi_settings.h"
 
-#include <bus/listeners/listener.h>
+#include <sa/task.h>
 
-typedef struct mobike_spi_update_listener_t mobike_spi_update_listener_t;
+typedef struct mobike_spi_update_task_t mobike_spi_update_task_t;
 
 /**
- * The mobile node's side of UPDATE_SPI, and the announcement of support.
+ * Task of the mobile node's side of UPDATE_SPI, in INFORMATIONAL requests
+ * it receives.
  *
- * Announces UPDATE_SPI support in IKE_AUTH (unless disabled) and notes the
- * peer's. Applies the UPDATE_SPI notifies of a request: each names a
- * CHILD_SA of the IKE_SA by the SPI it replaces, the SA continues under the
+ * Applies the UPDATE_SPI notifies of the request after charon's own tasks
+ * processed it: each names a CHILD_SA of the IKE_SA by the SPI it replaces
+ * (or, for protocol IKE, the sender's IKE SPI), the SA continues under the
  * new SPI in place (kernel and charon, anti-replay state kept), and the
- * response repeats it. A request with any UPDATE_SPI that is malformed or
- * does not fit (unknown SPI, an SPI that is not the sender's to replace, a
- * new inbound SPI in use here) changes nothing and is answered with one
- * UPDATE_SPI_FAILED per such notify.
+ * response repeats the notify. A request with any UPDATE_SPI that is
+ * malformed or does not fit (unknown SPI, an SPI that is not the sender's
+ * to replace, a new inbound SPI in use here) changes nothing and is
+ * answered with one UPDATE_SPI_FAILED per such notify. With the
+ * announcement disabled, UPDATE_SPI notifies are ignored, as by a peer
+ * that does not know them.
  */
-struct mobike_spi_update_listener_t {
+struct mobike_spi_update_task_t {
 
 	/**
-	 * Implements listener_t.
+	 * Implements task_t, of type TASK_PLUGIN.
 	 */
-	listener_t listener;
-
-	/**
-	 * Destroy a mobike_spi_update_listener_t.
-	 */
-	void (*destroy)(mobike_spi_update_listener_t *this);
+	task_t task;
 };
 
 /**
- * Create a mobike_spi_update_listener_t instance.
+ * Create a mobike_spi_update_task_t task.
  *
+ * @param ike_sa		IKE_SA that received an INFORMATIONAL request
  * @param settings		plugin settings
- * @return				instance
+ * @return				task
  */
-mobike_spi_update_listener_t *mobike_spi_update_listener_create(
+mobike_spi_update_task_t *mobike_spi_update_task_create(ike_sa_t *ike_sa,
 											mobike_spi_settings_t *settings);
 
 #endif /** MOBIKE_SPI_UPDATE_H_ @}*/

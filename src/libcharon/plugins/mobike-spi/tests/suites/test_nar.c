@@ -14,20 +14,114 @@
 
 #include <test_suite.h>
 
+#include <inttypes.h>
+
 #include <daemon.h>
+#include <sa/ikev2/task_manager_v2.h>
+#include <encoding/payloads/delete_payload.h>
 #include <tests/utils/exchange_test_helper.h>
 #include <tests/utils/exchange_test_asserts.h>
 
 #include "../../mobike_spi_nar.h"
 #include "../../mobike_spi_notify.h"
-#include "../../mobike_spi_update.h"
+#include "../../mobike_spi_provider.h"
+#include "../mobike_spi_test_task.h"
 
 /**
  * The gateway's side (b) and the mobile node's (a), sharing settings
  */
 static mobike_spi_settings_t *settings;
-static mobike_spi_update_listener_t *update;
+static mobike_spi_provider_t *provider;
 static mobike_spi_nar_t *nar;
+
+/**
+ * Records every plaintext message as bus listeners see it, before and after
+ * all others: no listener may change what a task built or received
+ */
+typedef struct {
+	listener_t listener;
+	array_t *seen;
+} recorder_t;
+
+static recorder_t first, last;
+
+/**
+ * A message's header SPIs, payloads, notifies and SPIs, as a string
+ */
+static char *describe(message_t *message, bool incoming)
+{
+	enumerator_t *enumerator, *spis;
+	ike_sa_id_t *id = message->get_ike_sa_id(message);
+	notify_payload_t *notify;
+	delete_payload_t *delete;
+	payload_t *payload;
+	char buf[2048];
+	chunk_t data;
+	int len;
+	uint32_t spi;
+
+	len = snprintf(buf, sizeof(buf), "%s %N %s %.16"PRIx64"_%.16"PRIx64":",
+				   incoming ? "in" : "out", exchange_type_names,
+				   message->get_exchange_type(message),
+				   message->get_request(message) ? "request" : "response",
+				   id->get_initiator_spi(id), id->get_responder_spi(id));
+	enumerator = message->create_payload_enumerator(message);
+	while (enumerator->enumerate(enumerator, &payload))
+	{
+		len += snprintf(buf + len, sizeof(buf) - len, " %N",
+						payload_type_short_names, payload->get_type(payload));
+		if (payload->get_type(payload) == PLV2_NOTIFY)
+		{
+			notify = (notify_payload_t*)payload;
+			data = notify->get_notification_data(notify);
+			len += snprintf(buf + len, sizeof(buf) - len, "(%d %.8x %#B)",
+							notify->get_notify_type(notify),
+							notify->get_spi(notify), &data);
+		}
+		else if (payload->get_type(payload) == PLV2_DELETE)
+		{
+			delete = (delete_payload_t*)payload;
+			spis = delete->create_spi_enumerator(delete);
+			while (spis->enumerate(spis, &spi))
+			{
+				len += snprintf(buf + len, sizeof(buf) - len, "(%.8x)", spi);
+			}
+			spis->destroy(spis);
+		}
+		ck_assert(len < sizeof(buf));
+	}
+	enumerator->destroy(enumerator);
+	return strdup(buf);
+}
+
+METHOD(listener_t, record, bool,
+	recorder_t *this, ike_sa_t *ike_sa, message_t *message, bool incoming,
+	bool plain)
+{
+	if (plain && message->get_ike_sa_id(message))
+	{
+		array_insert(this->seen, ARRAY_TAIL, describe(message, incoming));
+	}
+	return TRUE;
+}
+
+/**
+ * Assert that both recorders saw the same messages, and some
+ */
+static void assert_unchanged()
+{
+	char *a, *b;
+	int i;
+
+	ck_assert(array_count(first.seen));
+	ck_assert_int_eq(array_count(first.seen), array_count(last.seen));
+	for (i = 0; i < array_count(first.seen); i++)
+	{
+		array_get(first.seen, i, &a);
+		array_get(last.seen, i, &b);
+		ck_assert_str_eq(a, b);
+	}
+}
 
 START_SETUP(setup)
 {
@@ -39,65 +133,141 @@ START_SETUP(setup)
 	/* the MOBIKE update at once, each test runs its exchanges itself */
 	lib->settings->set_str(lib->settings,
 						   "%s.plugins.mobike-spi.update_delay", "0", lib->ns);
-	/* room for fresh SPIs apart from the mock kernel's */
-	lib->settings->set_str(lib->settings, "%s.spi_min", "0x1000", lib->ns);
-	lib->settings->set_str(lib->settings, "%s.spi_max", "0x1003", lib->ns);
+	first = (recorder_t){
+		.listener = {
+			.message = _record,
+		},
+		.seen = array_create(0, 0),
+	};
+	last = first;
+	last.seen = array_create(0, 0);
+	charon->bus->add_listener(charon->bus, &first.listener);
 	settings = mobike_spi_settings_create();
-	update = mobike_spi_update_listener_create(settings);
+	provider = mobike_spi_provider_create(settings);
 	nar = mobike_spi_nar_create(settings);
-	charon->bus->add_listener(charon->bus, &update->listener);
+	task_manager_v2_add_provider(&provider->provider);
+	task_manager_v2_add_provider(&nar->provider);
 	charon->bus->add_listener(charon->bus, &nar->listener);
+	charon->bus->add_listener(charon->bus, &last.listener);
 }
 END_SETUP
 
 START_TEARDOWN(teardown)
 {
+	charon->bus->remove_listener(charon->bus, &last.listener);
 	charon->bus->remove_listener(charon->bus, &nar->listener);
-	charon->bus->remove_listener(charon->bus, &update->listener);
+	charon->bus->remove_listener(charon->bus, &first.listener);
+	task_manager_v2_remove_provider(&nar->provider);
+	task_manager_v2_remove_provider(&provider->provider);
 	nar->destroy(nar);
-	update->destroy(update);
+	provider->destroy(provider);
 	settings->destroy(settings);
+	array_destroy_function(first.seen, (void*)free, NULL);
+	array_destroy_function(last.seen, (void*)free, NULL);
 }
 END_TEARDOWN
 
-/* the mock kernel hands out SPI 1 to a (initiator), 2 to b */
+/* the mock kernel hands out SPI 1 to a (initiator), 2 to b, then 3, 4... */
 #define SPI_A 1
 #define SPI_B 2
 
 /**
- * The only CHILD_SA of an IKE_SA
+ * The only installed CHILD_SA of an IKE_SA
  */
 static child_sa_t *child(ike_sa_t *ike_sa)
 {
 	enumerator_t *enumerator;
-	child_sa_t *child_sa = NULL;
+	child_sa_t *child_sa, *found = NULL;
 
 	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	ck_assert(enumerator->enumerate(enumerator, &child_sa));
+	while (enumerator->enumerate(enumerator, &child_sa))
+	{
+		if (child_sa->get_state(child_sa) == CHILD_INSTALLED)
+		{
+			ck_assert(!found);
+			found = child_sa;
+		}
+	}
 	enumerator->destroy(enumerator);
-	return child_sa;
+	ck_assert(found);
+	return found;
 }
 
 /**
- * b activates a context whose inbound SPI collides (with b's own CHILD_SA,
- * which is what the SAD holds): the hook picks a fresh SPI, b's CHILD_SA is
- * installed under it (as cxtp would), then the activation starts round 1
+ * Install b's CHILD_SA again as cxtp does with a transferred one, the
+ * inbound SPI of the hook's choice: the old CHILD_SA is what the SAD holds
+ * when the hook checks for collisions, then the new one replaces it
  */
-static uint32_t activate(ike_sa_t *a, ike_sa_t *b)
+static uint32_t transfer_child(ike_sa_t *b)
 {
-	child_sa_t *child_sa;
-	uint32_t spi;
+	child_sa_t *old, *new;
+	linked_list_t *my_ts, *other_ts;
+	chunk_t key = chunk_from_chars(0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08,
+								   0x09,0x0a,0x0b,0x0c,0x0d,0x0e,0x0f,0x10);
+	uint32_t in, out, spi;
 
+	old = child(b);
+	in = old->get_spi(old, TRUE);
+	out = old->get_spi(old, FALSE);
+	new = child_sa_create(b->get_my_host(b), b->get_other_host(b),
+						  old->get_config(old), &(child_sa_create_t){});
+	new->set_mode(new, old->get_mode(old));
+	new->set_protocol(new, PROTO_ESP);
+	new->set_proposal(new, old->get_proposal(old));
+	my_ts = linked_list_create_from_enumerator(
+									old->create_ts_enumerator(old, TRUE));
+	other_ts = linked_list_create_from_enumerator(
+									old->create_ts_enumerator(old, FALSE));
+	new->set_policies(new, my_ts, other_ts);
+	my_ts->destroy(my_ts);
+	other_ts->destroy(other_ts);
+	new->set_state(new, CHILD_INSTALLING);
+
+	charon->bus->set_sa(charon->bus, b);
+	spi = nar->hook.get_inbound_spi(&nar->hook, b, new, in, out);
+	if (spi)
+	{
+		b->destroy_child_sa(b, PROTO_ESP, in);
+		ck_assert(new->install(new, key, chunk_empty, spi, 0, FALSE, TRUE,
+							   TRUE) == SUCCESS);
+		ck_assert(new->install(new, key, chunk_empty, out, 0, FALSE, FALSE,
+							   TRUE) == SUCCESS);
+		ck_assert(new->install_policies(new) == SUCCESS);
+		new->set_state(new, CHILD_INSTALLED);
+		b->add_child_sa(b, new);
+	}
+	else
+	{
+		new->destroy(new);
+	}
+	charon->bus->set_sa(charon->bus, NULL);
+	return spi;
+}
+
+/**
+ * Let b activate its IKE_SA after a transfer: the hook sees the MOBIKE
+ * extension and starts round 1
+ */
+static void activated(ike_sa_t *a, ike_sa_t *b)
+{
 	a->enable_extension(a, EXT_MOBIKE);
 	b->enable_extension(b, EXT_MOBIKE);
 	charon->bus->set_sa(charon->bus, b);
-	spi = nar->hook.get_inbound_spi(&nar->hook, b, PROTO_ESP, SPI_B, SPI_A);
-	ck_assert(spi != SPI_B);
-	ck_assert(ntohl(spi) >= 0x1000 && ntohl(spi) <= 0x1003);
-	child_sa = child(b);
-	ck_assert(child_sa->update_spi(child_sa, TRUE, spi) == SUCCESS);
 	nar->hook.activated(&nar->hook, b);
 	charon->bus->set_sa(charon->bus, NULL);
+}
+
+/**
+ * b activates a context whose inbound SPI collides: installed under the
+ * fresh SPI the kernel allocated, then round 1 starts
+ */
+static uint32_t activate(ike_sa_t *a, ike_sa_t *b)
+{
+	uint32_t spi;
+
+	spi = transfer_child(b);
+	ck_assert(spi && spi != SPI_B);
+	activated(a, b);
 	return spi;
 }
 
@@ -121,20 +291,33 @@ static void round_trip(ike_sa_t *a, ike_sa_t *b, bool update_spi)
 	exchange_test_helper->process_message(exchange_test_helper, b, NULL);
 }
 
+/**
+ * Assert that nothing more is sent
+ */
+static void assert_quiet()
+{
+	ck_assert(exchange_test_helper->sender->dequeue(
+									exchange_test_helper->sender) == NULL);
+}
+
 START_TEST(test_resolved)
 {
 	ike_sa_t *a, *b;
 	uint32_t spi;
 
 	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	ck_assert(b->supports_extension(b, MOBIKE_SPI_EXT_PEER));
 	spi = activate(a, b);
+	/* the peer still knows it by the transferred SPI */
+	ck_assert_int_eq(child(b)->get_announced_spi(child(b)), SPI_B);
 	round_trip(a, b, TRUE);
 	/* a sends under b's new inbound SPI, nothing else is asked */
 	ck_assert_int_eq(child(a)->get_spi(child(a), FALSE), spi);
 	ck_assert_int_eq(child(b)->get_spi(child(b), TRUE), spi);
-	ck_assert(exchange_test_helper->sender->dequeue(
-									exchange_test_helper->sender) == NULL);
+	ck_assert_int_eq(child(b)->get_announced_spi(child(b)), spi);
+	assert_quiet();
 	ck_assert(b->get_state(b) == IKE_ESTABLISHED);
+	assert_unchanged();
 	call_ikesa(a, destroy);
 	call_ikesa(b, destroy);
 }
@@ -143,11 +326,11 @@ END_TEST
 START_TEST(test_retries)
 {
 	ike_sa_t *a, *b;
-	uint32_t first, spi;
+	uint32_t first_spi, spi;
 	int i;
 
 	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
-	first = activate(a, b);
+	first_spi = activate(a, b);
 	/* a announced UPDATE_SPI, but then ignores it */
 	lib->settings->set_str(lib->settings, "%s.plugins.mobike-spi.announce",
 						   "no", lib->ns);
@@ -155,17 +338,19 @@ START_TEST(test_retries)
 	for (i = 1; i <= 3; i++)
 	{
 		round_trip(a, b, TRUE);
-		/* the retries come with new SPIs */
+		/* the retries come with new SPIs, the last round with none */
 		spi = child(b)->get_spi(child(b), TRUE);
-		ck_assert(i == 3 || spi != first);
-		first = spi;
+		ck_assert(i == 3 ? spi == first_spi : spi != first_spi);
+		first_spi = spi;
 		ck_assert_int_eq(child(a)->get_spi(child(a), FALSE), SPI_B);
+		ck_assert_int_eq(child(b)->get_announced_spi(child(b)), SPI_B);
 	}
 	/* after MAX_ROUND_TRIPS, b deletes the IKE_SA: INFORMATIONAL { D } */
 	assert_single_payload(IN, PLV2_DELETE);
 	exchange_test_helper->process_message(exchange_test_helper, a, NULL);
 	ck_assert(exchange_test_helper->process_message(exchange_test_helper, b,
 													NULL) == DESTROY_ME);
+	assert_unchanged();
 	call_ikesa(a, destroy);
 	call_ikesa(b, destroy);
 }
@@ -188,8 +373,8 @@ START_TEST(test_retry_resolves)
 	round_trip(a, b, TRUE);
 	ck_assert_int_eq(child(a)->get_spi(child(a), FALSE),
 					 child(b)->get_spi(child(b), TRUE));
-	ck_assert(exchange_test_helper->sender->dequeue(
-									exchange_test_helper->sender) == NULL);
+	assert_quiet();
+	assert_unchanged();
 	call_ikesa(a, destroy);
 	call_ikesa(b, destroy);
 }
@@ -201,17 +386,32 @@ START_TEST(test_no_collision)
 
 	/* no collision: the MOBIKE update alone, SPIs as transferred */
 	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
-	a->enable_extension(a, EXT_MOBIKE);
-	b->enable_extension(b, EXT_MOBIKE);
+	activated(a, b);
+	round_trip(a, b, FALSE);
+	assert_quiet();
+	assert_unchanged();
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+START_TEST(test_no_collision_spi)
+{
+	ike_sa_t *a, *b;
+	child_sa_t *child_sa;
+
+	/* the hook keeps an SPI nothing here uses */
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	child_sa = child_sa_create(b->get_my_host(b), b->get_other_host(b),
+							   child(b)->get_config(child(b)),
+							   &(child_sa_create_t){});
+	child_sa->set_protocol(child_sa, PROTO_ESP);
 	charon->bus->set_sa(charon->bus, b);
-	ck_assert_int_eq(nar->hook.get_inbound_spi(&nar->hook, b, PROTO_ESP,
+	ck_assert_int_eq(nar->hook.get_inbound_spi(&nar->hook, b, child_sa,
 											   htonl(0x7777), SPI_A),
 					 htonl(0x7777));
-	nar->hook.activated(&nar->hook, b);
 	charon->bus->set_sa(charon->bus, NULL);
-	round_trip(a, b, FALSE);
-	ck_assert(exchange_test_helper->sender->dequeue(
-									exchange_test_helper->sender) == NULL);
+	child_sa->destroy(child_sa);
 	call_ikesa(a, destroy);
 	call_ikesa(b, destroy);
 }
@@ -228,16 +428,284 @@ START_TEST(test_no_collision_delayed)
 						   lib->ns);
 	settings->reload(settings);
 	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
-	a->enable_extension(a, EXT_MOBIKE);
-	b->enable_extension(b, EXT_MOBIKE);
+	activated(a, b);
+	assert_quiet();
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+/**
+ * Hands out no SPI, as a kernel whose SPI range is exhausted
+ */
+static status_t (*get_spi_real)(kernel_interface_t *this, host_t *src,
+								host_t *dst, uint8_t protocol, uint32_t *spi);
+
+static status_t get_spi_exhausted(kernel_interface_t *this, host_t *src,
+								  host_t *dst, uint8_t protocol, uint32_t *spi)
+{
+	return FAILED;
+}
+
+static void exhaust(bool exhausted)
+{
+	if (exhausted)
+	{
+		get_spi_real = charon->kernel->get_spi;
+		charon->kernel->get_spi = get_spi_exhausted;
+	}
+	else if (get_spi_real)
+	{
+		charon->kernel->get_spi = get_spi_real;
+		get_spi_real = NULL;
+	}
+}
+
+START_TEARDOWN(teardown_exhausted)
+{
+	exhaust(FALSE);
+	teardown(_i);
+}
+END_TEARDOWN
+
+START_TEST(test_exhausted_activation)
+{
+	ike_sa_t *a, *b;
+
+	/* no SPI to install a colliding inbound SA with: the activation fails
+	 * and nothing is left to resolve */
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	exhaust(TRUE);
+	ck_assert_int_eq(transfer_child(b), 0);
+	exhaust(FALSE);
 	charon->bus->set_sa(charon->bus, b);
-	ck_assert_int_eq(nar->hook.get_inbound_spi(&nar->hook, b, PROTO_ESP,
-											   htonl(0x7777), SPI_A),
-					 htonl(0x7777));
 	nar->hook.activated(&nar->hook, b);
 	charon->bus->set_sa(charon->bus, NULL);
-	ck_assert(exchange_test_helper->sender->dequeue(
-									exchange_test_helper->sender) == NULL);
+	round_trip(a, b, FALSE);
+	ck_assert_int_eq(child(b)->get_spi(child(b), TRUE), SPI_B);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+START_TEST(test_exhausted_round)
+{
+	ike_sa_t *a, *b;
+	uint32_t spi;
+
+	/* no fresh SPI for round 2: it asks for the same one again, and after
+	 * MAX_ROUND_TRIPS b falls back as usual */
+	lib->settings->set_str(lib->settings,
+						   "%s.plugins.mobike-spi.max_round_trips", "2",
+						   lib->ns);
+	settings->reload(settings);
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	spi = activate(a, b);
+	lib->settings->set_str(lib->settings, "%s.plugins.mobike-spi.announce",
+						   "no", lib->ns);
+	settings->reload(settings);
+	exhaust(TRUE);
+	round_trip(a, b, TRUE);
+	ck_assert_int_eq(child(b)->get_spi(child(b), TRUE), spi);
+	round_trip(a, b, TRUE);
+	ck_assert_int_eq(child(b)->get_spi(child(b), TRUE), spi);
+	assert_single_payload(IN, PLV2_DELETE);
+	exchange_test_helper->process_message(exchange_test_helper, a, NULL);
+	ck_assert(exchange_test_helper->process_message(exchange_test_helper, b,
+													NULL) == DESTROY_ME);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+/**
+ * SPIs the mobile node gets named in REKEY_SA and DELETE
+ */
+static struct {
+	listener_t listener;
+	uint32_t rekey_sa;
+	uint32_t deleted;
+	int not_found;
+} named;
+
+METHOD(listener_t, record_named, bool,
+	listener_t *this, ike_sa_t *ike_sa, message_t *message, bool incoming,
+	bool plain)
+{
+	enumerator_t *enumerator, *spis;
+	notify_payload_t *notify;
+	payload_t *payload;
+	uint32_t spi;
+
+	if (!plain || !incoming)
+	{
+		return TRUE;
+	}
+	enumerator = message->create_payload_enumerator(message);
+	while (enumerator->enumerate(enumerator, &payload))
+	{
+		if (payload->get_type(payload) == PLV2_NOTIFY)
+		{
+			notify = (notify_payload_t*)payload;
+			switch (notify->get_notify_type(notify))
+			{
+				case REKEY_SA:
+					named.rekey_sa = notify->get_spi(notify);
+					break;
+				case CHILD_SA_NOT_FOUND:
+					named.not_found++;
+					break;
+				default:
+					break;
+			}
+		}
+		else if (payload->get_type(payload) == PLV2_DELETE &&
+				 message->get_request(message))
+		{
+			spis = ((delete_payload_t*)payload)->create_spi_enumerator(
+												(delete_payload_t*)payload);
+			while (spis->enumerate(spis, &spi))
+			{
+				named.deleted = spi;
+			}
+			spis->destroy(spis);
+		}
+	}
+	enumerator->destroy(enumerator);
+	return TRUE;
+}
+
+START_TEST(test_rekey_fallback)
+{
+	ike_sa_t *a, *b;
+	uint32_t spi;
+
+	/* a does not announce UPDATE_SPI: b rekeys the CHILD_SA instead, named
+	 * by the SPI a knows */
+	lib->settings->set_str(lib->settings, "%s.plugins.mobike-spi.announce",
+						   "no", lib->ns);
+	settings->reload(settings);
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	ck_assert(!b->supports_extension(b, MOBIKE_SPI_EXT_PEER));
+	named = (typeof(named)){
+		.listener = {
+			.message = _record_named,
+		},
+	};
+	exchange_test_helper->add_listener(exchange_test_helper, &named.listener);
+	spi = activate(a, b);
+	round_trip(a, b, FALSE);
+	/* CREATE_CHILD_SA { N(REKEY_SA), SA, No, TSi, TSr } --> */
+	assert_notify(IN, REKEY_SA);
+	exchange_test_helper->process_message(exchange_test_helper, a, NULL);
+	ck_assert_int_eq(named.rekey_sa, SPI_B);
+	/* <-- CREATE_CHILD_SA { SA, No, TSi, TSr } */
+	exchange_test_helper->process_message(exchange_test_helper, b, NULL);
+	/* INFORMATIONAL { D } --> the old CHILD_SA as a knows it */
+	exchange_test_helper->process_message(exchange_test_helper, a, NULL);
+	ck_assert_int_eq(named.deleted, SPI_B);
+	/* <-- INFORMATIONAL { D } */
+	exchange_test_helper->process_message(exchange_test_helper, b, NULL);
+	ck_assert_int_eq(named.not_found, 0);
+	/* both use the new CHILD_SA's SPIs, the colliding one is gone */
+	ck_assert_int_eq(child(a)->get_spi(child(a), FALSE),
+					 child(b)->get_spi(child(b), TRUE));
+	ck_assert_int_eq(child(b)->get_spi(child(b), FALSE),
+					 child(a)->get_spi(child(a), TRUE));
+	ck_assert(child(b)->get_spi(child(b), TRUE) != spi);
+	ck_assert(child(b)->get_spi(child(b), TRUE) != SPI_B);
+	assert_quiet();
+	assert_unchanged();
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+/**
+ * The IKE_SA b imports lands on SPIs an IKE_SA registered here uses: c
+ */
+static ike_sa_t *colliding_ike_sa(ike_sa_t *b)
+{
+	ike_sa_id_t *id = b->get_id(b);
+	ike_sa_t *c;
+
+	c = charon->ike_sa_manager->create_new(charon->ike_sa_manager, IKEV2,
+										   FALSE);
+	c->get_id(c)->set_initiator_spi(c->get_id(c), id->get_initiator_spi(id));
+	c->get_id(c)->set_responder_spi(c->get_id(c), id->get_responder_spi(id));
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, c);
+	charon->bus->set_sa(charon->bus, NULL);
+	return c;
+}
+
+static void destroy_colliding(ike_sa_t *c)
+{
+	c = charon->ike_sa_manager->checkout(charon->ike_sa_manager,
+										 c->get_id(c));
+	ck_assert(c);
+	charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager, c);
+}
+
+START_TEST(test_ike_spi)
+{
+	ike_sa_t *a, *b, *c;
+	ike_sa_id_t *id;
+	uint64_t old, new;
+
+	/* b imports the IKE_SA under a new SPI of its own, addresses the MOBIKE
+	 * update to the one a knows, and a takes the new one */
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	c = colliding_ike_sa(b);
+	id = b->get_id(b)->clone(b->get_id(b));
+	old = id->get_responder_spi(id);
+	nar->hook.import_ike_sa(&nar->hook, id, b->get_other_id(b),
+							MOBIKE_SPI_EXT_PEER);
+	new = id->get_responder_spi(id);
+	ck_assert(new != old);
+	ck_assert(id->get_initiator_spi(id) ==
+			  b->get_id(b)->get_initiator_spi(b->get_id(b)));
+	/* as cxtp would import it */
+	b->get_id(b)->set_responder_spi(b->get_id(b), new);
+	id->destroy(id);
+	activated(a, b);
+	/* the MOBIKE update goes to a under the SPIs it knows */
+	assert_notify(IN, MOBIKE_SPI_UPDATE_SPI);
+	ck_assert(exchange_test_helper->process_message(exchange_test_helper, a,
+													NULL) == SUCCESS);
+	ck_assert(a->get_id(a)->get_responder_spi(a->get_id(a)) == new);
+	/* the answer comes under the new ones */
+	ck_assert(exchange_test_helper->process_message(exchange_test_helper, b,
+													NULL) == SUCCESS);
+	assert_quiet();
+	/* later requests carry b's own SPIs */
+	call_ikesa(b, send_dpd);
+	exchange_test_helper->process_message(exchange_test_helper, a, NULL);
+	exchange_test_helper->process_message(exchange_test_helper, b, NULL);
+	ck_assert_int_eq(a->get_message_id(a, FALSE), b->get_message_id(b, TRUE));
+	assert_unchanged();
+	destroy_colliding(c);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+START_TEST(test_ike_spi_refused)
+{
+	ike_sa_t *a, *b, *c;
+	ike_sa_id_t *id;
+
+	/* a peer without UPDATE_SPI could not be told a new IKE SPI: the
+	 * context keeps its SPIs and cxtp refuses it, nothing is pending */
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	c = colliding_ike_sa(b);
+	id = b->get_id(b)->clone(b->get_id(b));
+	nar->hook.import_ike_sa(&nar->hook, id, b->get_other_id(b), 0);
+	ck_assert(id->equals(id, b->get_id(b)));
+	id->destroy(id);
+	activated(a, b);
+	round_trip(a, b, FALSE);
+	assert_quiet();
+	destroy_colliding(c);
 	call_ikesa(a, destroy);
 	call_ikesa(b, destroy);
 }
@@ -352,7 +820,9 @@ START_TEST(test_timer_expired)
 
 	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
 	id = register_sa(b);
+	b = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
 	activate(a, b);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, b);
 	ck_assert_int_eq(mock_scheduler.ms, TIMER_S * 1000);
 	/* round 1 went out, but the mobile node never answers it */
 	assert_notify(IN, MOBIKE_SPI_UPDATE_SPI);
@@ -374,12 +844,13 @@ START_TEST(test_timer_resolved)
 
 	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
 	id = register_sa(b);
+	b = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
 	spi = activate(a, b);
 	round_trip(a, b, TRUE);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, b);
 	/* TIMER expires after the collision was resolved: nothing happens */
 	expire_timer();
-	ck_assert(exchange_test_helper->sender->dequeue(
-									exchange_test_helper->sender) == NULL);
+	assert_quiet();
 	b = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
 	ck_assert(b);
 	ck_assert(b->get_state(b) == IKE_ESTABLISHED);
@@ -391,29 +862,41 @@ START_TEST(test_timer_resolved)
 END_TEST
 
 /**
- * Changes the COOKIE2 in the mobile node's answer
+ * Changes the COOKIE2 in the mobile node's answer, as a task of a peer that
+ * gets it wrong
  */
-static listener_t cookie2_tamper;
+static task_provider_t cookie2_tamper;
 
-METHOD(listener_t, tamper_cookie2, bool,
-	listener_t *this, ike_sa_t *ike_sa, message_t *message, bool incoming,
-	bool plain)
+/**
+ * Flip a bit of the COOKIE2 the mobile node's ike_mobike added
+ */
+static status_t tamper_build(message_t *message)
 {
 	notify_payload_t *notify;
 	chunk_t data;
 
-	if (plain && !incoming && !message->get_request(message) &&
-		message->get_exchange_type(message) == INFORMATIONAL)
+	notify = message->get_notify(message, COOKIE2);
+	ck_assert(notify);
+	data = notify->get_notification_data(notify);
+	ck_assert(data.len);
+	data.ptr[0] ^= 0x01;
+	return SUCCESS;
+}
+
+static status_t tamper_process(message_t *message)
+{
+	return NEED_MORE;
+}
+
+METHOD(task_provider_t, tamper_create_task, task_t*,
+	task_provider_t *this, ike_sa_t *ike_sa, exchange_type_t exchange,
+	bool initiator)
+{
+	if (exchange != INFORMATIONAL || initiator)
 	{
-		notify = message->get_notify(message, COOKIE2);
-		if (notify)
-		{
-			data = notify->get_notification_data(notify);
-			ck_assert(data.len);
-			data.ptr[0] ^= 0x01;
-		}
+		return NULL;
 	}
-	return TRUE;
+	return mobike_spi_test_task_create(tamper_build, tamper_process);
 }
 
 START_TEST(test_cookie2_mismatch)
@@ -422,14 +905,14 @@ START_TEST(test_cookie2_mismatch)
 
 	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
 	activate(a, b);
-	cookie2_tamper = (listener_t){
-		.message = _tamper_cookie2,
+	cookie2_tamper = (task_provider_t){
+		.create_task = _tamper_create_task,
 	};
-	charon->bus->add_listener(charon->bus, &cookie2_tamper);
+	task_manager_v2_add_provider(&cookie2_tamper);
 	/* INFORMATIONAL { N(UPD_SA_ADDR), N(COOKIE2), ... } --> */
 	assert_notify(IN, COOKIE2);
 	exchange_test_helper->process_message(exchange_test_helper, a, NULL);
-	charon->bus->remove_listener(charon->bus, &cookie2_tamper);
+	task_manager_v2_remove_provider(&cookie2_tamper);
 	/* <-- INFORMATIONAL { N(COOKIE2) changed, ... }: the gateway deletes */
 	ck_assert(exchange_test_helper->process_message(exchange_test_helper, b,
 													NULL) == DESTROY_ME);
@@ -448,11 +931,29 @@ Suite *nar_suite_create()
 	tc = tcase_create("Algorithm 1");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_no_collision);
+	tcase_add_test(tc, test_no_collision_spi);
 	tcase_add_test(tc, test_no_collision_delayed);
 	tcase_add_test(tc, test_resolved);
 	tcase_add_test(tc, test_retries);
 	tcase_add_test(tc, test_retry_resolves);
 	tcase_add_test(tc, test_cookie2_mismatch);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exhausted SPI range");
+	tcase_add_checked_fixture(tc, setup, teardown_exhausted);
+	tcase_add_test(tc, test_exhausted_activation);
+	tcase_add_test(tc, test_exhausted_round);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rekey fallback");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_rekey_fallback);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("IKE SPIs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_ike_spi);
+	tcase_add_test(tc, test_ike_spi_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("TIMER");

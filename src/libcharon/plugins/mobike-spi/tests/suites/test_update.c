@@ -15,25 +15,27 @@
 #include <test_suite.h>
 
 #include <daemon.h>
+#include <sa/ikev2/task_manager_v2.h>
 #include <sa/ikev2/tasks/ike_dpd.h>
 #include <tests/utils/exchange_test_helper.h>
 #include <tests/utils/exchange_test_asserts.h>
 
 #include "../../mobike_spi_notify.h"
-#include "../../mobike_spi_update.h"
+#include "../../mobike_spi_provider.h"
+#include "../mobike_spi_test_task.h"
 
 /**
  * The mobile node's side under test, shared by both IKE_SAs of a test
  */
 static mobike_spi_settings_t *settings;
-static mobike_spi_update_listener_t *update;
+static mobike_spi_provider_t *provider;
 
 /**
- * Adds crafted notifies to the next INFORMATIONAL request of an IKE_SA and
- * counts what the response brings back
+ * A gateway that adds crafted notifies to its next INFORMATIONAL request
+ * with a task of its own, and counts what the response brings back
  */
 typedef struct {
-	listener_t listener;
+	task_provider_t provider;
 	ike_sa_t *ike_sa;
 	array_t *notifies;
 	int echoed;
@@ -45,59 +47,74 @@ typedef struct {
 
 static craft_t craft;
 
-METHOD(listener_t, craft_message, bool,
-	craft_t *this, ike_sa_t *ike_sa, message_t *message, bool incoming,
-	bool plain)
+/**
+ * Address the gateway's request as told, and add the crafted notifies
+ */
+static status_t craft_build(message_t *message)
+{
+	ike_sa_id_t *id;
+	payload_t *payload;
+
+	if (craft.old_r)
+	{	/* as nAR does until the peer knows its new IKE SPI */
+		id = craft.ike_sa->get_id(craft.ike_sa)->clone(
+											craft.ike_sa->get_id(craft.ike_sa));
+		id->set_responder_spi(id, craft.old_r);
+		message->set_ike_sa_id(message, id);
+		id->destroy(id);
+	}
+	while (array_remove(craft.notifies, ARRAY_HEAD, &payload))
+	{
+		message->add_payload(message, payload);
+	}
+	return NEED_MORE;
+}
+
+/**
+ * Count the mobile node's answers
+ */
+static status_t craft_process(message_t *message)
 {
 	enumerator_t *enumerator;
 	notify_payload_t *notify;
 	payload_t *payload;
 
-	if (!plain || ike_sa != this->ike_sa ||
-		message->get_exchange_type(message) != INFORMATIONAL)
-	{
-		return TRUE;
-	}
-	if (!incoming && message->get_request(message))
-	{
-		if (this->old_r)
-		{	/* as nAR does until the peer knows its new IKE SPI */
-			message->get_ike_sa_id(message)->set_responder_spi(
-							message->get_ike_sa_id(message), this->old_r);
-		}
-		while (array_remove(this->notifies, ARRAY_HEAD, &payload))
-		{
-			message->add_payload(message, payload);
-		}
-	}
-	else if (incoming && !message->get_request(message))
-	{
-		this->header_r = message->get_ike_sa_id(message)->get_responder_spi(
+	craft.header_r = message->get_ike_sa_id(message)->get_responder_spi(
 											message->get_ike_sa_id(message));
-		enumerator = message->create_payload_enumerator(message);
-		while (enumerator->enumerate(enumerator, &payload))
+	enumerator = message->create_payload_enumerator(message);
+	while (enumerator->enumerate(enumerator, &payload))
+	{
+		if (payload->get_type(payload) != PLV2_NOTIFY)
 		{
-			if (payload->get_type(payload) != PLV2_NOTIFY)
-			{
-				continue;
-			}
-			notify = (notify_payload_t*)payload;
-			switch (notify->get_notify_type(notify))
-			{
-				case MOBIKE_SPI_UPDATE_SPI:
-					ck_assert(!mobike_spi_notify_parse(notify, &this->echo));
-					this->echoed++;
-					break;
-				case MOBIKE_SPI_UPDATE_SPI_FAILED:
-					this->failed++;
-					break;
-				default:
-					break;
-			}
+			continue;
 		}
-		enumerator->destroy(enumerator);
+		notify = (notify_payload_t*)payload;
+		switch (notify->get_notify_type(notify))
+		{
+			case MOBIKE_SPI_UPDATE_SPI:
+				ck_assert(!mobike_spi_notify_parse(notify, &craft.echo));
+				craft.echoed++;
+				break;
+			case MOBIKE_SPI_UPDATE_SPI_FAILED:
+				craft.failed++;
+				break;
+			default:
+				break;
+		}
 	}
-	return TRUE;
+	enumerator->destroy(enumerator);
+	return SUCCESS;
+}
+
+METHOD(task_provider_t, craft_create_task, task_t*,
+	task_provider_t *this, ike_sa_t *ike_sa, exchange_type_t exchange,
+	bool initiator)
+{
+	if (ike_sa != craft.ike_sa || exchange != INFORMATIONAL || !initiator)
+	{
+		return NULL;
+	}
+	return mobike_spi_test_task_create(craft_build, craft_process);
 }
 
 START_SETUP(setup)
@@ -105,24 +122,24 @@ START_SETUP(setup)
 	lib->settings->set_str(lib->settings, "%s.plugins.mobike-spi.announce",
 						   "yes", lib->ns);
 	settings = mobike_spi_settings_create();
-	update = mobike_spi_update_listener_create(settings);
-	charon->bus->add_listener(charon->bus, &update->listener);
+	provider = mobike_spi_provider_create(settings);
+	task_manager_v2_add_provider(&provider->provider);
 	craft = (craft_t){
-		.listener = {
-			.message = _craft_message,
+		.provider = {
+			.create_task = _craft_create_task,
 		},
 		.notifies = array_create(0, 0),
 	};
-	charon->bus->add_listener(charon->bus, &craft.listener);
+	task_manager_v2_add_provider(&craft.provider);
 }
 END_SETUP
 
 START_TEARDOWN(teardown)
 {
-	charon->bus->remove_listener(charon->bus, &craft.listener);
+	task_manager_v2_remove_provider(&craft.provider);
 	array_destroy_offset(craft.notifies, offsetof(payload_t, destroy));
-	charon->bus->remove_listener(charon->bus, &update->listener);
-	update->destroy(update);
+	task_manager_v2_remove_provider(&provider->provider);
+	provider->destroy(provider);
 	settings->destroy(settings);
 }
 END_TEARDOWN
@@ -181,19 +198,12 @@ static void exchange(ike_sa_t *a, ike_sa_t *b)
  */
 static void assert_spis(ike_sa_t *ike_sa, uint32_t in, uint32_t out)
 {
-	enumerator_t *enumerator;
 	child_sa_t *child_sa;
-	int count = 0;
 
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	while (enumerator->enumerate(enumerator, &child_sa))
-	{
-		ck_assert_int_eq(child_sa->get_spi(child_sa, TRUE), in);
-		ck_assert_int_eq(child_sa->get_spi(child_sa, FALSE), out);
-		count++;
-	}
-	enumerator->destroy(enumerator);
-	ck_assert_int_eq(count, 1);
+	ck_assert_int_eq(ike_sa->get_child_count(ike_sa), 1);
+	child_sa = ike_sa->get_child_sa(ike_sa, PROTO_ESP, in, TRUE);
+	ck_assert(child_sa);
+	ck_assert_int_eq(child_sa->get_spi(child_sa, FALSE), out);
 }
 
 /* the mock kernel hands out SPI 1 to a (initiator), 2 to b */
@@ -329,6 +339,29 @@ START_TEST(test_rejected_with_valid)
 }
 END_TEST
 
+/**
+ * Check that the child_sa_manager finds a's IKE_SA by its CHILD_SA, then
+ * destroy it
+ */
+static void check_child_sa_manager(ike_sa_t *a)
+{
+	child_sa_t *child_sa;
+	ike_sa_t *found;
+	u_int id;
+
+	id = a->get_unique_id(a);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, a);
+	found = charon->child_sa_manager->checkout(charon->child_sa_manager,
+									PROTO_ESP, SPI_A, a->get_my_host(a),
+									&child_sa);
+	ck_assert(found == a);
+	ck_assert_int_eq(child_sa->get_spi(child_sa, TRUE), SPI_A);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, found);
+	a = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	ck_assert(a);
+	charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager, a);
+}
+
 START_TEST(test_ike)
 {
 	ike_sa_t *a, *b;
@@ -362,8 +395,13 @@ START_TEST(test_ike)
 		ck_assert(craft.echo.responder);
 		/* the answer comes under the new SPI already */
 		ck_assert(craft.header_r == u.new_ike_spi);
+		/* kernel events find the IKE_SA of a CHILD_SA by its new SPIs */
+		check_child_sa_manager(a);
 	}
-	call_ikesa(a, destroy);
+	else
+	{
+		call_ikesa(a, destroy);
+	}
 	call_ikesa(b, destroy);
 }
 END_TEST
