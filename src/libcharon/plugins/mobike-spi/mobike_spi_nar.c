@@ -25,6 +25,7 @@
 #include <processing/jobs/callback_job.h>
 #include <sa/ikev2/tasks/ike_mobike.h>
 #include <sa/ikev2/tasks/child_rekey.h>
+#include <plugins/cxtp/cxtp_options.h>
 
 typedef struct private_mobike_spi_nar_t private_mobike_spi_nar_t;
 
@@ -624,7 +625,8 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	private_mobike_spi_nar_t *this = from_hook(hook);
 	entry_t *entry;
 	bool resolve;
-	char reason[64];
+	char reason[64], buf[32];
+	u_int timer;
 	u_int delay;
 
 	adopt_pending(this, ike_sa);
@@ -654,10 +656,10 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	}
 	if (resolve)
 	{
-		snprintf(reason, sizeof(reason), "TIMER of %us expired",
-				 this->settings->get_timer(this->settings));
-		queue_job(this, ike_sa->get_unique_id(ike_sa), reason,
-				  this->settings->get_timer(this->settings) * 1000, TRUE);
+		timer = this->settings->get_timer(this->settings);
+		snprintf(reason, sizeof(reason), "TIMER of %s expired",
+				 cxtp_options_print_time(timer, buf, sizeof(buf)));
+		queue_job(this, ike_sa->get_unique_id(ike_sa), reason, timer, TRUE);
 	}
 }
 

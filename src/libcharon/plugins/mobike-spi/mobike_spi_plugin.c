@@ -19,6 +19,7 @@
 
 #include <daemon.h>
 #include <sa/ikev2/task_manager_v2.h>
+#include <plugins/cxtp/cxtp_options.h>
 
 typedef struct private_mobike_spi_plugin_t private_mobike_spi_plugin_t;
 
@@ -83,11 +84,15 @@ METHOD(plugin_t, get_name, char*,
  */
 static void log_settings(mobike_spi_settings_t *settings)
 {
-	DBG1(DBG_CFG, "mobike-spi: max round trips %u, timer %us, "
-		 "update delay %ums, UPDATE_SPI announcement %s, SAD lookup %N",
+	char timer[32], delay[32];
+
+	DBG1(DBG_CFG, "mobike-spi: max round trips %u, timer %s, "
+		 "update delay %s, UPDATE_SPI announcement %s, SAD lookup %N",
 		 settings->get_max_round_trips(settings),
-		 settings->get_timer(settings),
-		 settings->get_update_delay(settings),
+		 cxtp_options_print_time(settings->get_timer(settings), timer,
+								 sizeof(timer)),
+		 cxtp_options_print_time(settings->get_update_delay(settings), delay,
+								 sizeof(delay)),
 		 settings->get_announce(settings) ? "enabled" : "disabled",
 		 mobike_spi_sad_lookup_names, settings->get_sad_lookup(settings));
 }

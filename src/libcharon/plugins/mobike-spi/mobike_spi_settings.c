@@ -14,11 +14,11 @@
 
 #include "mobike_spi_settings.h"
 
-#include <errno.h>
 #include <limits.h>
 
 #include <library.h>
-#include <utils/debug.h>
+#include <plugins/cxtp/cxtp_options.h>
+#include <threading/rwlock.h>
 
 ENUM(mobike_spi_sad_lookup_names, MOBIKE_SPI_SAD_LOOKUP_AUTO,
 	 MOBIKE_SPI_SAD_LOOKUP_SPI_DST_SRC,
@@ -41,12 +41,22 @@ struct private_mobike_spi_settings_t {
 	mobike_spi_settings_t public;
 
 	/**
+	 * Reads charon.plugins.mobike-spi
+	 */
+	cxtp_options_t *options;
+
+	/**
+	 * Protects the options below against a concurrent reload
+	 */
+	rwlock_t *lock;
+
+	/**
 	 * MAX_ROUND_TRIPS of Algorithm 1
 	 */
 	u_int max_round_trips;
 
 	/**
-	 * TIMER of Algorithm 1, in seconds
+	 * TIMER of Algorithm 1, in ms
 	 */
 	u_int timer;
 
@@ -66,165 +76,92 @@ struct private_mobike_spi_settings_t {
 	mobike_spi_sad_lookup_t sad_lookup;
 };
 
-/**
- * Get the raw value of an option, NULL if not set or empty
- */
-static char *get_value(char *key)
-{
-	char *value;
-
-	value = lib->settings->get_str(lib->settings, "%s.plugins.mobike-spi.%s",
-								   NULL, lib->ns, key);
-	return (value && *value) ? value : NULL;
-}
-
-/**
- * Read a positive integer option, falling back to the default if the value is
- * not a decimal number or out of range.
- */
-static u_int get_uint_opt(char *key, u_int def, u_int min, u_int max)
-{
-	char *value, *end;
-	unsigned long val;
-
-	value = get_value(key);
-	if (!value)
-	{
-		return def;
-	}
-	errno = 0;
-	val = strtoul(value, &end, 10);
-	if (errno || end == value || *end || strchr(value, '-') ||
-		val < min || val > max)
-	{
-		DBG1(DBG_CFG, "mobike-spi: invalid value '%s' for "
-			 "%s.plugins.mobike-spi.%s, expected an integer in %u..%u, using "
-			 "default %u", value, lib->ns, key, min, max, def);
-		return def;
-	}
-	return val;
-}
-
-/**
- * Read a positive time option in seconds (optionally with s|m|h|d unit),
- * falling back to the default for invalid values.
- */
-static u_int get_time_opt(char *key, u_int def)
-{
-	char *value;
-	time_t val;
-
-	value = get_value(key);
-	if (!value)
-	{
-		return def;
-	}
-	if (strchr(value, '-') || !timespan_from_string(value, NULL, &val) ||
-		val < 1 || val > INT_MAX)
-	{
-		DBG1(DBG_CFG, "mobike-spi: invalid value '%s' for "
-			 "%s.plugins.mobike-spi.%s, expected a positive time in seconds, "
-			 "using default %us", value, lib->ns, key, def);
-		return def;
-	}
-	return val;
-}
-
-/**
- * Read a boolean option, falling back to the default for invalid values.
- */
-static bool get_bool_opt(char *key, bool def)
-{
-	char *value;
-	bool val;
-
-	value = get_value(key);
-	if (!value)
-	{
-		return def;
-	}
-	val = settings_value_as_bool(value, TRUE);
-	if (val != settings_value_as_bool(value, FALSE))
-	{
-		DBG1(DBG_CFG, "mobike-spi: invalid value '%s' for "
-			 "%s.plugins.mobike-spi.%s, expected yes or no, using default %s",
-			 value, lib->ns, key, def ? "yes" : "no");
-		return def;
-	}
-	return val;
-}
-
-/**
- * Read the SAD lookup mode, falling back to the default for invalid values.
- */
-static mobike_spi_sad_lookup_t get_sad_lookup_opt(char *key,
-												  mobike_spi_sad_lookup_t def)
-{
-	mobike_spi_sad_lookup_t val;
-	char *value;
-
-	value = get_value(key);
-	if (!value)
-	{
-		return def;
-	}
-	if (!enum_from_name(mobike_spi_sad_lookup_names, value, &val))
-	{
-		DBG1(DBG_CFG, "mobike-spi: invalid value '%s' for "
-			 "%s.plugins.mobike-spi.%s, expected auto, spi, spi-dst or "
-			 "spi-dst-src, using default %N", value, lib->ns, key,
-			 mobike_spi_sad_lookup_names, def);
-		return def;
-	}
-	return val;
-}
-
 METHOD(mobike_spi_settings_t, get_max_round_trips, u_int,
 	private_mobike_spi_settings_t *this)
 {
-	return this->max_round_trips;
+	u_int value;
+
+	this->lock->read_lock(this->lock);
+	value = this->max_round_trips;
+	this->lock->unlock(this->lock);
+	return value;
 }
 
 METHOD(mobike_spi_settings_t, get_timer, u_int,
 	private_mobike_spi_settings_t *this)
 {
-	return this->timer;
+	u_int value;
+
+	this->lock->read_lock(this->lock);
+	value = this->timer;
+	this->lock->unlock(this->lock);
+	return value;
 }
 
 METHOD(mobike_spi_settings_t, get_update_delay, u_int,
 	private_mobike_spi_settings_t *this)
 {
-	return this->update_delay;
+	u_int value;
+
+	this->lock->read_lock(this->lock);
+	value = this->update_delay;
+	this->lock->unlock(this->lock);
+	return value;
 }
 
 METHOD(mobike_spi_settings_t, get_announce, bool,
 	private_mobike_spi_settings_t *this)
 {
-	return this->announce;
+	bool value;
+
+	this->lock->read_lock(this->lock);
+	value = this->announce;
+	this->lock->unlock(this->lock);
+	return value;
 }
 
 METHOD(mobike_spi_settings_t, get_sad_lookup, mobike_spi_sad_lookup_t,
 	private_mobike_spi_settings_t *this)
 {
-	return this->sad_lookup;
+	mobike_spi_sad_lookup_t value;
+
+	this->lock->read_lock(this->lock);
+	value = this->sad_lookup;
+	this->lock->unlock(this->lock);
+	return value;
 }
 
 METHOD(mobike_spi_settings_t, reload, void,
 	private_mobike_spi_settings_t *this)
 {
-	this->max_round_trips = get_uint_opt("max_round_trips",
+	cxtp_options_t *o = this->options;
+	u_int max_round_trips, update_delay, timer;
+	mobike_spi_sad_lookup_t sad_lookup;
+	bool announce;
+
+	max_round_trips = o->get_uint(o, "max_round_trips",
 								MOBIKE_SPI_DEFAULT_MAX_ROUND_TRIPS, 1, INT_MAX);
-	this->update_delay = get_uint_opt("update_delay",
-								MOBIKE_SPI_DEFAULT_UPDATE_DELAY, 0, 60000);
-	this->timer = get_time_opt("timer", MOBIKE_SPI_DEFAULT_TIMER);
-	this->announce = get_bool_opt("announce", MOBIKE_SPI_DEFAULT_ANNOUNCE);
-	this->sad_lookup = get_sad_lookup_opt("sad_lookup",
-										  MOBIKE_SPI_SAD_LOOKUP_AUTO);
+	update_delay = o->get_time(o, "update_delay", "ms",
+							   MOBIKE_SPI_DEFAULT_UPDATE_DELAY, 0, 60000);
+	timer = o->get_time(o, "timer", "s", MOBIKE_SPI_DEFAULT_TIMER, 1, INT_MAX);
+	announce = o->get_bool(o, "announce", MOBIKE_SPI_DEFAULT_ANNOUNCE);
+	sad_lookup = o->get_enum(o, "sad_lookup", mobike_spi_sad_lookup_names,
+							 MOBIKE_SPI_SAD_LOOKUP_AUTO);
+
+	this->lock->write_lock(this->lock);
+	this->max_round_trips = max_round_trips;
+	this->update_delay = update_delay;
+	this->timer = timer;
+	this->announce = announce;
+	this->sad_lookup = sad_lookup;
+	this->lock->unlock(this->lock);
 }
 
 METHOD(mobike_spi_settings_t, destroy, void,
 	private_mobike_spi_settings_t *this)
 {
+	this->options->destroy(this->options);
+	this->lock->destroy(this->lock);
 	free(this);
 }
 
@@ -245,6 +182,8 @@ mobike_spi_settings_t *mobike_spi_settings_create()
 			.reload = _reload,
 			.destroy = _destroy,
 		},
+		.options = cxtp_options_create("mobike-spi"),
+		.lock = rwlock_create(RWLOCK_TYPE_DEFAULT),
 	);
 	reload(this);
 

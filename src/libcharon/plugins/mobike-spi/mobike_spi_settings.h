@@ -28,9 +28,9 @@
 #define MOBIKE_SPI_DEFAULT_MAX_ROUND_TRIPS 3
 
 /**
- * Default TIMER of Algorithm 1, in seconds
+ * Default TIMER of Algorithm 1, in ms
  */
-#define MOBIKE_SPI_DEFAULT_TIMER 10
+#define MOBIKE_SPI_DEFAULT_TIMER 10000
 
 /**
  * Default delay in ms of the MOBIKE update after an activation without SPI
@@ -84,7 +84,7 @@ struct mobike_spi_settings_t {
 	/**
 	 * Get TIMER of Algorithm 1.
 	 *
-	 * @return			timer in seconds (> 0)
+	 * @return			timer in ms (> 0)
 	 */
 	u_int (*get_timer)(mobike_spi_settings_t *this);
 
