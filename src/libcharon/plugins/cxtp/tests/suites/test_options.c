@@ -14,55 +14,10 @@
 
 #include <test_suite.h>
 
-#include <stdarg.h>
 
-#include <collections/array.h>
 
 #include "../../cxtp_options.h"
-
-/**
- * Log messages at level 1, char*
- */
-static array_t *logged;
-
-/**
- * The dbg hook replaced during a test
- */
-static void (*dbg_orig)(debug_t group, level_t level, char *fmt, ...);
-
-static void dbg_record(debug_t group, level_t level, char *fmt, ...)
-{
-	char buf[512];
-	va_list args;
-
-	if (level > 1)
-	{
-		return;
-	}
-	va_start(args, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, args);
-	va_end(args);
-	array_insert(logged, ARRAY_TAIL, strdup(buf));
-}
-
-/**
- * Number of logged messages containing a string
- */
-static int count_logged(char *str)
-{
-	char *msg;
-	int i, count = 0;
-
-	for (i = 0; i < array_count(logged); i++)
-	{
-		array_get(logged, i, &msg);
-		if (strstr(msg, str))
-		{
-			count++;
-		}
-	}
-	return count;
-}
+#include "../utils/cxtp_test_log.h"
 
 static cxtp_options_t *options;
 
@@ -74,24 +29,15 @@ static void set(char *key, char *value)
 
 START_SETUP(setup)
 {
-	logged = array_create(0, 0);
-	dbg_orig = dbg;
-	dbg = dbg_record;
+	cxtp_test_log_start();
 	options = cxtp_options_create("test");
 }
 END_SETUP
 
 START_TEARDOWN(teardown)
 {
-	char *msg;
-
 	options->destroy(options);
-	dbg = dbg_orig;
-	while (array_remove(logged, ARRAY_HEAD, &msg))
-	{
-		free(msg);
-	}
-	array_destroy(logged);
+	cxtp_test_log_stop();
 	lib->settings->load_string(lib->settings, "", FALSE);
 }
 END_TEARDOWN
@@ -106,7 +52,7 @@ START_TEST(test_missing)
 					 1500);
 	ck_assert(options->get_bool(options, "none", TRUE));
 	ck_assert(!options->get_str(options, "empty"));
-	ck_assert_int_eq(array_count(logged), 0);
+	ck_assert_int_eq(cxtp_test_log_total(), 0);
 }
 END_TEST
 
@@ -134,7 +80,7 @@ START_TEST(test_time)
 	set("t", times[_i].value);
 	ck_assert_int_eq(options->get_time(options, "t", times[_i].unit, 7,
 									   0, 100000000), times[_i].ms);
-	ck_assert_int_eq(array_count(logged), 0);
+	ck_assert_int_eq(cxtp_test_log_total(), 0);
 }
 END_TEST
 
@@ -148,8 +94,8 @@ START_TEST(test_time_invalid)
 	set("t", invalid_times[_i]);
 	/* 0.5 ms rounds to 1, below the minimum of 2 */
 	ck_assert_int_eq(options->get_time(options, "t", "ms", 7, 2, 1000), 7);
-	ck_assert_int_eq(count_logged("test: invalid value"), 1);
-	ck_assert_int_eq(count_logged(".plugins.test.t, expected a time in "
+	ck_assert_int_eq(cxtp_test_log_count("test: invalid value"), 1);
+	ck_assert_int_eq(cxtp_test_log_count(".plugins.test.t, expected a time in "
 								  "2ms..1s"), 1);
 }
 END_TEST
@@ -164,7 +110,7 @@ START_TEST(test_uint)
 	ck_assert_int_eq(options->get_uint(options, "u", 7, 1, 100), 7);
 	set("u", "4x");
 	ck_assert_int_eq(options->get_uint(options, "u", 7, 1, 100), 7);
-	ck_assert_int_eq(count_logged("expected an integer in 1..100, using "
+	ck_assert_int_eq(cxtp_test_log_count("expected an integer in 1..100, using "
 								  "default 7"), 3);
 }
 END_TEST
@@ -177,7 +123,7 @@ START_TEST(test_double)
 	ck_assert(options->get_double(options, "d", 2.0, 1.0) == 2.0);
 	set("d", "-3");
 	ck_assert(options->get_double(options, "d", 2.0, 1.0) == 2.0);
-	ck_assert_int_eq(count_logged("expected a number of at least 1, using "
+	ck_assert_int_eq(cxtp_test_log_count("expected a number of at least 1, using "
 								  "default 2"), 2);
 }
 END_TEST
@@ -190,7 +136,7 @@ START_TEST(test_bool)
 	ck_assert(options->get_bool(options, "b", FALSE));
 	set("b", "maybe");
 	ck_assert(!options->get_bool(options, "b", FALSE));
-	ck_assert_int_eq(count_logged("invalid value 'maybe' for "
+	ck_assert_int_eq(cxtp_test_log_count("invalid value 'maybe' for "
 						"test-runner.plugins.test.b, expected yes or no"), 1);
 }
 END_TEST
@@ -207,7 +153,7 @@ START_TEST(test_enum)
 	ck_assert_int_eq(options->get_enum(options, "e", test_names, 1), 2);
 	set("e", "four");
 	ck_assert_int_eq(options->get_enum(options, "e", test_names, 3), 3);
-	ck_assert_int_eq(count_logged("expected one of one, two, three, using "
+	ck_assert_int_eq(cxtp_test_log_count("expected one of one, two, three, using "
 								  "default three"), 1);
 }
 END_TEST
@@ -221,17 +167,17 @@ START_TEST(test_warned_once)
 	{	/* a reload reads the same invalid value again */
 		ck_assert_int_eq(options->get_uint(options, "u", 7, 1, 100), 7);
 	}
-	ck_assert_int_eq(count_logged("invalid value '0'"), 1);
+	ck_assert_int_eq(cxtp_test_log_count("invalid value '0'"), 1);
 	set("u", "200");
 	ck_assert_int_eq(options->get_uint(options, "u", 7, 1, 100), 7);
-	ck_assert_int_eq(count_logged("invalid value '200'"), 1);
+	ck_assert_int_eq(cxtp_test_log_count("invalid value '200'"), 1);
 	set("u", "5");
 	ck_assert_int_eq(options->get_uint(options, "u", 7, 1, 100), 5);
 	/* invalid again after it was valid: worth a message again */
 	set("u", "200");
 	ck_assert_int_eq(options->get_uint(options, "u", 7, 1, 100), 7);
-	ck_assert_int_eq(count_logged("invalid value '200'"), 2);
-	ck_assert_int_eq(array_count(logged), 3);
+	ck_assert_int_eq(cxtp_test_log_count("invalid value '200'"), 2);
+	ck_assert_int_eq(cxtp_test_log_total(), 3);
 }
 END_TEST
 
@@ -253,7 +199,7 @@ START_TEST(test_sections)
 					 99);
 	ck_assert_int_eq(options->get_uint(options, "peers.a%b.port", 7, 1, 10),
 					 7);
-	ck_assert_int_eq(count_logged("for test-runner.plugins.test.peers.a%b.port,"),
+	ck_assert_int_eq(cxtp_test_log_count("for test-runner.plugins.test.peers.a%b.port,"),
 					 1);
 }
 END_TEST

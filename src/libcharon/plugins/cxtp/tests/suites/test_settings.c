@@ -14,69 +14,16 @@
 
 #include <test_suite.h>
 
-#include <stdarg.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include <threading/mutex.h>
 #include <collections/array.h>
 
 #include "../../cxtp_settings.h"
 #include "../../cxtp_transport.h"
 #include "../../cxtp_icmp.h"
-
-/**
- * Log messages at level 1, char*, protected by mutex
- */
-static array_t *logged;
-static mutex_t *mutex;
-
-/**
- * The dbg hook replaced during a test
- */
-static void (*dbg_orig)(debug_t group, level_t level, char *fmt, ...);
-
-/**
- * Record level 1 messages
- */
-static void dbg_record(debug_t group, level_t level, char *fmt, ...)
-{
-	char buf[512];
-	va_list args;
-
-	if (level > 1)
-	{
-		return;
-	}
-	va_start(args, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, args);
-	va_end(args);
-	mutex->lock(mutex);
-	array_insert(logged, ARRAY_TAIL, strdup(buf));
-	mutex->unlock(mutex);
-}
-
-/**
- * Number of logged messages containing a string
- */
-static int count_logged(char *str)
-{
-	char *msg;
-	int i, count = 0;
-
-	mutex->lock(mutex);
-	for (i = 0; i < array_count(logged); i++)
-	{
-		array_get(logged, i, &msg);
-		if (strstr(msg, str))
-		{
-			count++;
-		}
-	}
-	mutex->unlock(mutex);
-	return count;
-}
+#include "../utils/cxtp_test_log.h"
 
 /**
  * Drop what the ICMP transport receives
@@ -126,24 +73,13 @@ static void set_peer(char *name, char *key, char *value)
 START_SETUP(setup)
 {
 	lib->processor->set_threads(lib->processor, 2);
-	logged = array_create(0, 0);
-	mutex = mutex_create(MUTEX_TYPE_DEFAULT);
-	dbg_orig = dbg;
-	dbg = dbg_record;
+	cxtp_test_log_start();
 }
 END_SETUP
 
 START_TEARDOWN(teardown)
 {
-	char *msg;
-
-	dbg = dbg_orig;
-	while (array_remove(logged, ARRAY_HEAD, &msg))
-	{
-		free(msg);
-	}
-	array_destroy(logged);
-	mutex->destroy(mutex);
+	cxtp_test_log_stop();
 	lib->processor->set_threads(lib->processor, 0);
 	lib->processor->cancel(lib->processor);
 }
@@ -167,7 +103,7 @@ START_TEST(test_defaults)
 	ck_assert(!enumerator->enumerate(enumerator, &peer));
 	enumerator->destroy(enumerator);
 	settings->destroy(settings);
-	ck_assert_int_eq(count_logged("invalid"), 0);
+	ck_assert_int_eq(cxtp_test_log_count("invalid"), 0);
 }
 END_TEST
 
@@ -187,7 +123,7 @@ START_TEST(test_values)
 	ck_assert_int_eq(settings->get_retransmit_timeout(settings), 250);
 	ck_assert_int_eq(settings->get_handover_timeout(settings), 120000);
 	settings->destroy(settings);
-	ck_assert_int_eq(count_logged("invalid"), 0);
+	ck_assert_int_eq(cxtp_test_log_count("invalid"), 0);
 }
 END_TEST
 
@@ -238,10 +174,10 @@ START_TEST(test_peers)
 	enumerator->destroy(enumerator);
 	settings->destroy(settings);
 
-	ck_assert_int_eq(count_logged("peer 'nosecret' misses a secret"), 1);
-	ck_assert_int_eq(count_logged("invalid value '70000' for "
+	ck_assert_int_eq(cxtp_test_log_count("peer 'nosecret' misses a secret"), 1);
+	ck_assert_int_eq(cxtp_test_log_count("invalid value '70000' for "
 								  "test-runner.plugins.cxtp.peers.mike.port"), 1);
-	ck_assert_int_eq(count_logged("unable to resolve address 'no such "
+	ck_assert_int_eq(cxtp_test_log_count("unable to resolve address 'no such "
 								  "host.invalid' of peer 'unresolvable'"), 1);
 }
 END_TEST
@@ -285,7 +221,7 @@ START_TEST(test_find_peer)
 	access->destroy(access);
 	other->destroy(other);
 	settings->destroy(settings);
-	ck_assert_int_eq(count_logged("'not-an-address' is no IP address"), 1);
+	ck_assert_int_eq(cxtp_test_log_count("'not-an-address' is no IP address"), 1);
 }
 END_TEST
 
@@ -323,7 +259,7 @@ START_TEST(test_reload)
 	ck_assert_int_eq(settings->get_handover_timeout(settings), 5000);
 	/* the transport's socket stays where it is */
 	ck_assert_int_eq(settings->get_port(settings), 6000);
-	ck_assert_int_eq(count_logged("port 6001 takes effect when charon "
+	ck_assert_int_eq(cxtp_test_log_count("port 6001 takes effect when charon "
 								  "restarts"), 1);
 	ck_assert_int_eq(settings->get_peer_count(settings), 3);
 	peer = settings->get_peer(settings, "kept");
@@ -399,13 +335,13 @@ START_TEST(test_warned_once)
 
 	for (i = 0; i < countof(invalid); i++)
 	{
-		ck_assert_msg(count_logged(invalid[i].warning) == 1,
+		ck_assert_msg(cxtp_test_log_count(invalid[i].warning) == 1,
 					  "'%s' logged %d times", invalid[i].warning,
-					  count_logged(invalid[i].warning));
+					  cxtp_test_log_count(invalid[i].warning));
 	}
-	ck_assert_int_eq(count_logged("invalid value '99999' for "
+	ck_assert_int_eq(cxtp_test_log_count("invalid value '99999' for "
 								  "test-runner.plugins.cxtp.peers.a.port"), 1);
-	ck_assert_int_eq(count_logged("invalid"), countof(invalid) + 1);
+	ck_assert_int_eq(cxtp_test_log_count("invalid"), countof(invalid) + 1);
 }
 END_TEST
 
