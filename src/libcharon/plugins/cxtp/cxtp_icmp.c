@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 
 #include "cxtp_icmp.h"
+#include "cxtp_rate_limit.h"
 #include "cxtp_retransmit.h"
 
 #include <errno.h>
@@ -29,7 +30,6 @@
 #include <library.h>
 #include <utils/debug.h>
 #include <threading/mutex.h>
-#include <collections/hashtable.h>
 
 /**
  * Linux' filter of ICMPv4 types on raw sockets (linux/icmp.h), a bitmask of
@@ -54,21 +54,6 @@
  * Number of messages handled per watcher callback before others get a turn
  */
 #define RECV_BATCH 32
-
-/**
- * Window of the CTAR rate limit in ms
- */
-#define RATE_WINDOW 1000
-
-/**
- * Maximum number of sources with rate limiting state
- */
-#define RATE_MAX_SOURCES 1024
-
-/**
- * Minimum interval between rate limiting log messages in ms
- */
-#define RATE_LOG_INTERVAL 1000
 
 typedef struct private_cxtp_icmp_t private_cxtp_icmp_t;
 
@@ -138,24 +123,9 @@ struct private_cxtp_icmp_t {
 	mutex_t *mutex;
 
 	/**
-	 * CTAR rate limiting state, host_t => source_t
+	 * CT_REQUEST_RATE for received CTARs
 	 */
-	hashtable_t *sources;
-
-	/**
-	 * Time of the last purge of expired sources
-	 */
-	uint64_t last_purge;
-
-	/**
-	 * Time of the last rate limiting log message
-	 */
-	uint64_t last_drop_log;
-
-	/**
-	 * CTARs dropped due to rate limiting since the last log message
-	 */
-	u_int dropped;
+	cxtp_rate_limit_t *rate_limit;
 };
 
 /**
@@ -199,68 +169,6 @@ typedef struct {
 	uint64_t retry_max;
 
 } pending_t;
-
-/**
- * Rate limiting state of a source
- */
-typedef struct {
-
-	/**
-	 * Source address, key in the sources table
-	 */
-	host_t *src;
-
-	/**
-	 * Start of the current window in ms
-	 */
-	uint64_t window;
-
-	/**
-	 * CTARs accepted in the current window
-	 */
-	u_int count;
-
-} source_t;
-
-/**
- * Current monotonic time in ms
- */
-static uint64_t now_ms()
-{
-	timeval_t tv;
-
-	time_monotonic(&tv);
-	return (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-/**
- * Hash the address of a host
- */
-static u_int hash_host(const void *key)
-{
-	host_t *host = (host_t*)key;
-
-	return chunk_hash(host->get_address(host));
-}
-
-/**
- * Compare the addresses of hosts
- */
-static bool equals_host(const void *key, const void *other_key)
-{
-	host_t *host = (host_t*)key;
-
-	return host->ip_equals(host, (host_t*)other_key);
-}
-
-/**
- * Destroy a source_t
- */
-static void source_destroy(source_t *source)
-{
-	source->src->destroy(source->src);
-	free(source);
-}
 
 /**
  * Add the source address to a message, as IP_PKTINFO/IPV6_PKTINFO
@@ -567,106 +475,6 @@ METHOD(cxtp_icmp_t, set_timeout_cb, void,
 }
 
 /**
- * Drop rate limiting state older than the window.  Called with the mutex held.
- */
-static void purge_sources(private_cxtp_icmp_t *this, uint64_t now)
-{
-	enumerator_t *enumerator;
-	source_t *source;
-	host_t *src;
-
-	enumerator = this->sources->create_enumerator(this->sources);
-	while (enumerator->enumerate(enumerator, &src, &source))
-	{
-		if (now - source->window >= RATE_WINDOW)
-		{
-			this->sources->remove_at(this->sources, enumerator);
-			source_destroy(source);
-		}
-	}
-	enumerator->destroy(enumerator);
-	this->last_purge = now;
-}
-
-/**
- * Check whether a CTAR from the given source is within the rate limit
- * (RFC 4067 section 6.3, CT_REQUEST_RATE), logging drops at most once a
- * second
- */
-static bool rate_check(private_cxtp_icmp_t *this, host_t *src)
-{
-	source_t *source;
-	uint64_t now;
-	u_int dropped = 0, rate;
-	bool full = FALSE;
-
-	now = now_ms();
-	rate = this->settings->get_ctar_rate(this->settings);
-
-	this->mutex->lock(this->mutex);
-	if (now - this->last_purge >= RATE_WINDOW)
-	{
-		purge_sources(this, now);
-	}
-	source = this->sources->get(this->sources, src);
-	if (!source)
-	{
-		if (this->sources->get_count(this->sources) < RATE_MAX_SOURCES)
-		{
-			INIT(source,
-				.src = src->clone(src),
-				.window = now,
-				.count = 1,
-			);
-			this->sources->put(this->sources, source->src, source);
-			this->mutex->unlock(this->mutex);
-			return TRUE;
-		}
-		/* too many sources within a second, drop until they expire */
-		full = TRUE;
-	}
-	else if (now - source->window >= RATE_WINDOW)
-	{
-		source->window = now;
-		source->count = 1;
-		this->mutex->unlock(this->mutex);
-		return TRUE;
-	}
-	else if (source->count < rate)
-	{
-		source->count++;
-		this->mutex->unlock(this->mutex);
-		return TRUE;
-	}
-
-	this->dropped++;
-	if (!this->last_drop_log || now - this->last_drop_log >= RATE_LOG_INTERVAL)
-	{
-		dropped = this->dropped;
-		this->dropped = 0;
-		this->last_drop_log = now;
-	}
-	this->mutex->unlock(this->mutex);
-
-	if (dropped)
-	{	/* this one and the ones not logged since the last notice */
-		if (full)
-		{
-			DBG1(DBG_NET, "cxtp: dropped CTAR from %H, CTARs from more than %d "
-				 "sources within a second (%u dropped since the last notice)",
-				 src, RATE_MAX_SOURCES, dropped);
-		}
-		else
-		{
-			DBG1(DBG_NET, "cxtp: dropped CTAR from %H, more than %u CTARs per "
-				 "second from a source (%u dropped since the last notice)",
-				 src, rate, dropped);
-		}
-	}
-	return FALSE;
-}
-
-/**
  * Process a received Experimental Mobility ICMP message
  */
 static void process(private_cxtp_icmp_t *this, host_t *src, host_t *dst,
@@ -710,7 +518,8 @@ static void process(private_cxtp_icmp_t *this, host_t *src, host_t *dst,
 				 "accepted over ICMP", cxtp_message_type_names, type, src);
 			return;
 		}
-		if (type == CXTP_CTAR && !rate_check(this, src))
+		if (type == CXTP_CTAR &&
+			!this->rate_limit->check(this->rate_limit, src))
 		{
 			return;
 		}
@@ -994,7 +803,7 @@ static int open_v4()
  */
 static void free_object(private_cxtp_icmp_t *this)
 {
-	this->sources->destroy(this->sources);
+	this->rate_limit->destroy(this->rate_limit);
 	this->mutex->destroy(this->mutex);
 	free(this->buf4);
 	free(this->buf6);
@@ -1004,10 +813,6 @@ static void free_object(private_cxtp_icmp_t *this)
 METHOD(cxtp_icmp_t, destroy, void,
 	private_cxtp_icmp_t *this)
 {
-	enumerator_t *enumerator;
-	source_t *source;
-	void *key;
-
 	/* waits for running receive callbacks */
 	if (this->fd6 != -1)
 	{
@@ -1022,13 +827,6 @@ METHOD(cxtp_icmp_t, destroy, void,
 	this->retransmit->destroy(this->retransmit);
 
 	this->mutex->lock(this->mutex);
-	enumerator = this->sources->create_enumerator(this->sources);
-	while (enumerator->enumerate(enumerator, &key, &source))
-	{
-		this->sources->remove_at(this->sources, enumerator);
-		source_destroy(source);
-	}
-	enumerator->destroy(enumerator);
 	if (this->fd6 != -1)
 	{
 		close(this->fd6);
@@ -1067,7 +865,7 @@ cxtp_icmp_t *cxtp_icmp_create(cxtp_settings_t *settings,
 		.settings = settings,
 		.retransmit = cxtp_retransmit_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
-		.sources = hashtable_create(hash_host, equals_host, 32),
+		.rate_limit = cxtp_rate_limit_create(settings),
 	);
 
 	if (this->fd4 == -1 && this->fd6 == -1)
