@@ -129,6 +129,12 @@ static cxtp_peer_t *load_peer(private_cxtp_settings_t *this, char *name,
 		DBG1(DBG_CFG, "cxtp: peer '%s' misses a secret, ignored", name);
 		return NULL;
 	}
+	if (strlen(secret) < CXTP_MIN_SECRET_LEN)
+	{	/* the transport keys are only as strong as the secret */
+		DBG1(DBG_CFG, "cxtp: the secret of peer '%s' has %zu characters, "
+			 "use at least %d random ones", name, strlen(secret),
+			 CXTP_MIN_SECRET_LEN);
+	}
 	snprintf(key, sizeof(key), "peers.%s.port", name);
 	port = this->options->get_uint(this->options, key, port, 1, UINT16_MAX);
 	host = host_create_from_string(address, port);

@@ -68,6 +68,11 @@
 #define CXTP_MAX_CTAR_RETRY 86400000
 
 /**
+ * Shortest peer secret accepted without a warning
+ */
+#define CXTP_MIN_SECRET_LEN 32
+
+/**
  * Default jump added to a transferred outbound ESP sequence number
  */
 #define CXTP_DEFAULT_SEQ_JUMP 4096

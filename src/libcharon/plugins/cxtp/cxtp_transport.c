@@ -1213,8 +1213,9 @@ static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
 	}
 	if (!settings->get_peer_count(settings))
 	{
-		DBG1(DBG_NET, "cxtp: no CXTP peers configured, all datagrams will be "
-			 "dropped");
+		/* as on a mobile node, which needs none */
+		DBG2(DBG_NET, "cxtp: no CXTP peers configured, datagrams from other "
+			 "access routers are dropped");
 	}
 	for (i = 0; i < array_count(this->sockets); i++)
 	{

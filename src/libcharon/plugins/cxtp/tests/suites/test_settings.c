@@ -175,6 +175,10 @@ START_TEST(test_peers)
 	settings->destroy(settings);
 
 	ck_assert_int_eq(cxtp_test_log_count("peer 'nosecret' misses a secret"), 1);
+	/* short secrets are warned about, never logged */
+	ck_assert_int_eq(cxtp_test_log_count("the secret of peer 'zulu' has 2 "
+										 "characters, use at least 32"), 1);
+	ck_assert_int_eq(cxtp_test_log_count("s1"), 0);
 	ck_assert_int_eq(cxtp_test_log_count("invalid value '70000' for "
 								  "test-runner.plugins.cxtp.peers.mike.port"), 1);
 	ck_assert_int_eq(cxtp_test_log_count("unable to resolve address 'no such "
