@@ -662,6 +662,7 @@ CALLBACK(prepare_timeout, job_requeue_t,
 	transfer_t *transfer;
 	ike_sa_t *ike_sa;
 	char timeout[32];
+	bool moved;
 
 	ike_sa = checkout_for(job, TRANSFER_PREPARED);
 	if (!ike_sa)
@@ -671,14 +672,19 @@ CALLBACK(prepare_timeout, job_requeue_t,
 	transfer = remove_transfer(this, ike_sa, TRANSFER_PREPARED);
 	if (transfer)
 	{
-		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] did not move within %s, thawing "
-			 "it", ike_sa->get_name(ike_sa), job->ike_id,
+		moved = !charon->kernel->get_interface(charon->kernel,
+									ike_sa->get_my_host(ike_sa), NULL);
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] %s within %s, thawing it",
+			 ike_sa->get_name(ike_sa), job->ike_id,
+			 moved ? "found no usable address on a new link" : "did not move",
 			 cxtp_options_print_time(
 					this->settings->get_handover_timeout(this->settings),
 					timeout, sizeof(timeout)));
 		ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
 		event(this, CXTP_EVENT_FAILURE, job->ike_id, NULL,
-			  ike_sa->get_my_host(ike_sa), "no move in time, IKE_SA thawed");
+			  ike_sa->get_my_host(ike_sa), moved ?
+			  "no usable address on the new link in time, IKE_SA thawed" :
+			  "no move in time, IKE_SA thawed");
 		transfer_destroy(transfer);
 	}
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);

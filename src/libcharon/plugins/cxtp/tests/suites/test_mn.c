@@ -532,6 +532,21 @@ START_TEST(test_move_tentative)
 }
 END_TEST
 
+START_TEST(test_move_tentative_timeout)
+{
+	prepare(NULL, FALSE);
+	cxtp_test_net_set_tentative(MN_NEW, TRUE);
+	move(ROUTER);
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	/* thawed, charon's roaming takes over */
+	assert_back(NULL);
+	ck_assert_str_eq(cxtp_test_events_get("mn", "failure", 0)->error,
+				"no usable address on the new link in time, IKE_SA thawed");
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	assert_hosts(MN_OLD, PAR);
+}
+END_TEST
+
 START_TEST(test_move_link_local)
 {
 	prepare(NULL, FALSE);
@@ -820,6 +835,7 @@ Suite *mn_suite_create()
 	tcase_add_test(tc, test_move_named_nar);
 	tcase_add_test(tc, test_move_without_route);
 	tcase_add_test(tc, test_move_tentative);
+	tcase_add_test(tc, test_move_tentative_timeout);
 	tcase_add_test(tc, test_move_link_local);
 	tcase_add_test(tc, test_move_without_roam_events);
 	tcase_add_test(tc, test_move_send_fails);
