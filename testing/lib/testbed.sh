@@ -77,15 +77,18 @@ link() {
 	in_ns "$3" ip link set "$4" up
 }
 
-# addr NODE DEV IPV6 IPV4: the node's addresses on a link, or host
-# addresses on lo
+# addr NODE DEV IPV6 IPV4 [dad]: the node's addresses on a link, or host
+# addresses on lo; IPv6 addresses skip duplicate address detection unless
+# "dad" is given (and the link's accept_dad is on): then they stay tentative
+# for a second or two, as on a real link
 addr() {
-	local node=$1 dev=$2 a plen6=$LINK_PLEN6 plen4=$LINK_PLEN4
+	local node=$1 dev=$2 a plen6=$LINK_PLEN6 plen4=$LINK_PLEN4 nodad=nodad
 	if [ "$dev" = lo ]; then
 		plen6=128 plen4=32
 	fi
+	[ "${5:-}" != dad ] || nodad=
 	for a in "$3/$plen6" "$4/$plen4"; do
-		in_ns "$node" ip addr add "$a" dev "$dev" nodad 2>/dev/null ||
+		in_ns "$node" ip addr add "$a" dev "$dev" $nodad 2>/dev/null ||
 			in_ns "$node" ip addr add "$a" dev "$dev"
 	done
 }
@@ -178,16 +181,19 @@ build_network() {
 	attach carol par
 }
 
-# attach NODE par|nar: the MN's care-of address on the given access link
+# attach NODE par|nar [dad]: the MN's care-of address on the given access
+# link; with "dad", its IPv6 addresses there (link-local and care-of) go
+# through duplicate address detection first
 attach() {
-	local node=$1 where=$2 dev a6 a4 gw6 gw4
+	local node=$1 where=$2 dad=${3:-} dev a6 a4 gw6 gw4
 	case $where in
 	par) dev=eth0 a6=$CAROL_PAR6 a4=$CAROL_PAR4 gw6=$MOON_ACCESS6 gw4=$MOON_ACCESS4 ;;
 	nar) dev=eth1 a6=$CAROL_NAR6 a4=$CAROL_NAR4 gw6=$SUN_ACCESS6 gw4=$SUN_ACCESS4 ;;
 	*) die "unknown access link '$where' (par or nar)" ;;
 	esac
+	in_ns "$node" sysctl -qw "net.ipv6.conf.$dev.accept_dad=$([ "$dad" = dad ] && echo 1 || echo 0)"
 	in_ns "$node" ip link set "$dev" up
-	addr "$node" "$dev" "$a6" "$a4"
+	addr "$node" "$dev" "$a6" "$a4" "$dad"
 	route "$node" default via "$gw6" dev "$dev"
 	route "$node" default via "$gw4" dev "$dev"
 }
@@ -206,21 +212,26 @@ detach() {
 }
 
 # move the MN from the par link to the nar link (or back): the old link goes
-# away first, as it does for a real handover, then the new one comes up
+# away first, as it does for a real handover, then the new one comes up (with
+# "dad", its IPv6 addresses are tentative for a while, see attach)
 move() {
-	local node=$1 to=$2
+	local node=$1 to=$2 dad=${3:-}
+	case $dad in
+	''|dad) ;;
+	*) die "usage: move NODE par|nar [dad]" ;;
+	esac
 	case $to in
 	nar)
 		detach "$node" eth0
-		attach "$node" nar
+		attach "$node" nar "$dad"
 		alice_via "$SUN_CORE6" "$SUN_CORE4"
 		;;
 	par)
 		detach "$node" eth1
-		attach "$node" par
+		attach "$node" par "$dad"
 		alice_via "$MOON_CORE6" "$MOON_CORE4"
 		;;
-	*) die "usage: move NODE par|nar" ;;
+	*) die "usage: move NODE par|nar [dad]" ;;
 	esac
 }
 

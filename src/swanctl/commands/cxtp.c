@@ -246,7 +246,7 @@ static void __attribute__ ((constructor))reg()
 			{"ike",			'i', 1, "transfer the IKE_SA with this name"},
 			{"ike-id",		'I', 1, "transfer the IKE_SA with this unique ID"},
 			{"address",		'a', 1, "next access router, have the current one push to it"},
-			{"ack",			'A', 0, "ask for a CTAA after the move, retransmit the CTAR without"},
+			{"ack",			'A', 0, "ask for a CTAA after the move, too"},
 			{"raw",			'r', 0, "dump raw response message"},
 			{"pretty",		'P', 0, "dump raw response message in pretty print"},
 		}
@@ -260,7 +260,7 @@ static void __attribute__ ((constructor))reg()
 			{"ike",			'i', 1, "activate the IKE_SA with this name"},
 			{"ike-id",		'I', 1, "activate the IKE_SA with this unique ID"},
 			{"address",		'a', 1, "new access router (default: the default router)"},
-			{"ack",			'A', 0, "ask for a CTAA, retransmit the CTAR without"},
+			{"ack",			'A', 0, "ask for a CTAA, too"},
 			{"raw",			'r', 0, "dump raw response message"},
 			{"pretty",		'P', 0, "dump raw response message in pretty print"},
 		}

@@ -408,11 +408,10 @@ METHOD(cxtp_icmp_t, send_reliable, bool,
 		chunk_clear(&encoding);
 		return FALSE;
 	}
-	if (!message->get_ack(message) || message->get_sequence(message) != sequence)
+	if (message->get_sequence(message) != sequence)
 	{
-		DBG1(DBG_NET, "cxtp: not retransmitting CTAR %u to %H, %s",
-			 message->get_sequence(message), dst, message->get_ack(message) ?
-			 "sequence number differs" : "it requests no acknowledgement");
+		DBG1(DBG_NET, "cxtp: not retransmitting CTAR %u to %H, sequence "
+			 "number differs", message->get_sequence(message), dst);
 		chunk_clear(&encoding);
 		return FALSE;
 	}

@@ -119,8 +119,11 @@ struct cxtp_icmp_t {
 				 cxtp_message_t *message);
 
 	/**
-	 * Send a CTAR that requests an acknowledgement (A flag set) and
-	 * retransmit it until acknowledge() is called or CT_RETRY_MAX has passed.
+	 * Send a CTAR and retransmit it until acknowledge() is called or
+	 * CT_RETRY_MAX has passed.
+	 *
+	 * Whether or not the CTAR requests a CTAA (A flag), the caller
+	 * acknowledges it once the activation shows (a CTAA, or otherwise).
 	 *
 	 * The first retransmission follows after CT_REQUEST_RETRY
 	 * (charon.plugins.cxtp.ctar_retry), every further one after twice the
@@ -135,7 +138,7 @@ struct cxtp_icmp_t {
 	 *
 	 * @param src		source address, NULL or %any to let the kernel choose
 	 * @param dst		destination address
-	 * @param message	CTAR with the A flag set, encoded before returning
+	 * @param message	CTAR, encoded before returning
 	 * @param sequence	sequence number of the CTAR, must match the message's
 	 * @return			TRUE if sent the first time and retransmission is
 	 *					scheduled
@@ -147,7 +150,8 @@ struct cxtp_icmp_t {
 	 * Stop retransmitting a CTAR sent with send_reliable().
 	 *
 	 * A CTAA carries no sequence number, so the caller matches it to its
-	 * CTAR (by the MN's address) and passes the sequence number here.
+	 * CTAR (by the MN's address) and passes the sequence number here; or it
+	 * saw the activation otherwise.
 	 *
 	 * @param sequence	sequence number of the CTAR
 	 * @return			TRUE if the CTAR was pending

@@ -56,24 +56,19 @@ struct private_cxtp_mn_t {
 	cxtp_icmp_t *icmp;
 
 	/**
-	 * IKE_SAs prepared for a handover, prepared_t*
+	 * Source addresses of CTARs
 	 */
-	linked_list_t *prepared;
+	cxtp_source_t *source;
 
 	/**
-	 * Serial of the last preparation
+	 * Transfers of our IKE_SAs, transfer_t*
+	 */
+	linked_list_t *transfers_list;
+
+	/**
+	 * Serial of the last transfer
 	 */
 	u_int serial;
-
-	/**
-	 * Sequence number of the last CTAR sent, a CTAA acknowledges it
-	 */
-	uint32_t sequence;
-
-	/**
-	 * IKE_SA the last CTAR was sent for
-	 */
-	u_int ctar_ike_id;
 
 	/**
 	 * Callback for events, and its data
@@ -88,50 +83,106 @@ struct private_cxtp_mn_t {
 };
 
 /**
- * An IKE_SA prepared for a handover
+ * Where a transfer stands
+ */
+typedef enum {
+	/** frozen, waiting for the move and a usable address on the new link */
+	TRANSFER_PREPARED,
+	/** CTAR sent, SAs moved, waiting for the activation */
+	TRANSFER_ACTIVATING,
+} transfer_state_t;
+
+/**
+ * A transfer of one of our IKE_SAs to a new access router
  */
 typedef struct {
-	/** unique ID of the IKE_SA */
+	/** the IKE_SA, by unique ID and SPIs */
 	u_int ike_id;
-	/** serial, the timeout thaws only the preparation it was started for */
+	ike_sa_id_t *id;
+	/** serial, the timers started for a transfer touch only that one */
 	u_int serial;
-	/** next access router, NULL for the default router after the move */
+	/** where it stands */
+	transfer_state_t state;
+	/** the access router: when prepared the one named, NULL for the
+	 * default router after the move; when activating the one the CTAR
+	 * went to */
 	host_t *nar;
-	/** sequence number of the CTAR sent to pAR, 0 if none */
+	/** sequence number of the CTAR, 0 while prepared without a CTAR to pAR */
 	uint32_t sequence;
 	/** whether the CTAR after the move asks for a CTAA */
 	bool ack;
-} prepared_t;
+	/** why the last check of a moved IKE_SA sent no CTAR, logged once */
+	char *waiting;
+	/** activating: the addresses before the move, to go back to */
+	host_t *old_me;
+	host_t *old_other;
+	/** activating: ESP packets its CHILD_SAs had received at the CTAR */
+	uint64_t packets;
+} transfer_t;
 
-static void prepared_destroy(prepared_t *entry)
+static void transfer_destroy(transfer_t *transfer)
 {
-	DESTROY_IF(entry->nar);
-	free(entry);
+	transfer->id->destroy(transfer->id);
+	DESTROY_IF(transfer->nar);
+	DESTROY_IF(transfer->old_me);
+	DESTROY_IF(transfer->old_other);
+	free(transfer->waiting);
+	free(transfer);
 }
 
 /**
- * Remove the preparation of an IKE_SA (of the given serial if not 0)
+ * Whether a transfer belongs to an IKE_SA: the same unique ID and SPIs
  */
-static prepared_t *remove_prepared(private_cxtp_mn_t *this, u_int ike_id,
-								   u_int serial)
+static bool transfer_of(transfer_t *transfer, ike_sa_t *ike_sa)
 {
-	enumerator_t *enumerator;
-	prepared_t *entry, *found = NULL;
+	return transfer->ike_id == ike_sa->get_unique_id(ike_sa) &&
+		   transfer->id->equals(transfer->id, ike_sa->get_id(ike_sa));
+}
+
+CALLBACK(transfer_match, bool,
+	transfer_t *transfer, va_list args)
+{
+	ike_sa_t *ike_sa;
+
+	VA_ARGS_VGET(args, ike_sa);
+	return transfer_of(transfer, ike_sa);
+}
+
+/**
+ * Find the transfer of an IKE_SA, this->mutex held
+ */
+static transfer_t *find_transfer(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
+{
+	transfer_t *transfer;
+
+	if (this->transfers_list->find_first(this->transfers_list, transfer_match,
+										 (void**)&transfer, ike_sa))
+	{
+		return transfer;
+	}
+	return NULL;
+}
+
+/**
+ * Remove the transfer of an IKE_SA, in a state
+ */
+static transfer_t *remove_transfer(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
+								   transfer_state_t state)
+{
+	transfer_t *transfer;
 
 	this->mutex->lock(this->mutex);
-	enumerator = this->prepared->create_enumerator(this->prepared);
-	while (enumerator->enumerate(enumerator, &entry))
+	transfer = find_transfer(this, ike_sa);
+	if (transfer && transfer->state == state)
 	{
-		if (entry->ike_id == ike_id && (!serial || entry->serial == serial))
-		{
-			this->prepared->remove_at(this->prepared, enumerator);
-			found = entry;
-			break;
-		}
+		this->transfers_list->remove(this->transfers_list, transfer, NULL);
 	}
-	enumerator->destroy(enumerator);
+	else
+	{
+		transfer = NULL;
+	}
 	this->mutex->unlock(this->mutex);
-	return found;
+	return transfer;
 }
 
 /**
@@ -171,7 +222,11 @@ static bool random_sequence(uint32_t *sequence)
 	{
 		return FALSE;
 	}
-	ok = rng->get_bytes(rng, sizeof(*sequence), (uint8_t*)sequence);
+	do
+	{	/* 0 stands for none */
+		ok = rng->get_bytes(rng, sizeof(*sequence), (uint8_t*)sequence);
+	}
+	while (ok && !*sequence);
 	rng->destroy(rng);
 	return ok;
 }
@@ -227,91 +282,304 @@ static host_t *default_router(ike_sa_t *ike_sa)
 }
 
 /**
- * Send the CTAR to nAR and move the SAs there
+ * ESP packets the CHILD_SAs of an IKE_SA received so far
+ */
+static uint64_t inbound_packets(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+	uint64_t packets, sum = 0;
+
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (enumerator->enumerate(enumerator, &child_sa))
+	{
+		packets = 0;
+		child_sa->get_usestats(child_sa, TRUE, NULL, NULL, &packets);
+		sum += packets;
+	}
+	enumerator->destroy(enumerator);
+	return sum;
+}
+
+/**
+ * Move an IKE_SA and its CHILD_SAs to other addresses, keeping the ports
+ */
+static void move_hosts(ike_sa_t *ike_sa, host_t *me, host_t *other)
+{
+	host_t *local, *remote;
+
+	local = me->clone(me);
+	local->set_port(local, ike_sa->get_my_host(ike_sa)->get_port(
+											ike_sa->get_my_host(ike_sa)));
+	remote = other->clone(other);
+	remote->set_port(remote, ike_sa->get_other_host(ike_sa)->get_port(
+											ike_sa->get_other_host(ike_sa)));
+	ike_sa->update_hosts(ike_sa, local, remote, UPDATE_HOSTS_FORCE_ADDRS);
+	local->destroy(local);
+	remote->destroy(remote);
+}
+
+/**
+ * Mark the transfer of an IKE_SA activating (a prepared one, or a new one),
+ * returns the access router it named when it was prepared
+ */
+static host_t *activating(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
+						  host_t *nar, uint32_t sequence, bool ack,
+						  host_t *old_me, host_t *old_other, uint64_t packets)
+{
+	transfer_t *transfer;
+	host_t *named;
+
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	if (!transfer)
+	{
+		INIT(transfer,
+			.ike_id = ike_sa->get_unique_id(ike_sa),
+			.id = ike_sa->get_id(ike_sa)->clone(ike_sa->get_id(ike_sa)),
+			.serial = ++this->serial,
+		);
+		this->transfers_list->insert_last(this->transfers_list, transfer);
+	}
+	transfer->state = TRANSFER_ACTIVATING;
+	named = transfer->nar;
+	transfer->nar = nar->clone(nar);
+	transfer->sequence = sequence;
+	transfer->ack = ack;
+	transfer->old_me = old_me->clone(old_me);
+	transfer->old_other = old_other->clone(old_other);
+	transfer->packets = packets;
+	this->mutex->unlock(this->mutex);
+	return named;
+}
+
+/**
+ * Undo activating(): prepared again with the access router it named, or in
+ * no transfer
+ */
+static void not_activating(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
+						   bool prepared, host_t *named)
+{
+	transfer_t *transfer;
+
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	if (transfer && prepared)
+	{
+		transfer->state = TRANSFER_PREPARED;
+		transfer->nar->destroy(transfer->nar);
+		transfer->nar = named;
+		transfer->old_me->destroy(transfer->old_me);
+		transfer->old_other->destroy(transfer->old_other);
+		transfer->old_me = transfer->old_other = NULL;
+		transfer = NULL;
+	}
+	else
+	{
+		DESTROY_IF(named);
+		if (transfer)
+		{
+			this->transfers_list->remove(this->transfers_list, transfer, NULL);
+		}
+	}
+	this->mutex->unlock(this->mutex);
+	if (transfer)
+	{
+		transfer_destroy(transfer);
+	}
+}
+
+/**
+ * Send the CTAR from a usable source to nAR and move the SAs there, the
+ * IKE_SA not roaming until the activation shows
  */
 static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
-					   uint32_t sequence, bool ack)
+					   host_t *src, bool ack)
 {
 	cxtp_message_t *message;
-	host_t *me, *local, *other, *old_me, *old_other;
+	transfer_t *transfer;
+	host_t *old_me, *old_other, *named;
+	uint32_t sequence = 0;
+	uint64_t packets;
 	char *reason;
-	bool sent;
+	bool prepared = FALSE, sent;
 
-	reason = cxtp_export_check(this->capture, ike_sa);
-	if (reason)
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	if (transfer)
 	{
-		return reason;
+		prepared = transfer->state == TRANSFER_PREPARED;
+		sequence = transfer->sequence;
 	}
-	me = charon->kernel->get_source_addr(charon->kernel, nar, NULL);
-	if (!me)
-	{
-		return strdup("no route to the new access router");
+	this->mutex->unlock(this->mutex);
+	if (!prepared)
+	{	/* a prepared one was checked when it froze */
+		reason = cxtp_export_check(this->capture, ike_sa);
+		if (reason)
+		{
+			return reason;
+		}
 	}
 	message = build_ctar(this, ike_sa, ike_sa->get_other_host(ike_sa),
 						 sequence, ack);
 	if (!message)
 	{
-		me->destroy(me);
 		return strdup("building the CTAR failed");
 	}
+	sequence = message->get_sequence(message);
+
 	/* the same SAs continue on nAR, only their addresses change; moving
 	 * them first has them ready when nAR activates its copies */
 	old_me = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa));
 	old_other = ike_sa->get_other_host(ike_sa)->clone(
 											ike_sa->get_other_host(ike_sa));
-	local = me->clone(me);
-	local->set_port(local, old_me->get_port(old_me));
-	other = nar->clone(nar);
-	other->set_port(other, old_other->get_port(old_other));
-	ike_sa->update_hosts(ike_sa, local, other, UPDATE_HOSTS_FORCE_ADDRS);
+	move_hosts(ike_sa, src, nar);
+	ike_sa->set_condition(ike_sa, COND_ROAMING_SUSPENDED, TRUE);
+	if (prepared)
+	{	/* it must see nAR's messages, roaming stays suspended */
+		ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+	}
+	packets = inbound_packets(ike_sa);
+	/* known before the CTAR leaves: nAR's CTAA may arrive at once */
+	named = activating(this, ike_sa, nar, sequence, ack, old_me, old_other,
+					   packets);
 
-	this->mutex->lock(this->mutex);
-	this->sequence = message->get_sequence(message);
-	this->ctar_ike_id = ike_sa->get_unique_id(ike_sa);
-	this->mutex->unlock(this->mutex);
-	if (ack)
-	{
-		sent = this->icmp->send_reliable(this->icmp, me, nar, message,
-										 message->get_sequence(message));
-	}
-	else
-	{
-		sent = this->icmp->send(this->icmp, me, nar, message);
-	}
+	/* with or without a CTAA requested, until the activation shows */
+	sent = this->icmp->send_reliable(this->icmp, src, nar, message, sequence);
 	message->destroy(message);
 	if (sent)
 	{
 		DBG1(DBG_IKE, "cxtp: sent CTAR for IKE_SA %s[%u] from %H to %H, "
-			 "moved it there", ike_sa->get_name(ike_sa),
-			 ike_sa->get_unique_id(ike_sa), me, nar);
-		/* the next transfer's token gets a fresh key */
-		this->transfers->set_transfers(this->transfers, ike_sa,
-				this->transfers->get_transfers(this->transfers, ike_sa) + 1);
-		event(this, CXTP_EVENT_ACTIVATE, ike_sa->get_unique_id(ike_sa), nar, me, NULL);
+			 "retransmitting it until the activation", ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa), src, nar);
+		DESTROY_IF(named);
 	}
 	else
 	{
+		not_activating(this, ike_sa, prepared, named);
 		ike_sa->update_hosts(ike_sa, old_me, old_other,
 							 UPDATE_HOSTS_FORCE_ADDRS);
+		ike_sa->set_condition(ike_sa, COND_ROAMING_SUSPENDED, FALSE);
+		if (prepared)
+		{
+			ike_sa->set_state(ike_sa, IKE_PASSIVE);
+		}
 	}
-	me->destroy(me);
-	local->destroy(local);
-	other->destroy(other);
 	old_me->destroy(old_me);
 	old_other->destroy(old_other);
 	return sent ? NULL : strdup("sending the CTAR failed");
 }
 
+/**
+ * The activation showed: the IKE_SA roams again and the next transfer's
+ * token gets a fresh key
+ */
+static void activated(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
+					  char *evidence)
+{
+	transfer_t *transfer;
+
+	transfer = remove_transfer(this, ike_sa, TRANSFER_ACTIVATING);
+	if (!transfer)
+	{
+		return;
+	}
+	this->icmp->acknowledge(this->icmp, transfer->sequence);
+	ike_sa->set_condition(ike_sa, COND_ROAMING_SUSPENDED, FALSE);
+	this->transfers->set_transfers(this->transfers, ike_sa,
+				this->transfers->get_transfers(this->transfers, ike_sa) + 1);
+	DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] activated on %H, confirmed by %s",
+		 ike_sa->get_name(ike_sa), transfer->ike_id, transfer->nar, evidence);
+	event(this, CXTP_EVENT_ACTIVATE, transfer->ike_id, transfer->nar,
+		  ike_sa->get_my_host(ike_sa), NULL);
+	transfer_destroy(transfer);
+}
+
+/**
+ * Whether the activation in progress of an IKE_SA (with a CTAR of a sequence
+ * number, 0 for any) shows in ESP its CHILD_SAs received since the CTAR:
+ * only nAR can have sent any to the new address, even if neither a CTAA
+ * nor an IKE message of nAR came
+ */
+static bool traffic_since_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
+							   uint32_t sequence)
+{
+	transfer_t *transfer;
+	uint64_t packets = 0;
+	bool pending;
+
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	pending = transfer && transfer->state == TRANSFER_ACTIVATING &&
+			  (!sequence || transfer->sequence == sequence);
+	if (pending)
+	{
+		packets = transfer->packets;
+	}
+	this->mutex->unlock(this->mutex);
+	return pending && inbound_packets(ike_sa) > packets;
+}
+
+/**
+ * Move an IKE_SA back to where it was before the CTAR of a transfer, with
+ * the token counter pAR has too
+ */
+static void move_back(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
+					  transfer_t *transfer)
+{
+	this->icmp->acknowledge(this->icmp, transfer->sequence);
+	ike_sa->update_hosts(ike_sa, transfer->old_me, transfer->old_other,
+						 UPDATE_HOSTS_FORCE_ADDRS);
+	ike_sa->set_condition(ike_sa, COND_ROAMING_SUSPENDED, FALSE);
+}
+
+/**
+ * No activation showed within the retransmissions: back to pAR, with the
+ * token counter pAR has too, and charon's roaming takes over as after a
+ * move without a transfer (MOBIKE towards pAR, a new IKE_SA if that fails)
+ */
+static status_t roll_back(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
+						  transfer_t *transfer)
+{
+	char retry_max[32];
+
+	DBG1(DBG_IKE, "cxtp: no activation of IKE_SA %s[%u] on %H seen within "
+		 "%s, moving it back to %H", ike_sa->get_name(ike_sa),
+		 transfer->ike_id, transfer->nar,
+		 cxtp_options_print_time(
+				this->settings->get_ctar_retry_max(this->settings),
+				retry_max, sizeof(retry_max)), transfer->old_other);
+	move_back(this, ike_sa, transfer);
+	event(this, CXTP_EVENT_FAILURE, transfer->ike_id, transfer->nar,
+		  ike_sa->get_my_host(ike_sa),
+		  "no activation seen, IKE_SA moved back to the previous access "
+		  "router");
+	return ike_sa->roam(ike_sa, TRUE);
+}
+
 METHOD(cxtp_mn_t, activate, char*,
 	private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar, bool ack)
 {
-	prepared_t *entry;
-	host_t *router = NULL;
-	char *reason;
+	transfer_t *transfer;
+	host_t *router = NULL, *src;
+	char *reason, why[128], buf[256];
 
 	if (!this->icmp)
 	{
 		return strdup("no ICMP transport to access routers, see the log");
+	}
+	if (traffic_since_ctar(this, ike_sa, 0))
+	{
+		activated(this, ike_sa, "ESP traffic since the CTAR");
+	}
+	transfer = remove_transfer(this, ike_sa, TRANSFER_ACTIVATING);
+	if (transfer)
+	{	/* from where it was confirmed last, as the operator asks */
+		DBG1(DBG_IKE, "cxtp: no activation of IKE_SA %s[%u] on %H seen yet, "
+			 "activating it anew", ike_sa->get_name(ike_sa), transfer->ike_id,
+			 transfer->nar);
+		move_back(this, ike_sa, transfer);
+		transfer_destroy(transfer);
 	}
 	if (!nar)
 	{
@@ -322,77 +590,291 @@ METHOD(cxtp_mn_t, activate, char*,
 						  "router, name the new one");
 		}
 	}
-	entry = remove_prepared(this, ike_sa->get_unique_id(ike_sa), 0);
-	if (entry)
-	{	/* thawed whether the CTAR goes out or not: a failed activation
-		 * leaves the IKE_SA with pAR, where it may still work */
-		ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+	src = this->source->get(this->source, nar, why, sizeof(why));
+	if (!src)
+	{
+		snprintf(buf, sizeof(buf), "no usable address towards %H yet: %s",
+				 nar, why);
+		DESTROY_IF(router);
+		return strdup(buf);
 	}
-	reason = send_ctar(this, ike_sa, nar, entry ? entry->sequence : 0, ack);
+	reason = send_ctar(this, ike_sa, nar, src, ack);
 	if (reason)
 	{
+		transfer = remove_transfer(this, ike_sa, TRANSFER_PREPARED);
+		if (transfer)
+		{	/* thawed: a failed activation leaves the IKE_SA with pAR,
+			 * where it may still work */
+			ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+			transfer_destroy(transfer);
+		}
 		event(this, CXTP_EVENT_FAILURE, ike_sa->get_unique_id(ike_sa), nar,
 			  ike_sa->get_my_host(ike_sa), reason);
 	}
-	if (entry)
-	{
-		prepared_destroy(entry);
-	}
+	src->destroy(src);
 	DESTROY_IF(router);
 	return reason;
 }
 
 /**
- * Thaw a prepared IKE_SA if it did not move in time
+ * A job for one transfer
  */
 typedef struct {
 	private_cxtp_mn_t *mn;
 	u_int ike_id;
 	u_int serial;
-} preparation_t;
+} transfer_job_t;
+
+/**
+ * Check out the IKE_SA of a transfer job, if its transfer is still the one
+ * the job was made for and in a state
+ */
+static ike_sa_t *checkout_for(transfer_job_t *job, transfer_state_t state)
+{
+	private_cxtp_mn_t *this = job->mn;
+	ike_sa_t *ike_sa;
+	transfer_t *transfer;
+	bool current;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													job->ike_id);
+	if (!ike_sa)
+	{
+		return NULL;
+	}
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	current = transfer && transfer->serial == job->serial &&
+			  transfer->state == state;
+	this->mutex->unlock(this->mutex);
+	if (!current)
+	{
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+		return NULL;
+	}
+	return ike_sa;
+}
 
 CALLBACK(prepare_timeout, job_requeue_t,
-	preparation_t *preparation)
+	transfer_job_t *job)
 {
-	private_cxtp_mn_t *this = preparation->mn;
-	prepared_t *entry;
+	private_cxtp_mn_t *this = job->mn;
+	transfer_t *transfer;
 	ike_sa_t *ike_sa;
 	char timeout[32];
+	bool moved;
 
-	entry = remove_prepared(this, preparation->ike_id, preparation->serial);
-	if (!entry)
-	{
-		return JOB_REQUEUE_NONE;
-	}
-	prepared_destroy(entry);
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													preparation->ike_id);
+	ike_sa = checkout_for(job, TRANSFER_PREPARED);
 	if (!ike_sa)
 	{
 		return JOB_REQUEUE_NONE;
 	}
-	if (ike_sa->get_state(ike_sa) == IKE_PASSIVE)
+	transfer = remove_transfer(this, ike_sa, TRANSFER_PREPARED);
+	if (transfer)
 	{
-		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] did not move within %s, thawing "
-			 "it", ike_sa->get_name(ike_sa), preparation->ike_id,
+		moved = !charon->kernel->get_interface(charon->kernel,
+									ike_sa->get_my_host(ike_sa), NULL);
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] %s within %s, thawing it",
+			 ike_sa->get_name(ike_sa), job->ike_id,
+			 moved ? "found no usable address on a new link" : "did not move",
 			 cxtp_options_print_time(
 					this->settings->get_handover_timeout(this->settings),
 					timeout, sizeof(timeout)));
 		ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
-		event(this, CXTP_EVENT_FAILURE, preparation->ike_id, NULL,
-			  ike_sa->get_my_host(ike_sa), "no move in time, IKE_SA thawed");
+		event(this, CXTP_EVENT_FAILURE, job->ike_id, NULL,
+			  ike_sa->get_my_host(ike_sa), moved ?
+			  "no usable address on the new link in time, IKE_SA thawed" :
+			  "no move in time, IKE_SA thawed");
+		transfer_destroy(transfer);
 	}
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return JOB_REQUEUE_NONE;
+}
+
+/**
+ * Log why a moved IKE_SA sent no CTAR yet, once per reason
+ */
+static void waiting(private_cxtp_mn_t *this, ike_sa_t *ike_sa, char *reason)
+{
+	transfer_t *transfer;
+	bool changed = FALSE;
+
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	if (transfer && !streq(transfer->waiting, reason))
+	{
+		free(transfer->waiting);
+		transfer->waiting = strdup(reason);
+		changed = TRUE;
+	}
+	this->mutex->unlock(this->mutex);
+	if (changed)
+	{
+		DBG1(DBG_IKE, "cxtp: %H of IKE_SA %s[%u] is gone, %s",
+			 ike_sa->get_my_host(ike_sa), ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa), reason);
+	}
+}
+
+/**
+ * Activate a prepared IKE_SA once its local address is gone and the new
+ * link has a usable one towards the new access router
+ */
+static void check_move(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
+{
+	transfer_t *transfer;
+	host_t *nar = NULL, *src;
+	char *reason, why[128], buf[256];
+	bool ack = FALSE, prepared = FALSE;
+
+	if (ike_sa->get_state(ike_sa) != IKE_PASSIVE ||
+		charon->kernel->get_interface(charon->kernel,
+									  ike_sa->get_my_host(ike_sa), NULL))
+	{	/* not moved (yet) */
+		return;
+	}
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	if (transfer && transfer->state == TRANSFER_PREPARED)
+	{
+		prepared = TRUE;
+		nar = transfer->nar ? transfer->nar->clone(transfer->nar) : NULL;
+		ack = transfer->ack;
+	}
+	this->mutex->unlock(this->mutex);
+	if (!prepared)
+	{
+		return;
+	}
+	if (!nar)
+	{
+		nar = default_router(ike_sa);
+		if (!nar)
+		{
+			waiting(this, ike_sa, "waiting for a default router on a new "
+					"link");
+			return;
+		}
+	}
+	src = this->source->get(this->source, nar, why, sizeof(why));
+	if (!src)
+	{
+		snprintf(buf, sizeof(buf), "waiting for a usable address towards "
+				 "%H: %s", nar, why);
+		waiting(this, ike_sa, buf);
+		nar->destroy(nar);
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: %H of IKE_SA %s[%u] is gone, activating it on %H",
+		 ike_sa->get_my_host(ike_sa), ike_sa->get_name(ike_sa),
+		 ike_sa->get_unique_id(ike_sa), nar);
+	reason = send_ctar(this, ike_sa, nar, src, ack);
+	if (reason)
+	{	/* still prepared, the next address change tries again */
+		snprintf(buf, sizeof(buf), "activating it on %H failed (%s), trying "
+				 "again on the next address change", nar, reason);
+		waiting(this, ike_sa, buf);
+		free(reason);
+	}
+	src->destroy(src);
+	nar->destroy(nar);
+}
+
+CALLBACK(check_moves, job_requeue_t,
+	private_cxtp_mn_t *this)
+{
+	enumerator_t *enumerator;
+	transfer_t *transfer;
+	ike_sa_t *ike_sa;
+	array_t *ids;
+	u_int id;
+
+	ids = array_create(sizeof(u_int), 0);
+	this->mutex->lock(this->mutex);
+	enumerator = this->transfers_list->create_enumerator(this->transfers_list);
+	while (enumerator->enumerate(enumerator, &transfer))
+	{
+		if (transfer->state == TRANSFER_PREPARED)
+		{
+			array_insert(ids, ARRAY_TAIL, &transfer->ike_id);
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+
+	while (array_remove(ids, ARRAY_HEAD, &id))
+	{
+		ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+														id);
+		if (ike_sa)
+		{
+			check_move(this, ike_sa);
+			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+		}
+	}
+	array_destroy(ids);
+	return JOB_REQUEUE_NONE;
+}
+
+/**
+ * Schedule a job of a transfer
+ */
+static void schedule(private_cxtp_mn_t *this, transfer_t *transfer,
+					 callback_job_cb_t cb, uint32_t ms)
+{
+	transfer_job_t *job;
+
+	INIT(job,
+		.mn = this,
+		.ike_id = transfer->ike_id,
+		.serial = transfer->serial,
+	);
+	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
+			callback_job_create(cb, job, free, NULL), ms);
+}
+
+CALLBACK(poll_move, job_requeue_t,
+	transfer_job_t *job)
+{
+	private_cxtp_mn_t *this = job->mn;
+	transfer_t *transfer;
+	ike_sa_t *ike_sa;
+	bool prepared;
+
+	ike_sa = checkout_for(job, TRANSFER_PREPARED);
+	if (!ike_sa)
+	{
+		return JOB_REQUEUE_NONE;
+	}
+	check_move(this, ike_sa);
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	prepared = transfer && transfer->state == TRANSFER_PREPARED;
+	if (prepared)
+	{
+		schedule(this, transfer, poll_move, CXTP_MN_POLL_INTERVAL);
+	}
+	this->mutex->unlock(this->mutex);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return JOB_REQUEUE_NONE;
+}
+
+/**
+ * Whether charon reports address changes to kernel listeners
+ */
+static bool roam_events()
+{
+	return lib->settings->get_bool(lib->settings,
+						"%s.plugins.kernel-netlink.roam_events", TRUE, lib->ns);
 }
 
 METHOD(cxtp_mn_t, prepare, char*,
 	private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar, bool ack)
 {
 	cxtp_message_t *message;
-	preparation_t *preparation;
-	prepared_t *entry;
+	transfer_t *transfer;
 	host_t *par = ike_sa->get_other_host(ike_sa);
+	transfer_state_t state;
 	uint32_t sequence = 0, ms;
 	char *reason, timeout[32];
 	bool sent;
@@ -401,9 +883,19 @@ METHOD(cxtp_mn_t, prepare, char*,
 	{
 		return strdup("no ICMP transport to access routers, see the log");
 	}
-	if (this->public.is_prepared(&this->public, ike_sa))
+	if (traffic_since_ctar(this, ike_sa, 0))
 	{
-		return strdup("IKE_SA is already prepared for a handover");
+		activated(this, ike_sa, "ESP traffic since the CTAR");
+	}
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	state = transfer ? transfer->state : TRANSFER_PREPARED;
+	this->mutex->unlock(this->mutex);
+	if (transfer)
+	{
+		return strdup(state == TRANSFER_PREPARED ?
+					  "IKE_SA is already prepared for a handover" :
+					  "an activation of the IKE_SA is in progress already");
 	}
 	reason = cxtp_export_check(this->capture, ike_sa);
 	if (reason)
@@ -429,160 +921,68 @@ METHOD(cxtp_mn_t, prepare, char*,
 			 "transfer the context to %H", ike_sa->get_name(ike_sa),
 			 ike_sa->get_unique_id(ike_sa), par, nar);
 	}
-	INIT(entry,
+	INIT(transfer,
 		.ike_id = ike_sa->get_unique_id(ike_sa),
+		.id = ike_sa->get_id(ike_sa)->clone(ike_sa->get_id(ike_sa)),
+		.state = TRANSFER_PREPARED,
 		.nar = nar ? nar->clone(nar) : NULL,
 		.sequence = sequence,
 		.ack = ack,
 	);
-	INIT(preparation,
-		.mn = this,
-		.ike_id = entry->ike_id,
-	);
+	ms = this->settings->get_handover_timeout(this->settings);
 	this->mutex->lock(this->mutex);
-	entry->serial = preparation->serial = ++this->serial;
-	this->prepared->insert_last(this->prepared, entry);
+	transfer->serial = ++this->serial;
+	this->transfers_list->insert_last(this->transfers_list, transfer);
+	schedule(this, transfer, prepare_timeout, ms);
+	if (!roam_events())
+	{
+		schedule(this, transfer, poll_move, CXTP_MN_POLL_INTERVAL);
+	}
 	this->mutex->unlock(this->mutex);
 
 	/* a passive IKE_SA ignores roaming: no MOBIKE towards pAR from the new
 	 * link, while its CHILD_SAs keep carrying traffic */
 	ike_sa->set_state(ike_sa, IKE_PASSIVE);
-	ms = this->settings->get_handover_timeout(this->settings);
 	cxtp_options_print_time(ms, timeout, sizeof(timeout));
 	if (nar)
 	{
 		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] frozen for at most %s, activating "
 			 "it on %H once %H is gone", ike_sa->get_name(ike_sa),
-			 entry->ike_id, timeout, nar, ike_sa->get_my_host(ike_sa));
+			 ike_sa->get_unique_id(ike_sa), timeout, nar,
+			 ike_sa->get_my_host(ike_sa));
 	}
 	else
 	{
 		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] frozen for at most %s, activating "
 			 "it on the new link's default router once %H is gone",
-			 ike_sa->get_name(ike_sa), entry->ike_id, timeout,
+			 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa), timeout,
 			 ike_sa->get_my_host(ike_sa));
 	}
-	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
-			callback_job_create(prepare_timeout, preparation, free, NULL),
-			ms);
+	if (!roam_events())
+	{
+		DBG1(DBG_IKE, "cxtp: kernel-netlink reports no address changes "
+			 "(roam_events = no), checking the addresses of IKE_SA %s[%u] "
+			 "every %ums", ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa), CXTP_MN_POLL_INTERVAL);
+	}
 	return NULL;
 }
 
-CALLBACK(prepared_match, bool,
-	prepared_t *entry, va_list args)
-{
-	u_int ike_id;
-
-	VA_ARGS_VGET(args, ike_id);
-	return entry->ike_id == ike_id;
-}
-
-METHOD(cxtp_mn_t, is_prepared, bool,
+METHOD(cxtp_mn_t, get_state, char*,
 	private_cxtp_mn_t *this, ike_sa_t *ike_sa)
 {
-	bool found;
+	transfer_t *transfer;
+	char *state = NULL;
 
 	this->mutex->lock(this->mutex);
-	found = this->prepared->find_first(this->prepared, prepared_match, NULL,
-									   ike_sa->get_unique_id(ike_sa));
-	this->mutex->unlock(this->mutex);
-	return found;
-}
-
-/**
- * Activate a prepared IKE_SA if its local address is gone and a route to the
- * new access router is up
- */
-static void check_move(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
-{
-	prepared_t *entry;
-	host_t *nar = NULL, *src;
-	bool ack = FALSE;
-	char *reason;
-
-	if (ike_sa->get_state(ike_sa) != IKE_PASSIVE ||
-		charon->kernel->get_interface(charon->kernel,
-									  ike_sa->get_my_host(ike_sa), NULL))
-	{	/* not moved (yet) */
-		return;
-	}
-	this->mutex->lock(this->mutex);
-	if (this->prepared->find_first(this->prepared, prepared_match,
-								   (void**)&entry,
-								   ike_sa->get_unique_id(ike_sa)))
+	transfer = find_transfer(this, ike_sa);
+	if (transfer)
 	{
-		nar = entry->nar ? entry->nar->clone(entry->nar) : NULL;
-		ack = entry->ack;
+		state = transfer->state == TRANSFER_PREPARED ? "prepared"
+													 : "activating";
 	}
 	this->mutex->unlock(this->mutex);
-
-	if (!nar)
-	{
-		nar = default_router(ike_sa);
-	}
-	src = nar ? charon->kernel->get_source_addr(charon->kernel, nar, NULL)
-			  : NULL;
-	if (!src)
-	{
-		DBG2(DBG_IKE, "cxtp: %H of IKE_SA %s[%u] is gone, waiting for a "
-			 "route to the new access router", ike_sa->get_my_host(ike_sa),
-			 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa));
-		DESTROY_IF(nar);
-		return;
-	}
-	DBG1(DBG_IKE, "cxtp: %H of IKE_SA %s[%u] is gone, activating it on %H",
-		 ike_sa->get_my_host(ike_sa), ike_sa->get_name(ike_sa),
-		 ike_sa->get_unique_id(ike_sa), nar);
-	reason = this->public.activate(&this->public, ike_sa, nar, ack);
-	if (reason)
-	{
-		DBG1(DBG_IKE, "cxtp: activating IKE_SA %s[%u] failed: %s",
-			 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa), reason);
-		free(reason);
-	}
-	src->destroy(src);
-	nar->destroy(nar);
-}
-
-CALLBACK(check_moves, job_requeue_t,
-	private_cxtp_mn_t *this)
-{
-	enumerator_t *enumerator;
-	prepared_t *entry;
-	ike_sa_t *ike_sa;
-	array_t *ids;
-	u_int id;
-
-	ids = array_create(sizeof(u_int), 0);
-	this->mutex->lock(this->mutex);
-	enumerator = this->prepared->create_enumerator(this->prepared);
-	while (enumerator->enumerate(enumerator, &entry))
-	{
-		array_insert(ids, ARRAY_TAIL, &entry->ike_id);
-	}
-	enumerator->destroy(enumerator);
-	this->mutex->unlock(this->mutex);
-
-	while (array_remove(ids, ARRAY_HEAD, &id))
-	{
-		ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-														id);
-		if (ike_sa)
-		{
-			check_move(this, ike_sa);
-			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-		}
-		else
-		{
-			entry = remove_prepared(this, id, 0);
-			if (entry)
-			{
-				prepared_destroy(entry);
-			}
-		}
-	}
-	array_destroy(ids);
-	return JOB_REQUEUE_NONE;
+	return state;
 }
 
 METHOD(kernel_listener_t, roam, bool,
@@ -591,7 +991,7 @@ METHOD(kernel_listener_t, roam, bool,
 	bool prepared;
 
 	this->mutex->lock(this->mutex);
-	prepared = this->prepared->get_count(this->prepared) > 0;
+	prepared = this->transfers_list->get_count(this->transfers_list) > 0;
 	this->mutex->unlock(this->mutex);
 	if (prepared)
 	{	/* not from the kernel interface's event thread: needs checkouts */
@@ -599,6 +999,84 @@ METHOD(kernel_listener_t, roam, bool,
 				callback_job_create_with_prio(check_moves, this, NULL, NULL,
 											  JOB_PRIO_HIGH));
 	}
+	return TRUE;
+}
+
+METHOD(listener_t, ike_message, bool,
+	listener_t *listener, ike_sa_t *ike_sa, message_t *message, bool incoming,
+	bool plain)
+{
+	private_cxtp_mn_t *this = (private_cxtp_mn_t*)((char*)listener -
+							offsetof(private_cxtp_mn_t, public.ike_listener));
+	transfer_t *transfer;
+	host_t *src = message->get_source(message);
+	bool from_nar = FALSE;
+
+	if (!incoming || !plain || !ike_sa)
+	{
+		return TRUE;
+	}
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	if (transfer && transfer->state == TRANSFER_ACTIVATING)
+	{	/* verified under the IKE_SA's keys: only a router that activated
+		 * them has them */
+		from_nar = src->ip_equals(src, transfer->nar);
+	}
+	this->mutex->unlock(this->mutex);
+	if (from_nar)
+	{
+		activated(this, ike_sa, "its IKE message");
+	}
+	return TRUE;
+}
+
+/**
+ * A transfer ends with its IKE_SA
+ */
+static void ended(private_cxtp_mn_t *this, ike_sa_t *ike_sa, char *how)
+{
+	transfer_t *transfer = NULL;
+
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	if (transfer)
+	{
+		this->transfers_list->remove(this->transfers_list, transfer, NULL);
+	}
+	this->mutex->unlock(this->mutex);
+	if (transfer)
+	{
+		if (transfer->state == TRANSFER_ACTIVATING)
+		{
+			this->icmp->acknowledge(this->icmp, transfer->sequence);
+		}
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] %s, its handover ends",
+			 ike_sa->get_name(ike_sa), transfer->ike_id, how);
+		transfer_destroy(transfer);
+	}
+}
+
+METHOD(listener_t, ike_state_change, bool,
+	listener_t *listener, ike_sa_t *ike_sa, ike_sa_state_t state)
+{
+	private_cxtp_mn_t *this = (private_cxtp_mn_t*)((char*)listener -
+							offsetof(private_cxtp_mn_t, public.ike_listener));
+
+	if (state == IKE_DELETING || state == IKE_DESTROYING)
+	{
+		ended(this, ike_sa, "goes away");
+	}
+	return TRUE;
+}
+
+METHOD(listener_t, ike_rekey, bool,
+	listener_t *listener, ike_sa_t *old, ike_sa_t *new)
+{
+	private_cxtp_mn_t *this = (private_cxtp_mn_t*)((char*)listener -
+							offsetof(private_cxtp_mn_t, public.ike_listener));
+
+	ended(this, old, "was rekeyed");
 	return TRUE;
 }
 
@@ -621,35 +1099,132 @@ METHOD(listener_t, ike_reestablish_pre, bool,
 	return TRUE;
 }
 
+CALLBACK(ctaa_match, bool,
+	transfer_t *transfer, va_list args)
+{
+	host_t *src, *mn;
+
+	VA_ARGS_VGET(args, src, mn);
+	return transfer->state == TRANSFER_ACTIVATING &&
+		   src->ip_equals(src, transfer->nar) &&
+		   mn->ip_equals(mn, transfer->old_me);
+}
+
+CALLBACK(ctaa_received, job_requeue_t,
+	transfer_job_t *job)
+{
+	ike_sa_t *ike_sa;
+
+	ike_sa = checkout_for(job, TRANSFER_ACTIVATING);
+	if (ike_sa)
+	{
+		activated(job->mn, ike_sa, "a CTAA");
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	}
+	return JOB_REQUEUE_NONE;
+}
+
 METHOD(cxtp_mn_t, process_ctaa, void,
 	private_cxtp_mn_t *this, host_t *src, cxtp_message_t *message)
 {
+	transfer_t *transfer;
+	transfer_job_t *job = NULL;
+
+	/* a CTAA carries no sequence number, only the address the CTAR named */
+	this->mutex->lock(this->mutex);
+	if (this->transfers_list->find_first(this->transfers_list, ctaa_match,
+							(void**)&transfer, src,
+							message->get_mn_address(message)))
+	{
+		INIT(job,
+			.mn = this,
+			.ike_id = transfer->ike_id,
+			.serial = transfer->serial,
+		);
+	}
+	this->mutex->unlock(this->mutex);
+	if (job)
+	{
+		DBG1(DBG_IKE, "cxtp: access router %H acknowledged the activation for "
+			 "%H", src, message->get_mn_address(message));
+		/* the IKE_SA needs a checkout, not on the ICMP watcher thread */
+		lib->processor->queue_job(lib->processor, (job_t*)
+				callback_job_create_with_prio(ctaa_received, job, free, NULL,
+											  JOB_PRIO_HIGH));
+	}
+	else
+	{
+		DBG1(DBG_IKE, "cxtp: CTAA from %H for %H matches no activation in "
+			 "progress, ignored", src, message->get_mn_address(message));
+	}
+	message->destroy(message);
+}
+
+CALLBACK(sequence_match, bool,
+	transfer_t *transfer, va_list args)
+{
 	uint32_t sequence;
 
-	DBG1(DBG_IKE, "cxtp: access router %H acknowledged the activation for %H",
-		 src, message->get_mn_address(message));
-	/* a CTAA carries no sequence number, only one CTAR is in flight */
-	this->mutex->lock(this->mutex);
-	sequence = this->sequence;
-	this->mutex->unlock(this->mutex);
-	this->icmp->acknowledge(this->icmp, sequence);
-	message->destroy(message);
+	VA_ARGS_VGET(args, sequence);
+	return transfer->state == TRANSFER_ACTIVATING &&
+		   transfer->sequence == sequence;
 }
 
 CALLBACK(ctar_timeout, void,
 	private_cxtp_mn_t *this, uint32_t sequence, host_t *dst)
 {
+	transfer_t *transfer;
+	ike_sa_t *ike_sa;
+	status_t status = SUCCESS;
 	u_int ike_id = 0;
 
 	this->mutex->lock(this->mutex);
-	if (sequence == this->sequence)
+	if (this->transfers_list->find_first(this->transfers_list, sequence_match,
+										 (void**)&transfer, sequence))
 	{
-		ike_id = this->ctar_ike_id;
+		ike_id = transfer->ike_id;
 	}
 	this->mutex->unlock(this->mutex);
-	DBG1(DBG_IKE, "cxtp: access router %H did not acknowledge the CTAR for "
-		 "IKE_SA [%u]", dst, ike_id);
-	event(this, CXTP_EVENT_FAILURE, ike_id, dst, NULL, "CTAR not acknowledged");
+	if (!ike_id)
+	{
+		return;
+	}
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													ike_id);
+	if (!ike_sa)
+	{
+		return;
+	}
+	if (traffic_since_ctar(this, ike_sa, sequence))
+	{
+		activated(this, ike_sa, "ESP traffic since the CTAR");
+	}
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	if (transfer && transfer->state == TRANSFER_ACTIVATING &&
+		transfer->sequence == sequence)
+	{
+		this->transfers_list->remove(this->transfers_list, transfer, NULL);
+	}
+	else
+	{
+		transfer = NULL;
+	}
+	this->mutex->unlock(this->mutex);
+	if (transfer)
+	{
+		status = roll_back(this, ike_sa, transfer);
+		transfer_destroy(transfer);
+	}
+	if (status == DESTROY_ME)
+	{
+		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
+													ike_sa);
+	}
+	else
+	{
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	}
 }
 
 METHOD(cxtp_mn_t, set_event_cb, void,
@@ -665,7 +1240,9 @@ METHOD(cxtp_mn_t, destroy, void,
 	private_cxtp_mn_t *this)
 {
 	/* the ICMP transport is gone already, and with it its callbacks */
-	this->prepared->destroy_function(this->prepared, (void*)prepared_destroy);
+	this->transfers_list->destroy_function(this->transfers_list,
+										   (void*)transfer_destroy);
+	this->source->destroy(this->source);
 	this->mutex->destroy(this->mutex);
 	free(this);
 }
@@ -675,7 +1252,8 @@ METHOD(cxtp_mn_t, destroy, void,
  */
 cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture,
 						  cxtp_transfers_t *transfers,
-						  cxtp_settings_t *settings, cxtp_icmp_t *icmp)
+						  cxtp_settings_t *settings, cxtp_icmp_t *icmp,
+						  cxtp_source_t *source)
 {
 	private_cxtp_mn_t *this;
 
@@ -685,11 +1263,14 @@ cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture,
 				.roam = _roam,
 			},
 			.ike_listener = {
+				.message = _ike_message,
+				.ike_state_change = _ike_state_change,
+				.ike_rekey = _ike_rekey,
 				.ike_reestablish_pre = _ike_reestablish_pre,
 			},
 			.activate = _activate,
 			.prepare = _prepare,
-			.is_prepared = _is_prepared,
+			.get_state = _get_state,
 			.process_ctaa = _process_ctaa,
 			.set_event_cb = _set_event_cb,
 			.destroy = _destroy,
@@ -698,7 +1279,8 @@ cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture,
 		.transfers = transfers,
 		.settings = settings,
 		.icmp = icmp,
-		.prepared = linked_list_create(),
+		.source = source,
+		.transfers_list = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
 	if (icmp)

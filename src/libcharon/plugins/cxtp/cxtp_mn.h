@@ -25,6 +25,7 @@
 #include "cxtp_events.h"
 #include "cxtp_icmp.h"
 #include "cxtp_settings.h"
+#include "cxtp_source.h"
 #include "cxtp_transfers.h"
 
 #include <bus/listeners/listener.h>
@@ -34,17 +35,40 @@
 typedef struct cxtp_mn_t cxtp_mn_t;
 
 /**
+ * Interval of the address checks of a prepared IKE_SA in ms, when charon
+ * reports no roam events (kernel-netlink's delay of those events)
+ */
+#define CXTP_MN_POLL_INTERVAL 100
+
+/**
  * The mobile node's side of a context transfer.
  *
  * After a move the mobile node sends one CTAR to its new access router
  * (nAR), naming the previous one (pAR) and carrying the authorization token
- * derived from its IKE_SA, and points its IKE_SA and CHILD_SAs at nAR.
+ * derived from its IKE_SA, and points its IKE_SA and CHILD_SAs at nAR.  The
+ * CTAR goes out once the new link has a usable address (not link-local, no
+ * longer tentative), and is retransmitted (with backoff, for at most
+ * ctar_retry_max) until the activation shows: a CTAA, any IKE message nAR
+ * sends under the IKE_SA's keys (mobike-spi's MOBIKE update), or, when the
+ * retransmissions end, ESP the CHILD_SAs received since the CTAR.
+ * Meanwhile the IKE_SA does not roam (no MOBIKE update of its own crosses
+ * nAR's); the token counter advances only with the activation.  Without
+ * one, the IKE_SA and its CHILD_SAs move back to pAR with the counter
+ * unchanged, and charon's own roaming takes over from there, as after a
+ * move without a transfer: MOBIKE towards pAR, and a new IKE_SA if that
+ * fails.
  *
  * An IKE_SA prepared for a handover is frozen (IKE_PASSIVE, so charon's own
  * roaming does not start MOBIKE towards pAR from the new link) until its
  * local address goes away; then the CTAR goes out by itself, to the access
  * router named when preparing or else to the default router of the new link.
- * A preparation without a move thaws after handover_timeout.
+ * The move shows in charon's roam events, or, with kernel-netlink's
+ * roam_events disabled, in a check of the addresses every
+ * CXTP_MN_POLL_INTERVAL ms.  A preparation without a move thaws after
+ * handover_timeout.
+ *
+ * Every transfer belongs to one IKE_SA, by its unique ID and SPIs, and ends
+ * with it.
  */
 struct cxtp_mn_t {
 
@@ -54,8 +78,9 @@ struct cxtp_mn_t {
 	kernel_listener_t listener;
 
 	/**
-	 * IKE_SA events, to reestablish a handed over IKE_SA with the access
-	 * router that holds it.
+	 * IKE_SA events: the activation in nAR's IKE messages, transfers ending
+	 * with their IKE_SA, and reestablishing a handed over IKE_SA with the
+	 * access router that holds it.
 	 */
 	listener_t ike_listener;
 
@@ -65,7 +90,9 @@ struct cxtp_mn_t {
 	 * @param ike_sa		IKE_SA with the previous access router, checked out
 	 * @param nar			address of the new access router, NULL for the
 	 *						default router of the link we moved to
-	 * @param ack			whether to ask for a CTAA (and retransmit without)
+	 * @param ack			whether to ask for a CTAA (the CTAR is
+	 *						retransmitted until the activation shows either
+	 *						way)
 	 * @return				NULL if the CTAR was sent, otherwise why not
 	 *						(allocated)
 	 */
@@ -74,7 +101,7 @@ struct cxtp_mn_t {
 
 	/**
 	 * Prepare an IKE_SA for a handover: freeze it and send the CTAR
-	 * automatically once its local address is gone.
+	 * automatically once its local address is gone and a new one is usable.
 	 *
 	 * With the address of the next access router, the mobile node also asks
 	 * its current access router (pAR) to push the context there (predictive
@@ -92,12 +119,14 @@ struct cxtp_mn_t {
 					 bool ack);
 
 	/**
-	 * Whether an IKE_SA is prepared for a handover and waits for the move.
+	 * Where a transfer of an IKE_SA stands.
 	 *
 	 * @param ike_sa		IKE_SA
-	 * @return				TRUE if prepared
+	 * @return				"prepared" (waiting for the move), "activating"
+	 *						(CTAR sent, waiting for the activation), NULL if
+	 *						none
 	 */
-	bool (*is_prepared)(cxtp_mn_t *this, ike_sa_t *ike_sa);
+	char* (*get_state)(cxtp_mn_t *this, ike_sa_t *ike_sa);
 
 	/**
 	 * Process a CTAA from an access router.
@@ -129,10 +158,12 @@ struct cxtp_mn_t {
  * @param transfers		transfer counters and token keys
  * @param settings		plugin settings
  * @param icmp			transport to access routers
+ * @param source		source addresses of CTARs, owned
  * @return				instance
  */
 cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture,
 						  cxtp_transfers_t *transfers,
-						  cxtp_settings_t *settings, cxtp_icmp_t *icmp);
+						  cxtp_settings_t *settings, cxtp_icmp_t *icmp,
+						  cxtp_source_t *source);
 
 #endif /** CXTP_MN_H_ @}*/

@@ -125,7 +125,7 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		icmp = this->dispatcher->get_icmp(this->dispatcher);
 		transport = this->dispatcher->get_transport(this->dispatcher);
 		this->mn = cxtp_mn_create(this->capture, this->transfers, settings,
-								  icmp);
+								  icmp, cxtp_source_create(NULL));
 		charon->kernel->add_listener(charon->kernel, &this->mn->listener);
 		charon->bus->add_listener(charon->bus, &this->mn->ike_listener);
 		this->pad = cxtp_pad_create(settings);

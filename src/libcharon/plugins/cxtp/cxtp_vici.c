@@ -150,9 +150,9 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 	{
 		state = this->nar->get_state(this->nar, ike_sa);
 	}
-	if (!state && this->mn && this->mn->is_prepared(this->mn, ike_sa))
+	if (!state && this->mn)
 	{
-		state = "prepared";
+		state = this->mn->get_state(this->mn, ike_sa);
 	}
 	if (state)
 	{

@@ -15,9 +15,13 @@
 #include "../utils/cxtp_charon.h"
 #include "../../cxtp_mn.h"
 
+#include <exchange_test_helper.h>
+#include <sa/ikev2/tasks/ike_dpd.h>
+
 /**
- * The mobile node's side: prepare, move, CTAR, thaw; CTAAs arrive through
- * the dispatcher, as in the plugin
+ * The mobile node's side: prepare, move, CTAR, activation or roll back,
+ * thaw; CTAAs arrive through the dispatcher, nAR's IKE messages through the
+ * IKE_SA, as in the plugin
  */
 static cxtp_charon_t *env;
 static cxtp_test_icmp_t *icmp;
@@ -34,6 +38,11 @@ static u_int mn_id;
  */
 static chunk_t key;
 
+/**
+ * An address on a link without a global one yet
+ */
+#define MN_LINK_LOCAL	"169.254.7.10"
+
 START_SETUP(setup)
 {
 	env = cxtp_charon_setup();
@@ -42,10 +51,14 @@ START_SETUP(setup)
 	dispatcher = cxtp_dispatcher_create_with(env->settings,
 								cxtp_test_icmp_constructor, icmp, NULL, NULL);
 	mn = cxtp_mn_create(env->capture, env->transfers, env->settings,
-						dispatcher->get_icmp(dispatcher));
+						dispatcher->get_icmp(dispatcher),
+						cxtp_source_create(cxtp_test_net_usable));
 	dispatcher->set_roles(dispatcher, NULL, NULL, mn);
 	mn->set_event_cb(mn, cxtp_test_event_cb, "mn");
+	charon->bus->add_listener(charon->bus, &mn->ike_listener);
 	key = cxtp_test_token_key(env, env->mn);
+	/* negotiated in IKE_AUTH, as with any gateway of ours */
+	env->mn->enable_extension(env->mn, EXT_MOBIKE);
 	mn_id = cxtp_charon_checkin(env, env->mn);
 }
 END_SETUP
@@ -53,6 +66,7 @@ END_SETUP
 START_TEARDOWN(teardown)
 {
 	cxtp_charon_stop();
+	charon->bus->remove_listener(charon->bus, &mn->ike_listener);
 	dispatcher->destroy(dispatcher);
 	mn->destroy(mn);
 	chunk_clear(&key);
@@ -60,22 +74,53 @@ START_TEARDOWN(teardown)
 }
 END_TEARDOWN
 
+static ike_sa_t *checkout()
+{
+	ike_sa_t *ike_sa;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													mn_id);
+	ck_assert(ike_sa);
+	return ike_sa;
+}
+
+static void checkin(ike_sa_t *ike_sa)
+{
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+}
+
 /**
- * Prepare the mobile node's IKE_SA, returns why not
+ * The operator's preparation or activation of the mobile node's IKE_SA,
+ * returns why it failed
  */
-static char *prepare_for(char *nar, bool ack)
+static char *command(bool preparation, char *nar, bool ack)
 {
 	ike_sa_t *ike_sa;
 	host_t *host = nar ? cxtp_test_host(nar) : NULL;
 	char *reason;
 
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													mn_id);
-	ck_assert(ike_sa);
-	reason = mn->prepare(mn, ike_sa, host, ack);
-	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	ike_sa = checkout();
+	if (preparation)
+	{
+		reason = mn->prepare(mn, ike_sa, host, ack);
+	}
+	else
+	{
+		reason = mn->activate(mn, ike_sa, host, ack);
+	}
+	checkin(ike_sa);
 	DESTROY_IF(host);
 	return reason;
+}
+
+static char *prepare_for(char *nar, bool ack)
+{
+	return command(TRUE, nar, ack);
+}
+
+static char *activate(char *nar, bool ack)
+{
+	return command(FALSE, nar, ack);
 }
 
 static void prepare(char *nar, bool ack)
@@ -85,17 +130,32 @@ static void prepare(char *nar, bool ack)
 	ck_assert_msg(!reason, "prepare failed: %s", reason);
 }
 
-static bool prepared()
+/**
+ * Where the transfer of the IKE_SA stands, NULL for none
+ */
+static char *state()
 {
 	ike_sa_t *ike_sa;
-	bool is;
+	char *state;
 
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													mn_id);
-	ck_assert(ike_sa);
-	is = mn->is_prepared(mn, ike_sa);
-	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-	return is;
+	ike_sa = checkout();
+	state = mn->get_state(mn, ike_sa);
+	checkin(ike_sa);
+	return state;
+}
+
+/**
+ * Whether charon's roaming leaves the IKE_SA alone
+ */
+static bool roaming_suspended()
+{
+	ike_sa_t *ike_sa;
+	bool suspended;
+
+	ike_sa = checkout();
+	suspended = ike_sa->has_condition(ike_sa, COND_ROAMING_SUSPENDED);
+	checkin(ike_sa);
+	return suspended;
 }
 
 /**
@@ -106,6 +166,22 @@ static void roam()
 {
 	mn->listener.roam(&mn->listener, TRUE);
 	cxtp_charon_run_jobs();
+}
+
+/**
+ * What charon's roam job does with the IKE_SA on an address change,
+ * returns the IKE message the IKE_SA sent, if any
+ */
+static message_t *charon_roam()
+{
+	ike_sa_t *ike_sa;
+
+	ike_sa = checkout();
+	charon->bus->set_sa(charon->bus, ike_sa);
+	ike_sa->roam(ike_sa, TRUE);
+	charon->bus->set_sa(charon->bus, NULL);
+	checkin(ike_sa);
+	return exchange_test_helper->sender->dequeue(exchange_test_helper->sender);
 }
 
 /**
@@ -134,10 +210,22 @@ static void assert_hosts(char *me, char *other)
 }
 
 /**
+ * Assert the token key of the next transfer, the one before the move or not
+ */
+static void assert_key(bool fresh)
+{
+	chunk_t next;
+
+	next = cxtp_test_token_key(env, env->mn);
+	ck_assert(chunk_equals(next, key) != fresh);
+	chunk_clear(&next);
+}
+
+/**
  * Assert the n-th CTAR sent
  */
 static cxtp_test_sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar,
-									 bool ack)
+									 bool ack, bool reliable)
 {
 	host_t *from = cxtp_test_host(src), *to = cxtp_test_host(dst);
 	host_t *named = cxtp_test_host(ar), *old = cxtp_test_host(MN_OLD);
@@ -151,8 +239,8 @@ static cxtp_test_sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar,
 	ck_assert(old->ip_equals(old, ctar->get_mn_address(ctar)));
 	ck_assert(named->ip_equals(named, ctar->get_ar_address(ctar)));
 	ck_assert(ctar->get_ack(ctar) == ack);
-	ck_assert(sent->reliable == ack);
-	if (ack)
+	ck_assert(sent->reliable == reliable);
+	if (reliable)
 	{
 		ck_assert_int_eq(sent->id, ctar->get_sequence(ctar));
 	}
@@ -166,12 +254,38 @@ static cxtp_test_sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar,
 }
 
 /**
- * Assert the IKE_SA was activated towards an access router
+ * Assert the n-th CTAR was sent after the move, to be retransmitted until
+ * the activation shows
  */
-static void assert_moved(char *nar)
+static cxtp_test_sent_t *assert_moved_ctar(u_int n, char *dst, bool ack)
+{
+	return assert_ctar(n, MN_NEW, dst, PAR, ack, TRUE);
+}
+
+/**
+ * Assert the IKE_SA moved to nAR and waits for the activation: its roaming
+ * suspended, the token counter unchanged
+ */
+static void assert_activating(char *nar)
+{
+	ck_assert_str_eq(state(), "activating");
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
+	ck_assert(roaming_suspended());
+	assert_hosts(MN_NEW, nar);
+	assert_key(FALSE);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
+	/* and an address change starts no MOBIKE update */
+	ck_assert(!charon_roam());
+}
+
+/**
+ * Assert the activation showed: the CTAR is no longer retransmitted, the
+ * IKE_SA roams again and the next transfer's token has a fresh key
+ */
+static void assert_activated(char *nar, cxtp_test_sent_t *ctar)
 {
 	host_t *me = cxtp_test_host(MN_NEW);
-	chunk_t next;
 	cxtp_test_event_t *event;
 
 	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 1);
@@ -179,15 +293,109 @@ static void assert_moved(char *nar)
 	ck_assert_int_eq(event->ike_id, mn_id);
 	ck_assert_str_eq(event->peer, nar);
 	ck_assert(me->ip_equals(me, event->mn));
+	ck_assert(cxtp_test_icmp_acked(icmp, ctar->id));
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
-	ck_assert(!prepared());
+	ck_assert(!state());
+	ck_assert(!roaming_suspended());
 	assert_hosts(MN_NEW, nar);
-	/* the next transfer's token has a fresh key */
-	next = cxtp_test_token_key(env, env->mn);
-	ck_assert(!chunk_equals(next, key));
-	chunk_clear(&next);
+	assert_key(TRUE);
 	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
 	me->destroy(me);
+}
+
+/**
+ * nAR's copy of the IKE_SA sends an IKE request from an address (after the
+ * activation mobike-spi sends a MOBIKE update; any message under the
+ * IKE_SA's keys will do), and the mobile node processes it
+ */
+static void ike_message_from(char *from)
+{
+	ike_sa_t *ike_sa, *nar = env->par;
+	message_t *message;
+
+	/* pAR's IKE_SA has the same SPIs and keys as nAR's copy */
+	call_ikesa(nar, set_my_host, cxtp_test_host(from));
+	call_ikesa(nar, set_other_host, cxtp_test_host(MN_NEW));
+	call_ikesa(nar, queue_task, (task_t*)ike_dpd_create(TRUE));
+	call_ikesa(nar, initiate, NULL, NULL);
+	message = exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender);
+	ck_assert(message);
+
+	ike_sa = checkout();
+	ck_assert_int_eq(exchange_test_helper->process_message(exchange_test_helper,
+												ike_sa, message), SUCCESS);
+	checkin(ike_sa);
+	/* the mobile node's response */
+	message = exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender);
+	ck_assert(message);
+	ck_assert(!message->get_request(message));
+	message->destroy(message);
+}
+
+/**
+ * A CTAA from an access router for an address the CTAR named, processed
+ */
+static void ctaa_from(char *from, char *mn_address)
+{
+	host_t *address = cxtp_test_host(mn_address);
+
+	cxtp_test_icmp_deliver(icmp, from, MN_NEW,
+						   cxtp_message_create(CXTP_CTAA, address));
+	cxtp_charon_run_jobs();
+	address->destroy(address);
+}
+
+/**
+ * What the ICMP transport reports when the CTAR's retransmissions end
+ */
+static void ctar_timeout(cxtp_test_sent_t *ctar)
+{
+	icmp->timeout(icmp->timeout_data, ctar->id, ctar->dst);
+	cxtp_charon_run_jobs();
+}
+
+/**
+ * Assert the one failure reported, naming an access router or none, and
+ * that the IKE_SA is back where it was: with pAR and the token counter
+ * pAR has, in no transfer, roaming
+ */
+static void assert_back(char *peer)
+{
+	cxtp_test_event_t *event;
+
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 1);
+	event = cxtp_test_events_get("mn", "failure", 0);
+	ck_assert_int_eq(event->ike_id, mn_id);
+	if (peer)
+	{
+		ck_assert_str_eq(event->peer, peer);
+	}
+	else
+	{
+		ck_assert(!event->peer);
+	}
+	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 0);
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
+	ck_assert(!state());
+	ck_assert(!roaming_suspended());
+	assert_key(FALSE);
+}
+
+/**
+ * Assert the n-th CTAR is the last one and went out after the move, and
+ * that nAR's IKE message completes the activation
+ */
+static void assert_handover(u_int n, char *nar)
+{
+	cxtp_test_sent_t *sent;
+
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), n + 1);
+	sent = assert_moved_ctar(n, nar, FALSE);
+	assert_activating(nar);
+	ike_message_from(nar);
+	assert_activated(nar, sent);
 }
 
 START_TEST(test_prepare)
@@ -196,7 +404,7 @@ START_TEST(test_prepare)
 
 	prepare(NULL, FALSE);
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
-	ck_assert(prepared());
+	ck_assert_str_eq(state(), "prepared");
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 
 	reason = prepare_for(NULL, FALSE);
@@ -218,14 +426,50 @@ START_TEST(test_not_moved)
 }
 END_TEST
 
-START_TEST(test_move_default_router)
+START_TEST(test_prepare_timeout)
 {
 	prepare(NULL, FALSE);
+	ck_assert_int_eq(cxtp_charon_scheduled(HANDOVER_TIMEOUT * 1000), 1);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	assert_back(NULL);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	assert_hosts(MN_OLD, PAR);
+
+	/* and a move later is charon's business, not ours */
 	move(ROUTER);
-	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
-	assert_ctar(0, MN_NEW, ROUTER, PAR, FALSE);
-	assert_moved(ROUTER);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+}
+END_TEST
+
+START_TEST(test_prepare_gone)
+{
+	ike_sa_t *ike_sa;
+
+	prepare(NULL, FALSE);
+	ike_sa = checkout();
+	charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager, ike_sa);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	/* nothing left to move or to thaw */
+	move(ROUTER);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
+}
+END_TEST
+
+START_TEST(test_move_default_router)
+{
+	cxtp_test_sent_t *sent;
+
+	prepare(NULL, FALSE);
+	move(ROUTER);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
+	sent = assert_moved_ctar(0, ROUTER, FALSE);
+	assert_activating(ROUTER);
+
+	ctaa_from(ROUTER, MN_OLD);
+	assert_activated(ROUTER, sent);
 }
 END_TEST
 
@@ -236,17 +480,19 @@ START_TEST(test_move_named_nar)
 	prepare(NAR, FALSE);
 	/* asking pAR to push the context to nAR */
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
-	before = assert_ctar(0, MN_OLD, PAR, NAR, FALSE);
+	before = assert_ctar(0, MN_OLD, PAR, NAR, FALSE, FALSE);
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
 
 	/* the named access router wins over the default router */
 	move(ROUTER);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 2);
-	after = assert_ctar(1, MN_NEW, NAR, PAR, FALSE);
+	after = assert_moved_ctar(1, NAR, FALSE);
 	/* the same sequence number as the CTAR to pAR (RFC 4067 3.2) */
 	ck_assert_int_eq(after->message->get_sequence(after->message),
 					 before->message->get_sequence(before->message));
-	assert_moved(NAR);
+	assert_activating(NAR);
+	ike_message_from(NAR);
+	assert_activated(NAR, after);
 }
 END_TEST
 
@@ -258,71 +504,191 @@ START_TEST(test_move_without_route)
 	roam();
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
-	ck_assert(prepared());
+	ck_assert_str_eq(state(), "prepared");
 
 	move(ROUTER);
-	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
-	assert_ctar(0, MN_NEW, ROUTER, PAR, FALSE);
-	assert_moved(ROUTER);
+	assert_handover(0, ROUTER);
 }
 END_TEST
 
-START_TEST(test_prepare_timeout)
+START_TEST(test_move_tentative)
 {
-	cxtp_test_event_t *event;
-
 	prepare(NULL, FALSE);
-	ck_assert_int_eq(cxtp_charon_scheduled(HANDOVER_TIMEOUT * 1000), 1);
-	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
-	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
-	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 1);
-	event = cxtp_test_events_get("mn", "failure", 0);
-	ck_assert_int_eq(event->ike_id, mn_id);
-	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
-	ck_assert(!prepared());
-	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
-	assert_hosts(MN_OLD, PAR);
-
-	/* and a move later is charon's business, not ours */
+	/* on the new link, its address in duplicate address detection */
+	cxtp_test_net_set_tentative(MN_NEW, TRUE);
 	move(ROUTER);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
+	ck_assert_str_eq(state(), "prepared");
+	assert_hosts(MN_OLD, PAR);
+	/* nor while it stays so */
+	roam();
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+
+	/* its flags change once DAD is done */
+	cxtp_test_net_set_tentative(MN_NEW, FALSE);
+	roam();
+	assert_handover(0, ROUTER);
+}
+END_TEST
+
+START_TEST(test_move_tentative_timeout)
+{
+	prepare(NULL, FALSE);
+	cxtp_test_net_set_tentative(MN_NEW, TRUE);
+	move(ROUTER);
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	/* thawed, charon's roaming takes over */
+	assert_back(NULL);
+	ck_assert_str_eq(cxtp_test_events_get("mn", "failure", 0)->error,
+				"no usable address on the new link in time, IKE_SA thawed");
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	assert_hosts(MN_OLD, PAR);
+}
+END_TEST
+
+START_TEST(test_move_link_local)
+{
+	prepare(NULL, FALSE);
+	/* the new link's link-local address first, reaching no router */
+	cxtp_test_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(MN_LINK_LOCAL, TRUE);
+	cxtp_test_net_set_router(ROUTER);
+	roam();
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert_str_eq(state(), "prepared");
+
+	cxtp_test_net_set_address(MN_NEW, TRUE);
+	roam();
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
+	assert_moved_ctar(0, ROUTER, FALSE);
+	assert_activating(ROUTER);
+}
+END_TEST
+
+START_TEST(test_move_without_roam_events)
+{
+	cxtp_test_sent_t *sent;
+
+	lib->settings->set_bool(lib->settings,
+					"%s.plugins.kernel-netlink.roam_events", FALSE, lib->ns);
+	prepare(NULL, FALSE);
+	/* charon reports nothing, the plugin checks the addresses itself */
+	ck_assert_int_eq(cxtp_charon_scheduled(CXTP_MN_POLL_INTERVAL), 1);
+	cxtp_charon_run_scheduled(CXTP_MN_POLL_INTERVAL);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_charon_scheduled(CXTP_MN_POLL_INTERVAL), 1);
+
+	cxtp_test_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(MN_NEW, TRUE);
+	cxtp_test_net_set_router(ROUTER);
+	cxtp_charon_run_scheduled(CXTP_MN_POLL_INTERVAL);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
+	sent = assert_moved_ctar(0, ROUTER, FALSE);
+	/* no more checks once moved */
+	ck_assert_int_eq(cxtp_charon_scheduled(CXTP_MN_POLL_INTERVAL), 0);
+	assert_activating(ROUTER);
+	ike_message_from(ROUTER);
+	assert_activated(ROUTER, sent);
+}
+END_TEST
+
+START_TEST(test_move_send_fails)
+{
+	prepare(NULL, FALSE);
+	icmp->fail = TRUE;
+	move(ROUTER);
+	/* still prepared where it was, the next address change tries again */
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
+	ck_assert_str_eq(state(), "prepared");
+	ck_assert(!roaming_suspended());
+	assert_hosts(MN_OLD, PAR);
+	assert_key(FALSE);
+
+	icmp->fail = FALSE;
+	roam();
+	assert_handover(0, ROUTER);
 }
 END_TEST
 
 START_TEST(test_activate_unprepared)
 {
-	ike_sa_t *ike_sa;
-	host_t *nar = cxtp_test_host(NAR);
+	cxtp_test_sent_t *sent;
 	char *reason;
 
 	/* the operator's command after a move, without a preparation */
 	cxtp_test_net_set_address(MN_OLD, FALSE);
 	cxtp_test_net_set_address(MN_NEW, TRUE);
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													mn_id);
-	ck_assert(ike_sa);
-	reason = mn->activate(mn, ike_sa, nar, FALSE);
-	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-	nar->destroy(nar);
+	reason = activate(NAR, FALSE);
 	ck_assert_msg(!reason, "activate failed: %s", reason);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
-	assert_ctar(0, MN_NEW, NAR, PAR, FALSE);
-	assert_moved(NAR);
+	sent = assert_moved_ctar(0, NAR, FALSE);
+	assert_activating(NAR);
+
+	/* no preparation while it is in progress */
+	reason = prepare_for(NULL, FALSE);
+	ck_assert(reason);
+	free(reason);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
+
+	/* but the operator may start over, before anything showed */
+	reason = activate(NAR, FALSE);
+	ck_assert_msg(!reason, "activate failed: %s", reason);
+	ck_assert(cxtp_test_icmp_acked(icmp, sent->id));
+	sent = assert_moved_ctar(1, NAR, FALSE);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 2);
+	assert_activating(NAR);
+	ike_message_from(NAR);
+	assert_activated(NAR, sent);
+}
+END_TEST
+
+START_TEST(test_prepare_after_traffic)
+{
+	cxtp_test_sent_t *sent;
+
+	prepare(NULL, FALSE);
+	move(ROUTER);
+	sent = assert_moved_ctar(0, ROUTER, FALSE);
+	assert_activating(ROUTER);
+	/* traffic through nAR before its MOBIKE update, and the next
+	 * handover comes up */
+	cxtp_test_kernel_set_received(3);
+	prepare(NULL, FALSE);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 1);
+	ck_assert_str_eq(cxtp_test_events_get("mn", "activate", 0)->peer, ROUTER);
+	ck_assert(cxtp_test_icmp_acked(icmp, sent->id));
+	assert_key(TRUE);
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
+	ck_assert_str_eq(state(), "prepared");
+}
+END_TEST
+
+START_TEST(test_activate_tentative)
+{
+	char *reason;
+
+	cxtp_test_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(MN_NEW, TRUE);
+	cxtp_test_net_set_tentative(MN_NEW, TRUE);
+	reason = activate(NAR, FALSE);
+	ck_assert(reason);
+	ck_assert(strstr(reason, "tentative"));
+	free(reason);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert(!state());
+	assert_hosts(MN_OLD, PAR);
 }
 END_TEST
 
 START_TEST(test_activate_without_router)
 {
-	ike_sa_t *ike_sa;
 	char *reason;
 
 	/* pAR is still the next hop: no new access router to name */
 	cxtp_test_net_set_router(PAR);
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													mn_id);
-	ck_assert(ike_sa);
-	reason = mn->activate(mn, ike_sa, NULL, FALSE);
-	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	reason = activate(NULL, FALSE);
 	ck_assert(reason);
 	free(reason);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
@@ -331,66 +697,119 @@ START_TEST(test_activate_without_router)
 }
 END_TEST
 
-START_TEST(test_ctaa)
+START_TEST(test_activate_send_fails)
 {
-	cxtp_message_t *ctaa;
-	host_t *old = cxtp_test_host(MN_OLD);
-	cxtp_test_sent_t *sent;
-
-	prepare(NULL, TRUE);
-	move(ROUTER);
-	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
-	sent = assert_ctar(0, MN_NEW, ROUTER, PAR, TRUE);
-	assert_moved(ROUTER);
-
-	ctaa = cxtp_message_create(CXTP_CTAA, old);
-	cxtp_test_icmp_deliver(icmp, ROUTER, MN_NEW, ctaa);
-	ck_assert(cxtp_test_icmp_acked(icmp, sent->id));
-	old->destroy(old);
-}
-END_TEST
-
-START_TEST(test_ctar_timeout)
-{
-	cxtp_test_event_t *event;
-	host_t *nar = cxtp_test_host(ROUTER);
-	cxtp_test_sent_t *sent;
-
-	prepare(NULL, TRUE);
-	move(ROUTER);
-	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
-	sent = assert_ctar(0, MN_NEW, ROUTER, PAR, TRUE);
-	assert_moved(ROUTER);
-
-	/* what the ICMP transport reports after CT_RETRY_MAX */
-	icmp->timeout(icmp->timeout_data, sent->id, nar);
-	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 1);
-	event = cxtp_test_events_get("mn", "failure", 0);
-	ck_assert_int_eq(event->ike_id, mn_id);
-	ck_assert_str_eq(event->peer, ROUTER);
-	nar->destroy(nar);
-}
-END_TEST
-
-START_TEST(test_ctar_send_fails)
-{
-	chunk_t next;
-	cxtp_test_event_t *event;
+	char *reason;
 
 	prepare(NULL, FALSE);
+	cxtp_test_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(MN_NEW, TRUE);
 	icmp->fail = TRUE;
-	move(ROUTER);
-	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 1);
-	event = cxtp_test_events_get("mn", "failure", 0);
-	ck_assert_int_eq(event->ike_id, mn_id);
-	ck_assert_str_eq(event->peer, ROUTER);
+	reason = activate(NAR, FALSE);
+	ck_assert(reason);
+	free(reason);
 	/* thawed where it was, pAR may still have it */
-	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
-	ck_assert(!prepared());
+	assert_back(NAR);
 	assert_hosts(MN_OLD, PAR);
-	next = cxtp_test_token_key(env, env->mn);
-	ck_assert(chunk_equals(next, key));
-	chunk_clear(&next);
+}
+END_TEST
+
+START_TEST(test_ctaa)
+{
+	cxtp_test_sent_t *sent;
+
+	prepare(NULL, TRUE);
+	move(ROUTER);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
+	sent = assert_moved_ctar(0, ROUTER, TRUE);
+	assert_activating(ROUTER);
+
+	/* from another router, or for another address: not ours */
+	ctaa_from(NAR, MN_OLD);
+	ctaa_from(ROUTER, MN_NEW);
+	assert_activating(ROUTER);
+
+	ctaa_from(ROUTER, MN_OLD);
+	assert_activated(ROUTER, sent);
+}
+END_TEST
+
+START_TEST(test_ike_message_elsewhere)
+{
+	cxtp_test_sent_t *sent;
+
+	prepare(NULL, FALSE);
+	move(ROUTER);
+	sent = assert_moved_ctar(0, ROUTER, FALSE);
+	/* an IKE message with the keys, but not from the router activating */
+	ike_message_from(PAR);
+	ck_assert_str_eq(state(), "activating");
+	ck_assert(roaming_suspended());
+	ck_assert(!cxtp_test_icmp_acked(icmp, sent->id));
+	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 0);
+}
+END_TEST
+
+START_TEST(test_activated_by_esp)
+{
+	cxtp_test_sent_t *sent;
+
+	prepare(NULL, FALSE);
+	move(ROUTER);
+	sent = assert_moved_ctar(0, ROUTER, FALSE);
+	assert_activating(ROUTER);
+	/* neither a CTAA nor an IKE message, but traffic from nAR */
+	cxtp_test_kernel_set_received(10);
+	ctar_timeout(sent);
+	assert_activated(ROUTER, sent);
+}
+END_TEST
+
+START_TEST(test_roll_back)
+{
+	cxtp_test_sent_t *sent;
+	message_t *message;
+
+	prepare(NULL, TRUE);
+	move(ROUTER);
+	sent = assert_moved_ctar(0, ROUTER, TRUE);
+	assert_activating(ROUTER);
+
+	/* no CTAA, no IKE message, no ESP within CT_RETRY_MAX */
+	ctar_timeout(sent);
+	assert_back(ROUTER);
+	/* where it was before the move, and charon roams from there: a MOBIKE
+	 * update from the new address, to pAR's addresses */
+	assert_hosts(MN_OLD, PAR);
+	message = exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender);
+	ck_assert(message);
+	ck_assert_int_eq(message->get_exchange_type(message), INFORMATIONAL);
+	ck_assert(message->get_request(message));
+	ck_assert(cxtp_test_host_is(message->get_source(message), MN_NEW));
+	message->destroy(message);
+
+	/* a late CTAA changes nothing */
+	ctaa_from(ROUTER, MN_OLD);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 0);
+	assert_key(FALSE);
+}
+END_TEST
+
+START_TEST(test_activating_gone)
+{
+	cxtp_test_sent_t *sent;
+	ike_sa_t *ike_sa;
+
+	prepare(NULL, FALSE);
+	move(ROUTER);
+	sent = assert_moved_ctar(0, ROUTER, FALSE);
+	ike_sa = checkout();
+	charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager, ike_sa);
+	/* its CTAR is no longer retransmitted, a timeout finds nothing */
+	ck_assert(cxtp_test_icmp_acked(icmp, sent->id));
+	ctar_timeout(sent);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
 	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 0);
 }
 END_TEST
@@ -407,6 +826,7 @@ Suite *mn_suite_create()
 	tcase_add_test(tc, test_prepare);
 	tcase_add_test(tc, test_not_moved);
 	tcase_add_test(tc, test_prepare_timeout);
+	tcase_add_test(tc, test_prepare_gone);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("move");
@@ -414,15 +834,29 @@ Suite *mn_suite_create()
 	tcase_add_test(tc, test_move_default_router);
 	tcase_add_test(tc, test_move_named_nar);
 	tcase_add_test(tc, test_move_without_route);
+	tcase_add_test(tc, test_move_tentative);
+	tcase_add_test(tc, test_move_tentative_timeout);
+	tcase_add_test(tc, test_move_link_local);
+	tcase_add_test(tc, test_move_without_roam_events);
+	tcase_add_test(tc, test_move_send_fails);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("CTAR");
+	tc = tcase_create("activate");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_activate_unprepared);
+	tcase_add_test(tc, test_prepare_after_traffic);
+	tcase_add_test(tc, test_activate_tentative);
 	tcase_add_test(tc, test_activate_without_router);
+	tcase_add_test(tc, test_activate_send_fails);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("activation");
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ctaa);
-	tcase_add_test(tc, test_ctar_timeout);
-	tcase_add_test(tc, test_ctar_send_fails);
+	tcase_add_test(tc, test_ike_message_elsewhere);
+	tcase_add_test(tc, test_activated_by_esp);
+	tcase_add_test(tc, test_roll_back);
+	tcase_add_test(tc, test_activating_gone);
 	suite_add_tcase(s, tc);
 
 	return s;

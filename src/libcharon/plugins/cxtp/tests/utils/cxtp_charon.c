@@ -41,9 +41,19 @@ static bool refuse_sas;
 static array_t *addresses;
 
 /**
+ * Addresses of ours that are still tentative, host_t*
+ */
+static array_t *tentative;
+
+/**
  * Default router of the mock kernel
  */
 static host_t *router;
+
+/**
+ * ESP packets the mock kernel reports received on any SA, 0 for none
+ */
+static uint64_t received;
 
 /**
  * Events reported, cxtp_test_event_t*
@@ -198,7 +208,14 @@ METHOD(kernel_ipsec_t, query_sa, status_t,
 	kernel_ipsec_query_sa_t *data, uint64_t *bytes, uint64_t *packets,
 	time_t *time)
 {
-	return NOT_SUPPORTED;
+	if (!received)
+	{
+		return NOT_SUPPORTED;
+	}
+	*bytes = received * 100;
+	*packets = received;
+	*time = time_monotonic(NULL);
+	return SUCCESS;
 }
 
 METHOD(kernel_ipsec_t, query_replay, status_t,
@@ -265,6 +282,11 @@ void cxtp_test_kernel_refuse(bool refuse)
 	refuse_sas = refuse;
 }
 
+void cxtp_test_kernel_set_received(uint64_t packets)
+{
+	received = packets;
+}
+
 cxtp_test_sa_t *cxtp_test_kernel_find(u_int ike_id, uint32_t spi, bool inbound)
 {
 	cxtp_test_sa_t *sa, *found = NULL;
@@ -300,22 +322,30 @@ u_int cxtp_test_kernel_count(u_int ike_id)
 }
 
 /**
- * Whether an address is ours
+ * Whether an address is in a list
  */
-static bool is_ours(host_t *host)
+static bool contains(array_t *list, host_t *host)
 {
 	host_t *current;
 	int i;
 
-	for (i = 0; i < array_count(addresses); i++)
+	for (i = 0; i < array_count(list); i++)
 	{
-		array_get(addresses, i, &current);
+		array_get(list, i, &current);
 		if (current->ip_equals(current, host))
 		{
 			return TRUE;
 		}
 	}
 	return FALSE;
+}
+
+/**
+ * Whether an address is ours
+ */
+static bool is_ours(host_t *host)
+{
+	return contains(addresses, host);
 }
 
 METHOD(kernel_net_t, get_source_addr, host_t*,
@@ -378,25 +408,43 @@ static kernel_net_t *mock_net_create_steered()
 	return this;
 }
 
-void cxtp_test_net_set_address(char *address, bool present)
+/**
+ * Add an address to a list, or remove it
+ */
+static void set_in(array_t *list, char *address, bool present)
 {
 	host_t *host = cxtp_test_host(address), *current;
 	int i;
 
-	for (i = array_count(addresses) - 1; i >= 0; i--)
+	for (i = array_count(list) - 1; i >= 0; i--)
 	{
-		array_get(addresses, i, &current);
+		array_get(list, i, &current);
 		if (current->ip_equals(current, host))
 		{
-			array_remove(addresses, i, NULL);
+			array_remove(list, i, NULL);
 			current->destroy(current);
 		}
 	}
 	if (present)
 	{
-		array_insert(addresses, ARRAY_TAIL, host->clone(host));
+		array_insert(list, ARRAY_TAIL, host->clone(host));
 	}
 	host->destroy(host);
+}
+
+void cxtp_test_net_set_address(char *address, bool present)
+{
+	set_in(addresses, address, present);
+}
+
+void cxtp_test_net_set_tentative(char *address, bool is_tentative)
+{
+	set_in(tentative, address, is_tentative);
+}
+
+bool cxtp_test_net_usable(host_t *address)
+{
+	return is_ours(address) && !contains(tentative, address);
 }
 
 void cxtp_test_net_set_router(char *address)
@@ -679,9 +727,11 @@ cxtp_charon_t *cxtp_charon_setup()
 
 	sas = array_create(0, 0);
 	addresses = array_create(0, 0);
+	tentative = array_create(0, 0);
 	events = array_create(0, 0);
 	spis = 0;
 	refuse_sas = FALSE;
+	received = 0;
 
 	ck_assert(libcharon_init());
 	plugins = getenv("TESTS_PLUGINS") ?:
@@ -761,6 +811,7 @@ void cxtp_charon_teardown(cxtp_charon_t *this)
 
 	array_destroy_function(sas, (void*)mock_sa_destroy, NULL);
 	array_destroy_offset(addresses, offsetof(host_t, destroy));
+	array_destroy_offset(tentative, offsetof(host_t, destroy));
 	array_destroy_function(events, (void*)event_destroy, NULL);
 	DESTROY_IF(router);
 	router = NULL;

@@ -254,6 +254,13 @@ u_int cxtp_test_kernel_count(u_int ike_id);
 void cxtp_test_kernel_refuse(bool refuse);
 
 /**
+ * Let the kernel report ESP packets received on every SA queried.
+ *
+ * @param packets	number of packets, 0 to report no usage statistics
+ */
+void cxtp_test_kernel_set_received(uint64_t packets);
+
+/**
  * Make the kernel's source address lookups and interface checks see an
  * address of ours, or no more.
  *
@@ -261,6 +268,21 @@ void cxtp_test_kernel_refuse(bool refuse);
  * @param present	TRUE to add, FALSE to remove
  */
 void cxtp_test_net_set_address(char *address, bool present);
+
+/**
+ * Mark an address of ours as tentative (IPv6 duplicate address detection
+ * going on), or no longer.
+ *
+ * @param address	address
+ * @param tentative	TRUE if tentative
+ */
+void cxtp_test_net_set_tentative(char *address, bool tentative);
+
+/**
+ * Whether an address of ours can be sent from: present and not tentative,
+ * as cxtp_source_usable_t.
+ */
+bool cxtp_test_net_usable(host_t *address);
 
 /**
  * Set the default router (next hop towards any destination), NULL for none.
