@@ -190,7 +190,8 @@ static u_int count_tag(array_t *array, int tag)
 }
 
 /**
- * Wait until a packet has count reports in an array, or the timeout expires
+ * Wait until a packet has count reports in an array, or the timeout expires;
+ * one retransmitted without end may have more by the time we look
  */
 static u_int wait_tag(array_t *array, int tag, u_int count, u_int ms)
 {
@@ -413,7 +414,7 @@ START_TEST(test_cancel)
 	u_int retransmissions, sent;
 
 	add(1, 10, 1.0, UINT_MAX, 0);
-	ck_assert_int_eq(wait_tag(sends, 1, 3, WAIT_MS), 3);
+	ck_assert(wait_tag(sends, 1, 3, WAIT_MS) >= 3);
 	packet = retransmit->cancel(retransmit, 1, &retransmissions);
 	ck_assert(packet);
 	ck_assert(((test_packet_t*)packet)->tag == 1);
@@ -508,7 +509,7 @@ START_TEST(test_flush)
 {
 	add(1, 10, 1.0, UINT_MAX, 0);
 	add(2, 10000, 2.0, 3, 0);
-	ck_assert_int_eq(wait_tag(sends, 1, 2, WAIT_MS), 2);
+	ck_assert(wait_tag(sends, 1, 2, WAIT_MS) >= 2);
 	retransmit->flush(retransmit);
 	ck_assert_int_eq(wait_destroyed(2, WAIT_MS), 2);
 	ck_assert(!retransmit->cancel(retransmit, 1, NULL));
@@ -533,7 +534,7 @@ START_TEST(test_destroy_pending)
 		add(i, 10000, 2.0, 3, 0);
 	}
 	add(11, 10, 1.0, UINT_MAX, 0);
-	ck_assert_int_eq(wait_tag(sends, 11, 3, WAIT_MS), 3);
+	ck_assert(wait_tag(sends, 11, 3, WAIT_MS) >= 3);
 	retransmit->destroy(retransmit);
 	retransmit = NULL;
 	sent = count_tag(sends, 11);
