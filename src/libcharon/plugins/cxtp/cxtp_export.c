@@ -49,6 +49,21 @@ static char *check_child(cxtp_capture_t *capture, child_sa_t *child_sa)
 	return reason;
 }
 
+/**
+ * Whether we wait for the response to a request of ours
+ */
+static bool exchange_in_progress(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	task_t *task;
+	bool active;
+
+	enumerator = ike_sa->create_task_enumerator(ike_sa, TASK_QUEUE_ACTIVE);
+	active = enumerator->enumerate(enumerator, &task);
+	enumerator->destroy(enumerator);
+	return active;
+}
+
 /*
  * Described in header
  */
@@ -68,6 +83,17 @@ char *cxtp_export_check(cxtp_capture_t *capture, ike_sa_t *ike_sa)
 					 ike_sa_state_names, ike_sa->get_state(ike_sa)) < 0)
 		{
 			return strdup("IKE_SA is not established");
+		}
+		return reason;
+	}
+	if (exchange_in_progress(ike_sa))
+	{
+		/* the context would carry the message ID of the request, which the
+		 * new gateway's MOBIKE update would reuse and the peer discard */
+		if (asprintf(&reason, "an IKE exchange we started (message ID %u) "
+					 "is in progress", ike_sa->get_message_id(ike_sa, TRUE)) < 0)
+		{
+			return strdup("an IKE exchange is in progress");
 		}
 		return reason;
 	}
