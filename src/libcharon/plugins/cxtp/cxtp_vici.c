@@ -446,7 +446,7 @@ static void manage_commands(private_cxtp_vici_t *this, bool reg)
 	cxtp_event_t event;
 	char name[32];
 
-	for (event = CXTP_EVENT_EXPORT; event <= CXTP_EVENT_FAILURE; event++)
+	for (event = CXTP_EVENT_EXPORT; event <= CXTP_EVENT_LAST; event++)
 	{
 		event_name(event, name, sizeof(name));
 		this->dispatcher->manage_event(this->dispatcher, name, reg);
