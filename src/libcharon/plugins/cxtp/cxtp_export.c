@@ -50,6 +50,16 @@ static char *check_child(cxtp_capture_t *capture, child_sa_t *child_sa)
 }
 
 /**
+ * Whether a CHILD_SA was replaced by a rekeying and only waits, deleted, for
+ * inbound packets still in flight (charon.delete_rekeyed_delay): the new
+ * gateway has no use for it
+ */
+static bool is_rekeyed(child_sa_t *child_sa)
+{
+	return child_sa->get_state(child_sa) == CHILD_DELETED;
+}
+
+/**
  * Whether we wait for the response to a request of ours
  */
 static bool exchange_in_progress(ike_sa_t *ike_sa)
@@ -110,7 +120,10 @@ char *cxtp_export_check(cxtp_capture_t *capture, ike_sa_t *ike_sa)
 	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
 	while (!reason && enumerator->enumerate(enumerator, &child_sa))
 	{
-		reason = check_child(capture, child_sa);
+		if (!is_rekeyed(child_sa))
+		{
+			reason = check_child(capture, child_sa);
+		}
 	}
 	enumerator->destroy(enumerator);
 	return reason;
@@ -378,6 +391,10 @@ cxtp_context_t *cxtp_export(cxtp_capture_t *capture, ike_sa_t *ike_sa,
 	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
 	while (ok && enumerator->enumerate(enumerator, &child_sa))
 	{
+		if (is_rekeyed(child_sa))
+		{
+			continue;
+		}
 		child = build_child(capture, ike_sa, child_sa);
 		if (child)
 		{

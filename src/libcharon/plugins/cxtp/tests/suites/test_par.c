@@ -16,6 +16,8 @@
 
 #include <exchange_test_helper.h>
 
+#include "../../cxtp_encode.h"
+
 /**
  * pAR's side of a transfer: push, freeze, thaw or removal, as the
  * dispatcher of an access router hands it messages
@@ -358,6 +360,27 @@ START_TEST(test_push_send_fails)
 END_TEST
 
 /**
+ * The inbound SPI of pAR's CHILD_SA
+ */
+static uint32_t child_spi_in()
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+	ike_sa_t *ike_sa;
+	uint32_t spi;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ck_assert(ike_sa);
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	ck_assert(enumerator->enumerate(enumerator, &child_sa));
+	spi = child_sa->get_spi(child_sa, TRUE);
+	enumerator->destroy(enumerator);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return spi;
+}
+
+/**
  * Process the next message pAR sent on the mobile node's IKE_SA, and its
  * response on pAR's
  */
@@ -399,6 +422,66 @@ START_TEST(test_push_exchange_in_flight)
 	exchange_with_mn();
 	push();
 	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
+}
+END_TEST
+
+START_TEST(test_push_after_rekey)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+	ike_sa_t *ike_sa;
+	uint32_t old, spi;
+	int children = 0;
+	cxtp_message_t *pctd;
+	cxtp_child_context_t *child;
+	cxtp_cdb_t *cdb;
+
+	old = child_spi_in();
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ck_assert(ike_sa);
+	ike_sa->rekey_child_sa(ike_sa, PROTO_ESP, old);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	/* the rekeying, then the DELETE of the old CHILD_SA */
+	exchange_with_mn();
+	exchange_with_mn();
+
+	/* the old one lingers for inbound packets in flight, not transferred */
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ck_assert(ike_sa);
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	while (enumerator->enumerate(enumerator, &child_sa))
+	{
+		children++;
+		if (child_sa->get_spi(child_sa, TRUE) == old)
+		{
+			ck_assert_int_eq(child_sa->get_state(child_sa), CHILD_DELETED);
+		}
+		else
+		{
+			spi = child_sa->get_spi(child_sa, TRUE);
+		}
+	}
+	enumerator->destroy(enumerator);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	ck_assert_int_eq(children, 2);
+
+	push();
+	pctd = cxtp_test_transport_get(transport, CXTP_PCTD, 0)->message;
+	ck_assert_int_eq(count_cdbs(pctd, CXTP_FPT_CHILD_SA), 1);
+	enumerator = pctd->create_cdb_enumerator(pctd);
+	while (enumerator->enumerate(enumerator, &cdb))
+	{
+		if (cdb->fpt == CXTP_FPT_CHILD_SA)
+		{
+			child = cxtp_decode_child(cdb->data);
+			ck_assert(child);
+			ck_assert_int_eq(child->spi_in, spi);
+			cxtp_child_context_destroy(child);
+		}
+	}
+	enumerator->destroy(enumerator);
 }
 END_TEST
 
@@ -730,27 +813,6 @@ START_TEST(test_cancel_nothing)
 END_TEST
 
 /**
- * The inbound SPI of pAR's CHILD_SA
- */
-static uint32_t child_spi_in()
-{
-	enumerator_t *enumerator;
-	child_sa_t *child_sa;
-	ike_sa_t *ike_sa;
-	uint32_t spi;
-
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													par_id);
-	ck_assert(ike_sa);
-	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
-	ck_assert(enumerator->enumerate(enumerator, &child_sa));
-	spi = child_sa->get_spi(child_sa, TRUE);
-	enumerator->destroy(enumerator);
-	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-	return spi;
-}
-
-/**
  * Let the kernel report the expiry of pAR's inbound SA, and run the job
  * charon creates for it
  */
@@ -981,6 +1043,7 @@ Suite *par_suite_create()
 	tcase_add_test(tc, test_push_twice);
 	tcase_add_test(tc, test_push_send_fails);
 	tcase_add_test(tc, test_push_exchange_in_flight);
+	tcase_add_test(tc, test_push_after_rekey);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("thaw");
