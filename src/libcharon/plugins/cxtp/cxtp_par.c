@@ -257,8 +257,8 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 	{
 		this->freeze->freeze(this->freeze, ike_sa);
 	}
-	DBG1(DBG_IKE, "cxtp: %s the context of IKE_SA %s[%u] to peer '%s' "
-		 "(transfer %u), IKE_SA frozen until it is activated there",
+	DBG1(DBG_IKE, "cxtp: %s the context of IKE_SA %s[%u] to peer '%s', "
+		 "IKE_SA frozen until it is activated there (transfer %u)",
 		 type == CXTP_PCTD ? "pushing" : "sending", ike_sa->get_name(ike_sa),
 		 ike_id, peer, serial);
 	if (!this->transport->send_reliable(this->transport, peer, message,
