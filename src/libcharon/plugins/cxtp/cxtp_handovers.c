@@ -174,6 +174,48 @@ METHOD(cxtp_handovers_t, create_enumerator, enumerator_t*,
 }
 
 /**
+ * Data of the enumerator of what listings show
+ */
+typedef struct {
+	cxtp_transfer_info_t info;
+	char* (*state)(cxtp_handover_t *handover);
+} info_data_t;
+
+CALLBACK(filter_info, bool,
+	info_data_t *data, enumerator_t *orig, va_list args)
+{
+	cxtp_transfer_info_t **out;
+	cxtp_handover_t *handover;
+
+	VA_ARGS_VGET(args, out);
+	if (orig->enumerate(orig, &handover))
+	{
+		data->info = (cxtp_transfer_info_t){
+			.ike_id = handover->ike_id,
+			.peer = handover->peer,
+			.mn = handover->mn,
+			.id = &handover->id,
+			.state = data->state(handover),
+		};
+		*out = &data->info;
+		return TRUE;
+	}
+	return FALSE;
+}
+
+METHOD(cxtp_handovers_t, create_info_enumerator, enumerator_t*,
+	private_cxtp_handovers_t *this, char* (*state)(cxtp_handover_t *handover))
+{
+	info_data_t *data;
+
+	INIT(data,
+		.state = state,
+	);
+	return enumerator_create_filter(create_enumerator(this, NULL),
+									filter_info, data, free);
+}
+
+/**
  * The timer of a handover
  */
 typedef struct {
@@ -281,6 +323,7 @@ cxtp_handovers_t *cxtp_handovers_create(void (*destroy)(cxtp_handover_t*))
 			.remove_ike_sa = _remove_ike_sa,
 			.has_ike_sa = _has_ike_sa,
 			.create_enumerator = _create_enumerator,
+			.create_info_enumerator = _create_info_enumerator,
 			.schedule = _schedule,
 			.event = _event,
 			.set_event_cb = _set_event_cb,

@@ -134,6 +134,16 @@ struct cxtp_handovers_t {
 	enumerator_t* (*create_enumerator)(cxtp_handovers_t *this, host_t *mn);
 
 	/**
+	 * Enumerate what listings show of the handovers, which stay locked until
+	 * the enumerator is destroyed.
+	 *
+	 * @param state			the state of a handover, a static string
+	 * @return				enumerator over cxtp_transfer_info_t*
+	 */
+	enumerator_t* (*create_info_enumerator)(cxtp_handovers_t *this,
+								char* (*state)(cxtp_handover_t *handover));
+
+	/**
 	 * (Re)start the timer of a handover: after ms, the callback is invoked
 	 * unless the handover is gone or its timer was started again.
 	 *

@@ -178,17 +178,11 @@ static void ctar_destroy(ctar_t *ctar)
  */
 static uint32_t retention(private_cxtp_nar_t *this)
 {
-	double wait, span = 0, total;
-	u_int i;
+	uint64_t total;
 
-	wait = this->settings->get_retransmit_timeout(this->settings);
-	for (i = 0; i <= this->settings->get_retransmit_tries(this->settings); i++)
-	{
-		span += wait;
-		wait *= this->settings->get_retransmit_base(this->settings);
-	}
-	total = this->settings->get_handover_timeout(this->settings) + 2 * span;
-	return total > UINT32_MAX ? UINT32_MAX : total;
+	total = this->settings->get_handover_timeout(this->settings) +
+			2 * (uint64_t)cxtp_transport_give_up_time(this->settings);
+	return min(total, UINT32_MAX);
 }
 
 /**
@@ -1103,37 +1097,19 @@ METHOD(cxtp_nar_t, get_state, char*,
 	return state;
 }
 
-CALLBACK(filter_transfers, bool,
-	cxtp_transfer_info_t *info, enumerator_t *orig, va_list args)
+/**
+ * The state of a transfer, for listings
+ */
+static char *transfer_state(cxtp_handover_t *handover)
 {
-	cxtp_transfer_info_t **out;
-	entry_t *entry;
-
-	VA_ARGS_VGET(args, out);
-	if (orig->enumerate(orig, &entry))
-	{
-		*info = (cxtp_transfer_info_t){
-			.ike_id = entry->handover.ike_id,
-			.peer = entry->handover.peer,
-			.mn = entry->handover.mn,
-			.id = &entry->handover.id,
-			.state = enum_to_name(state_names, entry->state),
-		};
-		*out = info;
-		return TRUE;
-	}
-	return FALSE;
+	return enum_to_name(state_names, ((entry_t*)handover)->state);
 }
 
 METHOD(cxtp_nar_t, create_transfer_enumerator, enumerator_t*,
 	private_cxtp_nar_t *this)
 {
-	cxtp_transfer_info_t *info;
-
-	INIT(info);
-	return enumerator_create_filter(
-					this->imported->create_enumerator(this->imported, NULL),
-					filter_transfers, info, free);
+	return this->imported->create_info_enumerator(this->imported,
+												  transfer_state);
 }
 
 METHOD(listener_t, ike_state_change, bool,

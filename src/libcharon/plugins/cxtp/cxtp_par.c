@@ -377,6 +377,27 @@ static bool withdraw(private_cxtp_par_t *this, u_int serial, u_int phases,
 }
 
 /**
+ * Check out the IKE_SA of a transfer that ended, reporting its failure if it
+ * is gone
+ */
+static ike_sa_t *checkout_ended(private_cxtp_par_t *this,
+								cxtp_handover_t *handover)
+{
+	ike_sa_t *ike_sa;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													handover->ike_id);
+	if (!ike_sa)
+	{
+		DBG1(DBG_IKE, "cxtp: pushed IKE_SA [%u] is gone", handover->ike_id);
+		this->pending->event(this->pending, CXTP_EVENT_FAILURE,
+							 handover->ike_id, handover->peer, handover->mn,
+							 "IKE_SA gone");
+	}
+	return ike_sa;
+}
+
+/**
  * End a transfer, removed from the pending ones: remove the IKE_SA once
  * activated elsewhere, or thaw it, reporting the event given (and sending
  * the context to a peer that asked for it meanwhile)
@@ -389,14 +410,9 @@ static void finish(private_cxtp_par_t *this, entry_t *entry,
 	char *reason;
 
 	this->transport->acknowledge(this->transport, handover->serial);
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													handover->ike_id);
+	ike_sa = checkout_ended(this, handover);
 	if (!ike_sa)
 	{
-		DBG1(DBG_IKE, "cxtp: pushed IKE_SA [%u] is gone", handover->ike_id);
-		this->pending->event(this->pending, CXTP_EVENT_FAILURE,
-							 handover->ike_id, handover->peer, handover->mn,
-							 "IKE_SA gone");
 		return;
 	}
 	if (event == CXTP_EVENT_ACTIVATE)
@@ -442,14 +458,9 @@ static void give_up(private_cxtp_par_t *this, entry_t *entry)
 	cxtp_handover_t *handover = &entry->handover;
 	ike_sa_t *ike_sa;
 
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													handover->ike_id);
+	ike_sa = checkout_ended(this, handover);
 	if (!ike_sa)
 	{
-		DBG1(DBG_IKE, "cxtp: pushed IKE_SA [%u] is gone", handover->ike_id);
-		this->pending->event(this->pending, CXTP_EVENT_FAILURE,
-							 handover->ike_id, handover->peer, handover->mn,
-							 "IKE_SA gone");
 		return;
 	}
 	DBG1(DBG_IKE, "cxtp: peer '%s' did not answer whether it activated the "
@@ -955,37 +966,19 @@ METHOD(cxtp_par_t, get_state, char*,
 						ike_sa->get_unique_id(ike_sa)) ? "pending" : NULL;
 }
 
-CALLBACK(filter_transfers, bool,
-	cxtp_transfer_info_t *info, enumerator_t *orig, va_list args)
+/**
+ * The phase of a transfer, for listings
+ */
+static char *transfer_state(cxtp_handover_t *handover)
 {
-	cxtp_transfer_info_t **out;
-	entry_t *entry;
-
-	VA_ARGS_VGET(args, out);
-	if (orig->enumerate(orig, &entry))
-	{
-		*info = (cxtp_transfer_info_t){
-			.ike_id = entry->handover.ike_id,
-			.peer = entry->handover.peer,
-			.mn = entry->handover.mn,
-			.id = &entry->handover.id,
-			.state = enum_to_name(phase_names, entry->phase),
-		};
-		*out = info;
-		return TRUE;
-	}
-	return FALSE;
+	return enum_to_name(phase_names, ((entry_t*)handover)->phase);
 }
 
 METHOD(cxtp_par_t, create_transfer_enumerator, enumerator_t*,
 	private_cxtp_par_t *this)
 {
-	cxtp_transfer_info_t *info;
-
-	INIT(info);
-	return enumerator_create_filter(
-					this->pending->create_enumerator(this->pending, NULL),
-					filter_transfers, info, free);
+	return this->pending->create_info_enumerator(this->pending,
+												 transfer_state);
 }
 
 METHOD(listener_t, ike_state_change, bool,

@@ -378,18 +378,11 @@ static void wait_end(private_cxtp_vici_t *this, waiter_t *waiter)
  */
 static uint32_t transfer_time(private_cxtp_vici_t *this)
 {
-	double wait, span = 0, total;
-	u_int i;
+	uint64_t total;
 
-	wait = this->settings->get_retransmit_timeout(this->settings);
-	for (i = 0; i <= this->settings->get_retransmit_tries(this->settings); i++)
-	{
-		span += wait;
-		wait *= this->settings->get_retransmit_base(this->settings);
-	}
 	total = this->settings->get_handover_timeout(this->settings) +
-			2 * span + 5000;
-	return total > UINT32_MAX ? UINT32_MAX : total;
+			2 * (uint64_t)cxtp_transport_give_up_time(this->settings) + 5000;
+	return min(total, UINT32_MAX);
 }
 
 /**
@@ -445,10 +438,31 @@ static vici_message_t *wait_reply(private_cxtp_vici_t *this, waiter_t *waiter)
 	return b->finalize(b);
 }
 
+/**
+ * Reply to cxtp-push or cxtp-cancel: with the outcome of the transfer if
+ * started and waited for, or why it was not started
+ */
+static vici_message_t *reply_transfer(private_cxtp_vici_t *this,
+									  waiter_t *waiter, char *reason)
+{
+	vici_message_t *response;
+
+	if (!reason && waiter)
+	{
+		return wait_reply(this, waiter);
+	}
+	if (waiter)
+	{
+		wait_end(this, waiter);
+	}
+	response = reply(reason);
+	free(reason);
+	return response;
+}
+
 CALLBACK(push, vici_message_t*,
 	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
 {
-	vici_message_t *response;
 	waiter_t *waiter = NULL;
 	ike_sa_t *ike_sa;
 	char *peer, *error = NULL, *reason;
@@ -487,23 +501,12 @@ CALLBACK(push, vici_message_t*,
 	{
 		DBG1(DBG_CFG, "cxtp: not pushing IKE_SA [%u]: %s", ike_id, reason);
 	}
-	else if (waiter)
-	{
-		return wait_reply(this, waiter);
-	}
-	if (waiter)
-	{
-		wait_end(this, waiter);
-	}
-	response = reply(reason);
-	free(reason);
-	return response;
+	return reply_transfer(this, waiter, reason);
 }
 
 CALLBACK(cancel, vici_message_t*,
 	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
 {
-	vici_message_t *response;
 	waiter_t *waiter = NULL;
 	char *error = NULL, *reason;
 	u_int ike_id;
@@ -529,17 +532,7 @@ CALLBACK(cancel, vici_message_t*,
 		DBG1(DBG_CFG, "cxtp: not cancelling the transfer of IKE_SA [%u]: %s",
 			 ike_id, reason);
 	}
-	else if (waiter)
-	{
-		return wait_reply(this, waiter);
-	}
-	if (waiter)
-	{
-		wait_end(this, waiter);
-	}
-	response = reply(reason);
-	free(reason);
-	return response;
+	return reply_transfer(this, waiter, reason);
 }
 
 /**

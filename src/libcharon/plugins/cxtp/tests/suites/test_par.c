@@ -829,10 +829,22 @@ static void expire(bool hard)
 	cxtp_charon_run_jobs();
 }
 
-START_TEST(test_rekey_after_freeze)
+/**
+ * Assert pAR sent the mobile node a request of an exchange type
+ */
+static void assert_sent(exchange_type_t type)
 {
 	message_t *message;
 
+	message = exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender);
+	ck_assert(message);
+	ck_assert_int_eq(message->get_exchange_type(message), type);
+	message->destroy(message);
+}
+
+START_TEST(test_rekey_after_freeze)
+{
 	push();
 	expire(FALSE);
 	/* refused while frozen */
@@ -841,11 +853,7 @@ START_TEST(test_rekey_after_freeze)
 	deliver_ctdr(FALSE, CXTP_STATUS_FAILED);
 	/* thawed, the rekeying runs */
 	cxtp_charon_run_jobs();
-	message = exchange_test_helper->sender->dequeue(
-												exchange_test_helper->sender);
-	ck_assert(message);
-	ck_assert_int_eq(message->get_exchange_type(message), CREATE_CHILD_SA);
-	message->destroy(message);
+	assert_sent(CREATE_CHILD_SA);
 }
 END_TEST
 
@@ -876,7 +884,6 @@ END_TEST
 
 START_TEST(test_ike_rekey_after_freeze)
 {
-	message_t *message;
 	ike_sa_t *ike_sa;
 
 	push();
@@ -888,11 +895,7 @@ START_TEST(test_ike_rekey_after_freeze)
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	deliver_ctdr(FALSE, CXTP_STATUS_FAILED);
 	cxtp_charon_run_jobs();
-	message = exchange_test_helper->sender->dequeue(
-												exchange_test_helper->sender);
-	ck_assert(message);
-	ck_assert_int_eq(message->get_exchange_type(message), CREATE_CHILD_SA);
-	message->destroy(message);
+	assert_sent(CREATE_CHILD_SA);
 }
 END_TEST
 
