@@ -660,7 +660,8 @@ typedef enum {
 
 /**
  * Look up a transfer, and its IKE_SA, among ours; with replace, an older
- * import of the same IKE_SA is cancelled and returned in older
+ * import of the same IKE_SA is cancelled and returned in older, unless the
+ * transfer or its live IKE_SA is known here
  */
 static known_t lookup(private_cxtp_nar_t *this, char *peer,
 					  cxtp_transfer_id_t *id, ref_t *ref, bool replace,
@@ -684,23 +685,29 @@ static known_t lookup(private_cxtp_nar_t *this, char *peer,
 			known = KNOWN_TRANSFER;
 			break;
 		}
-		switch (entry->state)
+		if (entry->state == STATE_ACTIVATED)
 		{
-			case STATE_ACTIVATED:
-				known = KNOWN_LIVE;
-				break;
-			case STATE_ACTIVATING:
-				known = KNOWN_ACTIVATING;
-				break;
-			case STATE_IMPORTED:
-				if (replace && !older->serial)
-				{
-					ref_init(older, entry);
-					cancel_entry(entry);
-				}
-				break;
-			case STATE_CANCELLED:
-				break;
+			known = KNOWN_LIVE;
+		}
+		else if (entry->state == STATE_ACTIVATING && known != KNOWN_LIVE)
+		{
+			known = KNOWN_ACTIVATING;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (known != KNOWN_NOTHING || !replace)
+	{
+		return known;
+	}
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->state == STATE_IMPORTED &&
+			cxtp_transfer_id_same_ike_sa(&entry->handover.id, id))
+		{
+			ref_init(older, entry);
+			cancel_entry(entry);
+			break;
 		}
 	}
 	enumerator->destroy(enumerator);

@@ -399,8 +399,8 @@ static ike_sa_t *checkout_ended(private_cxtp_par_t *this,
 
 /**
  * End a transfer, removed from the pending ones: remove the IKE_SA once
- * activated elsewhere, or thaw it, reporting the event given (and sending
- * the context to a peer that asked for it meanwhile)
+ * activated elsewhere, or thaw it, reporting the event given; or, frozen
+ * still, send the context to the peer that asked for it meanwhile
  */
 static void finish(private_cxtp_par_t *this, entry_t *entry,
 				   cxtp_event_t event, char *why)
@@ -428,20 +428,24 @@ static void finish(private_cxtp_par_t *this, entry_t *entry,
 							 handover->peer, handover->mn, NULL);
 		return;
 	}
+	if (entry->redirect)
+	{	/* still frozen, with what fell due, for the peer that asked */
+		reason = transfer(this, ike_sa, entry->redirect, CXTP_CTD, TRUE);
+		if (!reason)
+		{
+			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+			this->pending->event(this->pending, event, handover->ike_id,
+								 handover->peer, handover->mn, why);
+			return;
+		}
+		DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to "
+			 "peer '%s': %s", handover->ike_id, entry->redirect, reason);
+		free(reason);
+	}
 	DBG1(DBG_IKE, "cxtp: thawing IKE_SA %s[%u], peer '%s' will not activate "
 		 "its context (transfer %u): %s", ike_sa->get_name(ike_sa),
 		 handover->ike_id, handover->peer, handover->serial, why);
 	this->freeze->thaw(this->freeze, ike_sa);
-	if (entry->redirect)
-	{
-		reason = transfer(this, ike_sa, entry->redirect, CXTP_CTD, FALSE);
-		if (reason)
-		{
-			DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to "
-				 "peer '%s': %s", handover->ike_id, entry->redirect, reason);
-			free(reason);
-		}
-	}
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	this->pending->event(this->pending, event, handover->ike_id,
 						 handover->peer, handover->mn, why);

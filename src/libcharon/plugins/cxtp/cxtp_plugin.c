@@ -168,9 +168,7 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			charon->bus->remove_listener(charon->bus,
 										 &this->mn->ike_listener);
 		}
-		/* the transports call into the roles until they are gone */
-		DESTROY_IF(this->dispatcher);
-		this->dispatcher = NULL;
+		/* the roles' listeners send with the transports */
 		if (this->par)
 		{
 			charon->bus->remove_listener(charon->bus, &this->par->listener);
@@ -181,6 +179,9 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		{
 			charon->bus->remove_listener(charon->bus, &this->nar->listener);
 		}
+		/* the transports call into the roles until they are gone */
+		DESTROY_IF(this->dispatcher);
+		this->dispatcher = NULL;
 		DESTROY_IF(this->par);
 		this->par = NULL;
 		DESTROY_IF(this->freeze);

@@ -83,9 +83,14 @@ struct private_cxtp_vici_t {
 	mutex_t *mutex;
 
 	/**
-	 * Signals an outcome to the waiters
+	 * Signals an outcome to the waiters, or that one is gone
 	 */
 	condvar_t *condvar;
+
+	/**
+	 * Set while destroying, the waiters return
+	 */
+	bool destroying;
 };
 
 /**
@@ -367,6 +372,7 @@ static void wait_end(private_cxtp_vici_t *this, waiter_t *waiter)
 {
 	this->mutex->lock(this->mutex);
 	this->waiters->remove(this->waiters, waiter, NULL);
+	this->condvar->broadcast(this->condvar);
 	this->mutex->unlock(this->mutex);
 	free(waiter->reason);
 	free(waiter);
@@ -414,7 +420,7 @@ static vici_message_t *wait_reply(private_cxtp_vici_t *this, waiter_t *waiter)
 	time_monotonic(&deadline);
 	timeval_add_ms(&deadline, transfer_time(this));
 	this->mutex->lock(this->mutex);
-	while (!waiter->done &&
+	while (!waiter->done && !this->destroying &&
 		   !this->condvar->timed_wait_abs(this->condvar, this->mutex,
 										  deadline))
 	{
@@ -723,6 +729,15 @@ METHOD(cxtp_vici_t, destroy, void,
 	private_cxtp_vici_t *this)
 {
 	manage_commands(this, FALSE);
+	/* commands may still wait for an outcome */
+	this->mutex->lock(this->mutex);
+	this->destroying = TRUE;
+	this->condvar->broadcast(this->condvar);
+	while (this->waiters->get_count(this->waiters))
+	{
+		this->condvar->wait(this->condvar, this->mutex);
+	}
+	this->mutex->unlock(this->mutex);
 	this->waiters->destroy(this->waiters);
 	this->condvar->destroy(this->condvar);
 	this->mutex->destroy(this->mutex);

@@ -830,6 +830,24 @@ static void expire(bool hard)
 }
 
 /**
+ * A CT-Req from a peer, with the mobile node's token if valid
+ */
+static void deliver_ctreq_from(char *peer, bool valid)
+{
+	cxtp_message_t *ctreq;
+
+	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NULL, 4711,
+								 valid ? 4711 : 4712, FALSE);
+	cxtp_test_transport_deliver(transport, peer, ctreq);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+}
+
+static void deliver_ctreq(bool valid)
+{
+	deliver_ctreq_from("nar", valid);
+}
+
+/**
  * Assert pAR sent the mobile node a request of an exchange type
  */
 static void assert_sent(exchange_type_t type)
@@ -899,6 +917,35 @@ START_TEST(test_ike_rekey_after_freeze)
 }
 END_TEST
 
+START_TEST(test_rekey_after_redirect)
+{
+	cxtp_message_t *ctdr;
+	cxtp_test_sent_t *sent;
+	cxtp_transfer_id_t id;
+	host_t *mn = cxtp_test_host(MN_OLD);
+
+	push();
+	deliver_ctdr(TRUE, 0);
+	expire(FALSE);
+	/* sent elsewhere once nAR confirmed: frozen all along */
+	deliver_ctreq_from("par", TRUE);
+	deliver_ctdr(TRUE, CXTP_STATUS_CANCELLED);
+	ck_assert(!exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender));
+	sent = cxtp_test_transport_get(transport, CXTP_CTD, 0);
+	ck_assert(sent->message->get_transfer_id(sent->message, &id));
+	/* the other router refuses: thawed, the rekeying that fell due runs */
+	ctdr = cxtp_message_create(CXTP_CTDR, mn);
+	ck_assert(ctdr->set_transfer_id(ctdr, &id));
+	ck_assert(ctdr->add_status(ctdr, CXTP_FPT_IKE_SA, CXTP_STATUS_FAILED));
+	cxtp_test_transport_deliver(transport, "par", ctdr);
+	cxtp_charon_run_jobs();
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
+	assert_sent(CREATE_CHILD_SA);
+	mn->destroy(mn);
+}
+END_TEST
+
 START_TEST(test_no_rekey_after_activation)
 {
 	push();
@@ -910,24 +957,6 @@ START_TEST(test_no_rekey_after_activation)
 												exchange_test_helper->sender));
 }
 END_TEST
-
-/**
- * A CT-Req from a peer, with the mobile node's token if valid
- */
-static void deliver_ctreq_from(char *peer, bool valid)
-{
-	cxtp_message_t *ctreq;
-
-	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NULL, 4711,
-								 valid ? 4711 : 4712, FALSE);
-	cxtp_test_transport_deliver(transport, peer, ctreq);
-	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
-}
-
-static void deliver_ctreq(bool valid)
-{
-	deliver_ctreq_from("nar", valid);
-}
 
 START_TEST(test_ctreq)
 {
@@ -1087,6 +1116,7 @@ Suite *par_suite_create()
 	tcase_add_test(tc, test_rekey_after_freeze);
 	tcase_add_test(tc, test_delete_after_freeze);
 	tcase_add_test(tc, test_ike_rekey_after_freeze);
+	tcase_add_test(tc, test_rekey_after_redirect);
 	tcase_add_test(tc, test_no_rekey_after_activation);
 	suite_add_tcase(s, tc);
 
