@@ -15,8 +15,9 @@
 
 /*
  * The context transfer commands that ask charon to do something for an
- * IKE_SA: cxtp-push (operator, on the current access router), cxtp-prepare
- * and cxtp-activate (mobile node, before and after its move).
+ * IKE_SA: cxtp-push and cxtp-cancel (operator, on the current access
+ * router), cxtp-prepare and cxtp-activate (mobile node, before and after its
+ * move).
  */
 
 #define _GNU_SOURCE
@@ -34,8 +35,23 @@ typedef struct {
 	char *peer;
 	char *address;
 	bool ack;
+	bool wait;
 	command_format_options_t format;
 } args_t;
+
+/**
+ * Exit status of cxtp-push and cxtp-cancel with --wait, by outcome
+ */
+static struct {
+	char *outcome;
+	int status;
+	char *says;
+} outcomes[] = {
+	{ "activated",	0,	"activated there, IKE_SA removed here" },
+	{ "failed",		1,	"failed" },
+	{ "thawed",		2,	"not activated, IKE_SA thawed here" },
+	{ "cancelled",	3,	"cancelled, IKE_SA thawed here" },
+};
 
 /**
  * Parse the options of the active command
@@ -74,6 +90,9 @@ static bool parse_args(args_t *args, int *ret)
 				continue;
 			case 'A':
 				args->ack = TRUE;
+				continue;
+			case 'w':
+				args->wait = TRUE;
 				continue;
 			case 'P':
 				args->format |= COMMAND_FORMAT_PRETTY;
@@ -116,6 +135,30 @@ static vici_req_t *begin(char *name, args_t *args)
 }
 
 /**
+ * Print the outcome of a transfer waited for, return the exit status
+ */
+static int report_outcome(vici_res_t *res, char *what)
+{
+	char *outcome, *reason;
+	int i;
+
+	outcome = vici_find_str(res, "", "outcome");
+	reason = vici_find_str(res, NULL, "reason");
+	for (i = 0; i < countof(outcomes); i++)
+	{
+		if (streq(outcome, outcomes[i].outcome))
+		{
+			printf("%s: %s%s%s\n", what, outcomes[i].says,
+				   reason ? ": " : "", reason ?: "");
+			return outcomes[i].status;
+		}
+	}
+	fprintf(stderr, "%s: outcome %s%s%s\n", what, outcome,
+			reason ? ": " : "", reason ?: "");
+	return 1;
+}
+
+/**
  * Submit a request and report its outcome
  *
  * @param done		printed on success
@@ -139,6 +182,11 @@ static int submit(vici_conn_t *conn, vici_req_t *req, char *name,
 	{
 		snprintf(reply, sizeof(reply), "%s reply", name);
 		vici_dump(res, reply, args->format & COMMAND_FORMAT_PRETTY, stdout);
+	}
+	else if (streq(vici_find_str(res, "no", "success"), "yes") &&
+			 vici_find_str(res, NULL, "outcome"))
+	{
+		ret = report_outcome(res, done);
 	}
 	else if (streq(vici_find_str(res, "no", "success"), "yes"))
 	{
@@ -173,12 +221,22 @@ static int run(vici_conn_t *conn, char *name)
 		return command_usage("--peer is required");
 	}
 	req = begin(name, &args);
+	if (args.wait)
+	{
+		vici_add_key_valuef(req, "wait", "yes");
+	}
 	if (streq(name, "cxtp-push"))
 	{
 		vici_add_key_valuef(req, "peer", "%s", args.peer);
-		snprintf(done, sizeof(done), "context transfer to '%s' started",
-				 args.peer);
+		snprintf(done, sizeof(done), "context transfer to '%s' %s",
+				 args.peer, args.wait ? "ended" : "started");
 		failed = "context transfer failed";
+	}
+	else if (streq(name, "cxtp-cancel"))
+	{
+		snprintf(done, sizeof(done), "context transfer %s",
+				 args.wait ? "withdrawn" : "being withdrawn");
+		failed = "cancelling the context transfer failed";
 	}
 	else
 	{
@@ -209,6 +267,11 @@ static int cxtp_push(vici_conn_t *conn)
 	return run(conn, "cxtp-push");
 }
 
+static int cxtp_cancel(vici_conn_t *conn)
+{
+	return run(conn, "cxtp-cancel");
+}
+
 static int cxtp_prepare(vici_conn_t *conn)
 {
 	return run(conn, "cxtp-prepare");
@@ -227,12 +290,26 @@ static void __attribute__ ((constructor))reg()
 	command_register((command_t) {
 		cxtp_push, 'X', "cxtp-push",
 		"push the context of an IKE_SA to another access router",
-		{"--ike <name> | --ike-id <id> --peer <gateway> [--raw|--pretty]"},
+		{"--ike <name> | --ike-id <id> --peer <gateway> [--wait] [--raw|--pretty]"},
 		{
 			{"help",		'h', 0, "show usage information"},
 			{"ike",			'i', 1, "push the IKE_SA with this name"},
 			{"ike-id",		'I', 1, "push the IKE_SA with this unique ID"},
 			{"peer",		'p', 1, "CXTP peer gateway to push to"},
+			{"wait",		'w', 0, "wait for the outcome: exit 0 activated, 1 failed, 2 thawed, 3 cancelled"},
+			{"raw",			'r', 0, "dump raw response message"},
+			{"pretty",		'P', 0, "dump raw response message in pretty print"},
+		}
+	});
+	command_register((command_t) {
+		cxtp_cancel, 'K', "cxtp-cancel",
+		"withdraw the context of an IKE_SA pushed to another access router",
+		{"--ike <name> | --ike-id <id> [--wait] [--raw|--pretty]"},
+		{
+			{"help",		'h', 0, "show usage information"},
+			{"ike",			'i', 1, "withdraw the context of the IKE_SA with this name"},
+			{"ike-id",		'I', 1, "withdraw the context of the IKE_SA with this unique ID"},
+			{"wait",		'w', 0, "wait for the outcome, exit status as cxtp-push"},
 			{"raw",			'r', 0, "dump raw response message"},
 			{"pretty",		'P', 0, "dump raw response message in pretty print"},
 		}

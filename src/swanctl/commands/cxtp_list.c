@@ -56,6 +56,28 @@ CALLBACK(list_children, int,
 	return 0;
 }
 
+CALLBACK(list_transfer, int,
+	void *not_used, vici_res_t *res, char *name)
+{
+	char *ike_id, key[32];
+
+	snprintf(key, sizeof(key), "%s", name);
+	ike_id = vici_find_str(res, NULL, "transfers.%s.ike-id", key);
+	printf("transfer %s %s '%s' (%s): %s, IKE_SA %s%s%s, mobile node %s\n",
+		vici_find_str(res, "", "transfers.%s.serial", key),
+		streq(vici_find_str(res, "", "transfers.%s.role", key), "par")
+			? "to" : "from",
+		vici_find_str(res, "", "transfers.%s.peer", key),
+		vici_find_str(res, "", "transfers.%s.role", key),
+		vici_find_str(res, "", "transfers.%s.state", key),
+		ike_id ? "[" : "", ike_id ?: "gone", ike_id ? "]" : "",
+		vici_find_str(res, "", "transfers.%s.mobile-node", key));
+	printf("  SPIs %s_i %s_r\n",
+		vici_find_str(res, "", "transfers.%s.initiator-spi", key),
+		vici_find_str(res, "", "transfers.%s.responder-spi", key));
+	return 0;
+}
+
 CALLBACK(list_context, int,
 	void *not_used, vici_res_t *res, char *name)
 {
@@ -64,6 +86,10 @@ CALLBACK(list_context, int,
 	if (streq(name, "contexts"))
 	{
 		return vici_parse_cb(res, list_context, NULL, NULL, NULL);
+	}
+	if (streq(name, "transfers"))
+	{
+		return vici_parse_cb(res, list_transfer, NULL, NULL, NULL);
 	}
 	/* the parser reuses its name buffer */
 	snprintf(ctx, sizeof(ctx), "%s", name);
@@ -165,7 +191,7 @@ static void __attribute__ ((constructor))reg()
 {
 	command_register((command_t) {
 		cxtp_list, 'Y', "cxtp-list",
-		"list IKE_SA contexts this gateway holds for context transfer",
+		"list IKE_SA contexts this gateway holds for context transfer, and transfers",
 		{"[--ike <name>] [--raw|--pretty]"},
 		{
 			{"help",		'h', 0, "show usage information"},

@@ -183,6 +183,9 @@ CALLBACK(process_received, job_requeue_t,
 		case CXTP_CTREQ:
 			par->process_ctreq(par, received->peer, message);
 			break;
+		case CXTP_CTC:
+			nar->process_ctc(nar, received->peer, message);
+			break;
 		default:
 			DBG1(DBG_IKE, "cxtp: %N from peer '%s' not supported, ignored",
 				 cxtp_message_type_names, message->get_type(message),

@@ -38,8 +38,8 @@ typedef struct cxtp_dispatcher_t cxtp_dispatcher_t;
  * nAR if it imported a context for the mobile node; to pAR if it holds an
  * IKE_SA with the node and the CTAR names a configured peer as the next
  * access router; else to nAR, which asks the peer the CTAR names for the
- * context. A CTAA goes to the mobile node's side. A PCTD or CTD goes to
- * nAR, a CTDR or CT-Req to pAR. A transport timeout goes to nAR for a
+ * context. A CTAA goes to the mobile node's side. A PCTD, CTD or CTC goes
+ * to nAR, a CTDR or CT-Req to pAR. A transport timeout goes to nAR for a
  * CT-Req (CXTP_NAR_REQUEST), to pAR for a context it sent.
  *
  * A CTAR is processed in the thread that received it, as the mobile node's

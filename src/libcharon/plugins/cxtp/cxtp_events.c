@@ -14,9 +14,11 @@
 
 #include "cxtp_events.h"
 
-ENUM(cxtp_event_names, CXTP_EVENT_EXPORT, CXTP_EVENT_FAILURE,
+ENUM(cxtp_event_names, CXTP_EVENT_EXPORT, CXTP_EVENT_LAST,
 	"export",
 	"import",
 	"activate",
 	"failure",
+	"cancel",
+	"thaw",
 );

@@ -37,10 +37,20 @@ enum cxtp_event_t {
 	CXTP_EVENT_ACTIVATE,
 	/** a step failed */
 	CXTP_EVENT_FAILURE,
+	/** a context was withdrawn before its activation (cxtp-cancel, CTC) */
+	CXTP_EVENT_CANCEL,
+	/** pAR thawed an IKE_SA its peer confirmed it did not activate */
+	CXTP_EVENT_THAW,
 };
 
 /**
- * Names of the events: "export", "import", "activate", "failure".
+ * The last event, to iterate over all
+ */
+#define CXTP_EVENT_LAST CXTP_EVENT_THAW
+
+/**
+ * Names of the events: "export", "import", "activate", "failure",
+ * "cancel", "thaw".
  */
 extern enum_name_t *cxtp_event_names;
 
@@ -48,7 +58,9 @@ extern enum_name_t *cxtp_event_names;
  * Callback for the outcome of a transfer step, for events to operators.
  *
  * Access routers report all events with the name of the other access router
- * as peer and the mobile node's previous address; a mobile node reports
+ * as peer and the mobile node's previous address (pAR ends each transfer
+ * with exactly one of CXTP_EVENT_ACTIVATE, CXTP_EVENT_THAW, CXTP_EVENT_CANCEL
+ * and CXTP_EVENT_FAILURE); a mobile node reports
  * CXTP_EVENT_ACTIVATE (CTAR sent after its move) and CXTP_EVENT_FAILURE
  * with the access router's address as peer and its own address.
  *
@@ -57,7 +69,8 @@ extern enum_name_t *cxtp_event_names;
  * @param ike_id		unique ID of the IKE_SA, 0 if none
  * @param peer			the other access router, if any
  * @param mn			the mobile node's address
- * @param error			what failed, NULL unless event is CXTP_EVENT_FAILURE
+ * @param error			what failed (CXTP_EVENT_FAILURE) or why (CANCEL,
+ *						THAW), NULL if nothing to add
  */
 typedef void (*cxtp_event_cb_t)(void *data, cxtp_event_t event, u_int ike_id,
 								char *peer, host_t *mn, char *error);

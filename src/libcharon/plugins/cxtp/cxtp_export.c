@@ -49,6 +49,31 @@ static char *check_child(cxtp_capture_t *capture, child_sa_t *child_sa)
 	return reason;
 }
 
+/**
+ * Whether a CHILD_SA was replaced by a rekeying and only waits, deleted, for
+ * inbound packets still in flight (charon.delete_rekeyed_delay): the new
+ * gateway has no use for it
+ */
+static bool is_rekeyed(child_sa_t *child_sa)
+{
+	return child_sa->get_state(child_sa) == CHILD_DELETED;
+}
+
+/**
+ * Whether we wait for the response to a request of ours
+ */
+static bool exchange_in_progress(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	task_t *task;
+	bool active;
+
+	enumerator = ike_sa->create_task_enumerator(ike_sa, TASK_QUEUE_ACTIVE);
+	active = enumerator->enumerate(enumerator, &task);
+	enumerator->destroy(enumerator);
+	return active;
+}
+
 /*
  * Described in header
  */
@@ -71,6 +96,17 @@ char *cxtp_export_check(cxtp_capture_t *capture, ike_sa_t *ike_sa)
 		}
 		return reason;
 	}
+	if (exchange_in_progress(ike_sa))
+	{
+		/* the context would carry the message ID of the request, which the
+		 * new gateway's MOBIKE update would reuse and the peer discard */
+		if (asprintf(&reason, "an IKE exchange we started (message ID %u) "
+					 "is in progress", ike_sa->get_message_id(ike_sa, TRUE)) < 0)
+		{
+			return strdup("an IKE exchange is in progress");
+		}
+		return reason;
+	}
 	if (ike_sa->supports_extension(ike_sa, EXT_PPK))
 	{
 		/* the context carries no PPK, so nAR could not rekey with it */
@@ -84,7 +120,10 @@ char *cxtp_export_check(cxtp_capture_t *capture, ike_sa_t *ike_sa)
 	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
 	while (!reason && enumerator->enumerate(enumerator, &child_sa))
 	{
-		reason = check_child(capture, child_sa);
+		if (!is_rekeyed(child_sa))
+		{
+			reason = check_child(capture, child_sa);
+		}
 	}
 	enumerator->destroy(enumerator);
 	return reason;
@@ -352,6 +391,10 @@ cxtp_context_t *cxtp_export(cxtp_capture_t *capture, ike_sa_t *ike_sa,
 	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
 	while (ok && enumerator->enumerate(enumerator, &child_sa))
 	{
+		if (is_rekeyed(child_sa))
+		{
+			continue;
+		}
 		child = build_child(capture, ike_sa, child_sa);
 		if (child)
 		{

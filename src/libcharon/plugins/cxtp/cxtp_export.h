@@ -29,7 +29,8 @@
 /**
  * Check whether the context of an IKE_SA can be exported now.
  *
- * It can if the IKE_SA is an established IKEv2 SA without a postquantum
+ * It can if the IKE_SA is an established IKEv2 SA with no exchange we
+ * started in progress (its message ID would be reused), without a postquantum
  * preshared key (the context carries none, so the new gateway could not
  * rekey with it), all its CHILD_SAs are installed, and the keys of all of
  * them were captured (SAs set up before the plugin was loaded have none).

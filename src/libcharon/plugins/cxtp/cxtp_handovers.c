@@ -33,11 +33,6 @@ struct private_cxtp_handovers_t {
 	cxtp_handovers_t public;
 
 	/**
-	 * Plugin settings
-	 */
-	cxtp_settings_t *settings;
-
-	/**
 	 * Handovers in progress, cxtp_handover_t
 	 */
 	linked_list_t *list;
@@ -48,9 +43,10 @@ struct private_cxtp_handovers_t {
 	void (*destroy)(cxtp_handover_t *handover);
 
 	/**
-	 * Serial of the last handover
+	 * Serial of the last handover, and of the last timer
 	 */
 	u_int serial;
+	u_int timer;
 
 	/**
 	 * Callback for events, and its data
@@ -64,22 +60,22 @@ struct private_cxtp_handovers_t {
 	mutex_t *mutex;
 };
 
-/**
- * Match a handover by its IKE_SA (and serial, if not 0) or by its mobile node
- */
-CALLBACK(match, bool,
+CALLBACK(match_serial, bool,
 	cxtp_handover_t *handover, va_list args)
 {
-	host_t *mn;
-	u_int ike_id, serial;
+	u_int serial;
 
-	VA_ARGS_VGET(args, ike_id, serial, mn);
-	if (ike_id)
-	{
-		return handover->ike_id == ike_id &&
-			   (!serial || handover->serial == serial);
-	}
-	return mn && handover->mn->ip_equals(handover->mn, mn);
+	VA_ARGS_VGET(args, serial);
+	return handover->serial == serial;
+}
+
+CALLBACK(match_ike_sa, bool,
+	cxtp_handover_t *handover, va_list args)
+{
+	u_int ike_id;
+
+	VA_ARGS_VGET(args, ike_id);
+	return handover->ike_id == ike_id;
 }
 
 METHOD(cxtp_handovers_t, add, u_int,
@@ -88,20 +84,32 @@ METHOD(cxtp_handovers_t, add, u_int,
 	u_int serial;
 
 	this->mutex->lock(this->mutex);
-	serial = handover->serial = ++this->serial;
+	/* 0 is no serial, on the wire or here */
+	if (!++this->serial)
+	{
+		this->serial++;
+	}
+	serial = handover->serial = this->serial;
+	if (!handover->id.serial)
+	{
+		handover->id.serial = serial;
+	}
 	this->list->insert_last(this->list, handover);
 	this->mutex->unlock(this->mutex);
 	return serial;
 }
 
-METHOD(cxtp_handovers_t, remove_, cxtp_handover_t*,
-	private_cxtp_handovers_t *this, u_int ike_id, u_int serial, host_t *mn)
+/**
+ * Remove the first handover a callback matches
+ */
+static cxtp_handover_t *remove_matching(private_cxtp_handovers_t *this,
+										bool (*match)(void*, va_list),
+										u_int value)
 {
 	cxtp_handover_t *handover = NULL;
 
 	this->mutex->lock(this->mutex);
-	if (this->list->find_first(this->list, match, (void**)&handover, ike_id,
-							   serial, mn))
+	if (this->list->find_first(this->list, match, (void**)&handover, value))
 	{
 		this->list->remove(this->list, handover, NULL);
 	}
@@ -109,13 +117,25 @@ METHOD(cxtp_handovers_t, remove_, cxtp_handover_t*,
 	return handover;
 }
 
-METHOD(cxtp_handovers_t, has, bool,
-	private_cxtp_handovers_t *this, u_int ike_id, host_t *mn)
+METHOD(cxtp_handovers_t, remove_, cxtp_handover_t*,
+	private_cxtp_handovers_t *this, u_int serial)
+{
+	return remove_matching(this, match_serial, serial);
+}
+
+METHOD(cxtp_handovers_t, remove_ike_sa, cxtp_handover_t*,
+	private_cxtp_handovers_t *this, u_int ike_id)
+{
+	return remove_matching(this, match_ike_sa, ike_id);
+}
+
+METHOD(cxtp_handovers_t, has_ike_sa, bool,
+	private_cxtp_handovers_t *this, u_int ike_id)
 {
 	bool found;
 
 	this->mutex->lock(this->mutex);
-	found = this->list->find_first(this->list, match, NULL, ike_id, 0, mn);
+	found = this->list->find_first(this->list, match_ike_sa, NULL, ike_id);
 	this->mutex->unlock(this->mutex);
 	return found;
 }
@@ -128,7 +148,7 @@ CALLBACK(filter_mn, bool,
 	VA_ARGS_VGET(args, out);
 	while (orig->enumerate(orig, &handover))
 	{
-		if (mn->ip_equals(mn, handover->mn))
+		if (!mn || mn->ip_equals(mn, handover->mn))
 		{
 			*out = handover;
 			return TRUE;
@@ -154,47 +174,105 @@ METHOD(cxtp_handovers_t, create_enumerator, enumerator_t*,
 }
 
 /**
- * The activation timeout of a handover
+ * Data of the enumerator of what listings show
+ */
+typedef struct {
+	cxtp_transfer_info_t info;
+	char* (*state)(cxtp_handover_t *handover);
+} info_data_t;
+
+CALLBACK(filter_info, bool,
+	info_data_t *data, enumerator_t *orig, va_list args)
+{
+	cxtp_transfer_info_t **out;
+	cxtp_handover_t *handover;
+
+	VA_ARGS_VGET(args, out);
+	if (orig->enumerate(orig, &handover))
+	{
+		data->info = (cxtp_transfer_info_t){
+			.ike_id = handover->ike_id,
+			.peer = handover->peer,
+			.mn = handover->mn,
+			.id = &handover->id,
+			.state = data->state(handover),
+		};
+		*out = &data->info;
+		return TRUE;
+	}
+	return FALSE;
+}
+
+METHOD(cxtp_handovers_t, create_info_enumerator, enumerator_t*,
+	private_cxtp_handovers_t *this, char* (*state)(cxtp_handover_t *handover))
+{
+	info_data_t *data;
+
+	INIT(data,
+		.state = state,
+	);
+	return enumerator_create_filter(create_enumerator(this, NULL),
+									filter_info, data, free);
+}
+
+/**
+ * The timer of a handover
  */
 typedef struct {
 	private_cxtp_handovers_t *handovers;
-	u_int ike_id;
 	u_int serial;
-	cxtp_handover_timeout_cb_t cb;
+	u_int timer;
+	cxtp_handover_timer_cb_t cb;
 	void *data;
-} timeout_t;
+} handover_timer_t;
 
 CALLBACK(expire, job_requeue_t,
-	timeout_t *timeout)
+	handover_timer_t *timer)
 {
+	private_cxtp_handovers_t *this = timer->handovers;
 	cxtp_handover_t *handover;
+	bool due = FALSE;
 
-	/* only the handover this timer was started for, not a later one */
-	handover = remove_(timeout->handovers, timeout->ike_id, timeout->serial,
-					   NULL);
-	if (handover)
+	/* only the last timer started for a handover that is still there */
+	this->mutex->lock(this->mutex);
+	if (this->list->find_first(this->list, match_serial, (void**)&handover,
+							   timer->serial))
 	{
-		timeout->cb(timeout->data, handover);
+		due = handover->timer == timer->timer;
+	}
+	this->mutex->unlock(this->mutex);
+	if (due)
+	{
+		timer->cb(timer->data, timer->serial);
 	}
 	return JOB_REQUEUE_NONE;
 }
 
-METHOD(cxtp_handovers_t, schedule_timeout, void,
-	private_cxtp_handovers_t *this, u_int ike_id, u_int serial,
-	cxtp_handover_timeout_cb_t cb, void *data)
+METHOD(cxtp_handovers_t, schedule, void,
+	private_cxtp_handovers_t *this, u_int serial, uint32_t ms,
+	cxtp_handover_timer_cb_t cb, void *data)
 {
-	timeout_t *timeout;
+	cxtp_handover_t *handover;
+	handover_timer_t *timer;
 
-	INIT(timeout,
+	INIT(timer,
 		.handovers = this,
-		.ike_id = ike_id,
 		.serial = serial,
 		.cb = cb,
 		.data = data,
 	);
+	this->mutex->lock(this->mutex);
+	if (!this->list->find_first(this->list, match_serial, (void**)&handover,
+								serial))
+	{
+		this->mutex->unlock(this->mutex);
+		free(timer);
+		return;
+	}
+	timer->timer = handover->timer = ++this->timer;
+	this->mutex->unlock(this->mutex);
 	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
-			callback_job_create(expire, timeout, free, NULL),
-			this->settings->get_handover_timeout(this->settings));
+			callback_job_create(expire, timer, free, NULL), ms);
 }
 
 METHOD(cxtp_handovers_t, event, void,
@@ -234,8 +312,7 @@ METHOD(cxtp_handovers_t, destroy, void,
 /*
  * Described in header
  */
-cxtp_handovers_t *cxtp_handovers_create(cxtp_settings_t *settings,
-										void (*destroy)(cxtp_handover_t*))
+cxtp_handovers_t *cxtp_handovers_create(void (*destroy)(cxtp_handover_t*))
 {
 	private_cxtp_handovers_t *this;
 
@@ -243,14 +320,15 @@ cxtp_handovers_t *cxtp_handovers_create(cxtp_settings_t *settings,
 		.public = {
 			.add = _add,
 			.remove = _remove_,
-			.has = _has,
+			.remove_ike_sa = _remove_ike_sa,
+			.has_ike_sa = _has_ike_sa,
 			.create_enumerator = _create_enumerator,
-			.schedule_timeout = _schedule_timeout,
+			.create_info_enumerator = _create_info_enumerator,
+			.schedule = _schedule,
 			.event = _event,
 			.set_event_cb = _set_event_cb,
 			.destroy = _destroy,
 		},
-		.settings = settings,
 		.list = linked_list_create(),
 		.destroy = destroy,
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),

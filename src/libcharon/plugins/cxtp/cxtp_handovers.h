@@ -22,7 +22,7 @@
 #define CXTP_HANDOVERS_H_
 
 #include "cxtp_events.h"
-#include "cxtp_settings.h"
+#include "cxtp_message.h"
 
 #include <networking/host.h>
 #include <collections/enumerator.h>
@@ -31,14 +31,14 @@ typedef struct cxtp_handover_t cxtp_handover_t;
 typedef struct cxtp_handovers_t cxtp_handovers_t;
 
 /**
- * A handover an access router takes part in: the context of one IKE_SA,
+ * A transfer an access router takes part in: the context of one IKE_SA,
  * sent to another access router (pAR) or received from one (nAR).
  *
- * The roles keep more per handover and embed this as their first member.
+ * The roles keep more per transfer and embed this as their first member.
  */
 struct cxtp_handover_t {
 
-	/** unique ID of the IKE_SA */
+	/** unique ID of the IKE_SA here: the one sent (pAR), imported (nAR) */
 	u_int ike_id;
 
 	/** the other access router */
@@ -47,28 +47,51 @@ struct cxtp_handover_t {
 	/** the mobile node's address when the context was captured */
 	host_t *mn;
 
-	/** tells handovers of the same IKE_SA apart, for their timeouts */
+	/** the transfer as both routers name it: pAR's SPIs and serial */
+	cxtp_transfer_id_t id;
+
+	/** unique to each handover added here, set by add() */
 	u_int serial;
+
+	/** the handover's timer, set by schedule() */
+	u_int timer;
 };
 
 /**
- * Callback for a handover not activated within handover_timeout.
- *
- * @param data			data passed to schedule_timeout()
- * @param handover		the handover, removed, owned by the callee
+ * What listings show of a transfer in progress, or remembered
  */
-typedef void (*cxtp_handover_timeout_cb_t)(void *data,
-										   cxtp_handover_t *handover);
+typedef struct {
+	/** unique ID of the IKE_SA here, 0 if it has none (any more) */
+	u_int ike_id;
+	/** the other access router */
+	char *peer;
+	/** the mobile node's address when the context was captured */
+	host_t *mn;
+	/** the transfer */
+	cxtp_transfer_id_t *id;
+	/** the step it is at */
+	char *state;
+} cxtp_transfer_info_t;
+
+/**
+ * Callback for the timer of a handover.
+ *
+ * @param data			data passed to schedule()
+ * @param serial		serial of the handover, which still exists (but
+ *						another thread may remove it at once)
+ */
+typedef void (*cxtp_handover_timer_cb_t)(void *data, u_int serial);
 
 /**
  * The handovers a role of an access router has in progress, each found by
- * its IKE_SA or its mobile node, with their activation timeouts, and the
- * events that report their steps.
+ * its serial, its IKE_SA or (enumerated) its transfer or mobile node, with a
+ * timer each and the events that report their steps.
  */
 struct cxtp_handovers_t {
 
 	/**
-	 * Add a handover, giving it a serial of its own.
+	 * Add a handover, giving it a serial of its own (and a transfer ID
+	 * serial, if it has none yet: pAR names its transfers by it).
 	 *
 	 * @param handover		handover, adopted (another thread may remove it
 	 *						at once)
@@ -77,47 +100,60 @@ struct cxtp_handovers_t {
 	u_int (*add)(cxtp_handovers_t *this, cxtp_handover_t *handover);
 
 	/**
-	 * Remove the handover of an IKE_SA or of a mobile node.
+	 * Remove a handover.
 	 *
-	 * @param ike_id		unique ID of the IKE_SA, 0 to find it by mn
-	 * @param serial		serial of the handover, 0 for any
-	 * @param mn			the mobile node's address, if ike_id is 0
+	 * @param serial		serial of the handover
 	 * @return				the handover, NULL if none
 	 */
-	cxtp_handover_t* (*remove)(cxtp_handovers_t *this, u_int ike_id,
-							   u_int serial, host_t *mn);
+	cxtp_handover_t* (*remove)(cxtp_handovers_t *this, u_int serial);
 
 	/**
-	 * Whether there is a handover of an IKE_SA or of a mobile node.
+	 * Remove the handover of an IKE_SA.
 	 *
-	 * @param ike_id		unique ID of the IKE_SA, 0 to find it by mn
-	 * @param mn			the mobile node's address, if ike_id is 0
+	 * @param ike_id		unique ID of the IKE_SA
+	 * @return				the handover, NULL if none
+	 */
+	cxtp_handover_t* (*remove_ike_sa)(cxtp_handovers_t *this, u_int ike_id);
+
+	/**
+	 * Whether there is a handover of an IKE_SA.
+	 *
+	 * @param ike_id		unique ID of the IKE_SA
 	 * @return				TRUE if there is
 	 */
-	bool (*has)(cxtp_handovers_t *this, u_int ike_id, host_t *mn);
+	bool (*has_ike_sa)(cxtp_handovers_t *this, u_int ike_id);
 
 	/**
-	 * Enumerate the handovers of a mobile node, which stay locked until the
-	 * enumerator is destroyed.
+	 * Enumerate the handovers, or those of a mobile node, which stay locked
+	 * until the enumerator is destroyed (the members a role adds may be
+	 * changed meanwhile).
 	 *
-	 * @param mn			the mobile node's address
+	 * @param mn			the mobile node's address, NULL for all
 	 * @return				enumerator over cxtp_handover_t*
 	 */
 	enumerator_t* (*create_enumerator)(cxtp_handovers_t *this, host_t *mn);
 
 	/**
-	 * Start the activation timeout of a handover: after handover_timeout,
-	 * the handover is removed and passed to the callback, unless it is gone
-	 * by then (a later handover of the same IKE_SA does not count).
+	 * Enumerate what listings show of the handovers, which stay locked until
+	 * the enumerator is destroyed.
 	 *
-	 * @param ike_id		unique ID of the handover's IKE_SA
+	 * @param state			the state of a handover, a static string
+	 * @return				enumerator over cxtp_transfer_info_t*
+	 */
+	enumerator_t* (*create_info_enumerator)(cxtp_handovers_t *this,
+								char* (*state)(cxtp_handover_t *handover));
+
+	/**
+	 * (Re)start the timer of a handover: after ms, the callback is invoked
+	 * unless the handover is gone or its timer was started again.
+	 *
 	 * @param serial		serial of the handover
+	 * @param ms			delay in ms
 	 * @param cb			callback
 	 * @param data			data to pass to cb
 	 */
-	void (*schedule_timeout)(cxtp_handovers_t *this, u_int ike_id,
-							 u_int serial, cxtp_handover_timeout_cb_t cb,
-							 void *data);
+	void (*schedule)(cxtp_handovers_t *this, u_int serial, uint32_t ms,
+					 cxtp_handover_timer_cb_t cb, void *data);
 
 	/**
 	 * Report a step of a handover, if an event callback is set.
@@ -126,7 +162,7 @@ struct cxtp_handovers_t {
 	 * @param ike_id		unique ID of the IKE_SA, 0 if none
 	 * @param peer			the other access router, if any
 	 * @param mn			the mobile node's address
-	 * @param error			what failed, NULL unless CXTP_EVENT_FAILURE
+	 * @param error			what failed, or why, NULL if nothing to add
 	 */
 	void (*event)(cxtp_handovers_t *this, cxtp_event_t name, u_int ike_id,
 				  char *peer, host_t *mn, char *error);
@@ -147,13 +183,37 @@ struct cxtp_handovers_t {
 };
 
 /**
+ * Whether two transfer IDs name the same IKE_SA (its SPIs as pAR holds it).
+ *
+ * @param a				transfer ID
+ * @param b				transfer ID
+ * @return				TRUE if the SPIs are equal
+ */
+static inline bool cxtp_transfer_id_same_ike_sa(cxtp_transfer_id_t *a,
+												cxtp_transfer_id_t *b)
+{
+	return a->spi_i == b->spi_i && a->spi_r == b->spi_r;
+}
+
+/**
+ * Whether two transfer IDs are equal (same IKE_SA, same transfer).
+ *
+ * @param a				transfer ID
+ * @param b				transfer ID
+ * @return				TRUE if equal
+ */
+static inline bool cxtp_transfer_id_equals(cxtp_transfer_id_t *a,
+										   cxtp_transfer_id_t *b)
+{
+	return cxtp_transfer_id_same_ike_sa(a, b) && a->serial == b->serial;
+}
+
+/**
  * Create a cxtp_handovers_t.
  *
- * @param settings		plugin settings, for handover_timeout
  * @param destroy		destructor of the roles' handovers
  * @return				instance
  */
-cxtp_handovers_t *cxtp_handovers_create(cxtp_settings_t *settings,
-										void (*destroy)(cxtp_handover_t*));
+cxtp_handovers_t *cxtp_handovers_create(void (*destroy)(cxtp_handover_t*));
 
 #endif /** CXTP_HANDOVERS_H_ @}*/

@@ -43,6 +43,7 @@ ENUM(cxtp_message_type_names, CXTP_CTAR, CXTP_CTREQ,
 #define FLAG_A 0x40
 #define FLAG_S 0x40
 #define FLAG_K 0x20
+#define FLAG_R 0x10
 
 /**
  * Flags in the fourth octet of a CDB
@@ -89,6 +90,11 @@ ENUM(cxtp_message_type_names, CXTP_CTAR, CXTP_CTREQ,
  * Length of the token algorithm and key length fields in CTD/PCTD
  */
 #define KEY_HEADER_LEN 4
+
+/**
+ * Length of a transfer ID: two IKE SPIs and a serial
+ */
+#define TRANSFER_ID_LEN 20
 
 /**
  * Check if enough data is left to read len octets; bio_reader_t would
@@ -165,6 +171,12 @@ struct private_cxtp_message_t {
 	 * Status entries, as cxtp_status_t
 	 */
 	array_t *statuses;
+
+	/**
+	 * Transfer ID (CTD, PCTD, CTDR, CTC), if has_transfer_id
+	 */
+	cxtp_transfer_id_t transfer_id;
+	bool has_transfer_id;
 };
 
 /**
@@ -189,6 +201,15 @@ static bool has_data(cxtp_message_type_t type)
 static bool has_status(cxtp_message_type_t type)
 {
 	return type == CXTP_CTAA || type == CXTP_CTDR;
+}
+
+/**
+ * Check if a message type may carry a transfer ID, the ones access routers
+ * exchange
+ */
+static bool has_transfer(cxtp_message_type_t type)
+{
+	return has_data(type) || type == CXTP_CTDR || type == CXTP_CTC;
 }
 
 /**
@@ -306,6 +327,29 @@ METHOD(cxtp_message_t, get_elapsed, uint32_t,
 	private_cxtp_message_t *this)
 {
 	return this->elapsed;
+}
+
+METHOD(cxtp_message_t, set_transfer_id, bool,
+	private_cxtp_message_t *this, cxtp_transfer_id_t *id)
+{
+	if (!has_transfer(this->type))
+	{
+		return FALSE;
+	}
+	this->transfer_id = *id;
+	this->has_transfer_id = TRUE;
+	return TRUE;
+}
+
+METHOD(cxtp_message_t, get_transfer_id, bool,
+	private_cxtp_message_t *this, cxtp_transfer_id_t *id)
+{
+	if (!this->has_transfer_id)
+	{
+		return FALSE;
+	}
+	*id = this->transfer_id;
+	return TRUE;
 }
 
 METHOD(cxtp_message_t, set_key, bool,
@@ -563,6 +607,10 @@ static size_t get_length(private_cxtp_message_t *this)
 
 	addr_len = this->mn->get_address(this->mn).len;
 	len = HEADER_LEN + addr_len;
+	if (this->has_transfer_id)
+	{
+		len += TRANSFER_ID_LEN;
+	}
 	switch (this->type)
 	{
 		case CXTP_CTAR:
@@ -612,6 +660,10 @@ static uint8_t get_flags(private_cxtp_message_t *this)
 	{
 		flags |= FLAG_K;
 	}
+	if (this->has_transfer_id)
+	{
+		flags |= FLAG_R;
+	}
 	return flags;
 }
 
@@ -629,6 +681,12 @@ static void write_fields(private_cxtp_message_t *this, bio_writer_t *writer)
 		writer->write_uint32(writer, this->elapsed);
 	}
 	writer->write_data(writer, this->mn->get_address(this->mn));
+	if (this->has_transfer_id)
+	{
+		writer->write_data(writer, chunk_from_thing(this->transfer_id.spi_i));
+		writer->write_data(writer, chunk_from_thing(this->transfer_id.spi_r));
+		writer->write_uint32(writer, this->transfer_id.serial);
+	}
 	switch (this->type)
 	{
 		case CXTP_CTAR:
@@ -759,6 +817,35 @@ static bool parse_key(private_cxtp_message_t *this, bio_reader_t *reader)
 		return FALSE;
 	}
 	this->key = chunk_clone(chunk_create(key.ptr, len));
+	return TRUE;
+}
+
+/**
+ * Parse the transfer ID following the MN's previous address
+ */
+static bool parse_transfer_id(private_cxtp_message_t *this,
+							  bio_reader_t *reader)
+{
+	chunk_t spi_i, spi_r;
+
+	if (!has(reader, TRANSFER_ID_LEN) ||
+		!reader->read_data(reader, sizeof(uint64_t), &spi_i) ||
+		!reader->read_data(reader, sizeof(uint64_t), &spi_r) ||
+		!reader->read_uint32(reader, &this->transfer_id.serial))
+	{
+		DBG1(DBG_ENC, "CXTP: %N truncated in the transfer ID",
+			 cxtp_message_type_names, this->type);
+		return FALSE;
+	}
+	if (!this->transfer_id.serial)
+	{
+		DBG1(DBG_ENC, "CXTP: %N has a transfer ID with serial 0",
+			 cxtp_message_type_names, this->type);
+		return FALSE;
+	}
+	memcpy(&this->transfer_id.spi_i, spi_i.ptr, sizeof(uint64_t));
+	memcpy(&this->transfer_id.spi_r, spi_r.ptr, sizeof(uint64_t));
+	this->has_transfer_id = TRUE;
 	return TRUE;
 }
 
@@ -1023,6 +1110,12 @@ static bool parse_body(private_cxtp_message_t *this, bio_reader_t *reader,
 	{
 		return FALSE;
 	}
+	/* R is a flag of the messages between access routers only */
+	if ((flags & FLAG_R) && has_transfer(this->type) &&
+		!parse_transfer_id(this, reader))
+	{
+		return FALSE;
+	}
 	switch (this->type)
 	{
 		case CXTP_CTAR:
@@ -1111,6 +1204,8 @@ static private_cxtp_message_t *create_empty(cxtp_message_type_t type)
 			.verify_token = _verify_token,
 			.set_elapsed = _set_elapsed,
 			.get_elapsed = _get_elapsed,
+			.set_transfer_id = _set_transfer_id,
+			.get_transfer_id = _get_transfer_id,
 			.set_key = _set_key,
 			.get_key = _get_key,
 			.add_cdb = _add_cdb,

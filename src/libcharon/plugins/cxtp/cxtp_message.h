@@ -59,6 +59,7 @@
 typedef struct cxtp_message_t cxtp_message_t;
 typedef struct cxtp_cdb_t cxtp_cdb_t;
 typedef struct cxtp_status_t cxtp_status_t;
+typedef struct cxtp_transfer_id_t cxtp_transfer_id_t;
 typedef enum cxtp_message_type_t cxtp_message_type_t;
 
 /**
@@ -118,6 +119,24 @@ struct cxtp_status_t {
 };
 
 /**
+ * Names one transfer between two access routers: the IKE_SA by the SPIs pAR
+ * holds it with, and pAR's serial of the push (or of the CTD answering a
+ * CT-Req), so a late or repeated message of an earlier transfer of the same
+ * IKE_SA, or of another IKE_SA of the same mobile node, is told apart.
+ */
+struct cxtp_transfer_id_t {
+
+	/** IKE initiator SPI, network order */
+	uint64_t spi_i;
+
+	/** IKE responder SPI, network order */
+	uint64_t spi_r;
+
+	/** pAR's serial of the transfer, never 0 */
+	uint32_t serial;
+};
+
+/**
  * Status code in a CTDR for a context nAR could not import or activate.
  */
 #define CXTP_STATUS_FAILED 0x01
@@ -128,6 +147,13 @@ struct cxtp_status_t {
  * RFC 4067's zero for success.
  */
 #define CXTP_STATUS_ACTIVATED 0x80
+
+/**
+ * Status code in a CTDR telling pAR that nAR holds no context of the
+ * transfer (withdrawn with a CTC, expired, or never received) and will not
+ * activate it, so pAR may thaw its copy; a project extension.
+ */
+#define CXTP_STATUS_CANCELLED 0x81
 
 /**
  * A CXTP message (RFC 4067), encoded and parsed.
@@ -152,6 +178,12 @@ struct cxtp_status_t {
  *
  * A CTD may carry the token key like a PCTD, signaled by the K (0x20) flag,
  * for the case RFC 4067 section 2.5.6 describes (CT-Req with a null token).
+ *
+ * CTD, PCTD, CTDR and CTC, which only access routers exchange, may carry a
+ * transfer ID (cxtp_transfer_id_t), signaled by the R (0x10) flag: 20
+ * octets right after the MN's previous address, the two IKE SPIs followed by
+ * the 32-bit serial. CTC goes from pAR to nAR here (RFC 4067 has nAR send
+ * it): pAR withdraws a context it sent, nAR answers with a CTDR.
  */
 struct cxtp_message_t {
 
@@ -257,6 +289,22 @@ struct cxtp_message_t {
 	 * @return			elapsed time in ms
 	 */
 	uint32_t (*get_elapsed)(cxtp_message_t *this);
+
+	/**
+	 * Set the transfer ID (CTD, PCTD, CTDR and CTC only).
+	 *
+	 * @param id		transfer ID, copied
+	 * @return			FALSE if the message type carries none
+	 */
+	bool (*set_transfer_id)(cxtp_message_t *this, cxtp_transfer_id_t *id);
+
+	/**
+	 * Get the transfer ID.
+	 *
+	 * @param id		receives the transfer ID
+	 * @return			FALSE if the message carries none
+	 */
+	bool (*get_transfer_id)(cxtp_message_t *this, cxtp_transfer_id_t *id);
 
 	/**
 	 * Set the HMAC_SHA1 token key (CTD and PCTD only, required in PCTD).

@@ -61,8 +61,8 @@ struct private_cxtp_nar_t {
 	cxtp_pad_t *pad;
 
 	/**
-	 * Contexts received from a peer and imported as passive IKE_SAs,
-	 * entry_t
+	 * Contexts received from a peer and imported as passive IKE_SAs, and
+	 * what became of them, entry_t
 	 */
 	cxtp_handovers_t *imported;
 
@@ -86,26 +86,66 @@ struct private_cxtp_nar_t {
 	 * Protects the waiting CTARs, the CT-Req identifiers and the last CTAR
 	 */
 	mutex_t *mutex;
+
+	/**
+	 * Serializes PCTDs, CTDs and CTCs: two copies of a PCTD imported at once
+	 * would collide, and pAR thaw on the failure of the second
+	 */
+	mutex_t *transfer_mutex;
 };
 
 /**
- * A context imported as a passive IKE_SA
+ * What became of a transfer
+ */
+typedef enum {
+	/** imported as a passive IKE_SA, waiting for the activation */
+	STATE_IMPORTED,
+	/** a CTAR activates it right now */
+	STATE_ACTIVATING,
+	/** activated, remembered while its IKE_SA lives */
+	STATE_ACTIVATED,
+	/** withdrawn, expired or failed, remembered */
+	STATE_CANCELLED,
+} state_t;
+
+ENUM(state_names, STATE_IMPORTED, STATE_CANCELLED,
+	"imported",
+	"activating",
+	"activated",
+	"cancelled",
+);
+
+/**
+ * A context imported as a passive IKE_SA, or what became of it
  */
 typedef struct {
-	/** IKE_SA, peer it came from, mobile node */
+	/** IKE_SA here (0 once cancelled), peer it came from, mobile node */
 	cxtp_handover_t handover;
-	/** the context, for the activation */
+	/** what became of it */
+	state_t state;
+	/** the context, for the activation, while imported */
 	cxtp_context_t *context;
-	/** key of the mobile node's authorization token */
+	/** key of the mobile node's authorization token, while imported */
 	chunk_t token_key;
+	/** when it was imported */
+	time_t imported;
 } entry_t;
+
+/**
+ * Forget the context and token key of an entry
+ */
+static void entry_forget(entry_t *entry)
+{
+	DESTROY_IF(entry->context);
+	entry->context = NULL;
+	chunk_clear(&entry->token_key);
+}
 
 static void entry_destroy(entry_t *entry)
 {
 	free(entry->handover.peer);
 	entry->handover.mn->destroy(entry->handover.mn);
-	entry->context->destroy(entry->context);
-	chunk_clear(&entry->token_key);
+	entry_forget(entry);
 	free(entry);
 }
 
@@ -131,35 +171,179 @@ static void ctar_destroy(ctar_t *ctar)
 	free(ctar);
 }
 
-CALLBACK(import_timeout, void,
-	private_cxtp_nar_t *this, cxtp_handover_t *handover)
+/**
+ * How long pAR may still ask about a transfer: until its handover_timeout
+ * after the import, then a CTC retransmitted as long as the transport does,
+ * after a PCTD retransmitted as long
+ */
+static uint32_t retention(private_cxtp_nar_t *this)
 {
-	entry_t *entry = (entry_t*)handover;
+	uint64_t total;
+
+	total = this->settings->get_handover_timeout(this->settings) +
+			2 * (uint64_t)cxtp_transport_give_up_time(this->settings);
+	return min(total, UINT32_MAX);
+}
+
+/**
+ * Answer a PCTD/CTD or CTC with a CTDR, or report an activation with one
+ */
+static void send_ctdr(private_cxtp_nar_t *this, char *peer, host_t *mn,
+					  cxtp_transfer_id_t *id, bool success, uint8_t status)
+{
+	cxtp_message_t *reply;
+
+	reply = cxtp_message_create(CXTP_CTDR, mn);
+	reply->set_success(reply, success);
+	reply->set_transfer_id(reply, id);
+	if (status)
+	{
+		reply->add_status(reply, CXTP_FPT_IKE_SA, status);
+	}
+	this->transport->send(this->transport, peer, reply);
+	reply->destroy(reply);
+}
+
+/**
+ * Remove a passive IKE_SA we imported; passive: nothing installed, no DELETE
+ * to send
+ */
+static void drop_passive(u_int ike_id)
+{
 	ike_sa_t *ike_sa;
-	char timeout[32];
 
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													handover->ike_id);
+													ike_id);
 	if (ike_sa && ike_sa->get_state(ike_sa) == IKE_PASSIVE)
 	{
-		DBG1(DBG_IKE, "cxtp: imported IKE_SA %s[%u] of '%Y' was not activated "
-			 "within %s, removing it", ike_sa->get_name(ike_sa),
-			 handover->ike_id, entry->context->ike.remote_id,
-			 cxtp_options_print_time(
-					this->settings->get_handover_timeout(this->settings),
-					timeout, sizeof(timeout)));
-		/* passive: nothing installed, no DELETE to send */
 		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
 													ike_sa);
-		this->imported->event(this->imported, CXTP_EVENT_FAILURE, handover->ike_id,
-							handover->peer, handover->mn,
-							"not activated in time, imported context removed");
 	}
 	else if (ike_sa)
 	{
 		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	}
-	entry_destroy(entry);
+}
+
+/**
+ * A copy of what names a transfer, to use after unlocking
+ */
+typedef struct {
+	u_int serial;
+	u_int ike_id;
+	char *peer;
+	host_t *mn;
+	cxtp_transfer_id_t id;
+	state_t state;
+} ref_t;
+
+static void ref_init(ref_t *ref, entry_t *entry)
+{
+	*ref = (ref_t){
+		.serial = entry->handover.serial,
+		.ike_id = entry->handover.ike_id,
+		.peer = strdup(entry->handover.peer),
+		.mn = entry->handover.mn->clone(entry->handover.mn),
+		.id = entry->handover.id,
+		.state = entry->state,
+	};
+}
+
+static void ref_clear(ref_t *ref)
+{
+	free(ref->peer);
+	DESTROY_IF(ref->mn);
+	*ref = (ref_t){};
+}
+
+/**
+ * Turn an entry into a record of a cancelled transfer, locked
+ */
+static void cancel_entry(entry_t *entry)
+{
+	entry->state = STATE_CANCELLED;
+	entry->handover.ike_id = 0;
+	entry_forget(entry);
+}
+
+/**
+ * Remember what became of a transfer for a while
+ */
+static void remember(private_cxtp_nar_t *this, u_int serial);
+
+/**
+ * An imported context not activated in time: remove it, and let pAR know
+ * it may thaw its copy
+ */
+static void expire_import(private_cxtp_nar_t *this, ref_t *ref)
+{
+	char timeout[32];
+
+	DBG1(DBG_IKE, "cxtp: imported IKE_SA [%u] of transfer %u from peer '%s' "
+		 "was not activated within %s, removing it", ref->ike_id,
+		 ref->id.serial, ref->peer, cxtp_options_print_time(
+				this->settings->get_handover_timeout(this->settings),
+				timeout, sizeof(timeout)));
+	drop_passive(ref->ike_id);
+	send_ctdr(this, ref->peer, ref->mn, &ref->id, TRUE, CXTP_STATUS_CANCELLED);
+	this->imported->event(this->imported, CXTP_EVENT_FAILURE, ref->ike_id,
+						  ref->peer, ref->mn,
+						  "not activated in time, imported context removed");
+	remember(this, ref->serial);
+}
+
+CALLBACK(entry_timeout, void,
+	private_cxtp_nar_t *this, u_int serial)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
+	ref_t ref = {};
+	bool expired = FALSE, forget = FALSE;
+
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.serial != serial)
+		{
+			continue;
+		}
+		switch (entry->state)
+		{
+			case STATE_IMPORTED:
+				ref_init(&ref, entry);
+				cancel_entry(entry);
+				expired = TRUE;
+				break;
+			case STATE_ACTIVATED:
+			case STATE_CANCELLED:
+				forget = TRUE;
+				break;
+			case STATE_ACTIVATING:
+				/* its activation remembers it */
+				break;
+		}
+		break;
+	}
+	enumerator->destroy(enumerator);
+	if (expired)
+	{
+		expire_import(this, &ref);
+		ref_clear(&ref);
+	}
+	else if (forget)
+	{
+		entry = (entry_t*)this->imported->remove(this->imported, serial);
+		if (entry)
+		{
+			entry_destroy(entry);
+		}
+	}
+}
+
+static void remember(private_cxtp_nar_t *this, u_int serial)
+{
+	this->imported->schedule(this->imported, serial, retention(this),
+							 entry_timeout, this);
 }
 
 /**
@@ -213,24 +397,6 @@ static cxtp_context_t *decode_context(cxtp_message_t *message)
 }
 
 /**
- * Answer a PCTD/CTD with a CTDR, or report an activation with one
- */
-static void send_ctdr(private_cxtp_nar_t *this, char *peer, host_t *mn,
-					  bool success, uint8_t status)
-{
-	cxtp_message_t *reply;
-
-	reply = cxtp_message_create(CXTP_CTDR, mn);
-	reply->set_success(reply, success);
-	if (status)
-	{
-		reply->add_status(reply, CXTP_FPT_IKE_SA, status);
-	}
-	this->transport->send(this->transport, peer, reply);
-	reply->destroy(reply);
-}
-
-/**
  * Remember a CTAR whose token was valid, its retransmissions are duplicates;
  * remembering unverified ones would let a forged CTAR with a sequence number
  * seen on pAR's link block the mobile node's own
@@ -247,26 +413,44 @@ static void remember_ctar(private_cxtp_nar_t *this, cxtp_message_t *message)
 }
 
 /**
- * Whether a context for the mobile node of a CTAR was imported, and if so,
- * whether the CTAR's token is valid for it
+ * Find the imported context a CTAR's token is valid for and start its
+ * activation, taking its context; the node may have contexts of several
+ * IKE_SAs imported, the token tells them apart
+ *
+ * @param ref		receives the transfer, if found
+ * @param context	receives its context, if found
+ * @return			FALSE if no context for the mobile node is imported
  */
-static bool check_ctar(private_cxtp_nar_t *this, cxtp_message_t *message,
-					   bool *valid)
+static bool select_import(private_cxtp_nar_t *this, cxtp_message_t *message,
+						  ref_t *ref, cxtp_context_t **context)
 {
 	enumerator_t *enumerator;
 	entry_t *entry;
-	bool known;
+	bool known = FALSE;
 
-	*valid = FALSE;
+	*context = NULL;
 	enumerator = this->imported->create_enumerator(this->imported,
 											message->get_mn_address(message));
-	known = enumerator->enumerate(enumerator, &entry);
-	if (known)
+	while (enumerator->enumerate(enumerator, &entry))
 	{
-		*valid = message->verify_token(message, entry->token_key);
+		if (entry->state != STATE_IMPORTED)
+		{
+			continue;
+		}
+		known = TRUE;
+		if (message->verify_token(message, entry->token_key))
+		{
+			/* the token key is used once */
+			ref_init(ref, entry);
+			entry->state = STATE_ACTIVATING;
+			*context = entry->context;
+			entry->context = NULL;
+			chunk_clear(&entry->token_key);
+			break;
+		}
 	}
 	enumerator->destroy(enumerator);
-	if (known && !*valid)
+	if (known && !*context)
 	{
 		DBG1(DBG_IKE, "cxtp: CTAR for %H has an invalid authorization "
 			 "token, ignored", message->get_mn_address(message));
@@ -278,35 +462,86 @@ static bool check_ctar(private_cxtp_nar_t *this, cxtp_message_t *message,
 }
 
 /**
- * Activate the imported context a CTAR with a valid token asks for
+ * Remaining lifetimes of a context shrink while it waits for its activation,
+ * as they do on pAR; what fell due meanwhile is due at once
  */
-static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
-					 cxtp_message_t *message)
+static void age_context(cxtp_context_t *context, time_t imported)
 {
-	cxtp_message_t *reply;
-	ike_sa_t *ike_sa;
-	entry_t *entry;
-	bool ok = FALSE;
+	enumerator_t *enumerator;
+	cxtp_child_context_t *child;
+	uint32_t elapsed, *times[3];
+	int i;
 
-	/* the token key is used once: the entry goes whatever happens next */
-	entry = (entry_t*)this->imported->remove(this->imported, 0, 0,
-											  message->get_mn_address(message));
-	if (!entry)
+	elapsed = time_monotonic(NULL) - imported;
+	if (!elapsed)
 	{
 		return;
 	}
+	times[0] = &context->ike.rekey_time;
+	times[1] = &context->ike.reauth_time;
+	times[2] = &context->ike.delete_time;
+	for (i = 0; i < countof(times); i++)
+	{
+		if (*times[i])
+		{
+			*times[i] = *times[i] > elapsed ? *times[i] - elapsed : 1;
+		}
+	}
+	enumerator = context->children->create_enumerator(context->children);
+	while (enumerator->enumerate(enumerator, &child))
+	{
+		if (child->rekey_time)
+		{
+			child->rekey_time = child->rekey_time > elapsed ?
+								child->rekey_time - elapsed : 1;
+		}
+		if (child->expire_time)
+		{
+			child->expire_time = child->expire_time > elapsed ?
+								 child->expire_time - elapsed : 1;
+		}
+	}
+	enumerator->destroy(enumerator);
+}
+
+/**
+ * Activate the imported context a CTAR with a valid token selected
+ */
+static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+					 cxtp_message_t *message, ref_t *ref,
+					 cxtp_context_t *context)
+{
+	enumerator_t *enumerator;
+	cxtp_message_t *reply;
+	ike_sa_t *ike_sa;
+	entry_t *entry;
+	time_t imported = 0;
+	bool ok = FALSE;
+
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.serial == ref->serial)
+		{
+			imported = entry->imported;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	age_context(context, imported);
+
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													entry->handover.ike_id);
+													ref->ike_id);
 	if (ike_sa)
 	{
 		charon->bus->set_sa(charon->bus, ike_sa);
-		ok = cxtp_activate(ike_sa, entry->context, dst, src,
+		ok = cxtp_activate(ike_sa, context, dst, src,
 						   this->settings->get_seq_jump(this->settings));
 		if (ok)
 		{
 			this->transfers->set_transfers(this->transfers, ike_sa,
-										   entry->context->ike.transfers + 1);
-			this->pad->add(this->pad, entry->context);
+										   context->ike.transfers + 1);
+			this->pad->add(this->pad, context);
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 		}
 		else
@@ -316,6 +551,27 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 		}
 		charon->bus->set_sa(charon->bus, NULL);
 	}
+	context->destroy(context);
+
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.serial == ref->serial)
+		{
+			if (ok)
+			{
+				entry->state = STATE_ACTIVATED;
+			}
+			else
+			{
+				cancel_entry(entry);
+			}
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	remember(this, ref->serial);
+
 	if (ok && message->get_ack(message))
 	{
 		reply = cxtp_message_create(CXTP_CTAA,
@@ -323,13 +579,36 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 		this->icmp->send(this->icmp, dst, src, reply);
 		reply->destroy(reply);
 	}
-	send_ctdr(this, entry->handover.peer, entry->handover.mn, ok,
+	send_ctdr(this, ref->peer, ref->mn, &ref->id, ok,
 			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
-	this->imported->event(this->imported, ok ? CXTP_EVENT_ACTIVATE : CXTP_EVENT_FAILURE,
-						  entry->handover.ike_id, entry->handover.peer,
-						  entry->handover.mn,
+	this->imported->event(this->imported,
+						  ok ? CXTP_EVENT_ACTIVATE : CXTP_EVENT_FAILURE,
+						  ref->ike_id, ref->peer, ref->mn,
 						  ok ? NULL : "activating the context failed");
-	entry_destroy(entry);
+}
+
+/**
+ * Activate the context a valid CTAR asks for, if imported
+ *
+ * @return			FALSE if no context for the mobile node is imported
+ */
+static bool activate_for(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+						 cxtp_message_t *message)
+{
+	cxtp_context_t *context;
+	ref_t ref = {};
+
+	if (!select_import(this, message, &ref, &context))
+	{
+		return FALSE;
+	}
+	if (context)
+	{
+		remember_ctar(this, message);
+		activate(this, src, dst, message, &ref, context);
+		ref_clear(&ref);
+	}
+	return TRUE;
 }
 
 /**
@@ -340,7 +619,6 @@ static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
 	enumerator_t *enumerator;
 	linked_list_t *found;
 	ctar_t *ctar;
-	bool valid;
 
 	/* a forged CTAR may wait beside the mobile node's own, its token
 	 * decides which one activates */
@@ -360,65 +638,315 @@ static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
 	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
 		this->transport->acknowledge(this->transport, ctar->request);
-		if (check_ctar(this, ctar->message, &valid) && valid)
-		{
-			remember_ctar(this, ctar->message);
-			activate(this, ctar->src, ctar->dst, ctar->message);
-		}
+		activate_for(this, ctar->src, ctar->dst, ctar->message);
 		ctar_destroy(ctar);
 	}
 	found->destroy(found);
 }
 
-METHOD(cxtp_nar_t, process_ctd, void,
-	private_cxtp_nar_t *this, char *peer, cxtp_message_t *message)
+/**
+ * What we know of a transfer a PCTD/CTD or CTC names
+ */
+typedef enum {
+	/** nothing */
+	KNOWN_NOTHING,
+	/** this very transfer, its state in the ref */
+	KNOWN_TRANSFER,
+	/** its IKE_SA is live here, activated from an earlier transfer */
+	KNOWN_LIVE,
+	/** its IKE_SA is being activated from another transfer right now */
+	KNOWN_ACTIVATING,
+} known_t;
+
+/**
+ * Look up a transfer, and its IKE_SA, among ours; with replace, an older
+ * import of the same IKE_SA is cancelled and returned in older, unless the
+ * transfer or its live IKE_SA is known here
+ */
+static known_t lookup(private_cxtp_nar_t *this, char *peer,
+					  cxtp_transfer_id_t *id, ref_t *ref, bool replace,
+					  ref_t *older)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
+	known_t known = KNOWN_NOTHING;
+
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (!cxtp_transfer_id_same_ike_sa(&entry->handover.id, id))
+		{
+			continue;
+		}
+		if (entry->handover.id.serial == id->serial &&
+			streq(entry->handover.peer, peer))
+		{
+			ref_init(ref, entry);
+			known = KNOWN_TRANSFER;
+			break;
+		}
+		if (entry->state == STATE_ACTIVATED)
+		{
+			known = KNOWN_LIVE;
+		}
+		else if (entry->state == STATE_ACTIVATING && known != KNOWN_LIVE)
+		{
+			known = KNOWN_ACTIVATING;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (known != KNOWN_NOTHING || !replace)
+	{
+		return known;
+	}
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->state == STATE_IMPORTED &&
+			cxtp_transfer_id_same_ike_sa(&entry->handover.id, id))
+		{
+			ref_init(older, entry);
+			cancel_entry(entry);
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return known;
+}
+
+/**
+ * Answer a PCTD/CTD we know about: a retransmission (our CTDR got lost),
+ * or one for an IKE_SA live here
+ *
+ * @return			TRUE if answered
+ */
+static bool answer_known(private_cxtp_nar_t *this, char *peer, host_t *mn,
+						 cxtp_transfer_id_t *id, known_t known, ref_t *ref)
+{
+	switch (known)
+	{
+		case KNOWN_TRANSFER:
+			switch (ref->state)
+			{
+				case STATE_IMPORTED:
+					send_ctdr(this, peer, mn, id, TRUE, 0);
+					break;
+				case STATE_ACTIVATED:
+					send_ctdr(this, peer, mn, id, TRUE, CXTP_STATUS_ACTIVATED);
+					break;
+				case STATE_CANCELLED:
+					DBG1(DBG_IKE, "cxtp: transfer %u from peer '%s' for %H "
+						 "ended here already, refused", id->serial, peer, mn);
+					send_ctdr(this, peer, mn, id, TRUE, CXTP_STATUS_CANCELLED);
+					break;
+				case STATE_ACTIVATING:
+					/* answered once activated */
+					break;
+			}
+			return TRUE;
+		case KNOWN_LIVE:
+			DBG1(DBG_IKE, "cxtp: transfer %u from peer '%s' is of an IKE_SA "
+				 "activated here already", id->serial, peer);
+			send_ctdr(this, peer, mn, id, TRUE, CXTP_STATUS_ACTIVATED);
+			return TRUE;
+		case KNOWN_ACTIVATING:
+			/* pAR retransmits, by then we know */
+			return TRUE;
+		case KNOWN_NOTHING:
+		default:
+			return FALSE;
+	}
+}
+
+/**
+ * Import the context of a PCTD/CTD
+ */
+static void import(private_cxtp_nar_t *this, char *peer,
+				   cxtp_message_t *message, cxtp_transfer_id_t *id)
 {
 	host_t *mn = message->get_mn_address(message);
 	cxtp_context_t *context;
 	entry_t *entry;
+	ref_t ref = {}, older = {};
+	known_t known;
 	u_int ike_id, serial;
 
-	if (this->imported->has(this->imported, 0, mn))
-	{	/* a retransmission, our CTDR got lost */
-		send_ctdr(this, peer, mn, TRUE, 0);
-		return;
-	}
 	if (!message->get_key(message).len)
 	{
 		DBG1(DBG_IKE, "cxtp: %N from peer '%s' for %H has no token key",
 			 cxtp_message_type_names, message->get_type(message), peer, mn);
-		send_ctdr(this, peer, mn, FALSE, CXTP_STATUS_FAILED);
+		send_ctdr(this, peer, mn, id, FALSE, CXTP_STATUS_FAILED);
 		return;
 	}
 	context = decode_context(message);
-	ike_id = context ? cxtp_import(context) : 0;
-	if (!ike_id)
+	if (context && !(context->ike.spi_i == id->spi_i &&
+					 context->ike.spi_r == id->spi_r))
 	{
-		DESTROY_IF(context);
-		send_ctdr(this, peer, mn, FALSE, CXTP_STATUS_FAILED);
+		DBG1(DBG_IKE, "cxtp: %N from peer '%s' for %H names another IKE_SA "
+			 "than its context", cxtp_message_type_names,
+			 message->get_type(message), peer, mn);
+		context->destroy(context);
+		context = NULL;
+	}
+	if (!context)
+	{
+		send_ctdr(this, peer, mn, id, FALSE, CXTP_STATUS_FAILED);
 		this->imported->event(this->imported, CXTP_EVENT_FAILURE, 0, peer, mn,
 							  "importing the context failed");
 		return;
 	}
-	DBG1(DBG_IKE, "cxtp: context of '%Y' at %H from peer '%s' imported as "
-		 "IKE_SA [%u]", context->ike.remote_id, mn, peer, ike_id);
+	known = lookup(this, peer, id, &ref, TRUE, &older);
+	if (older.serial)
+	{	/* a newer transfer of the same IKE_SA replaces it */
+		DBG1(DBG_IKE, "cxtp: transfer %u from peer '%s' replaces transfer %u "
+			 "of the same IKE_SA, removing IKE_SA [%u]", id->serial, peer,
+			 older.id.serial, older.ike_id);
+		drop_passive(older.ike_id);
+		remember(this, older.serial);
+		ref_clear(&older);
+	}
+	if (answer_known(this, peer, mn, id, known, &ref))
+	{
+		ref_clear(&ref);
+		context->destroy(context);
+		return;
+	}
+	ike_id = cxtp_import(context);
+	if (!ike_id)
+	{
+		context->destroy(context);
+		send_ctdr(this, peer, mn, id, FALSE, CXTP_STATUS_FAILED);
+		this->imported->event(this->imported, CXTP_EVENT_FAILURE, 0, peer, mn,
+							  "importing the context failed");
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: context of '%Y' at %H from peer '%s' (transfer %u) "
+		 "imported as IKE_SA [%u]", context->ike.remote_id, mn, peer,
+		 id->serial, ike_id);
 	INIT(entry,
 		.handover = {
 			.ike_id = ike_id,
 			.peer = strdup(peer),
 			.mn = mn->clone(mn),
+			.id = *id,
 		},
+		.state = STATE_IMPORTED,
 		.context = context,
 		.token_key = chunk_clone(message->get_key(message)),
+		.imported = time_monotonic(NULL),
 	);
 	serial = this->imported->add(this->imported, &entry->handover);
 	/* pAR thaws its copy if no activation follows, so must we drop ours */
-	this->imported->schedule_timeout(this->imported, ike_id, serial,
-									 import_timeout, this);
-	send_ctdr(this, peer, mn, TRUE, 0);
-	this->imported->event(this->imported, CXTP_EVENT_IMPORT, ike_id, peer, mn, NULL);
+	this->imported->schedule(this->imported, serial,
+						this->settings->get_handover_timeout(this->settings),
+						entry_timeout, this);
+	send_ctdr(this, peer, mn, id, TRUE, 0);
+	this->imported->event(this->imported, CXTP_EVENT_IMPORT, ike_id, peer, mn,
+						  NULL);
 	/* reactive: the mobile node asked for it already */
 	activate_waiting(this, mn);
+}
+
+METHOD(cxtp_nar_t, process_ctd, void,
+	private_cxtp_nar_t *this, char *peer, cxtp_message_t *message)
+{
+	cxtp_transfer_id_t id;
+
+	if (!message->get_transfer_id(message, &id))
+	{
+		DBG1(DBG_IKE, "cxtp: %N from peer '%s' for %H names no transfer, "
+			 "ignored", cxtp_message_type_names, message->get_type(message),
+			 peer, message->get_mn_address(message));
+		return;
+	}
+	this->transfer_mutex->lock(this->transfer_mutex);
+	import(this, peer, message, &id);
+	this->transfer_mutex->unlock(this->transfer_mutex);
+}
+
+METHOD(cxtp_nar_t, process_ctc, void,
+	private_cxtp_nar_t *this, char *peer, cxtp_message_t *message)
+{
+	host_t *mn = message->get_mn_address(message);
+	cxtp_transfer_id_t id;
+	enumerator_t *enumerator;
+	entry_t *entry;
+	ref_t ref = {}, none = {};
+	known_t known;
+	bool cancelled = FALSE;
+
+	if (!message->get_transfer_id(message, &id))
+	{
+		DBG1(DBG_IKE, "cxtp: CTC from peer '%s' for %H names no transfer, "
+			 "ignored", peer, mn);
+		return;
+	}
+	this->transfer_mutex->lock(this->transfer_mutex);
+	known = lookup(this, peer, &id, &ref, FALSE, &none);
+	if (known == KNOWN_TRANSFER && ref.state == STATE_IMPORTED)
+	{
+		enumerator = this->imported->create_enumerator(this->imported, NULL);
+		while (enumerator->enumerate(enumerator, &entry))
+		{
+			if (entry->handover.serial == ref.serial &&
+				entry->state == STATE_IMPORTED)
+			{
+				cancel_entry(entry);
+				cancelled = TRUE;
+				break;
+			}
+		}
+		enumerator->destroy(enumerator);
+		if (!cancelled)
+		{	/* a CTAR came first */
+			ref.state = STATE_ACTIVATING;
+		}
+	}
+	switch (known)
+	{
+		case KNOWN_NOTHING:
+			/* so a late copy of its PCTD is refused */
+			INIT(entry,
+				.handover = {
+					.peer = strdup(peer),
+					.mn = mn->clone(mn),
+					.id = id,
+				},
+				.state = STATE_CANCELLED,
+			);
+			remember(this, this->imported->add(this->imported,
+											   &entry->handover));
+			/* fall-through */
+		case KNOWN_TRANSFER:
+			if (cancelled || known == KNOWN_NOTHING ||
+				ref.state == STATE_CANCELLED)
+			{
+				if (cancelled)
+				{
+					DBG1(DBG_IKE, "cxtp: peer '%s' withdrew transfer %u, "
+						 "removing IKE_SA [%u]", peer, id.serial, ref.ike_id);
+					drop_passive(ref.ike_id);
+					remember(this, ref.serial);
+					this->imported->event(this->imported, CXTP_EVENT_CANCEL,
+										  ref.ike_id, peer, mn,
+										  "withdrawn by the previous router");
+				}
+				send_ctdr(this, peer, mn, &id, TRUE, CXTP_STATUS_CANCELLED);
+			}
+			else if (ref.state == STATE_ACTIVATED)
+			{
+				send_ctdr(this, peer, mn, &id, TRUE, CXTP_STATUS_ACTIVATED);
+			}
+			/* activating: pAR retransmits, by then we know */
+			break;
+		case KNOWN_LIVE:
+			send_ctdr(this, peer, mn, &id, TRUE, CXTP_STATUS_ACTIVATED);
+			break;
+		case KNOWN_ACTIVATING:
+			break;
+	}
+	this->transfer_mutex->unlock(this->transfer_mutex);
+	ref_clear(&ref);
 }
 
 METHOD(cxtp_nar_t, is_duplicate, bool,
@@ -438,24 +966,27 @@ METHOD(cxtp_nar_t, is_duplicate, bool,
 METHOD(cxtp_nar_t, has_context, bool,
 	private_cxtp_nar_t *this, host_t *mn)
 {
-	return this->imported->has(this->imported, 0, mn);
+	enumerator_t *enumerator;
+	entry_t *entry;
+	bool found = FALSE;
+
+	enumerator = this->imported->create_enumerator(this->imported, mn);
+	while (!found && enumerator->enumerate(enumerator, &entry))
+	{
+		found = entry->state == STATE_IMPORTED;
+	}
+	enumerator->destroy(enumerator);
+	return found;
 }
 
 METHOD(cxtp_nar_t, process_ctar, void,
 	private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	cxtp_message_t *message)
 {
-	bool valid;
-
-	if (!check_ctar(this, message, &valid))
+	if (!activate_for(this, src, dst, message))
 	{	/* expired since the dispatcher asked */
 		DBG1(DBG_IKE, "cxtp: CTAR for %H, but its imported context is gone, "
 			 "ignored", message->get_mn_address(message));
-	}
-	else if (valid)
-	{
-		remember_ctar(this, message);
-		activate(this, src, dst, message);
 	}
 	message->destroy(message);
 }
@@ -551,8 +1082,124 @@ METHOD(cxtp_nar_t, timeout, void,
 METHOD(cxtp_nar_t, get_state, char*,
 	private_cxtp_nar_t *this, ike_sa_t *ike_sa)
 {
-	return this->imported->has(this->imported, ike_sa->get_unique_id(ike_sa),
-							   NULL) ? "imported" : NULL;
+	enumerator_t *enumerator;
+	entry_t *entry;
+	u_int ike_id = ike_sa->get_unique_id(ike_sa);
+	char *state = NULL;
+
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.ike_id == ike_id)
+		{
+			if (entry->state == STATE_IMPORTED ||
+				entry->state == STATE_ACTIVATING)
+			{
+				state = "imported";
+			}
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return state;
+}
+
+/**
+ * The state of a transfer, for listings
+ */
+static char *transfer_state(cxtp_handover_t *handover)
+{
+	return enum_to_name(state_names, ((entry_t*)handover)->state);
+}
+
+METHOD(cxtp_nar_t, create_transfer_enumerator, enumerator_t*,
+	private_cxtp_nar_t *this)
+{
+	return this->imported->create_info_enumerator(this->imported,
+												  transfer_state);
+}
+
+METHOD(listener_t, ike_state_change, bool,
+	listener_t *listener, ike_sa_t *ike_sa, ike_sa_state_t state)
+{
+	private_cxtp_nar_t *this = (private_cxtp_nar_t*)((char*)listener -
+								offsetof(private_cxtp_nar_t, public.listener));
+	enumerator_t *enumerator;
+	entry_t *entry;
+	u_int ike_id, forget = 0;
+	ref_t ref = {};
+
+	if (state != IKE_DESTROYING)
+	{
+		return TRUE;
+	}
+	/* the transfers we end are no longer tied to their IKE_SA when we
+	 * destroy it; one activating is the activation's to end */
+	ike_id = ike_sa->get_unique_id(ike_sa);
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.ike_id != ike_id)
+		{
+			continue;
+		}
+		if (entry->state == STATE_IMPORTED)
+		{
+			ref_init(&ref, entry);
+			cancel_entry(entry);
+		}
+		else if (entry->state == STATE_ACTIVATED)
+		{
+			forget = entry->handover.serial;
+		}
+		break;
+	}
+	enumerator->destroy(enumerator);
+	if (ref.serial)
+	{
+		DBG1(DBG_IKE, "cxtp: imported IKE_SA %s[%u] of transfer %u is "
+			 "deleted, telling peer '%s'", ike_sa->get_name(ike_sa), ike_id,
+			 ref.id.serial, ref.peer);
+		send_ctdr(this, ref.peer, ref.mn, &ref.id, TRUE,
+				  CXTP_STATUS_CANCELLED);
+		this->imported->event(this->imported, CXTP_EVENT_FAILURE, ike_id,
+							  ref.peer, ref.mn, "imported IKE_SA deleted");
+		remember(this, ref.serial);
+		ref_clear(&ref);
+	}
+	if (forget)
+	{
+		entry = (entry_t*)this->imported->remove(this->imported, forget);
+		if (entry)
+		{
+			entry_destroy(entry);
+		}
+	}
+	return TRUE;
+}
+
+METHOD(listener_t, ike_rekey, bool,
+	listener_t *listener, ike_sa_t *old, ike_sa_t *new)
+{
+	private_cxtp_nar_t *this = (private_cxtp_nar_t*)((char*)listener -
+								offsetof(private_cxtp_nar_t, public.listener));
+	enumerator_t *enumerator;
+	entry_t *entry;
+	u_int ike_id = old->get_unique_id(old);
+
+	/* an activation is remembered while the IKE_SA lives, rekeyed or not */
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.ike_id == ike_id &&
+			entry->state == STATE_ACTIVATED)
+		{
+			entry->handover.ike_id = new->get_unique_id(new);
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return TRUE;
 }
 
 METHOD(cxtp_nar_t, set_event_cb, void,
@@ -568,6 +1215,7 @@ METHOD(cxtp_nar_t, destroy, void,
 	this->waiting->destroy_function(this->waiting, (void*)ctar_destroy);
 	DESTROY_IF(this->last_ctar_mn);
 	this->mutex->destroy(this->mutex);
+	this->transfer_mutex->destroy(this->transfer_mutex);
 	free(this);
 }
 
@@ -583,6 +1231,12 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 
 	INIT(this,
 		.public = {
+			.listener = {
+				.ike_state_change = _ike_state_change,
+				.ike_rekey = _ike_rekey,
+			},
+			.process_ctc = _process_ctc,
+			.create_transfer_enumerator = _create_transfer_enumerator,
 			.is_duplicate = _is_duplicate,
 			.has_context = _has_context,
 			.process_ctar = _process_ctar,
@@ -598,9 +1252,10 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 		.transport = transport,
 		.icmp = icmp,
 		.pad = pad,
-		.imported = cxtp_handovers_create(settings, (void*)entry_destroy),
+		.imported = cxtp_handovers_create((void*)entry_destroy),
 		.waiting = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+		.transfer_mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
 	return &this->public;
 }

@@ -22,6 +22,7 @@
 #define CXTP_NAR_H_
 
 #include "cxtp_events.h"
+#include "cxtp_handovers.h"
 #include "cxtp_icmp.h"
 #include "cxtp_message.h"
 #include "cxtp_pad.h"
@@ -29,6 +30,7 @@
 #include "cxtp_transfers.h"
 #include "cxtp_transport.h"
 
+#include <bus/listeners/listener.h>
 #include <sa/ike_sa.h>
 
 /**
@@ -43,15 +45,29 @@ typedef struct cxtp_nar_t cxtp_nar_t;
  * The new access router (nAR): it takes over a mobile node's IKE_SA.
  *
  * A context received in a PCTD or CTD is imported as a passive IKE_SA and
- * acknowledged with a CTDR. The mobile node's CTAR with a valid token
- * activates it at the addresses the CTAR came from and arrived at; nAR
- * acknowledges that with a CTAA if asked to and reports it to pAR in a
- * second CTDR. Without a context for the node, nAR asks the pAR the CTAR
- * names with a CT-Req and activates the context once it arrives. An
- * imported context not activated within handover_timeout goes, as pAR
- * thaws its copy then.
+ * acknowledged with a CTDR, both naming pAR's transfer ID. A newer transfer
+ * of the same IKE_SA (its SPIs as pAR holds it) replaces an older import;
+ * imports of other IKE_SAs of the same mobile node stay, and the token of
+ * the CTAR decides which one it activates. The mobile node's CTAR with a
+ * valid token activates it at the addresses the CTAR came from and arrived
+ * at; nAR acknowledges that with a CTAA if asked to and reports it to pAR in
+ * a second CTDR. Without a context for the node, nAR asks the pAR the CTAR
+ * names with a CT-Req and activates the context once it arrives.
+ *
+ * pAR withdraws a context with a CTC: nAR drops an import not activated and
+ * answers "cancelled", or "activated" if it was. An import not activated
+ * within handover_timeout goes, and nAR tells pAR so ("cancelled"). nAR
+ * remembers what became of a transfer (no keys) for handover_timeout plus
+ * twice the retransmission time, to answer a late CTC and refuse a late
+ * copy of its PCTD; an activation is forgotten earlier if its IKE_SA goes.
  */
 struct cxtp_nar_t {
+
+	/**
+	 * IKE_SA state changes and rekeyings, to drop an import whose IKE_SA
+	 * goes and follow an activated one.
+	 */
+	listener_t listener;
 
 	/**
 	 * Whether a CTAR repeats the last one that had a valid token
@@ -62,6 +78,16 @@ struct cxtp_nar_t {
 	 * @return				TRUE if a duplicate
 	 */
 	bool (*is_duplicate)(cxtp_nar_t *this, cxtp_message_t *message);
+
+	/**
+	 * Process a CTC: withdraw a context pAR sent, unless activated, and
+	 * answer with a CTDR.
+	 *
+	 * @param peer			the peer that sent the CTC
+	 * @param message		the CTC
+	 */
+	void (*process_ctc)(cxtp_nar_t *this, char *peer,
+						cxtp_message_t *message);
 
 	/**
 	 * Whether we imported a context for a mobile node that still waits for
@@ -125,6 +151,14 @@ struct cxtp_nar_t {
 	 * @return				"imported" if passive until activated, or NULL
 	 */
 	char* (*get_state)(cxtp_nar_t *this, ike_sa_t *ike_sa);
+
+	/**
+	 * Enumerate the transfers imported, and those remembered, locked until
+	 * destroyed.
+	 *
+	 * @return				enumerator over cxtp_transfer_info_t*
+	 */
+	enumerator_t* (*create_transfer_enumerator)(cxtp_nar_t *this);
 
 	/**
 	 * Set the callback for transfer events.

@@ -19,7 +19,10 @@
 #include "cxtp_handovers.h"
 #include "cxtp_options.h"
 
+#include <inttypes.h>
+
 #include <daemon.h>
+#include <collections/array.h>
 
 typedef struct private_cxtp_par_t private_cxtp_par_t;
 
@@ -54,19 +57,65 @@ struct private_cxtp_par_t {
 	cxtp_transport_t *transport;
 
 	/**
-	 * Contexts sent to a peer, their IKE_SAs frozen here
+	 * IKE_SAs frozen while their context is with a peer
+	 */
+	cxtp_freeze_t *freeze;
+
+	/**
+	 * Contexts sent to a peer, their IKE_SAs frozen here, entry_t
 	 */
 	cxtp_handovers_t *pending;
 };
 
 /**
- * Destroy a handover we sent
+ * Where a transfer is
  */
-static void handover_destroy(cxtp_handover_t *handover)
+typedef enum {
+	/** context sent, no answer yet */
+	PHASE_SENT,
+	/** imported by the peer, waiting for the activation */
+	PHASE_IMPORTED,
+	/** asked the peer with a CTC whether it activated it */
+	PHASE_QUERYING,
+	/** withdrawing it with a CTC */
+	PHASE_CANCELLING,
+} phase_t;
+
+/**
+ * Mask of all phases for withdraw()
+ */
+#define ALL_PHASES ((1 << PHASE_SENT) | (1 << PHASE_IMPORTED) | \
+					(1 << PHASE_QUERYING) | (1 << PHASE_CANCELLING))
+
+ENUM(phase_names, PHASE_SENT, PHASE_CANCELLING,
+	"sent",
+	"imported",
+	"querying",
+	"cancelling",
+);
+
+/**
+ * A context sent to a peer, its IKE_SA frozen
+ */
+typedef struct {
+	/** IKE_SA, peer, mobile node, transfer ID */
+	cxtp_handover_t handover;
+	/** where the transfer is */
+	phase_t phase;
+	/** why we asked the peer, in PHASE_QUERYING */
+	char *query;
+	/** who withdraws it, in PHASE_CANCELLING */
+	char *cancel;
+	/** peer to send the context to once withdrawn, NULL for none */
+	char *redirect;
+} entry_t;
+
+static void entry_destroy(entry_t *entry)
 {
-	free(handover->peer);
-	handover->mn->destroy(handover->mn);
-	free(handover);
+	free(entry->redirect);
+	free(entry->handover.peer);
+	entry->handover.mn->destroy(entry->handover.mn);
+	free(entry);
 }
 
 /**
@@ -100,20 +149,78 @@ static bool add_cdbs(cxtp_message_t *message, cxtp_context_t *context)
 }
 
 /**
- * Send the context of an IKE_SA to a peer in a PCTD (predictive) or a CTD
- * (reactive, asked for with a CT-Req) and freeze the IKE_SA
+ * Build the PCTD/CTD with the context of an IKE_SA
  */
-static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
-					  cxtp_message_type_t type)
+static cxtp_message_t *build_context(private_cxtp_par_t *this,
+									 ike_sa_t *ike_sa, cxtp_message_type_t type,
+									 cxtp_transfer_id_t *id)
 {
-	cxtp_handover_t *handover;
 	cxtp_context_t *context;
 	cxtp_message_t *message;
-	cxtp_peer_t *config;
-	u_int ike_id = ike_sa->get_unique_id(ike_sa);
 	chunk_t key;
-	char *reason;
 	bool ok;
+
+	context = cxtp_export(this->capture, ike_sa,
+					this->transfers->get_transfers(this->transfers, ike_sa));
+	if (!context)
+	{
+		return NULL;
+	}
+	message = cxtp_message_create(type, ike_sa->get_other_host(ike_sa));
+	message->set_ack(message, TRUE);
+	ok = message->set_transfer_id(message, id) &&
+		 this->transfers->derive_token_key(this->transfers, ike_sa, &key);
+	if (ok)
+	{
+		ok = message->set_key(message, key) && add_cdbs(message, context);
+		chunk_clear(&key);
+	}
+	context->destroy(context);
+	if (!ok)
+	{
+		message->destroy(message);
+		return NULL;
+	}
+	return message;
+}
+
+/**
+ * Create the entry of a transfer of an IKE_SA
+ */
+static entry_t *create_entry(ike_sa_t *ike_sa, char *peer)
+{
+	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
+	entry_t *entry;
+
+	INIT(entry,
+		.handover = {
+			.ike_id = ike_sa->get_unique_id(ike_sa),
+			.peer = strdup(peer),
+			.mn = ike_sa->get_other_host(ike_sa)->clone(
+											ike_sa->get_other_host(ike_sa)),
+			.id = {
+				.spi_i = id->get_initiator_spi(id),
+				.spi_r = id->get_responder_spi(id),
+			},
+		},
+		.phase = PHASE_SENT,
+	);
+	return entry;
+}
+
+/**
+ * Send the context of an IKE_SA to a peer in a PCTD (predictive) or a CTD
+ * (reactive, asked for with a CT-Req) and freeze the IKE_SA; frozen is TRUE
+ * if it is frozen already, its earlier transfer replaced by this one
+ */
+static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
+					  cxtp_message_type_t type, bool frozen)
+{
+	cxtp_message_t *message;
+	cxtp_peer_t *config;
+	entry_t *entry;
+	u_int ike_id = ike_sa->get_unique_id(ike_sa), serial;
+	char *reason;
 
 	config = this->settings->get_peer(this->settings, peer);
 	if (!config)
@@ -121,56 +228,51 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 		return strdup("no such CXTP peer");
 	}
 	config->destroy(config);
-	if (this->pending->has(this->pending, ike_id, NULL))
+	if (this->pending->has_ike_sa(this->pending, ike_id))
 	{
 		return strdup("a transfer of this IKE_SA is in progress");
 	}
-	reason = cxtp_export_check(this->capture, ike_sa);
-	if (reason)
+	if (!frozen)
 	{
-		return reason;
-	}
-	context = cxtp_export(this->capture, ike_sa,
-					this->transfers->get_transfers(this->transfers, ike_sa));
-	if (!context)
-	{
-		return strdup("capturing its context failed, see the log");
-	}
-	message = cxtp_message_create(type, ike_sa->get_other_host(ike_sa));
-	message->set_ack(message, TRUE);
-	ok = this->transfers->derive_token_key(this->transfers, ike_sa, &key);
-	ok = ok && message->set_key(message, key) && add_cdbs(message, context);
-	chunk_clear(&key);
-	context->destroy(context);
-	if (!ok)
-	{
-		message->destroy(message);
-		return strdup("encoding its context failed, see the log");
-	}
-	INIT(handover,
-		.ike_id = ike_id,
-		.peer = strdup(peer),
-		.mn = ike_sa->get_other_host(ike_sa)->clone(
-											ike_sa->get_other_host(ike_sa)),
-	);
-	this->pending->add(this->pending, handover);
-
-	/* frozen: a passive IKE_SA starts no exchange and handles none, while
-	 * its CHILD_SAs keep carrying traffic */
-	ike_sa->set_state(ike_sa, IKE_PASSIVE);
-	DBG1(DBG_IKE, "cxtp: %s the context of IKE_SA %s[%u] to peer '%s', "
-		 "IKE_SA frozen until it is activated there",
-		 type == CXTP_PCTD ? "pushing" : "sending", ike_sa->get_name(ike_sa),
-		 ike_id, peer);
-	if (!this->transport->send_reliable(this->transport, peer, message,
-										ike_id))
-	{
-		message->destroy(message);
-		handover = this->pending->remove(this->pending, ike_id, 0, NULL);
-		ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
-		if (handover)
+		reason = cxtp_export_check(this->capture, ike_sa);
+		if (reason)
 		{
-			handover_destroy(handover);
+			return reason;
+		}
+	}
+	entry = create_entry(ike_sa, peer);
+	serial = this->pending->add(this->pending, &entry->handover);
+	message = build_context(this, ike_sa, type, &entry->handover.id);
+	if (!message)
+	{
+		entry = (entry_t*)this->pending->remove(this->pending, serial);
+		if (entry)
+		{
+			entry_destroy(entry);
+		}
+		return strdup("capturing or encoding its context failed, see the "
+					  "log");
+	}
+	if (!frozen)
+	{
+		this->freeze->freeze(this->freeze, ike_sa);
+	}
+	DBG1(DBG_IKE, "cxtp: %s the context of IKE_SA %s[%u] to peer '%s', "
+		 "IKE_SA frozen until it is activated there (transfer %u)",
+		 type == CXTP_PCTD ? "pushing" : "sending", ike_sa->get_name(ike_sa),
+		 ike_id, peer, serial);
+	if (!this->transport->send_reliable(this->transport, peer, message,
+										serial))
+	{
+		message->destroy(message);
+		entry = (entry_t*)this->pending->remove(this->pending, serial);
+		if (entry)
+		{
+			entry_destroy(entry);
+		}
+		if (!frozen)
+		{
+			this->freeze->thaw(this->freeze, ike_sa);
 		}
 		return strdup("sending the context failed, see the log");
 	}
@@ -183,118 +285,464 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 METHOD(cxtp_par_t, push, char*,
 	private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer)
 {
-	return transfer(this, ike_sa, peer, CXTP_PCTD);
+	return transfer(this, ike_sa, peer, CXTP_PCTD, FALSE);
 }
 
 /**
- * Thaw a frozen IKE_SA, or remove it once activated elsewhere
+ * Send a CTC for a transfer: reliably for one we wait for an answer to
  */
-static void finish(private_cxtp_par_t *this, cxtp_handover_t *handover,
-				   bool activated)
+static void send_ctc(private_cxtp_par_t *this, char *peer, host_t *mn,
+					 cxtp_transfer_id_t *id, bool reliable)
+{
+	cxtp_message_t *message;
+
+	message = cxtp_message_create(CXTP_CTC, mn);
+	message->set_transfer_id(message, id);
+	if (reliable)
+	{
+		this->transport->send_reliable(this->transport, peer, message,
+									   id->serial);
+	}
+	else
+	{
+		this->transport->send(this->transport, peer, message);
+	}
+	message->destroy(message);
+}
+
+/**
+ * Move a transfer to PHASE_QUERYING or PHASE_CANCELLING and send the CTC,
+ * unless one is under way, if the transfer with a serial is in one of the
+ * phases given as mask (1 << phase)
+ *
+ * @return			TRUE if the transfer was in one of the phases
+ */
+static bool withdraw(private_cxtp_par_t *this, u_int serial, u_int phases,
+					 phase_t phase, char *why, char *redirect)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
+	cxtp_transfer_id_t id;
+	host_t *mn = NULL;
+	char *peer = NULL;
+	bool found = FALSE, send = FALSE;
+	u_int ike_id = 0;
+
+	enumerator = this->pending->create_enumerator(this->pending, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.serial != serial)
+		{
+			continue;
+		}
+		if (phases & (1 << entry->phase))
+		{
+			found = TRUE;
+			send = entry->phase != PHASE_QUERYING &&
+				   entry->phase != PHASE_CANCELLING;
+			if (phase == PHASE_QUERYING)
+			{
+				entry->query = why;
+			}
+			else
+			{
+				entry->cancel = why;
+			}
+			entry->phase = phase;
+			if (redirect && !entry->redirect)
+			{
+				entry->redirect = strdup(redirect);
+			}
+			peer = strdup(entry->handover.peer);
+			mn = entry->handover.mn->clone(entry->handover.mn);
+			id = entry->handover.id;
+			ike_id = entry->handover.ike_id;
+		}
+		break;
+	}
+	enumerator->destroy(enumerator);
+	if (found)
+	{
+		DBG1(DBG_IKE, "cxtp: %s, %s peer '%s' whether it activated the "
+			 "context of IKE_SA [%u] (transfer %u)", why,
+			 send ? "asking" : "still asking", peer, ike_id, serial);
+		if (send)
+		{
+			send_ctc(this, peer, mn, &id, TRUE);
+		}
+		free(peer);
+		mn->destroy(mn);
+	}
+	return found;
+}
+
+/**
+ * Check out the IKE_SA of a transfer that ended, reporting its failure if it
+ * is gone
+ */
+static ike_sa_t *checkout_ended(private_cxtp_par_t *this,
+								cxtp_handover_t *handover)
 {
 	ike_sa_t *ike_sa;
 
-	this->transport->acknowledge(this->transport, handover->ike_id);
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													handover->ike_id);
 	if (!ike_sa)
 	{
 		DBG1(DBG_IKE, "cxtp: pushed IKE_SA [%u] is gone", handover->ike_id);
+		this->pending->event(this->pending, CXTP_EVENT_FAILURE,
+							 handover->ike_id, handover->peer, handover->mn,
+							 "IKE_SA gone");
+	}
+	return ike_sa;
+}
+
+/**
+ * End a transfer, removed from the pending ones: remove the IKE_SA once
+ * activated elsewhere, or thaw it, reporting the event given; or, frozen
+ * still, send the context to the peer that asked for it meanwhile
+ */
+static void finish(private_cxtp_par_t *this, entry_t *entry,
+				   cxtp_event_t event, char *why)
+{
+	cxtp_handover_t *handover = &entry->handover;
+	ike_sa_t *ike_sa;
+	char *reason;
+
+	this->transport->acknowledge(this->transport, handover->serial);
+	ike_sa = checkout_ended(this, handover);
+	if (!ike_sa)
+	{
 		return;
 	}
-	if (activated)
+	if (event == CXTP_EVENT_ACTIVATE)
 	{
 		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] was activated on peer '%s', "
 			 "removing it", ike_sa->get_name(ike_sa), handover->ike_id,
 			 handover->peer);
-		/* no DELETE: nAR continues the very same SAs */
+		/* no DELETE: nAR continues the very same SAs, and what fell due */
+		this->freeze->forget(this->freeze, handover->ike_id);
 		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
 													ike_sa);
-		this->pending->event(this->pending, CXTP_EVENT_ACTIVATE, handover->ike_id,
+		this->pending->event(this->pending, event, handover->ike_id,
 							 handover->peer, handover->mn, NULL);
 		return;
 	}
-	DBG1(DBG_IKE, "cxtp: thawing IKE_SA %s[%u], its transfer to peer '%s' "
-		 "failed", ike_sa->get_name(ike_sa), handover->ike_id, handover->peer);
-	ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+	if (entry->redirect)
+	{	/* still frozen, with what fell due, for the peer that asked */
+		reason = transfer(this, ike_sa, entry->redirect, CXTP_CTD, TRUE);
+		if (!reason)
+		{
+			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+			this->pending->event(this->pending, event, handover->ike_id,
+								 handover->peer, handover->mn, why);
+			return;
+		}
+		DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to "
+			 "peer '%s': %s", handover->ike_id, entry->redirect, reason);
+		free(reason);
+	}
+	DBG1(DBG_IKE, "cxtp: thawing IKE_SA %s[%u], peer '%s' will not activate "
+		 "its context (transfer %u): %s", ike_sa->get_name(ike_sa),
+		 handover->ike_id, handover->peer, handover->serial, why);
+	this->freeze->thaw(this->freeze, ike_sa);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-	this->pending->event(this->pending, CXTP_EVENT_FAILURE, handover->ike_id,
-						 handover->peer, handover->mn,
-						 "transfer failed, IKE_SA thawed");
+	this->pending->event(this->pending, event, handover->ike_id,
+						 handover->peer, handover->mn, why);
 }
 
-CALLBACK(handover_timeout, void,
-	private_cxtp_par_t *this, cxtp_handover_t *handover)
+/**
+ * No answer whether the peer activated the context: remove the IKE_SA, as
+ * two live copies must never be, with a DELETE the mobile node only accepts
+ * if no other router used the IKE_SA with it since (the peer's MOBIKE update
+ * after an activation took the message ID)
+ */
+static void give_up(private_cxtp_par_t *this, entry_t *entry)
 {
-	DBG1(DBG_IKE, "cxtp: the context of IKE_SA [%u] was not activated on "
-		 "peer '%s' in time", handover->ike_id, handover->peer);
-	finish(this, handover, FALSE);
-	handover_destroy(handover);
+	cxtp_handover_t *handover = &entry->handover;
+	ike_sa_t *ike_sa;
+
+	ike_sa = checkout_ended(this, handover);
+	if (!ike_sa)
+	{
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: peer '%s' did not answer whether it activated the "
+		 "context of IKE_SA %s[%u] (transfer %u), deleting the IKE_SA here "
+		 "as it may be live there", handover->peer, ike_sa->get_name(ike_sa),
+		 handover->ike_id, handover->serial);
+	/* a rekeyed IKE_SA sends its DELETE, a passive one does not */
+	this->freeze->forget(this->freeze, handover->ike_id);
+	ike_sa->set_state(ike_sa, IKE_REKEYED);
+	ike_sa->delete(ike_sa, TRUE);
+	charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
+												ike_sa);
+	this->pending->event(this->pending, CXTP_EVENT_FAILURE, handover->ike_id,
+						 handover->peer, handover->mn,
+						 "peer did not answer, IKE_SA deleted");
+}
+
+CALLBACK(activation_timeout, void,
+	private_cxtp_par_t *this, u_int serial)
+{
+	withdraw(this, serial, 1 << PHASE_IMPORTED, PHASE_QUERYING,
+			 "not activated in time", NULL);
+}
+
+/**
+ * What a CTDR reports about a transfer
+ */
+typedef enum {
+	CTDR_IMPORTED,
+	CTDR_ACTIVATED,
+	CTDR_CANCELLED,
+	CTDR_FAILED,
+} ctdr_t;
+
+ENUM(ctdr_names, CTDR_IMPORTED, CTDR_FAILED,
+	"imported",
+	"activated",
+	"cancelled",
+	"failed",
+);
+
+/**
+ * What a CTDR reports
+ */
+static ctdr_t get_outcome(cxtp_message_t *message)
+{
+	enumerator_t *enumerator;
+	cxtp_status_t *status;
+	ctdr_t outcome = CTDR_IMPORTED;
+
+	enumerator = message->create_status_enumerator(message);
+	while (enumerator->enumerate(enumerator, &status))
+	{
+		if (status->fpt != CXTP_FPT_IKE_SA)
+		{
+			continue;
+		}
+		switch (status->status)
+		{
+			case CXTP_STATUS_ACTIVATED:
+				outcome = CTDR_ACTIVATED;
+				break;
+			case CXTP_STATUS_CANCELLED:
+				outcome = CTDR_CANCELLED;
+				break;
+			case 0:
+				break;
+			default:
+				outcome = CTDR_FAILED;
+				break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (outcome == CTDR_IMPORTED && !message->get_success(message))
+	{
+		outcome = CTDR_FAILED;
+	}
+	return outcome;
+}
+
+/**
+ * A CTDR for no transfer of ours: a late one, or about a transfer we gave
+ * up on, whose context the peer must not keep
+ */
+static void stale_ctdr(private_cxtp_par_t *this, char *peer,
+					   cxtp_message_t *message, cxtp_transfer_id_t *id,
+					   ctdr_t outcome, bool in_use)
+{
+	if (!in_use)
+	{	/* nothing of ours waits for an answer with this serial */
+		this->transport->acknowledge(this->transport, id->serial);
+	}
+	switch (outcome)
+	{
+		case CTDR_IMPORTED:
+			DBG1(DBG_IKE, "cxtp: peer '%s' imported the context of %H for "
+				 "transfer %u, which we ended, withdrawing it", peer,
+				 message->get_mn_address(message), id->serial);
+			send_ctc(this, peer, message->get_mn_address(message), id, FALSE);
+			break;
+		case CTDR_ACTIVATED:
+			DBG1(DBG_IKE, "cxtp: peer '%s' activated the context of %H for "
+				 "transfer %u, which we ended", peer,
+				 message->get_mn_address(message), id->serial);
+			break;
+		default:
+			DBG2(DBG_IKE, "cxtp: CTDR (%N) from peer '%s' for transfer %u "
+				 "of %H matches no transfer, ignored", ctdr_names, outcome,
+				 peer, id->serial, message->get_mn_address(message));
+			break;
+	}
 }
 
 METHOD(cxtp_par_t, process_ctdr, void,
 	private_cxtp_par_t *this, char *peer, cxtp_message_t *message)
 {
 	enumerator_t *enumerator;
-	cxtp_handover_t *handover;
-	cxtp_status_t *status;
-	bool activated = FALSE;
+	cxtp_transfer_id_t id;
+	entry_t *entry, *found = NULL;
+	phase_t phase = PHASE_SENT;
+	ctdr_t outcome;
 	char timeout[32];
+	u_int ike_id = 0;
+	bool in_use = FALSE;
 
-	enumerator = message->create_status_enumerator(message);
-	while (enumerator->enumerate(enumerator, &status))
+	if (!message->get_transfer_id(message, &id))
 	{
-		if (status->fpt == CXTP_FPT_IKE_SA &&
-			status->status == CXTP_STATUS_ACTIVATED)
+		DBG1(DBG_IKE, "cxtp: CTDR from peer '%s' for %H names no transfer, "
+			 "ignored", peer, message->get_mn_address(message));
+		return;
+	}
+	outcome = get_outcome(message);
+	enumerator = this->pending->create_enumerator(this->pending, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		in_use = in_use || entry->handover.serial == id.serial;
+		if (streq(entry->handover.peer, peer) &&
+			cxtp_transfer_id_equals(&entry->handover.id, &id))
 		{
-			activated = TRUE;
+			found = entry;
+			phase = entry->phase;
+			ike_id = entry->handover.ike_id;
+			if (outcome == CTDR_IMPORTED && phase == PHASE_SENT)
+			{
+				entry->phase = PHASE_IMPORTED;
+			}
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (!found)
+	{
+		stale_ctdr(this, peer, message, &id, outcome, in_use);
+		return;
+	}
+	if (outcome == CTDR_IMPORTED)
+	{
+		if (phase == PHASE_SENT)
+		{	/* now we wait for the activation */
+			DBG1(DBG_IKE, "cxtp: peer '%s' imported the context of IKE_SA "
+				 "[%u] (transfer %u), waiting %s for its activation", peer,
+				 ike_id, id.serial, cxtp_options_print_time(
+					this->settings->get_handover_timeout(this->settings),
+					timeout, sizeof(timeout)));
+			this->transport->acknowledge(this->transport, id.serial);
+			this->pending->schedule(this->pending, id.serial,
+						this->settings->get_handover_timeout(this->settings),
+						activation_timeout, this);
+		}
+		/* else a repeated one, or a late one while we ask with a CTC */
+		return;
+	}
+	entry = (entry_t*)this->pending->remove(this->pending, id.serial);
+	if (!entry)
+	{	/* ended by another thread meanwhile */
+		return;
+	}
+	switch (outcome)
+	{
+		case CTDR_ACTIVATED:
+			finish(this, entry, CXTP_EVENT_ACTIVATE, NULL);
+			break;
+		case CTDR_CANCELLED:
+			if (entry->phase == PHASE_CANCELLING)
+			{
+				finish(this, entry, CXTP_EVENT_CANCEL, entry->cancel);
+			}
+			else if (entry->phase == PHASE_SENT)
+			{
+				finish(this, entry, CXTP_EVENT_FAILURE,
+					   "peer did not import the context");
+			}
+			else
+			{
+				finish(this, entry, CXTP_EVENT_THAW,
+					   entry->query ?: "peer dropped the context");
+			}
+			break;
+		default:
+			DBG1(DBG_IKE, "cxtp: peer '%s' could not import or activate the "
+				 "context of IKE_SA [%u]", peer, ike_id);
+			finish(this, entry, CXTP_EVENT_FAILURE,
+				   "peer could not import or activate the context");
+			break;
+	}
+	entry_destroy(entry);
+}
+
+/**
+ * Unique ID of an IKE_SA with a mobile node that the token of a CTAR or
+ * CT-Req is valid for: an established one, or one whose context we sent
+ *
+ * @param known		set if we hold any IKE_SA with the mobile node
+ */
+static u_int find_ike_sa(private_cxtp_par_t *this, cxtp_message_t *message,
+						 bool *known)
+{
+	host_t *mn = message->get_mn_address(message);
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	array_t *ids;
+	chunk_t key;
+	u_int id, found = 0;
+	bool valid;
+
+	*known = FALSE;
+	ids = array_create(sizeof(u_int), 0);
+	enumerator = charon->controller->create_ike_sa_enumerator(
+													charon->controller, TRUE);
+	while (enumerator->enumerate(enumerator, &ike_sa))
+	{
+		if ((ike_sa->get_state(ike_sa) == IKE_ESTABLISHED ||
+			 ike_sa->get_state(ike_sa) == IKE_PASSIVE) &&
+			mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
+		{
+			id = ike_sa->get_unique_id(ike_sa);
+			array_insert(ids, ARRAY_TAIL, &id);
 		}
 	}
 	enumerator->destroy(enumerator);
 
-	if (message->get_success(message) && !activated)
-	{	/* imported, now we wait for the activation */
-		enumerator = this->pending->create_enumerator(this->pending,
-											message->get_mn_address(message));
-		while (enumerator->enumerate(enumerator, &handover))
+	/* the token tells the node's IKE_SAs apart */
+	while (!found && array_remove(ids, ARRAY_HEAD, &id))
+	{
+		ike_sa = charon->ike_sa_manager->checkout_by_id(
+											charon->ike_sa_manager, id);
+		if (!ike_sa)
 		{
-			DBG1(DBG_IKE, "cxtp: peer '%s' imported the context of IKE_SA "
-				 "[%u], waiting %s for its activation", peer,
-				 handover->ike_id, cxtp_options_print_time(
-					this->settings->get_handover_timeout(this->settings),
-					timeout, sizeof(timeout)));
-			this->transport->acknowledge(this->transport, handover->ike_id);
-			this->pending->schedule_timeout(this->pending, handover->ike_id,
-								handover->serial, handover_timeout, this);
+			continue;
 		}
-		enumerator->destroy(enumerator);
-		return;
+		/* a passive one is nAR's import or a node's, unless we froze it */
+		if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED ||
+			this->pending->has_ike_sa(this->pending, id))
+		{
+			*known = TRUE;
+			if (this->transfers->derive_token_key(this->transfers, ike_sa,
+												  &key))
+			{
+				valid = message->verify_token(message, key);
+				chunk_clear(&key);
+				if (valid)
+				{
+					found = id;
+				}
+			}
+		}
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	}
-	handover = this->pending->remove(this->pending, 0, 0,
-									 message->get_mn_address(message));
-	if (!handover)
-	{
-		DBG1(DBG_IKE, "cxtp: CTDR from peer '%s' for %H matches no pushed "
-			 "context, ignored", peer, message->get_mn_address(message));
-		return;
-	}
-	if (!message->get_success(message))
-	{
-		DBG1(DBG_IKE, "cxtp: peer '%s' could not import the context of "
-			 "IKE_SA [%u]", peer, handover->ike_id);
-	}
-	finish(this, handover, message->get_success(message) && activated);
-	handover_destroy(handover);
+	array_destroy(ids);
+	return found;
 }
 
-/**
- * Unique ID of the established IKE_SA with a mobile node, 0 if none
- */
-static u_int find_ike_sa(host_t *mn)
+METHOD(cxtp_par_t, has_ike_sa, bool,
+	private_cxtp_par_t *this, host_t *mn)
 {
 	enumerator_t *enumerator;
 	ike_sa_t *ike_sa;
-	u_int ike_id = 0;
+	bool found = FALSE;
 
 	enumerator = charon->controller->create_ike_sa_enumerator(
 													charon->controller, TRUE);
@@ -303,18 +751,79 @@ static u_int find_ike_sa(host_t *mn)
 		if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED &&
 			mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
 		{
-			ike_id = ike_sa->get_unique_id(ike_sa);
+			found = TRUE;
 			break;
 		}
 	}
 	enumerator->destroy(enumerator);
-	return ike_id;
+	return found;
 }
 
-METHOD(cxtp_par_t, has_ike_sa, bool,
-	private_cxtp_par_t *this, host_t *mn)
+/**
+ * The serial and peer of the transfer of an IKE_SA, if any
+ */
+static u_int find_transfer(private_cxtp_par_t *this, u_int ike_id,
+						   char **peer)
 {
-	return find_ike_sa(mn) != 0;
+	enumerator_t *enumerator;
+	entry_t *entry;
+	u_int serial = 0;
+
+	enumerator = this->pending->create_enumerator(this->pending, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.ike_id == ike_id)
+		{
+			serial = entry->handover.serial;
+			*peer = strdup(entry->handover.peer);
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return serial;
+}
+
+/**
+ * A CT-Req for a context we sent already: the mobile node arrived at the
+ * peer asking. Sent there, the import is gone: send it again, replacing the
+ * transfer. Sent elsewhere: withdraw it there, then send it.
+ */
+static void transfer_again(private_cxtp_par_t *this, ike_sa_t *ike_sa,
+						   char *peer, u_int serial, char *sent_to)
+{
+	entry_t *entry;
+	char *reason;
+
+	if (!streq(peer, sent_to))
+	{
+		DBG1(DBG_IKE, "cxtp: peer '%s' asks for the context of IKE_SA [%u] "
+			 "sent to peer '%s', sending it once withdrawn there", peer,
+			 ike_sa->get_unique_id(ike_sa), sent_to);
+		withdraw(this, serial, ALL_PHASES, PHASE_CANCELLING,
+				 "the mobile node arrived at another peer", peer);
+		return;
+	}
+	entry = (entry_t*)this->pending->remove(this->pending, serial);
+	if (!entry)
+	{
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: peer '%s' asks for the context of IKE_SA [%u] it "
+		 "did not activate (transfer %u), sending it again", peer,
+		 entry->handover.ike_id, serial);
+	this->transport->acknowledge(this->transport, serial);
+	reason = transfer(this, ike_sa, peer, CXTP_CTD, TRUE);
+	if (reason)
+	{	/* we hold the IKE_SA, frozen, and no transfer: thaw it */
+		DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to peer "
+			 "'%s': %s", entry->handover.ike_id, peer, reason);
+		free(reason);
+		this->freeze->thaw(this->freeze, ike_sa);
+		this->pending->event(this->pending, CXTP_EVENT_FAILURE,
+							 entry->handover.ike_id, peer, entry->handover.mn,
+							 "sending the context again failed, IKE_SA thawed");
+	}
+	entry_destroy(entry);
 }
 
 /**
@@ -327,43 +836,44 @@ static bool transfer_for(private_cxtp_par_t *this, char *peer,
 						 cxtp_message_t *message, cxtp_message_type_t type)
 {
 	host_t *mn = message->get_mn_address(message);
-	ike_sa_t *ike_sa = NULL;
-	chunk_t key;
-	u_int ike_id;
-	char *reason;
-	bool valid = FALSE;
+	ike_sa_t *ike_sa;
+	char *reason, *sent_to = NULL;
+	u_int ike_id, serial;
+	bool known;
 
-	ike_id = find_ike_sa(mn);
-	if (ike_id)
+	ike_id = find_ike_sa(this, message, &known);
+	if (!ike_id)
 	{
-		ike_sa = charon->ike_sa_manager->checkout_by_id(
-											charon->ike_sa_manager, ike_id);
+		if (known)
+		{
+			DBG1(DBG_IKE, "cxtp: %N for %H has an invalid authorization "
+				 "token, ignored", cxtp_message_type_names,
+				 message->get_type(message), mn);
+		}
+		return known;
 	}
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													ike_id);
 	if (!ike_sa)
 	{
 		return FALSE;
 	}
-	/* we check the mobile node's token ourselves before handing out keys */
-	if (this->transfers->derive_token_key(this->transfers, ike_sa, &key))
+	serial = find_transfer(this, ike_id, &sent_to);
+	if (serial && type == CXTP_CTD)
 	{
-		valid = message->verify_token(message, key);
-		chunk_clear(&key);
+		transfer_again(this, ike_sa, peer, serial, sent_to);
 	}
-	if (!valid)
+	else
 	{
-		DBG1(DBG_IKE, "cxtp: %N for %H has an invalid authorization token, "
-			 "ignored", cxtp_message_type_names, message->get_type(message),
-			 mn);
-		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-		return TRUE;
+		reason = transfer(this, ike_sa, peer, type, FALSE);
+		if (reason)
+		{
+			DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to "
+				 "peer '%s': %s", ike_id, peer, reason);
+			free(reason);
+		}
 	}
-	reason = transfer(this, ike_sa, peer, type);
-	if (reason)
-	{
-		DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to peer "
-			 "'%s': %s", ike_id, peer, reason);
-		free(reason);
-	}
+	free(sent_to);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return TRUE;
 }
@@ -390,26 +900,122 @@ METHOD(cxtp_par_t, process_ctar, void,
 	message->destroy(message);
 }
 
-METHOD(cxtp_par_t, timeout, void,
-	private_cxtp_par_t *this, char *peer, u_int ike_id)
+METHOD(cxtp_par_t, cancel, char*,
+	private_cxtp_par_t *this, u_int ike_id)
 {
-	cxtp_handover_t *handover;
+	char *peer = NULL;
+	u_int serial;
 
-	handover = this->pending->remove(this->pending, ike_id, 0, NULL);
-	if (handover)
+	serial = find_transfer(this, ike_id, &peer);
+	free(peer);
+	if (!serial ||
+		!withdraw(this, serial, ALL_PHASES, PHASE_CANCELLING,
+				  "cancelled by the operator", NULL))
 	{
-		DBG1(DBG_IKE, "cxtp: peer '%s' did not answer for the context of "
-			 "IKE_SA [%u]", peer, ike_id);
-		finish(this, handover, FALSE);
-		handover_destroy(handover);
+		return strdup("no transfer of this IKE_SA in progress");
+	}
+	return NULL;
+}
+
+/**
+ * Whether the transfer with a serial is in one of some phases
+ */
+static bool in_phase(private_cxtp_par_t *this, u_int serial, u_int phases)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
+	bool found = FALSE;
+
+	enumerator = this->pending->create_enumerator(this->pending, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.serial == serial)
+		{
+			found = phases & (1 << entry->phase);
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+METHOD(cxtp_par_t, timeout, void,
+	private_cxtp_par_t *this, char *peer, u_int serial)
+{
+	entry_t *entry;
+
+	if (withdraw(this, serial, 1 << PHASE_SENT, PHASE_QUERYING,
+				 "no answer to the context", NULL))
+	{
+		return;
+	}
+	/* no answer to a CTC either (the phase of a CTC is never left but
+	 * for the end of the transfer) */
+	if (in_phase(this, serial, (1 << PHASE_QUERYING) |
+							   (1 << PHASE_CANCELLING)))
+	{
+		entry = (entry_t*)this->pending->remove(this->pending, serial);
+		if (entry)
+		{
+			give_up(this, entry);
+			entry_destroy(entry);
+		}
 	}
 }
 
 METHOD(cxtp_par_t, get_state, char*,
 	private_cxtp_par_t *this, ike_sa_t *ike_sa)
 {
-	return this->pending->has(this->pending, ike_sa->get_unique_id(ike_sa),
-							  NULL) ? "pending" : NULL;
+	return this->pending->has_ike_sa(this->pending,
+						ike_sa->get_unique_id(ike_sa)) ? "pending" : NULL;
+}
+
+/**
+ * The phase of a transfer, for listings
+ */
+static char *transfer_state(cxtp_handover_t *handover)
+{
+	return enum_to_name(phase_names, ((entry_t*)handover)->phase);
+}
+
+METHOD(cxtp_par_t, create_transfer_enumerator, enumerator_t*,
+	private_cxtp_par_t *this)
+{
+	return this->pending->create_info_enumerator(this->pending,
+												 transfer_state);
+}
+
+METHOD(listener_t, ike_state_change, bool,
+	listener_t *listener, ike_sa_t *ike_sa, ike_sa_state_t state)
+{
+	private_cxtp_par_t *this = (private_cxtp_par_t*)((char*)listener -
+								offsetof(private_cxtp_par_t, public.listener));
+	entry_t *entry;
+
+	if (state != IKE_DESTROYING)
+	{
+		return TRUE;
+	}
+	/* ours are gone before we destroy the IKE_SA */
+	entry = (entry_t*)this->pending->remove_ike_sa(this->pending,
+											ike_sa->get_unique_id(ike_sa));
+	if (entry)
+	{
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] is deleted, withdrawing its context "
+			 "from peer '%s' (transfer %u)", ike_sa->get_name(ike_sa),
+			 entry->handover.ike_id, entry->handover.peer,
+			 entry->handover.serial);
+		this->freeze->forget(this->freeze, entry->handover.ike_id);
+		/* answered like a late CTDR, which it is for us */
+		send_ctc(this, entry->handover.peer, entry->handover.mn,
+				 &entry->handover.id, TRUE);
+		this->pending->event(this->pending, CXTP_EVENT_FAILURE,
+							 entry->handover.ike_id, entry->handover.peer,
+							 entry->handover.mn,
+							 "IKE_SA deleted, context withdrawn");
+		entry_destroy(entry);
+	}
+	return TRUE;
 }
 
 METHOD(cxtp_par_t, set_event_cb, void,
@@ -431,19 +1037,25 @@ METHOD(cxtp_par_t, destroy, void,
 cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 							cxtp_transfers_t *transfers,
 							cxtp_settings_t *settings,
-							cxtp_transport_t *transport)
+							cxtp_transport_t *transport,
+							cxtp_freeze_t *freeze)
 {
 	private_cxtp_par_t *this;
 
 	INIT(this,
 		.public = {
+			.listener = {
+				.ike_state_change = _ike_state_change,
+			},
 			.push = _push,
+			.cancel = _cancel,
 			.has_ike_sa = _has_ike_sa,
 			.process_ctar = _process_ctar,
 			.process_ctreq = _process_ctreq,
 			.process_ctdr = _process_ctdr,
 			.timeout = _timeout,
 			.get_state = _get_state,
+			.create_transfer_enumerator = _create_transfer_enumerator,
 			.set_event_cb = _set_event_cb,
 			.destroy = _destroy,
 		},
@@ -451,7 +1063,8 @@ cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 		.transfers = transfers,
 		.settings = settings,
 		.transport = transport,
-		.pending = cxtp_handovers_create(settings, handover_destroy),
+		.freeze = freeze,
+		.pending = cxtp_handovers_create((void*)entry_destroy),
 	);
 	return &this->public;
 }

@@ -23,11 +23,14 @@
 
 #include "cxtp_capture.h"
 #include "cxtp_events.h"
+#include "cxtp_freeze.h"
+#include "cxtp_handovers.h"
 #include "cxtp_message.h"
 #include "cxtp_settings.h"
 #include "cxtp_transfers.h"
 #include "cxtp_transport.h"
 
+#include <bus/listeners/listener.h>
 #include <sa/ike_sa.h>
 
 typedef struct cxtp_par_t cxtp_par_t;
@@ -40,13 +43,31 @@ typedef struct cxtp_par_t cxtp_par_t;
  * mobile node, still attached, names the next access router in a CTAR, and
  * in a CTD when that router asks with a CT-Req. The IKE_SA is frozen
  * meanwhile (IKE_PASSIVE: no rekeying, DPD or other exchanges, while its
- * CHILD_SAs keep carrying traffic). Once the peer reports the activation in
- * a CTDR, the IKE_SA goes with its kernel state, without a DELETE to the
- * mobile node; if the peer refuses, does not answer, or reports no
- * activation within handover_timeout after the import, it thaws and keeps
- * working.
+ * CHILD_SAs keep carrying traffic). Each transfer is named by the IKE_SA's
+ * SPIs and a serial of its own (cxtp_transfer_id_t), in every message
+ * about it, so answers are booked against this transfer only.
+ *
+ * Once the peer reports the activation in a CTDR, the IKE_SA goes with its
+ * kernel state, without a DELETE to the mobile node. It thaws only when the
+ * peer says it will not activate the context: it refused or failed to
+ * import it, or answers a CTC with "cancelled". pAR sends that CTC when no
+ * activation follows within handover_timeout, when the peer did not answer
+ * the PCTD/CTD, and to withdraw the context (cxtp-cancel, or another peer
+ * asking for it with a CT-Req). If the peer does not answer the CTC either,
+ * pAR cannot know whether it activated the context: it removes the IKE_SA
+ * rather than risk two live copies, with a DELETE that the mobile node
+ * accepts only if no other router spoke to it under this IKE_SA since.
+ *
+ * What falls due while the IKE_SA is frozen runs when it thaws
+ * (cxtp_freeze_t). Its transfer goes with the IKE_SA: a terminated or
+ * deleted IKE_SA withdraws its context from the peer.
  */
 struct cxtp_par_t {
+
+	/**
+	 * IKE_SA state changes, to drop the transfer of an IKE_SA that goes.
+	 */
+	listener_t listener;
 
 	/**
 	 * Push the context of an IKE_SA to a peer gateway in a PCTD.
@@ -57,6 +78,17 @@ struct cxtp_par_t {
 	 *						(allocated)
 	 */
 	char* (*push)(cxtp_par_t *this, ike_sa_t *ike_sa, char *peer);
+
+	/**
+	 * Withdraw the context of an IKE_SA sent to a peer: a CTC asks the peer
+	 * to drop it, and the IKE_SA thaws once the peer confirms it did not
+	 * activate it (or goes, if the peer did).
+	 *
+	 * @param ike_id		unique ID of the IKE_SA
+	 * @return				NULL if the CTC went out, otherwise why not
+	 *						(allocated)
+	 */
+	char* (*cancel)(cxtp_par_t *this, u_int ike_id);
 
 	/**
 	 * Whether we hold an established IKE_SA with a mobile node.
@@ -81,7 +113,7 @@ struct cxtp_par_t {
 	/**
 	 * Process a CT-Req: send the context to the peer asking for it in a CTD
 	 * if the request carries the mobile node's valid token (reactive
-	 * transfer).
+	 * transfer), withdrawing it first from a peer it was sent to before.
 	 *
 	 * @param peer			the peer that sent the CT-Req
 	 * @param message		the CT-Req
@@ -91,7 +123,8 @@ struct cxtp_par_t {
 
 	/**
 	 * Process a CTDR about a context we sent: wait for the activation after
-	 * a successful import, remove the IKE_SA once activated, or thaw it.
+	 * a successful import, remove the IKE_SA once activated, or thaw it if
+	 * the peer will not activate it.
 	 *
 	 * @param peer			the peer that sent the CTDR
 	 * @param message		the CTDR
@@ -100,13 +133,14 @@ struct cxtp_par_t {
 						 cxtp_message_t *message);
 
 	/**
-	 * The transport got no answer to a PCTD/CTD: thaw the IKE_SA.
+	 * The transport got no answer to a PCTD/CTD (ask the peer with a CTC)
+	 * or to a CTC (remove the IKE_SA).
 	 *
-	 * @param peer			the peer the context was sent to
-	 * @param ike_id		unique ID of the IKE_SA, the transport's
+	 * @param peer			the peer the message was sent to
+	 * @param serial		serial of the transfer, the transport's
 	 *						identifier of the message
 	 */
-	void (*timeout)(cxtp_par_t *this, char *peer, u_int ike_id);
+	void (*timeout)(cxtp_par_t *this, char *peer, u_int serial);
 
 	/**
 	 * The transfer state of an IKE_SA, for listings.
@@ -115,6 +149,13 @@ struct cxtp_par_t {
 	 * @return				"pending" if sent to a peer and frozen, or NULL
 	 */
 	char* (*get_state)(cxtp_par_t *this, ike_sa_t *ike_sa);
+
+	/**
+	 * Enumerate the transfers in progress, locked until destroyed.
+	 *
+	 * @return				enumerator over cxtp_transfer_info_t*
+	 */
+	enumerator_t* (*create_transfer_enumerator)(cxtp_par_t *this);
 
 	/**
 	 * Set the callback for transfer events.
@@ -137,11 +178,13 @@ struct cxtp_par_t {
  * @param transfers		transfer counters and token keys
  * @param settings		plugin settings
  * @param transport		transport to other access routers
+ * @param freeze		freezes and thaws IKE_SAs sent to a peer
  * @return				instance
  */
 cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 							cxtp_transfers_t *transfers,
 							cxtp_settings_t *settings,
-							cxtp_transport_t *transport);
+							cxtp_transport_t *transport,
+							cxtp_freeze_t *freeze);
 
 #endif /** CXTP_PAR_H_ @}*/

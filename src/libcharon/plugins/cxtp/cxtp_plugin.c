@@ -64,6 +64,11 @@ struct private_cxtp_plugin_t {
 	cxtp_pad_t *pad;
 
 	/**
+	 * IKE_SAs frozen while their context is with another access router
+	 */
+	cxtp_freeze_t *freeze;
+
+	/**
 	 * The previous access router's side, if peers can be reached
 	 */
 	cxtp_par_t *par;
@@ -132,15 +137,21 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		lib->credmgr->add_set(lib->credmgr, &this->pad->set);
 		if (transport)
 		{
+			this->freeze = cxtp_freeze_create();
+			charon->kernel->add_listener(charon->kernel,
+										 &this->freeze->listener);
 			this->par = cxtp_par_create(this->capture, this->transfers,
-										settings, transport);
+										settings, transport, this->freeze);
+			charon->bus->add_listener(charon->bus, &this->par->listener);
 			this->nar = cxtp_nar_create(this->transfers, settings, transport,
 										icmp, this->pad);
+			charon->bus->add_listener(charon->bus, &this->nar->listener);
 		}
 		this->dispatcher->set_roles(this->dispatcher, this->par, this->nar,
 									this->mn);
-		this->vici = cxtp_vici_create(this->capture, this->transfers,
-									  this->par, this->nar, this->mn);
+		this->vici = cxtp_vici_create(settings, this->capture,
+									  this->transfers, this->par, this->nar,
+									  this->mn);
 		if (!this->vici)
 		{
 			DBG1(DBG_CFG, "cxtp: vici is not loaded, cxtp commands unavailable");
@@ -157,11 +168,24 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			charon->bus->remove_listener(charon->bus,
 										 &this->mn->ike_listener);
 		}
+		/* the roles' listeners send with the transports */
+		if (this->par)
+		{
+			charon->bus->remove_listener(charon->bus, &this->par->listener);
+			charon->kernel->remove_listener(charon->kernel,
+											&this->freeze->listener);
+		}
+		if (this->nar)
+		{
+			charon->bus->remove_listener(charon->bus, &this->nar->listener);
+		}
 		/* the transports call into the roles until they are gone */
 		DESTROY_IF(this->dispatcher);
 		this->dispatcher = NULL;
 		DESTROY_IF(this->par);
 		this->par = NULL;
+		DESTROY_IF(this->freeze);
+		this->freeze = NULL;
 		DESTROY_IF(this->nar);
 		this->nar = NULL;
 		if (this->pad)
@@ -221,6 +245,7 @@ METHOD(plugin_t, destroy, void,
 	DESTROY_IF(this->vici);
 	DESTROY_IF(this->dispatcher);
 	DESTROY_IF(this->par);
+	DESTROY_IF(this->freeze);
 	DESTROY_IF(this->nar);
 	DESTROY_IF(this->mn);
 	DESTROY_IF(this->pad);

@@ -1248,6 +1248,24 @@ cxtp_transport_t *cxtp_transport_create(cxtp_settings_t *settings,
 /*
  * Described in header
  */
+uint32_t cxtp_transport_give_up_time(cxtp_settings_t *settings)
+{
+	double wait, total = 0;
+	u_int i;
+
+	/* the first transmission and each retransmission wait for an answer */
+	wait = settings->get_retransmit_timeout(settings);
+	for (i = 0; i <= settings->get_retransmit_tries(settings); i++)
+	{
+		total += wait;
+		wait *= settings->get_retransmit_base(settings);
+	}
+	return total > UINT32_MAX ? UINT32_MAX : total;
+}
+
+/*
+ * Described in header
+ */
 cxtp_transport_t *cxtp_transport_create_bound(cxtp_settings_t *settings,
 											  host_t *local,
 											  cxtp_transport_receive_cb_t cb,

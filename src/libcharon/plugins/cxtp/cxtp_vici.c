@@ -19,6 +19,9 @@
 #include <inttypes.h>
 
 #include <daemon.h>
+#include <collections/linked_list.h>
+#include <threading/condvar.h>
+#include <threading/mutex.h>
 #include <vici_dispatcher.h>
 #include <vici_builder.h>
 
@@ -63,7 +66,45 @@ struct private_cxtp_vici_t {
 	 * The mobile node's side
 	 */
 	cxtp_mn_t *mn;
+
+	/**
+	 * Plugin settings, for how long a transfer may take
+	 */
+	cxtp_settings_t *settings;
+
+	/**
+	 * Commands waiting for the outcome of a transfer, waiter_t
+	 */
+	linked_list_t *waiters;
+
+	/**
+	 * Protects the waiters
+	 */
+	mutex_t *mutex;
+
+	/**
+	 * Signals an outcome to the waiters, or that one is gone
+	 */
+	condvar_t *condvar;
+
+	/**
+	 * Set while destroying, the waiters return
+	 */
+	bool destroying;
 };
+
+/**
+ * A command waiting for the outcome of a transfer of an IKE_SA on pAR
+ */
+typedef struct {
+	/** unique ID of the IKE_SA */
+	u_int ike_id;
+	/** the final event, once reported */
+	bool done;
+	cxtp_event_t event;
+	/** what it says, if anything */
+	char *reason;
+} waiter_t;
 
 /**
  * Add the CHILD_SAs of a held context
@@ -185,6 +226,35 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 	b->end_section(b);
 }
 
+/**
+ * Add the transfers of a role in progress, or remembered
+ */
+static void list_transfers(vici_builder_t *b, char *role,
+						   enumerator_t *enumerator)
+{
+	cxtp_transfer_info_t *info;
+	char buf[32];
+
+	while (enumerator->enumerate(enumerator, &info))
+	{
+		snprintf(buf, sizeof(buf), "%s-%u", role, info->id->serial);
+		b->begin_section(b, buf);
+		b->add_kv(b, "role", "%s", role);
+		b->add_kv(b, "serial", "%u", info->id->serial);
+		b->add_kv(b, "state", "%s", info->state);
+		if (info->ike_id)
+		{
+			b->add_kv(b, "ike-id", "%u", info->ike_id);
+		}
+		b->add_kv(b, "peer", "%s", info->peer);
+		b->add_kv(b, "mobile-node", "%H", info->mn);
+		b->add_kv(b, "initiator-spi", "%.16"PRIx64, be64toh(info->id->spi_i));
+		b->add_kv(b, "responder-spi", "%.16"PRIx64, be64toh(info->id->spi_r));
+		b->end_section(b);
+	}
+	enumerator->destroy(enumerator);
+}
+
 CALLBACK(list, vici_message_t*,
 	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
 {
@@ -206,6 +276,18 @@ CALLBACK(list, vici_message_t*,
 		}
 	}
 	enumerator->destroy(enumerator);
+	b->end_section(b);
+	b->begin_section(b, "transfers");
+	if (this->par)
+	{
+		list_transfers(b, "par",
+					   this->par->create_transfer_enumerator(this->par));
+	}
+	if (this->nar)
+	{
+		list_transfers(b, "nar",
+					   this->nar->create_transfer_enumerator(this->nar));
+	}
 	b->end_section(b);
 	return b->finalize(b);
 }
@@ -267,10 +349,127 @@ static u_int find_ike_sa(vici_message_t *request, char **error)
 	return id;
 }
 
+/**
+ * Start waiting for the outcome of a transfer of an IKE_SA
+ */
+static waiter_t *wait_start(private_cxtp_vici_t *this, u_int ike_id)
+{
+	waiter_t *waiter;
+
+	INIT(waiter,
+		.ike_id = ike_id,
+	);
+	this->mutex->lock(this->mutex);
+	this->waiters->insert_last(this->waiters, waiter);
+	this->mutex->unlock(this->mutex);
+	return waiter;
+}
+
+/**
+ * Stop waiting, destroying the waiter
+ */
+static void wait_end(private_cxtp_vici_t *this, waiter_t *waiter)
+{
+	this->mutex->lock(this->mutex);
+	this->waiters->remove(this->waiters, waiter, NULL);
+	this->condvar->broadcast(this->condvar);
+	this->mutex->unlock(this->mutex);
+	free(waiter->reason);
+	free(waiter);
+}
+
+/**
+ * How long a transfer takes at most: the context retransmitted, the wait
+ * for the activation, a CTC retransmitted, and some slack
+ */
+static uint32_t transfer_time(private_cxtp_vici_t *this)
+{
+	uint64_t total;
+
+	total = this->settings->get_handover_timeout(this->settings) +
+			2 * (uint64_t)cxtp_transport_give_up_time(this->settings) + 5000;
+	return min(total, UINT32_MAX);
+}
+
+/**
+ * The name of the outcome a final event of pAR reports
+ */
+static char *outcome_name(cxtp_event_t event)
+{
+	switch (event)
+	{
+		case CXTP_EVENT_ACTIVATE:
+			return "activated";
+		case CXTP_EVENT_CANCEL:
+			return "cancelled";
+		case CXTP_EVENT_THAW:
+			return "thawed";
+		default:
+			return "failed";
+	}
+}
+
+/**
+ * Wait for the outcome of a transfer and reply with it
+ */
+static vici_message_t *wait_reply(private_cxtp_vici_t *this, waiter_t *waiter)
+{
+	vici_builder_t *b;
+	timeval_t deadline;
+
+	time_monotonic(&deadline);
+	timeval_add_ms(&deadline, transfer_time(this));
+	this->mutex->lock(this->mutex);
+	while (!waiter->done && !this->destroying &&
+		   !this->condvar->timed_wait_abs(this->condvar, this->mutex,
+										  deadline))
+	{
+		/* woken for another waiter */
+	}
+	this->mutex->unlock(this->mutex);
+
+	b = vici_builder_create();
+	b->add_kv(b, "success", "yes");
+	b->add_kv(b, "outcome", "%s", waiter->done ? outcome_name(waiter->event)
+											   : "unknown");
+	if (waiter->reason)
+	{
+		b->add_kv(b, "reason", "%s", waiter->reason);
+	}
+	else if (!waiter->done)
+	{
+		b->add_kv(b, "reason", "no outcome reported in time");
+	}
+	wait_end(this, waiter);
+	return b->finalize(b);
+}
+
+/**
+ * Reply to cxtp-push or cxtp-cancel: with the outcome of the transfer if
+ * started and waited for, or why it was not started
+ */
+static vici_message_t *reply_transfer(private_cxtp_vici_t *this,
+									  waiter_t *waiter, char *reason)
+{
+	vici_message_t *response;
+
+	if (!reason && waiter)
+	{
+		return wait_reply(this, waiter);
+	}
+	if (waiter)
+	{
+		wait_end(this, waiter);
+	}
+	response = reply(reason);
+	free(reason);
+	return response;
+}
+
 CALLBACK(push, vici_message_t*,
 	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
 {
-	vici_message_t *response;
+	waiter_t *waiter = NULL;
 	ike_sa_t *ike_sa;
 	char *peer, *error = NULL, *reason;
 	u_int ike_id;
@@ -298,15 +497,48 @@ CALLBACK(push, vici_message_t*,
 	}
 	DBG1(DBG_CFG, "vici cxtp-push of IKE_SA %s[%u] to '%s'",
 		 ike_sa->get_name(ike_sa), ike_id, peer);
+	if (request->get_bool(request, FALSE, "wait"))
+	{	/* before the outcome can be reported */
+		waiter = wait_start(this, ike_id);
+	}
 	reason = this->par->push(this->par, ike_sa, peer);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	if (reason)
 	{
 		DBG1(DBG_CFG, "cxtp: not pushing IKE_SA [%u]: %s", ike_id, reason);
 	}
-	response = reply(reason);
-	free(reason);
-	return response;
+	return reply_transfer(this, waiter, reason);
+}
+
+CALLBACK(cancel, vici_message_t*,
+	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
+{
+	waiter_t *waiter = NULL;
+	char *error = NULL, *reason;
+	u_int ike_id;
+
+	if (!this->par)
+	{
+		return reply("context transfer between access routers unavailable, "
+					 "see the log");
+	}
+	ike_id = find_ike_sa(request, &error);
+	if (!ike_id)
+	{
+		return reply(error);
+	}
+	DBG1(DBG_CFG, "vici cxtp-cancel of the transfer of IKE_SA [%u]", ike_id);
+	if (request->get_bool(request, FALSE, "wait"))
+	{
+		waiter = wait_start(this, ike_id);
+	}
+	reason = this->par->cancel(this->par, ike_id);
+	if (reason)
+	{
+		DBG1(DBG_CFG, "cxtp: not cancelling the transfer of IKE_SA [%u]: %s",
+			 ike_id, reason);
+	}
+	return reply_transfer(this, waiter, reason);
 }
 
 /**
@@ -400,9 +632,29 @@ CALLBACK(raise_event, void,
 	private_cxtp_vici_t *this, cxtp_event_t event, u_int ike_id, char *peer,
 	host_t *mn, char *error)
 {
+	enumerator_t *enumerator;
+	waiter_t *waiter;
 	vici_builder_t *b;
 	char name[32];
 
+	if (event == CXTP_EVENT_ACTIVATE || event == CXTP_EVENT_FAILURE ||
+		event == CXTP_EVENT_CANCEL || event == CXTP_EVENT_THAW)
+	{	/* the transfer's end, for those who wait for it */
+		this->mutex->lock(this->mutex);
+		enumerator = this->waiters->create_enumerator(this->waiters);
+		while (enumerator->enumerate(enumerator, &waiter))
+		{
+			if (waiter->ike_id == ike_id && !waiter->done)
+			{
+				waiter->done = TRUE;
+				waiter->event = event;
+				waiter->reason = strdupnull(error);
+			}
+		}
+		enumerator->destroy(enumerator);
+		this->condvar->broadcast(this->condvar);
+		this->mutex->unlock(this->mutex);
+	}
 	event_name(event, name, sizeof(name));
 	if (!this->dispatcher->has_event_listeners(this->dispatcher, name))
 	{
@@ -446,13 +698,14 @@ static void manage_commands(private_cxtp_vici_t *this, bool reg)
 	cxtp_event_t event;
 	char name[32];
 
-	for (event = CXTP_EVENT_EXPORT; event <= CXTP_EVENT_FAILURE; event++)
+	for (event = CXTP_EVENT_EXPORT; event <= CXTP_EVENT_LAST; event++)
 	{
 		event_name(event, name, sizeof(name));
 		this->dispatcher->manage_event(this->dispatcher, name, reg);
 	}
 	manage_command(this, "cxtp-list", list, reg);
 	manage_command(this, "cxtp-push", push, reg);
+	manage_command(this, "cxtp-cancel", cancel, reg);
 	manage_command(this, "cxtp-activate", activate, reg);
 	manage_command(this, "cxtp-prepare", prepare, reg);
 	if (this->par)
@@ -476,13 +729,26 @@ METHOD(cxtp_vici_t, destroy, void,
 	private_cxtp_vici_t *this)
 {
 	manage_commands(this, FALSE);
+	/* commands may still wait for an outcome */
+	this->mutex->lock(this->mutex);
+	this->destroying = TRUE;
+	this->condvar->broadcast(this->condvar);
+	while (this->waiters->get_count(this->waiters))
+	{
+		this->condvar->wait(this->condvar, this->mutex);
+	}
+	this->mutex->unlock(this->mutex);
+	this->waiters->destroy(this->waiters);
+	this->condvar->destroy(this->condvar);
+	this->mutex->destroy(this->mutex);
 	free(this);
 }
 
 /*
  * Described in header
  */
-cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
+cxtp_vici_t *cxtp_vici_create(cxtp_settings_t *settings,
+							  cxtp_capture_t *capture,
 							  cxtp_transfers_t *transfers, cxtp_par_t *par,
 							  cxtp_nar_t *nar, cxtp_mn_t *mn)
 {
@@ -504,6 +770,10 @@ cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
 		.par = par,
 		.nar = nar,
 		.mn = mn,
+		.settings = settings,
+		.waiters = linked_list_create(),
+		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+		.condvar = condvar_create(CONDVAR_TYPE_DEFAULT),
 	);
 	manage_commands(this, TRUE);
 	return &this->public;

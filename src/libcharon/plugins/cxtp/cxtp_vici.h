@@ -33,16 +33,22 @@ typedef struct cxtp_vici_t cxtp_vici_t;
  * The plugin's vici commands, on the dispatcher vici publishes.
  *
  * cxtp-list: the IKE_SAs whose context this gateway holds, pushed or
- * imported, and why the others cannot be transferred.
- * cxtp-push: push the context of an IKE_SA to a peer gateway.
+ * imported, and why the others cannot be transferred; and the transfers in
+ * progress, or remembered, as pAR and nAR.
+ * cxtp-push: push the context of an IKE_SA to a peer gateway; with wait,
+ * reply with the outcome once the transfer ended (outcome: activated,
+ * thawed, cancelled or failed; reason).
+ * cxtp-cancel: withdraw the context of an IKE_SA from the peer it was sent
+ * to; with wait, reply with the outcome.
  * cxtp-activate: as mobile node, activate the context of an IKE_SA on a
  * new access router.
  * cxtp-prepare: as mobile node, ask the current access router to push the
  * context of an IKE_SA to the next one.
  *
- * Events cxtp-export, cxtp-import, cxtp-activate and cxtp-failure report
- * the steps of transfers with the IKE_SA's unique ID, the other access
- * router, the mobile node's address and, for failures, what failed.
+ * Events cxtp-export, cxtp-import, cxtp-activate, cxtp-cancel, cxtp-thaw
+ * and cxtp-failure report the steps of transfers with the IKE_SA's unique
+ * ID, the other access router, the mobile node's address and, for failures,
+ * what failed (for cancels and thaws, why).
  */
 struct cxtp_vici_t {
 
@@ -55,6 +61,7 @@ struct cxtp_vici_t {
 /**
  * Register the commands, if vici published its dispatcher.
  *
+ * @param settings		plugin settings
  * @param capture		captured key material, to tell what can be exported
  * @param transfers		transfer counters, for the contexts listed
  * @param par			previous access router's side, NULL if unavailable
@@ -62,7 +69,8 @@ struct cxtp_vici_t {
  * @param mn			the mobile node's side
  * @return				instance, NULL if vici is not available
  */
-cxtp_vici_t *cxtp_vici_create(cxtp_capture_t *capture,
+cxtp_vici_t *cxtp_vici_create(cxtp_settings_t *settings,
+							  cxtp_capture_t *capture,
 							  cxtp_transfers_t *transfers, cxtp_par_t *par,
 							  cxtp_nar_t *nar, cxtp_mn_t *mn);
 

@@ -75,6 +75,15 @@ static chunk_t ctc_v6 = chunk_from_chars(
 	0x20,0x01,0x0d,0xb8,0x00,0x00,0x00,0x00,	/* MN 2001:db8::1 */
 	0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x01);
 
+static chunk_t ctdr_id_v4 = chunk_from_chars(
+	0x25,0xd0,0x00,0x24,					/* v1 CTDR, V|S|R, 36 octets */
+	0xc0,0x00,0x02,0x01,					/* MN 192.0.2.1 */
+	0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08,	/* IKE SPI i */
+	0x11,0x12,0x13,0x14,0x15,0x16,0x17,0x18,	/* IKE SPI r */
+	0x00,0x00,0x01,0x00,					/* serial 256 */
+	0xff,0x01,0x81,0x00,					/* IKE SA: cancelled */
+	0xff,0x02,0x00,0x00);					/* CHILD SA: status 0 */
+
 static chunk_t ctreq_v4 = chunk_from_chars(
 	0x27,0x80,0x00,0x14,					/* v1 CT-Req, V, 20 octets */
 	0xc0,0x00,0x02,0x01,					/* MN 192.0.2.1 */
@@ -264,9 +273,17 @@ static void assert_messages_equal(cxtp_message_t *a, cxtp_message_t *b)
 	enumerator_t *ea, *eb;
 	cxtp_cdb_t *ca, *cb;
 	cxtp_status_t *sa, *sb;
+	cxtp_transfer_id_t ia, ib;
 	host_t *ha, *hb;
 
 	ck_assert_int_eq(a->get_type(a), b->get_type(b));
+	ck_assert(a->get_transfer_id(a, &ia) == b->get_transfer_id(b, &ib));
+	if (a->get_transfer_id(a, &ia))
+	{
+		b->get_transfer_id(b, &ib);
+		ck_assert(ia.spi_i == ib.spi_i && ia.spi_r == ib.spi_r &&
+				  ia.serial == ib.serial);
+	}
 	ck_assert(a->get_mn_address(a)->ip_equals(a->get_mn_address(a),
 											  b->get_mn_address(b)));
 	ha = a->get_ar_address(a);
@@ -1224,6 +1241,99 @@ START_TEST(test_ignore_reserved)
 }
 END_TEST
 
+/**
+ * The transfer ID of ctdr_id_v4
+ */
+static cxtp_transfer_id_t known_id = {
+	.serial = 256,
+};
+
+static void init_known_id(cxtp_transfer_id_t *id)
+{
+	uint8_t spi_i[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t spi_r[] = { 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18 };
+
+	*id = known_id;
+	memcpy(&id->spi_i, spi_i, sizeof(spi_i));
+	memcpy(&id->spi_r, spi_r, sizeof(spi_r));
+}
+
+START_TEST(test_transfer_id_encoding)
+{
+	cxtp_message_t *message, *parsed;
+	cxtp_transfer_id_t id, got;
+	chunk_t encoding;
+
+	init_known_id(&id);
+	message = create(CXTP_CTDR, AF_INET);
+	message->set_success(message, TRUE);
+	ck_assert(message->set_transfer_id(message, &id));
+	ck_assert(message->add_status(message, CXTP_FPT_IKE_SA,
+								  CXTP_STATUS_CANCELLED));
+	ck_assert(message->add_status(message, CXTP_FPT_CHILD_SA, 0));
+	encoding = message->encode(message);
+	ck_assert_chunk_eq(encoding, ctdr_id_v4);
+	chunk_free(&encoding);
+
+	parsed = parse_logged(ctdr_id_v4);
+	ck_assert(parsed);
+	assert_messages_equal(message, parsed);
+	ck_assert(parsed->get_transfer_id(parsed, &got));
+	ck_assert(got.spi_i == id.spi_i && got.spi_r == id.spi_r &&
+			  got.serial == id.serial);
+	message->destroy(message);
+	parsed->destroy(parsed);
+}
+END_TEST
+
+START_TEST(test_transfer_id_types)
+{
+	cxtp_message_type_t with[] = { CXTP_CTD, CXTP_PCTD, CXTP_CTDR, CXTP_CTC };
+	cxtp_message_type_t without[] = { CXTP_CTAR, CXTP_CTAA, CXTP_CTREQ };
+	cxtp_message_t *message;
+	cxtp_transfer_id_t id, got;
+	chunk_t key = chunk_from_chars(0x01, 0x02, 0x03, 0x04);
+	int i;
+
+	init_known_id(&id);
+	for (i = 0; i < countof(with); i++)
+	{
+		message = create(with[i], i % 2 ? AF_INET : AF_INET6);
+		ck_assert(!message->get_transfer_id(message, &got));
+		ck_assert(message->set_transfer_id(message, &id));
+		if (with[i] == CXTP_PCTD || with[i] == CXTP_CTD)
+		{
+			ck_assert(message->set_key(message, key));
+			ck_assert(message->add_cdb(message, CXTP_FPT_IKE_SA, key));
+		}
+		assert_round_trip(message);
+		message->destroy(message);
+	}
+	for (i = 0; i < countof(without); i++)
+	{
+		message = create(without[i], AF_INET);
+		ck_assert(!message->set_transfer_id(message, &id));
+		ck_assert(!message->get_transfer_id(message, &got));
+		message->destroy(message);
+	}
+}
+END_TEST
+
+START_TEST(test_reject_transfer_id)
+{
+	chunk_t data;
+
+	reject(resized(ctdr_id_v4, 4 + 4 + 19), "CTDR truncated in the transfer ID");
+	/* a CTC with R set, but without the ID */
+	data = resized(ctc_v6, ctc_v6.len);
+	data.ptr[1] |= 0x10;
+	reject(data, "CTC truncated in the transfer ID");
+	data = copied(ctdr_id_v4);
+	memset(data.ptr + 24, 0, 4);
+	reject(data, "CTDR has a transfer ID with serial 0");
+}
+END_TEST
+
 START_TEST(test_truncate)
 {
 	cxtp_message_t *message, *parsed;
@@ -1339,6 +1449,12 @@ Suite *message_suite_create()
 	tcase_add_test(tc, test_reject_status);
 	tcase_add_test(tc, test_reject_request_length);
 	tcase_add_test(tc, test_ignore_reserved);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("transfer ID");
+	tcase_add_test(tc, test_transfer_id_encoding);
+	tcase_add_test(tc, test_transfer_id_types);
+	tcase_add_test(tc, test_reject_transfer_id);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("truncate");

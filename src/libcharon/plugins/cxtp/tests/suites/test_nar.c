@@ -14,6 +14,8 @@
 
 #include "../utils/cxtp_charon.h"
 
+#include "../../cxtp_encode.h"
+
 /**
  * nAR's side of a transfer: import, CTAR, activation, expiry, CT-Req, as
  * the dispatcher of an access router hands it messages.
@@ -105,6 +107,15 @@ static cxtp_message_t *pushed()
 }
 
 /**
+ * Another copy of the PCTD pAR sent
+ */
+static cxtp_message_t *pushed_copy()
+{
+	return cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_PCTD, 0)->message);
+}
+
+/**
  * Deliver a PCTD/CTD to nAR, processed in a job, and assert the number of
  * CTDRs nAR sent so far
  */
@@ -129,20 +140,45 @@ static u_int import()
 }
 
 /**
- * Assert the n-th CTDR nAR sent to pAR
+ * The transfer ID of the context pAR sent
  */
-static void assert_ctdr(u_int n, bool success, uint8_t status)
+static cxtp_transfer_id_t sent_id()
+{
+	cxtp_test_sent_t *sent;
+	cxtp_transfer_id_t id;
+
+	if (cxtp_test_transport_count(par_transport, CXTP_PCTD))
+	{
+		sent = cxtp_test_transport_get(par_transport, CXTP_PCTD, 0);
+	}
+	else
+	{
+		sent = cxtp_test_transport_get(par_transport, CXTP_CTD, 0);
+	}
+	ck_assert(sent->message->get_transfer_id(sent->message, &id));
+	return id;
+}
+
+/**
+ * Assert the n-th CTDR nAR sent to pAR, about a transfer
+ */
+static void assert_ctdr_for(u_int n, cxtp_transfer_id_t id, bool success,
+							uint8_t status)
 {
 	cxtp_message_t *ctdr;
 	enumerator_t *enumerator;
 	cxtp_status_t *current;
+	cxtp_transfer_id_t got;
 	host_t *mn = cxtp_test_host(MN_OLD);
 	uint8_t found = 0;
 	cxtp_test_sent_t *sent;
 
+	ck_assert(cxtp_test_transport_count(nar_transport, CXTP_CTDR) > n);
 	sent = cxtp_test_transport_get(nar_transport, CXTP_CTDR, n);
 	ctdr = sent->message;
 	ck_assert_str_eq(sent->peer, "par");
+	ck_assert(ctdr->get_transfer_id(ctdr, &got));
+	ck_assert(cxtp_transfer_id_equals(&got, &id));
 	ck_assert(mn->ip_equals(mn, ctdr->get_mn_address(ctdr)));
 	ck_assert(ctdr->get_success(ctdr) == success);
 	enumerator = ctdr->create_status_enumerator(ctdr);
@@ -156,6 +192,14 @@ static void assert_ctdr(u_int n, bool success, uint8_t status)
 	enumerator->destroy(enumerator);
 	ck_assert_int_eq(found, status);
 	mn->destroy(mn);
+}
+
+/**
+ * Assert the n-th CTDR nAR sent to pAR, about pAR's transfer
+ */
+static void assert_ctdr(u_int n, bool success, uint8_t status)
+{
+	assert_ctdr_for(n, sent_id(), success, status);
 }
 
 /**
@@ -203,6 +247,28 @@ static void assert_passive(u_int id)
 }
 
 /**
+ * The transfer nAR activated an IKE_SA from
+ */
+static cxtp_transfer_id_t activated_transfer(u_int ike_id)
+{
+	enumerator_t *enumerator;
+	cxtp_transfer_info_t *info;
+	cxtp_transfer_id_t id = {};
+
+	enumerator = nar->nar->create_transfer_enumerator(nar->nar);
+	while (enumerator->enumerate(enumerator, &info))
+	{
+		if (info->ike_id == ike_id && streq(info->state, "activated"))
+		{
+			id = *info->id;
+		}
+	}
+	enumerator->destroy(enumerator);
+	ck_assert(id.serial);
+	return id;
+}
+
+/**
  * Assert the imported IKE_SA was activated at the mobile node's new address,
  * with pAR's SAs
  */
@@ -247,9 +313,9 @@ static void assert_activated(u_int id)
 	ck_assert_int_eq(sa->seq_out, TRAFFIC_SEQ_OUT +
 					 env->settings->get_seq_jump(env->settings));
 
-	/* pAR may drop its copy */
-	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
-	assert_ctdr(1, TRUE, CXTP_STATUS_ACTIVATED);
+	/* pAR may drop its copy: the last CTDR says so, for its transfer */
+	assert_ctdr_for(cxtp_test_transport_count(nar_transport, CXTP_CTDR) - 1,
+					activated_transfer(id), TRUE, CXTP_STATUS_ACTIVATED);
 	mn->destroy(mn);
 	me->destroy(me);
 	old->destroy(old);
@@ -311,10 +377,13 @@ START_TEST(test_import_without_key)
 {
 	cxtp_message_t *pctd, *keyless;
 	enumerator_t *enumerator;
+	cxtp_transfer_id_t id;
 	cxtp_cdb_t *cdb;
 
 	pctd = pushed();
 	keyless = cxtp_message_create(CXTP_PCTD, pctd->get_mn_address(pctd));
+	ck_assert(pctd->get_transfer_id(pctd, &id));
+	ck_assert(keyless->set_transfer_id(keyless, &id));
 	enumerator = pctd->create_cdb_enumerator(pctd);
 	while (enumerator->enumerate(enumerator, &cdb))
 	{
@@ -498,7 +567,7 @@ START_TEST(test_import_expires)
 	ck_assert_int_eq(cxtp_charon_scheduled(HANDOVER_TIMEOUT * 1000), 1);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 0);
 	assert_passive(id);
-	/* pAR thaws its copy now, so nAR drops its own */
+	/* dropped, and pAR told it may thaw its copy */
 	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
 	event = cxtp_test_events_get("nar", "failure", 0);
@@ -506,6 +575,11 @@ START_TEST(test_import_expires)
 	ck_assert_str_eq(event->peer, "par");
 	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
 	ck_assert_int_eq(cxtp_charon_count(), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
+	assert_ctdr(1, TRUE, CXTP_STATUS_CANCELLED);
+	/* a late CTAR finds nothing to activate */
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
 }
 END_TEST
 
@@ -614,6 +688,277 @@ START_TEST(test_ctar_unknown_par)
 }
 END_TEST
 
+/**
+ * A copy of a PCTD as another transfer would send it: with another serial,
+ * and, with other_ike_sa, of another IKE_SA of the same mobile node (other
+ * SPIs, another token key)
+ */
+static cxtp_message_t *another(cxtp_message_t *pctd, uint32_t serial,
+							   bool other_ike_sa)
+{
+	cxtp_message_t *copy;
+	cxtp_context_t *context;
+	cxtp_transfer_id_t id;
+	enumerator_t *enumerator;
+	cxtp_cdb_t *cdb;
+	chunk_t data, key = chunk_from_chars(0x6f, 0x74, 0x68, 0x65, 0x72);
+
+	ck_assert(pctd->get_transfer_id(pctd, &id));
+	id.serial = serial;
+	copy = cxtp_message_create(CXTP_PCTD, pctd->get_mn_address(pctd));
+	copy->set_ack(copy, TRUE);
+	ck_assert(copy->set_key(copy, other_ike_sa ? key : pctd->get_key(pctd)));
+	enumerator = pctd->create_cdb_enumerator(pctd);
+	while (enumerator->enumerate(enumerator, &cdb))
+	{
+		if (cdb->fpt == CXTP_FPT_IKE_SA && other_ike_sa)
+		{
+			context = cxtp_context_create();
+			ck_assert(cxtp_decode_ike(cdb->data, &context->ike));
+			context->ike.spi_i ^= 0xff;
+			context->ike.spi_r ^= 0xff;
+			id.spi_i = context->ike.spi_i;
+			id.spi_r = context->ike.spi_r;
+			data = cxtp_encode_ike(&context->ike);
+			context->destroy(context);
+			ck_assert(copy->add_cdb(copy, cdb->fpt, data));
+			chunk_clear(&data);
+			continue;
+		}
+		ck_assert(copy->add_cdb(copy, cdb->fpt, cdb->data));
+	}
+	enumerator->destroy(enumerator);
+	ck_assert(copy->set_transfer_id(copy, &id));
+	return copy;
+}
+
+/**
+ * Count the transfers nAR holds or remembers in a state
+ */
+static u_int transfers(char *state)
+{
+	enumerator_t *enumerator;
+	cxtp_transfer_info_t *info;
+	u_int count = 0;
+
+	enumerator = nar->nar->create_transfer_enumerator(nar->nar);
+	while (enumerator->enumerate(enumerator, &info))
+	{
+		if (!state || streq(info->state, state))
+		{
+			count++;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return count;
+}
+
+/**
+ * How long nAR remembers a transfer: handover_timeout and twice the
+ * retransmission time (1 s, doubled, 3 retransmissions: 15 s)
+ */
+#define RETENTION ((HANDOVER_TIMEOUT + 2 * 15) * 1000)
+
+START_TEST(test_import_replaces_older)
+{
+	cxtp_message_t *pctd, *newer;
+	cxtp_transfer_id_t id;
+	u_int first, second;
+
+	pctd = pushed();
+	ck_assert(pctd->get_transfer_id(pctd, &id));
+	newer = another(pctd, id.serial + 1, FALSE);
+	deliver(pctd, 1);
+	first = cxtp_test_events_get("nar", "import", 0)->ike_id;
+
+	/* never activated, pAR pushed the same IKE_SA again */
+	deliver(newer, 2);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 2);
+	second = cxtp_test_events_get("nar", "import", 1)->ike_id;
+	ck_assert(first != second);
+	ck_assert_int_eq(cxtp_charon_state(first), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_charon_count(), 1);
+	id.serial++;
+	assert_ctdr_for(1, id, TRUE, 0);
+	ck_assert_int_eq(transfers("imported"), 1);
+
+	/* the node's valid CTAR activates the newer one */
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(second);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 0);
+}
+END_TEST
+
+START_TEST(test_import_other_ike_sa)
+{
+	cxtp_message_t *pctd, *other;
+	cxtp_transfer_id_t id;
+	u_int own, stale;
+
+	/* an import of another IKE_SA of the same node is there already (its
+	 * IKE_SA was replaced on pAR since) */
+	pctd = pushed();
+	ck_assert(pctd->get_transfer_id(pctd, &id));
+	other = another(pctd, id.serial + 5, TRUE);
+	deliver(other, 1);
+	stale = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	deliver(pctd, 2);
+	own = cxtp_test_events_get("nar", "import", 1)->ike_id;
+	ck_assert_int_eq(cxtp_charon_count(), 2);
+	ck_assert_int_eq(transfers("imported"), 2);
+
+	/* the token decides which one the CTAR is for */
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 0);
+	assert_activated(own);
+	ck_assert_int_eq(cxtp_charon_state(stale), IKE_PASSIVE);
+}
+END_TEST
+
+/**
+ * pAR's CTC for a transfer
+ */
+static void deliver_ctc(cxtp_transfer_id_t id, u_int ctdrs)
+{
+	cxtp_message_t *ctc;
+	host_t *mn = cxtp_test_host(MN_OLD);
+
+	ctc = cxtp_message_create(CXTP_CTC, mn);
+	ck_assert(ctc->set_transfer_id(ctc, &id));
+	mn->destroy(mn);
+	deliver(ctc, ctdrs);
+}
+
+START_TEST(test_cancel)
+{
+	cxtp_message_t *pctd;
+	cxtp_test_event_t *event;
+	u_int id;
+
+	pctd = pushed();
+	deliver(cxtp_test_message_copy(pctd), 1);
+	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	deliver_ctc(sent_id(), 2);
+	assert_ctdr(1, TRUE, CXTP_STATUS_CANCELLED);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "cancel"), 1);
+	event = cxtp_test_events_get("nar", "cancel", 0);
+	ck_assert_int_eq(event->ike_id, id);
+	ck_assert_int_eq(transfers("imported"), 0);
+	/* its CTAR activates nothing */
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	/* a late copy of its PCTD is refused */
+	deliver(pctd, 3);
+	assert_ctdr(2, TRUE, CXTP_STATUS_CANCELLED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 1);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	/* and a repeated CTC answered alike */
+	deliver_ctc(sent_id(), 4);
+	assert_ctdr(3, TRUE, CXTP_STATUS_CANCELLED);
+}
+END_TEST
+
+START_TEST(test_cancel_activated)
+{
+	u_int id;
+
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+	/* pAR asks, its CTDR about the activation got lost */
+	deliver_ctc(sent_id(), 3);
+	assert_ctdr(2, TRUE, CXTP_STATUS_ACTIVATED);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "cancel"), 0);
+	/* a copy of its PCTD does not import it again */
+	deliver(another(pushed_copy(), sent_id().serial, FALSE), 4);
+	assert_ctdr(3, TRUE, CXTP_STATUS_ACTIVATED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 1);
+}
+END_TEST
+
+START_TEST(test_cancel_unknown)
+{
+	cxtp_message_t *pctd;
+
+	/* the CTC overtook its PCTD */
+	pctd = pushed();
+	deliver_ctc(sent_id(), 1);
+	assert_ctdr(0, TRUE, CXTP_STATUS_CANCELLED);
+	deliver(pctd, 2);
+	assert_ctdr(1, TRUE, CXTP_STATUS_CANCELLED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 0);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+}
+END_TEST
+
+START_TEST(test_newer_transfer_of_live_ike_sa)
+{
+	u_int id;
+
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+	/* a transfer of an IKE_SA live here: nothing for pAR to thaw */
+	deliver(another(pushed_copy(), sent_id().serial + 1, FALSE), 3);
+	assert_ctdr_for(2, (cxtp_transfer_id_t){
+					.spi_i = spi_i, .spi_r = spi_r,
+					.serial = sent_id().serial + 1,
+				}, TRUE, CXTP_STATUS_ACTIVATED);
+	ck_assert_int_eq(cxtp_charon_count(), 1);
+}
+END_TEST
+
+START_TEST(test_remembered)
+{
+	u_int id;
+
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+	ck_assert_int_eq(transfers("activated"), 1);
+	/* long enough for pAR's questions, not forever */
+	ck_assert_int_eq(cxtp_charon_scheduled(RETENTION), 1);
+	cxtp_charon_run_scheduled(RETENTION);
+	ck_assert_int_eq(transfers(NULL), 0);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+}
+END_TEST
+
+START_TEST(test_activated_ike_sa_deleted)
+{
+	u_int id;
+
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+	/* an IKE_SA that goes takes what we remember of it along */
+	cxtp_charon_remove(id);
+	ck_assert_int_eq(transfers(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_imported_ike_sa_deleted)
+{
+	u_int id;
+
+	id = import();
+	/* the operator terminated the passive IKE_SA */
+	cxtp_charon_remove(id);
+	ck_assert_int_eq(transfers("imported"), 0);
+	ck_assert_int_eq(transfers("cancelled"), 1);
+	/* pAR may thaw */
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
+	assert_ctdr(1, TRUE, CXTP_STATUS_CANCELLED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	/* its timer does nothing more */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+}
+END_TEST
+
 Suite *nar_suite_create()
 {
 	Suite *s;
@@ -638,6 +983,19 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_forged_token);
 	tcase_add_test(tc, test_forged_same_sequence);
 	tcase_add_test(tc, test_duplicate_ctar);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lifecycle");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_import_replaces_older);
+	tcase_add_test(tc, test_import_other_ike_sa);
+	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_cancel_activated);
+	tcase_add_test(tc, test_cancel_unknown);
+	tcase_add_test(tc, test_newer_transfer_of_live_ike_sa);
+	tcase_add_test(tc, test_remembered);
+	tcase_add_test(tc, test_activated_ike_sa_deleted);
+	tcase_add_test(tc, test_imported_ike_sa_deleted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reactive");

@@ -1300,20 +1300,28 @@ cxtp_test_ar_t *cxtp_test_ar_create(cxtp_charon_t *env, char *name)
 	icmp = ar->dispatcher->get_icmp(ar->dispatcher);
 	ck_assert(transport == &ar->transport->transport);
 	ck_assert(icmp == &ar->icmp->icmp);
+	ar->freeze = cxtp_freeze_create();
 	ar->par = cxtp_par_create(env->capture, env->transfers, env->settings,
-							  transport);
+							  transport, ar->freeze);
 	ar->nar = cxtp_nar_create(env->transfers, env->settings, transport, icmp,
 							  ar->pad);
 	ar->par->set_event_cb(ar->par, cxtp_test_event_cb, name);
 	ar->nar->set_event_cb(ar->nar, cxtp_test_event_cb, name);
+	charon->bus->add_listener(charon->bus, &ar->par->listener);
+	charon->kernel->add_listener(charon->kernel, &ar->freeze->listener);
+	charon->bus->add_listener(charon->bus, &ar->nar->listener);
 	ar->dispatcher->set_roles(ar->dispatcher, ar->par, ar->nar, NULL);
 	return ar;
 }
 
 void cxtp_test_ar_destroy(cxtp_test_ar_t *ar)
 {
+	charon->bus->remove_listener(charon->bus, &ar->par->listener);
+	charon->kernel->remove_listener(charon->kernel, &ar->freeze->listener);
+	charon->bus->remove_listener(charon->bus, &ar->nar->listener);
 	ar->dispatcher->destroy(ar->dispatcher);
 	ar->par->destroy(ar->par);
+	ar->freeze->destroy(ar->freeze);
 	ar->nar->destroy(ar->nar);
 	ar->pad->destroy(ar->pad);
 	free(ar);

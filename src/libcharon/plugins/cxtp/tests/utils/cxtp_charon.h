@@ -437,6 +437,8 @@ typedef struct {
 	cxtp_test_icmp_t *icmp;
 	/** PAD entries of the contexts it activated */
 	cxtp_pad_t *pad;
+	/** IKE_SAs pAR froze */
+	cxtp_freeze_t *freeze;
 	/** its roles, reporting events as the name it was created with */
 	cxtp_par_t *par;
 	cxtp_nar_t *nar;
