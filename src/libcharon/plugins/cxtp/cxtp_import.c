@@ -14,12 +14,14 @@
 
 
 #include "cxtp_import.h"
+#include "cxtp_seq.h"
 #include "cxtp_spi_hook.h"
 
 #include <inttypes.h>
 
 #include <daemon.h>
 #include <sa/ikev2/keymat_v2.h>
+#include <processing/jobs/rekey_child_sa_job.h>
 #include <processing/jobs/rekey_ike_sa_job.h>
 #include <credentials/auth_cfg.h>
 
@@ -158,6 +160,7 @@ u_int cxtp_import(cxtp_context_t *context)
 		 context->children->get_count(context->children) == 1 ? "" : "s");
 	charon->bus->set_sa(charon->bus, NULL);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	time_monotonic(&context->received);
 	return unique_id;
 }
 
@@ -211,10 +214,12 @@ static linked_list_t *clone_ts(linked_list_t *list)
 }
 
 /**
- * Install one transferred CHILD_SA at the IKE_SA's new addresses
+ * Install one transferred CHILD_SA at the IKE_SA's new addresses, its
+ * outbound sequence numbers jump ahead of pAR's by jump; sets rekey if it
+ * must be rekeyed at once
  */
 static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
-						   uint32_t seq_jump)
+						   uint64_t jump, bool *rekey_now)
 {
 	cxtp_child_keys_t *keys = &child->keys;
 	child_sa_create_t data = {
@@ -225,7 +230,6 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 		.window = child->replay_window,
 		.bitmap = child->replay_bitmap,
 	}, out = {
-		.seq_out = child->seq_out + seq_jump,
 		.window = child->replay_window,
 	};
 	linked_list_t *local_ts, *remote_ts;
@@ -236,6 +240,9 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	uint32_t spi_in;
 	time_t rekey, now;
 	bool ok;
+
+	*rekey_now = !cxtp_seq_continue(child->seq_out, child->esn, jump,
+									&out.seq_out);
 
 	cfg = find_child_cfg(ike_sa, child->child_cfg);
 	if (!cfg)
@@ -295,11 +302,66 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	rekey = child_sa->get_lifetime(child_sa, FALSE);
 	now = time_monotonic(NULL);
 	DBG1(DBG_CHD, "cxtp: CHILD_SA %s{%u} installed with SPIs %.8x_i %.8x_o, "
-		 "outbound sequence numbers from %"PRIu64", rekeying in %us",
-		 child_sa->get_name(child_sa), child_sa->get_unique_id(child_sa),
-		 ntohl(spi_in), ntohl(child->spi_out), out.seq_out + 1,
+		 "outbound sequence numbers from %"PRIu64" (%"PRIu64" + %"PRIu64"), "
+		 "rekeying in %us", child_sa->get_name(child_sa),
+		 child_sa->get_unique_id(child_sa), ntohl(spi_in),
+		 ntohl(child->spi_out), out.seq_out + 1, child->seq_out, jump,
 		 rekey > now ? (u_int)(rekey - now) : 0);
+	if (*rekey_now)
+	{
+		DBG1(DBG_CHD, "cxtp: a jump of %"PRIu64" leaves CHILD_SA %s{%u} "
+			 "%s, rekeying it now", jump, child_sa->get_name(child_sa),
+			 child_sa->get_unique_id(child_sa), child->esn ?
+			 "with numbers its peer cannot place" :
+			 out.seq_out >= UINT32_MAX ? "no sequence numbers to send with" :
+			 "past half of its sequence numbers");
+		/* queued: it runs once the IKE_SA is checked in */
+		lib->processor->queue_job(lib->processor, (job_t*)
+					rekey_child_sa_job_create(child->protocol, spi_in,
+											  ike_sa->get_my_host(ike_sa)));
+	}
 	return TRUE;
+}
+
+/**
+ * How long after the first transmission pAR's last retransmission of a
+ * context leaves, if our retransmission settings are pAR's: pAR took the
+ * counter that long before the copy that arrived at most
+ */
+static uint64_t transit_time(cxtp_settings_t *settings)
+{
+	double wait, total = 0;
+	u_int i, tries;
+
+	wait = settings->get_retransmit_timeout(settings);
+	tries = settings->get_retransmit_tries(settings);
+	for (i = 0; i < tries && total < UINT32_MAX; i++)
+	{
+		total += wait;
+		wait *= settings->get_retransmit_base(settings);
+	}
+	return min(total, UINT32_MAX);
+}
+
+/**
+ * How far the outbound sequence numbers of a context jump ahead of pAR's
+ */
+static uint64_t seq_jump(cxtp_context_t *context, cxtp_settings_t *settings)
+{
+	cxtp_seq_jump_t jump = {
+		.fixed = settings->get_seq_jump(settings),
+	};
+	timeval_t now;
+
+	if (context->predictive)
+	{	/* pAR kept sending, the node receiving, until the node moved */
+		time_monotonic(&now);
+		jump.rate = settings->get_seq_rate(settings);
+		jump.elapsed = transit_time(settings) +
+			(now.tv_sec - context->received.tv_sec) * 1000 +
+			(now.tv_usec - context->received.tv_usec) / 1000;
+	}
+	return cxtp_seq_jump(&jump);
 }
 
 /**
@@ -378,14 +440,15 @@ static void keep_lifetimes(ike_sa_t *ike_sa, cxtp_ike_context_t *ike,
  * Described in header
  */
 bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
-				   host_t *remote, uint32_t seq_jump)
+				   host_t *remote, cxtp_settings_t *settings)
 {
 	cxtp_ike_context_t *ike = &context->ike;
 	enumerator_t *enumerator;
 	cxtp_child_context_t *child;
 	host_t *me, *other;
+	uint64_t jump;
 	time_t now;
-	bool ok = TRUE;
+	bool ok = TRUE, rekey;
 
 	/* keep the ports in use, the NAT-T port in particular */
 	me = local->clone(local);
@@ -399,10 +462,11 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	{
 		return FALSE;
 	}
+	jump = seq_jump(context, settings);
 	enumerator = context->children->create_enumerator(context->children);
 	while (ok && enumerator->enumerate(enumerator, &child))
 	{
-		ok = activate_child(ike_sa, child, seq_jump);
+		ok = activate_child(ike_sa, child, jump, &rekey);
 	}
 	enumerator->destroy(enumerator);
 	if (!ok)

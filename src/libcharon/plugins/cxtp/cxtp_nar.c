@@ -202,6 +202,7 @@ static cxtp_context_t *decode_context(cxtp_message_t *message)
 		}
 	}
 	enumerator->destroy(enumerator);
+	context->predictive = message->get_type(message) == CXTP_PCTD;
 	if (!ok || ike != 1 || pad != 1)
 	{
 		DBG1(DBG_IKE, "cxtp: invalid context for %H",
@@ -300,8 +301,7 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	if (ike_sa)
 	{
 		charon->bus->set_sa(charon->bus, ike_sa);
-		ok = cxtp_activate(ike_sa, entry->context, dst, src,
-						   this->settings->get_seq_jump(this->settings));
+		ok = cxtp_activate(ike_sa, entry->context, dst, src, this->settings);
 		if (ok)
 		{
 			this->transfers->set_transfers(this->transfers, ike_sa,

@@ -108,14 +108,15 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		peers = settings->get_peer_count(settings);
 		DBG1(DBG_CFG, "cxtp: listening port %u, retransmit timeout %s, "
 			 "%u retransmissions, backoff base %.2f, %u CTARs/s per source, "
-			 "ESP sequence number jump %u, %u peer%s",
+			 "ESP sequence number jump %u + %u/s, %u peer%s",
 			 settings->get_port(settings),
 			 cxtp_options_print_time(settings->get_retransmit_timeout(settings),
 									 timeout, sizeof(timeout)),
 			 settings->get_retransmit_tries(settings),
 			 settings->get_retransmit_base(settings),
 			 settings->get_ctar_rate(settings),
-			 settings->get_seq_jump(settings), peers, peers == 1 ? "" : "s");
+			 settings->get_seq_jump(settings),
+			 settings->get_seq_rate(settings), peers, peers == 1 ? "" : "s");
 		this->capture = cxtp_capture_create();
 		charon->bus->add_listener(charon->bus, &this->capture->listener);
 		this->transfers = cxtp_transfers_create(this->capture);

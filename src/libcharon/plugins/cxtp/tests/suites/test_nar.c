@@ -48,6 +48,18 @@ static uint32_t spi_in, spi_out;
  */
 #define SEQ 0x01020304
 
+/**
+ * Whether nAR got the context in a CTD, after the node left pAR, rather than
+ * in a PCTD
+ */
+static bool reactive;
+
+/**
+ * How long before the context arrived pAR may have taken it, in ms: the last
+ * of the default 3 retransmissions leaves 1 s + 2 s + 4 s after the first
+ */
+#define TRANSIT_MS 7000
+
 START_SETUP(setup)
 {
 	enumerator_t *enumerator;
@@ -55,6 +67,7 @@ START_SETUP(setup)
 	ike_sa_id_t *id;
 
 	env = cxtp_charon_setup();
+	reactive = FALSE;
 	par = cxtp_test_ar_create(env, "par");
 	par_transport = par->transport;
 	nar = cxtp_test_ar_create(env, "nar");
@@ -203,6 +216,28 @@ static void assert_passive(u_int id)
 }
 
 /**
+ * Assert nAR's outbound sequence numbers continue above anything pAR may
+ * have sent since it took its counter
+ */
+static void assert_seq_out(cxtp_test_sa_t *sa)
+{
+	uint64_t jump = env->settings->get_seq_jump(env->settings);
+	uint64_t rate = env->settings->get_seq_rate(env->settings);
+
+	ck_assert(sa->has_replay);
+	if (reactive)
+	{	/* pAR took it after the node left */
+		ck_assert_int_eq(sa->seq_out, TRAFFIC_SEQ_OUT + jump);
+		return;
+	}
+	/* pAR may have sent at seq_rate since, and the test ran for less
+	 * than a second */
+	ck_assert(sa->seq_out >= TRAFFIC_SEQ_OUT + jump + rate * TRANSIT_MS / 1000);
+	ck_assert(sa->seq_out <= TRAFFIC_SEQ_OUT + jump +
+						  rate * (TRANSIT_MS + 1000) / 1000);
+}
+
+/**
  * Assert the imported IKE_SA was activated at the mobile node's new address,
  * with pAR's SAs
  */
@@ -243,9 +278,7 @@ static void assert_activated(u_int id)
 	ck_assert(sa);
 	ck_assert(sa->src->ip_equals(sa->src, me));
 	ck_assert(sa->dst->ip_equals(sa->dst, mn));
-	ck_assert(sa->has_replay);
-	ck_assert_int_eq(sa->seq_out, TRAFFIC_SEQ_OUT +
-					 env->settings->get_seq_jump(env->settings));
+	assert_seq_out(sa);
 
 	/* pAR may drop its copy */
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
@@ -411,6 +444,71 @@ START_TEST(test_activate_without_ack)
 }
 END_TEST
 
+/**
+ * Whether an IKE_SA has a CHILD_SA rekey queued or under way
+ */
+static bool rekeying(u_int id)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	task_t *task;
+	task_queue_t queues[] = { TASK_QUEUE_ACTIVE, TASK_QUEUE_QUEUED };
+	bool found = FALSE;
+	int i;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													id);
+	ck_assert(ike_sa);
+	for (i = 0; i < countof(queues); i++)
+	{
+		enumerator = ike_sa->create_task_enumerator(ike_sa, queues[i]);
+		while (enumerator->enumerate(enumerator, &task))
+		{
+			found = found || task->get_type(task) == TASK_CHILD_REKEY;
+		}
+		enumerator->destroy(enumerator);
+	}
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return found;
+}
+
+START_TEST(test_activate_seq_exhausted)
+{
+	cxtp_test_sa_t *sa;
+	u_int id;
+
+	/* pAR may have sent more than the 32-bit SA has numbers left */
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.seq_rate",
+						   "4294967295", lib->ns);
+	env->settings->reload(env->settings);
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+	/* it sends nothing the node takes for a replay... */
+	sa = cxtp_test_kernel_find(id, spi_out, FALSE);
+	ck_assert(sa);
+	ck_assert_int_eq(sa->seq_out, UINT32_MAX);
+	sa = cxtp_test_kernel_find(id, spi_in, TRUE);
+	ck_assert_int_eq(sa->seq_in, TRAFFIC_SEQ_IN);
+	/* ...until a rekey gave it fresh numbers */
+	ck_assert(!rekeying(id));
+	cxtp_charon_run_jobs();
+	ck_assert(rekeying(id));
+}
+END_TEST
+
+START_TEST(test_activate_seq_fits)
+{
+	u_int id;
+
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+	cxtp_charon_run_jobs();
+	ck_assert(!rekeying(id));
+}
+END_TEST
+
 START_TEST(test_activate_fails)
 {
 	cxtp_test_event_t *event;
@@ -522,6 +620,7 @@ static cxtp_message_t *requested()
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 	ck_assert_int_eq(cxtp_test_transport_count(par_transport, CXTP_CTD), 1);
 	cxtp_charon_remove(par_id);
+	reactive = TRUE;
 	return cxtp_test_message_copy(
 				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
 }
@@ -635,6 +734,8 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_activate);
 	tcase_add_test(tc, test_activate_without_ack);
 	tcase_add_test(tc, test_activate_fails);
+	tcase_add_test(tc, test_activate_seq_fits);
+	tcase_add_test(tc, test_activate_seq_exhausted);
 	tcase_add_test(tc, test_forged_token);
 	tcase_add_test(tc, test_forged_same_sequence);
 	tcase_add_test(tc, test_duplicate_ctar);
