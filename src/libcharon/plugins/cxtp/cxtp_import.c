@@ -13,6 +13,9 @@
  */
 
 
+#define _GNU_SOURCE
+#include <stdio.h>
+
 #include "cxtp_import.h"
 #include "cxtp_seq.h"
 #include "cxtp_spi_hook.h"
@@ -70,18 +73,37 @@ static auth_cfg_t *remote_auth(cxtp_context_t *context)
 	return auth;
 }
 
+/**
+ * Set the reason of a failure, returns 0
+ */
+static u_int failed(char **reason, char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	if (vasprintf(reason, fmt, args) < 0)
+	{
+		*reason = strdup("importing the context failed");
+	}
+	va_end(args);
+	return 0;
+}
+
 /*
  * Described in header
  */
-u_int cxtp_import(cxtp_context_t *context)
+u_int cxtp_import(cxtp_context_t *context, cxtp_leases_t *leases,
+				  char **reason)
 {
 	cxtp_ike_context_t *ike = &context->ike;
 	cxtp_ike_keys_t *keys = &ike->keys;
+	enumerator_t *enumerator;
 	ike_sa_id_t *id;
 	ike_sa_t *ike_sa, *existing;
 	peer_cfg_t *peer_cfg;
 	proposal_t *proposal;
 	keymat_v2_t *keymat;
+	host_t *vip;
 	u_int unique_id;
 	int i;
 
@@ -97,7 +119,7 @@ u_int cxtp_import(cxtp_context_t *context)
 			 existing->get_unique_id(existing));
 		charon->ike_sa_manager->checkin(charon->ike_sa_manager, existing);
 		id->destroy(id);
-		return 0;
+		return failed(reason, "its IKE SPIs collide with an IKE_SA here");
 	}
 	peer_cfg = charon->backends->get_peer_cfg_by_name(charon->backends,
 													  ike->peer_cfg);
@@ -106,14 +128,14 @@ u_int cxtp_import(cxtp_context_t *context)
 		DBG1(DBG_IKE, "cxtp: no connection '%s' for the context of '%Y'",
 			 ike->peer_cfg, ike->remote_id);
 		id->destroy(id);
-		return 0;
+		return failed(reason, "no connection '%s' here", ike->peer_cfg);
 	}
 	ike_sa = ike_sa_create(id, ike->initiator, IKEV2);
 	id->destroy(id);
 	if (!ike_sa)
 	{
 		peer_cfg->destroy(peer_cfg);
-		return 0;
+		return failed(reason, "creating an IKE_SA failed");
 	}
 	charon->bus->set_sa(charon->bus, ike_sa);
 	proposal = ike_proposal(ike);
@@ -128,7 +150,7 @@ u_int cxtp_import(cxtp_context_t *context)
 		peer_cfg->destroy(peer_cfg);
 		charon->bus->set_sa(charon->bus, NULL);
 		ike_sa->destroy(ike_sa);
-		return 0;
+		return failed(reason, "importing its IKE_SA keys failed");
 	}
 	ike_sa->set_proposal(ike_sa, proposal);
 	proposal->destroy(proposal);
@@ -152,6 +174,23 @@ u_int cxtp_import(cxtp_context_t *context)
 	}
 	ike_sa->set_message_id(ike_sa, TRUE, ike->mid_initiate);
 	ike_sa->set_message_id(ike_sa, FALSE, ike->mid_respond);
+	/* the node keeps its addresses: refused here, before anything of it is
+	 * in the manager, if another node uses one */
+	*reason = leases->take(leases, ike->remote_id, ike->remote_vips,
+						   ike->pool);
+	if (*reason)
+	{
+		charon->bus->set_sa(charon->bus, NULL);
+		ike_sa->destroy(ike_sa);
+		return 0;
+	}
+	/* released with the IKE_SA, as charon releases any virtual IP */
+	enumerator = ike->remote_vips->create_enumerator(ike->remote_vips);
+	while (enumerator->enumerate(enumerator, &vip))
+	{
+		ike_sa->add_virtual_ip(ike_sa, FALSE, vip);
+	}
+	enumerator->destroy(enumerator);
 	ike_sa->set_state(ike_sa, IKE_PASSIVE);
 	unique_id = ike_sa->get_unique_id(ike_sa);
 	DBG1(DBG_IKE, "cxtp: imported IKE_SA %s[%u] of '%Y' with %d CHILD_SA%s, "
@@ -365,43 +404,6 @@ static uint64_t seq_jump(cxtp_context_t *context, cxtp_settings_t *settings)
 }
 
 /**
- * Reserve the peer's virtual IPs in the pool they came from
- */
-static bool reserve_vips(ike_sa_t *ike_sa, cxtp_ike_context_t *ike)
-{
-	enumerator_t *enumerator;
-	linked_list_t *pools;
-	host_t *vip, *lease;
-	bool ok = TRUE;
-
-	pools = linked_list_create();
-	if (ike->pool)
-	{
-		pools->insert_last(pools, ike->pool);
-	}
-	enumerator = ike->remote_vips->create_enumerator(ike->remote_vips);
-	while (ok && enumerator->enumerate(enumerator, &vip))
-	{
-		lease = charon->attributes->acquire_address(charon->attributes, pools,
-													ike_sa, vip);
-		if (lease && lease->ip_equals(lease, vip))
-		{
-			ike_sa->add_virtual_ip(ike_sa, FALSE, lease);
-		}
-		else
-		{
-			DBG1(DBG_IKE, "cxtp: virtual IP %H of '%Y' is not available in "
-				 "pool '%s'", vip, ike->remote_id, ike->pool ?: "(none)");
-			ok = FALSE;
-		}
-		DESTROY_IF(lease);
-	}
-	enumerator->destroy(enumerator);
-	pools->destroy(pools);
-	return ok;
-}
-
-/**
  * Continue the IKE_SA's rekeying and reauthentication schedule where pAR
  * left it: set_state() schedules nAR's own, shorter, times only, so an
  * IKE_SA that moves often still gets rekeyed in time
@@ -458,10 +460,6 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	ike_sa->set_my_host(ike_sa, me);
 	ike_sa->set_other_host(ike_sa, other);
 
-	if (!reserve_vips(ike_sa, ike))
-	{
-		return FALSE;
-	}
 	jump = seq_jump(context, settings);
 	enumerator = context->children->create_enumerator(context->children);
 	while (ok && enumerator->enumerate(enumerator, &child))
@@ -477,6 +475,8 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	keep_lifetimes(ike_sa, ike, now, FALSE);
 	ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
 	keep_lifetimes(ike_sa, ike, now, TRUE);
+	/* its virtual IPs are served here now (imported as transferred leases) */
+	charon->bus->assign_vips(charon->bus, ike_sa, TRUE);
 	/* cxtp-spi-hook: the MOBIKE update, UPDATE_SPI for replaced SPIs */
 	cxtp_spi_hook_activated(ike_sa);
 	DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] activated between %H[%Y]...%H[%Y]",

@@ -61,6 +61,11 @@ struct private_cxtp_nar_t {
 	cxtp_pad_t *pad;
 
 	/**
+	 * Virtual IPs in use here, transferred leases
+	 */
+	cxtp_leases_t *leases;
+
+	/**
 	 * Contexts received from a peer and imported as passive IKE_SAs,
 	 * entry_t
 	 */
@@ -232,6 +237,25 @@ static void send_ctdr(private_cxtp_nar_t *this, char *peer, host_t *mn,
 }
 
 /**
+ * Tell a mobile node whose CTAR we cannot activate that its context was not
+ * transferred, so it does not keep a tunnel that carries nothing (RFC 4067
+ * lists the feature profiles not transferred in the CTAA)
+ */
+static void send_refusal(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+						 cxtp_message_t *message)
+{
+	cxtp_message_t *reply;
+
+	DBG1(DBG_IKE, "cxtp: refused the CTAR of %H, its context was not "
+		 "transferred, sending a CTAA saying so",
+		 message->get_mn_address(message));
+	reply = cxtp_message_create(CXTP_CTAA, message->get_mn_address(message));
+	reply->add_status(reply, CXTP_FPT_IKE_SA, CXTP_STATUS_FAILED);
+	this->icmp->send(this->icmp, dst, src, reply);
+	reply->destroy(reply);
+}
+
+/**
  * Remember a CTAR whose token was valid, its retransmissions are duplicates;
  * remembering unverified ones would let a forged CTAR with a sequence number
  * seen on pAR's link block the mobile node's own
@@ -323,6 +347,10 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 		this->icmp->send(this->icmp, dst, src, reply);
 		reply->destroy(reply);
 	}
+	else if (!ok)
+	{
+		send_refusal(this, src, dst, message);
+	}
 	send_ctdr(this, entry->handover.peer, entry->handover.mn, ok,
 			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
 	this->imported->event(this->imported, ok ? CXTP_EVENT_ACTIVATE : CXTP_EVENT_FAILURE,
@@ -370,12 +398,48 @@ static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
 	found->destroy(found);
 }
 
+/**
+ * Answer the CTARs waiting for a context we refused, if their token is valid
+ * for it
+ */
+static void refuse_waiting(private_cxtp_nar_t *this, host_t *mn, chunk_t key)
+{
+	enumerator_t *enumerator;
+	linked_list_t *found;
+	ctar_t *ctar;
+
+	found = linked_list_create();
+	this->mutex->lock(this->mutex);
+	enumerator = this->waiting->create_enumerator(this->waiting);
+	while (enumerator->enumerate(enumerator, &ctar))
+	{
+		if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+		{
+			this->waiting->remove_at(this->waiting, enumerator);
+			found->insert_last(found, ctar);
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
+	{
+		this->transport->acknowledge(this->transport, ctar->request);
+		if (key.len && ctar->message->verify_token(ctar->message, key))
+		{
+			send_refusal(this, ctar->src, ctar->dst, ctar->message);
+		}
+		ctar_destroy(ctar);
+	}
+	found->destroy(found);
+}
+
 METHOD(cxtp_nar_t, process_ctd, void,
 	private_cxtp_nar_t *this, char *peer, cxtp_message_t *message)
 {
 	host_t *mn = message->get_mn_address(message);
 	cxtp_context_t *context;
 	entry_t *entry;
+	char *reason = NULL;
 	u_int ike_id, serial;
 
 	if (this->imported->has(this->imported, 0, mn))
@@ -391,13 +455,21 @@ METHOD(cxtp_nar_t, process_ctd, void,
 		return;
 	}
 	context = decode_context(message);
-	ike_id = context ? cxtp_import(context) : 0;
+	ike_id = context ? cxtp_import(context, this->leases, &reason) : 0;
 	if (!ike_id)
 	{
-		DESTROY_IF(context);
+		if (context)
+		{
+			DBG1(DBG_IKE, "cxtp: refusing the context of '%Y' from peer '%s': "
+				 "%s", context->ike.remote_id, peer, reason);
+			context->destroy(context);
+		}
 		send_ctdr(this, peer, mn, FALSE, CXTP_STATUS_FAILED);
 		this->imported->event(this->imported, CXTP_EVENT_FAILURE, 0, peer, mn,
-							  "importing the context failed");
+							  reason ?: "importing the context failed");
+		free(reason);
+		/* reactive: the mobile node waits for it on our link */
+		refuse_waiting(this, mn, message->get_key(message));
 		return;
 	}
 	DBG1(DBG_IKE, "cxtp: context of '%Y' at %H from peer '%s' imported as "
@@ -577,7 +649,7 @@ METHOD(cxtp_nar_t, destroy, void,
 cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 							cxtp_settings_t *settings,
 							cxtp_transport_t *transport, cxtp_icmp_t *icmp,
-							cxtp_pad_t *pad)
+							cxtp_pad_t *pad, cxtp_leases_t *leases)
 {
 	private_cxtp_nar_t *this;
 
@@ -598,6 +670,7 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 		.transport = transport,
 		.icmp = icmp,
 		.pad = pad,
+		.leases = leases,
 		.imported = cxtp_handovers_create(settings, (void*)entry_destroy),
 		.waiting = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),

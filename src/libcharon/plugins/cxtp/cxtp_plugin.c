@@ -64,6 +64,11 @@ struct private_cxtp_plugin_t {
 	cxtp_pad_t *pad;
 
 	/**
+	 * Virtual IPs in use, transferred leases
+	 */
+	cxtp_leases_t *leases;
+
+	/**
 	 * The previous access router's side, if peers can be reached
 	 */
 	cxtp_par_t *par;
@@ -131,12 +136,16 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		charon->bus->add_listener(charon->bus, &this->mn->ike_listener);
 		this->pad = cxtp_pad_create(settings);
 		lib->credmgr->add_set(lib->credmgr, &this->pad->set);
+		this->leases = cxtp_leases_create();
+		charon->attributes->add_provider(charon->attributes,
+										 &this->leases->provider);
+		charon->bus->add_listener(charon->bus, &this->leases->listener);
 		if (transport)
 		{
 			this->par = cxtp_par_create(this->capture, this->transfers,
 										settings, transport);
 			this->nar = cxtp_nar_create(this->transfers, settings, transport,
-										icmp, this->pad);
+										icmp, this->pad, this->leases);
 		}
 		this->dispatcher->set_roles(this->dispatcher, this->par, this->nar,
 									this->mn);
@@ -170,6 +179,15 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			lib->credmgr->remove_set(lib->credmgr, &this->pad->set);
 			this->pad->destroy(this->pad);
 			this->pad = NULL;
+		}
+		if (this->leases)
+		{
+			charon->bus->remove_listener(charon->bus,
+										 &this->leases->listener);
+			charon->attributes->remove_provider(charon->attributes,
+												&this->leases->provider);
+			this->leases->destroy(this->leases);
+			this->leases = NULL;
 		}
 		DESTROY_IF(this->mn);
 		this->mn = NULL;
@@ -225,6 +243,7 @@ METHOD(plugin_t, destroy, void,
 	DESTROY_IF(this->nar);
 	DESTROY_IF(this->mn);
 	DESTROY_IF(this->pad);
+	DESTROY_IF(this->leases);
 	DESTROY_IF(this->transfers);
 	DESTROY_IF(this->capture);
 	DESTROY_IF(this->settings);

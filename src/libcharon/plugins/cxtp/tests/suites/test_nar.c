@@ -188,6 +188,59 @@ static char *transfer_state(u_int id)
 }
 
 /**
+ * Give pAR's IKE_SA the virtual IP it leased the mobile node
+ */
+static void lease_vip(char *address)
+{
+	ike_sa_t *ike_sa;
+	host_t *vip = host_create_from_string(address, 0);
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ck_assert(ike_sa);
+	ike_sa->add_virtual_ip(ike_sa, FALSE, vip);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	vip->destroy(vip);
+}
+
+/**
+ * Another mobile node, 'dave', attached to nAR with a virtual IP of nAR's
+ * pool, as charon reports it; destroy it when done
+ */
+static ike_sa_t *other_node(char *address)
+{
+	ike_sa_id_t *id = ike_sa_id_create(IKEV2, 0x1111, 0x2222, FALSE);
+	host_t *vip = host_create_from_string(address, 0);
+	ike_sa_t *ike_sa;
+
+	ike_sa = ike_sa_create(id, FALSE, IKEV2);
+	id->destroy(id);
+	ike_sa->set_other_id(ike_sa, identification_create_from_string("dave"));
+	ike_sa->add_virtual_ip(ike_sa, FALSE, vip);
+	vip->destroy(vip);
+	nar->leases->listener.assign_vips(&nar->leases->listener, ike_sa, TRUE);
+	return ike_sa;
+}
+
+/**
+ * Whether nAR holds an address for a node other than 'dave'
+ */
+static bool vip_held(char *address)
+{
+	identification_t *id = identification_create_from_string("dave");
+	linked_list_t *vips;
+	char *reason;
+
+	vips = linked_list_create_with_items(host_create_from_string(address, 0),
+										 NULL);
+	reason = nar->leases->take(nar->leases, id, vips, NULL);
+	vips->destroy_offset(vips, offsetof(host_t, destroy));
+	id->destroy(id);
+	free(reason);
+	return reason != NULL;
+}
+
+/**
  * The mobile node's CTAR after its move, naming pAR
  */
 static void process_ctar(uint32_t seq, uint32_t token_seq, bool ack)
@@ -303,6 +356,40 @@ static void assert_ctaa()
 	ck_assert(sent->dst->ip_equals(sent->dst, mn));
 	ck_assert(old->ip_equals(old,
 							 sent->message->get_mn_address(sent->message)));
+	mn->destroy(mn);
+	me->destroy(me);
+	old->destroy(old);
+}
+
+/**
+ * Assert nAR told the mobile node, and only it, that its context was not
+ * transferred: a CTAA listing the IKE_SA's feature profile as failed
+ */
+static void assert_refusal()
+{
+	host_t *mn = cxtp_test_host(MN_NEW), *me = cxtp_test_host(NAR);
+	host_t *old = cxtp_test_host(MN_OLD);
+	enumerator_t *enumerator;
+	cxtp_status_t *status;
+	cxtp_test_sent_t *sent;
+	uint8_t found = 0;
+
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
+	sent = cxtp_test_icmp_get(icmp, CXTP_CTAA, 0);
+	ck_assert(sent->src->ip_equals(sent->src, me));
+	ck_assert(sent->dst->ip_equals(sent->dst, mn));
+	ck_assert(old->ip_equals(old,
+							 sent->message->get_mn_address(sent->message)));
+	enumerator = sent->message->create_status_enumerator(sent->message);
+	while (enumerator->enumerate(enumerator, &status))
+	{
+		if (status->fpt == CXTP_FPT_IKE_SA)
+		{
+			found = status->status;
+		}
+	}
+	enumerator->destroy(enumerator);
+	ck_assert_int_eq(found, CXTP_STATUS_FAILED);
 	mn->destroy(mn);
 	me->destroy(me);
 	old->destroy(old);
@@ -524,7 +611,8 @@ START_TEST(test_activate_fails)
 	/* nothing half-installed stays, pAR keeps the mobile node */
 	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
 	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
-	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	/* and the mobile node learns of it, not to keep a dead tunnel */
+	assert_refusal();
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
 	assert_ctdr(1, FALSE, CXTP_STATUS_FAILED);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
@@ -678,6 +766,83 @@ START_TEST(test_reactive_duplicate)
 }
 END_TEST
 
+START_TEST(test_import_vip)
+{
+	cxtp_test_ike_sa_info_t info;
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	host_t *vip;
+	u_int id;
+
+	lease_vip("10.3.0.1");
+	id = import();
+	/* the passive IKE_SA holds it as a transferred lease */
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													id);
+	ck_assert(ike_sa);
+	enumerator = ike_sa->create_virtual_ip_enumerator(ike_sa, FALSE);
+	ck_assert(enumerator->enumerate(enumerator, &vip));
+	ck_assert(cxtp_test_host_is(vip, "10.3.0.1"));
+	ck_assert(!enumerator->enumerate(enumerator, &vip));
+	enumerator->destroy(enumerator);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	ck_assert(vip_held("10.3.0.1"));
+	/* not activated: released with the imported IKE_SA */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	cxtp_charon_info(id, &info);
+	ck_assert(!info.found);
+	ck_assert(!vip_held("10.3.0.1"));
+}
+END_TEST
+
+START_TEST(test_import_vip_in_use)
+{
+	cxtp_test_event_t *event;
+	ike_sa_t *dave;
+
+	dave = other_node("10.3.0.1");
+	lease_vip("10.3.0.1");
+	deliver(pushed(), 1);
+	/* refused before anything was imported, and pAR told so */
+	assert_ctdr(0, FALSE, CXTP_STATUS_FAILED);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	event = cxtp_test_events_get("nar", "failure", 0);
+	ck_assert_str_eq(event->peer, "par");
+	ck_assert_str_eq(event->error,
+					 "virtual IP 10.3.0.1 is in use by 'dave' here");
+	/* the node's CTAR finds nothing to activate, nAR asks pAR for it */
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 1);
+	dave->destroy(dave);
+}
+END_TEST
+
+START_TEST(test_reactive_vip_in_use)
+{
+	cxtp_message_t *ctd;
+	cxtp_test_sent_t *sent;
+	ike_sa_t *dave;
+
+	dave = other_node("10.3.0.1");
+	lease_vip("10.3.0.1");
+	ctd = requested();
+	process_ctar(SEQ, SEQ, TRUE);
+	sent = cxtp_test_transport_get(nar_transport, CXTP_CTREQ, 0);
+	deliver(ctd, 1);
+	assert_ctdr(0, FALSE, CXTP_STATUS_FAILED);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	/* the node waiting on our link learns that its context did not come,
+	 * and the CT-Req is done */
+	assert_refusal();
+	ck_assert(cxtp_test_transport_acked(nar_transport, sent->id));
+	dave->destroy(dave);
+	/* once dave is gone, the address is free again */
+	ck_assert(!vip_held("10.3.0.1"));
+}
+END_TEST
+
 START_TEST(test_reactive_timeout)
 {
 	cxtp_message_t *ctd;
@@ -727,6 +892,8 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_import_without_key);
 	tcase_add_test(tc, test_import_collision);
 	tcase_add_test(tc, test_import_expires);
+	tcase_add_test(tc, test_import_vip);
+	tcase_add_test(tc, test_import_vip_in_use);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("activation");
@@ -746,6 +913,7 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_reactive);
 	tcase_add_test(tc, test_reactive_duplicate);
 	tcase_add_test(tc, test_reactive_timeout);
+	tcase_add_test(tc, test_reactive_vip_in_use);
 	tcase_add_test(tc, test_ctar_unknown_par);
 	suite_add_tcase(s, tc);
 
