@@ -361,17 +361,15 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 }
 
 /**
- * Activate a context that arrived for the CTARs waiting for it
+ * Take the CTARs waiting for a mobile node's context out of the queue, their
+ * CT-Req answered
  */
-static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
+static linked_list_t *take_waiting(private_cxtp_nar_t *this, host_t *mn)
 {
 	enumerator_t *enumerator;
 	linked_list_t *found;
 	ctar_t *ctar;
-	bool valid;
 
-	/* a forged CTAR may wait beside the mobile node's own, its token
-	 * decides which one activates */
 	found = linked_list_create();
 	this->mutex->lock(this->mutex);
 	enumerator = this->waiting->create_enumerator(this->waiting);
@@ -381,13 +379,28 @@ static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
 		{
 			this->waiting->remove_at(this->waiting, enumerator);
 			found->insert_last(found, ctar);
+			this->transport->acknowledge(this->transport, ctar->request);
 		}
 	}
 	enumerator->destroy(enumerator);
 	this->mutex->unlock(this->mutex);
+	return found;
+}
+
+/**
+ * Activate a context that arrived for the CTARs waiting for it
+ */
+static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
+{
+	linked_list_t *found;
+	ctar_t *ctar;
+	bool valid;
+
+	/* a forged CTAR may wait beside the mobile node's own, its token
+	 * decides which one activates */
+	found = take_waiting(this, mn);
 	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
-		this->transport->acknowledge(this->transport, ctar->request);
 		if (check_ctar(this, ctar->message, &valid) && valid)
 		{
 			remember_ctar(this, ctar->message);
@@ -404,26 +417,12 @@ static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
  */
 static void refuse_waiting(private_cxtp_nar_t *this, host_t *mn, chunk_t key)
 {
-	enumerator_t *enumerator;
 	linked_list_t *found;
 	ctar_t *ctar;
 
-	found = linked_list_create();
-	this->mutex->lock(this->mutex);
-	enumerator = this->waiting->create_enumerator(this->waiting);
-	while (enumerator->enumerate(enumerator, &ctar))
-	{
-		if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
-		{
-			this->waiting->remove_at(this->waiting, enumerator);
-			found->insert_last(found, ctar);
-		}
-	}
-	enumerator->destroy(enumerator);
-	this->mutex->unlock(this->mutex);
+	found = take_waiting(this, mn);
 	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
-		this->transport->acknowledge(this->transport, ctar->request);
 		if (key.len && ctar->message->verify_token(ctar->message, key))
 		{
 			send_refusal(this, ctar->src, ctar->dst, ctar->message);
