@@ -254,11 +254,11 @@ static linked_list_t *clone_ts(linked_list_t *list)
 
 /**
  * Install one transferred CHILD_SA at the IKE_SA's new addresses, its
- * outbound sequence numbers jump ahead of pAR's by jump; sets rekey if it
- * must be rekeyed at once
+ * outbound sequence numbers jump ahead of pAR's by jump (rekeyed at once if
+ * that leaves it short of numbers)
  */
 static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
-						   uint64_t jump, bool *rekey_now)
+						   uint64_t jump)
 {
 	cxtp_child_keys_t *keys = &child->keys;
 	child_sa_create_t data = {
@@ -278,10 +278,10 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	chunk_t encr_in, integ_in, encr_out, integ_out;
 	uint32_t spi_in;
 	time_t rekey, now;
-	bool ok;
+	bool ok, continues;
 
-	*rekey_now = !cxtp_seq_continue(child->seq_out, child->esn, jump,
-									&out.seq_out);
+	continues = cxtp_seq_continue(child->seq_out, child->esn, jump,
+								  &out.seq_out);
 
 	cfg = find_child_cfg(ike_sa, child->child_cfg);
 	if (!cfg)
@@ -346,7 +346,7 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 		 child_sa->get_unique_id(child_sa), ntohl(spi_in),
 		 ntohl(child->spi_out), out.seq_out + 1, child->seq_out, jump,
 		 rekey > now ? (u_int)(rekey - now) : 0);
-	if (*rekey_now)
+	if (!continues)
 	{
 		DBG1(DBG_CHD, "cxtp: a jump of %"PRIu64" leaves CHILD_SA %s{%u} "
 			 "%s, rekeying it now", jump, child_sa->get_name(child_sa),
@@ -450,7 +450,7 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	host_t *me, *other;
 	uint64_t jump;
 	time_t now;
-	bool ok = TRUE, rekey;
+	bool ok = TRUE;
 
 	/* keep the ports in use, the NAT-T port in particular */
 	me = local->clone(local);
@@ -464,7 +464,7 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	enumerator = context->children->create_enumerator(context->children);
 	while (ok && enumerator->enumerate(enumerator, &child))
 	{
-		ok = activate_child(ike_sa, child, jump, &rekey);
+		ok = activate_child(ike_sa, child, jump);
 	}
 	enumerator->destroy(enumerator);
 	if (!ok)

@@ -379,11 +379,16 @@ static linked_list_t *take_waiting(private_cxtp_nar_t *this, host_t *mn)
 		{
 			this->waiting->remove_at(this->waiting, enumerator);
 			found->insert_last(found, ctar);
-			this->transport->acknowledge(this->transport, ctar->request);
 		}
 	}
 	enumerator->destroy(enumerator);
 	this->mutex->unlock(this->mutex);
+	enumerator = found->create_enumerator(found);
+	while (enumerator->enumerate(enumerator, &ctar))
+	{
+		this->transport->acknowledge(this->transport, ctar->request);
+	}
+	enumerator->destroy(enumerator);
 	return found;
 }
 
