@@ -167,6 +167,14 @@ struct cxtp_context_t {
 	/** the PAD entry */
 	cxtp_pad_context_t pad;
 
+	/** on the new gateway, not encoded: whether the previous one took the
+	 *  context while the mobile node could still receive from it (a PCTD,
+	 *  not a CTD answering the node's CTAR on the new link) */
+	bool predictive;
+
+	/** on the new gateway, not encoded: when the context arrived */
+	timeval_t received;
+
 	/**
 	 * Destroy a context, wiping every key and secret in it.
 	 */

@@ -13,13 +13,18 @@
  */
 
 
+#define _GNU_SOURCE
+#include <stdio.h>
+
 #include "cxtp_import.h"
+#include "cxtp_seq.h"
 #include "cxtp_spi_hook.h"
 
 #include <inttypes.h>
 
 #include <daemon.h>
 #include <sa/ikev2/keymat_v2.h>
+#include <processing/jobs/rekey_child_sa_job.h>
 #include <processing/jobs/rekey_ike_sa_job.h>
 #include <credentials/auth_cfg.h>
 
@@ -68,18 +73,37 @@ static auth_cfg_t *remote_auth(cxtp_context_t *context)
 	return auth;
 }
 
+/**
+ * Set the reason of a failure, returns 0
+ */
+static u_int failed(char **reason, char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	if (vasprintf(reason, fmt, args) < 0)
+	{
+		*reason = strdup("importing the context failed");
+	}
+	va_end(args);
+	return 0;
+}
+
 /*
  * Described in header
  */
-u_int cxtp_import(cxtp_context_t *context)
+u_int cxtp_import(cxtp_context_t *context, cxtp_leases_t *leases,
+				  char **reason)
 {
 	cxtp_ike_context_t *ike = &context->ike;
 	cxtp_ike_keys_t *keys = &ike->keys;
+	enumerator_t *enumerator;
 	ike_sa_id_t *id;
 	ike_sa_t *ike_sa, *existing;
 	peer_cfg_t *peer_cfg;
 	proposal_t *proposal;
 	keymat_v2_t *keymat;
+	host_t *vip;
 	u_int unique_id;
 	int i;
 
@@ -95,7 +119,7 @@ u_int cxtp_import(cxtp_context_t *context)
 			 existing->get_unique_id(existing));
 		charon->ike_sa_manager->checkin(charon->ike_sa_manager, existing);
 		id->destroy(id);
-		return 0;
+		return failed(reason, "its IKE SPIs collide with an IKE_SA here");
 	}
 	peer_cfg = charon->backends->get_peer_cfg_by_name(charon->backends,
 													  ike->peer_cfg);
@@ -104,14 +128,14 @@ u_int cxtp_import(cxtp_context_t *context)
 		DBG1(DBG_IKE, "cxtp: no connection '%s' for the context of '%Y'",
 			 ike->peer_cfg, ike->remote_id);
 		id->destroy(id);
-		return 0;
+		return failed(reason, "no connection '%s' here", ike->peer_cfg);
 	}
 	ike_sa = ike_sa_create(id, ike->initiator, IKEV2);
 	id->destroy(id);
 	if (!ike_sa)
 	{
 		peer_cfg->destroy(peer_cfg);
-		return 0;
+		return failed(reason, "creating an IKE_SA failed");
 	}
 	charon->bus->set_sa(charon->bus, ike_sa);
 	proposal = ike_proposal(ike);
@@ -126,7 +150,7 @@ u_int cxtp_import(cxtp_context_t *context)
 		peer_cfg->destroy(peer_cfg);
 		charon->bus->set_sa(charon->bus, NULL);
 		ike_sa->destroy(ike_sa);
-		return 0;
+		return failed(reason, "importing its IKE_SA keys failed");
 	}
 	ike_sa->set_proposal(ike_sa, proposal);
 	proposal->destroy(proposal);
@@ -150,6 +174,23 @@ u_int cxtp_import(cxtp_context_t *context)
 	}
 	ike_sa->set_message_id(ike_sa, TRUE, ike->mid_initiate);
 	ike_sa->set_message_id(ike_sa, FALSE, ike->mid_respond);
+	/* the node keeps its addresses: refused here, before anything of it is
+	 * in the manager, if another node uses one */
+	*reason = leases->take(leases, ike->remote_id, ike->remote_vips,
+						   ike->pool);
+	if (*reason)
+	{
+		charon->bus->set_sa(charon->bus, NULL);
+		ike_sa->destroy(ike_sa);
+		return 0;
+	}
+	/* released with the IKE_SA, as charon releases any virtual IP */
+	enumerator = ike->remote_vips->create_enumerator(ike->remote_vips);
+	while (enumerator->enumerate(enumerator, &vip))
+	{
+		ike_sa->add_virtual_ip(ike_sa, FALSE, vip);
+	}
+	enumerator->destroy(enumerator);
 	ike_sa->set_state(ike_sa, IKE_PASSIVE);
 	unique_id = ike_sa->get_unique_id(ike_sa);
 	DBG1(DBG_IKE, "cxtp: imported IKE_SA %s[%u] of '%Y' with %d CHILD_SA%s, "
@@ -158,6 +199,7 @@ u_int cxtp_import(cxtp_context_t *context)
 		 context->children->get_count(context->children) == 1 ? "" : "s");
 	charon->bus->set_sa(charon->bus, NULL);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	time_monotonic(&context->received);
 	return unique_id;
 }
 
@@ -211,10 +253,12 @@ static linked_list_t *clone_ts(linked_list_t *list)
 }
 
 /**
- * Install one transferred CHILD_SA at the IKE_SA's new addresses
+ * Install one transferred CHILD_SA at the IKE_SA's new addresses, its
+ * outbound sequence numbers jump ahead of pAR's by jump (rekeyed at once if
+ * that leaves it short of numbers)
  */
 static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
-						   uint32_t seq_jump)
+						   uint64_t jump)
 {
 	cxtp_child_keys_t *keys = &child->keys;
 	child_sa_create_t data = {
@@ -225,7 +269,6 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 		.window = child->replay_window,
 		.bitmap = child->replay_bitmap,
 	}, out = {
-		.seq_out = child->seq_out + seq_jump,
 		.window = child->replay_window,
 	};
 	linked_list_t *local_ts, *remote_ts;
@@ -235,7 +278,10 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	chunk_t encr_in, integ_in, encr_out, integ_out;
 	uint32_t spi_in;
 	time_t rekey, now;
-	bool ok;
+	bool ok, continues;
+
+	continues = cxtp_seq_continue(child->seq_out, child->esn, jump,
+								  &out.seq_out);
 
 	cfg = find_child_cfg(ike_sa, child->child_cfg);
 	if (!cfg)
@@ -295,48 +341,66 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	rekey = child_sa->get_lifetime(child_sa, FALSE);
 	now = time_monotonic(NULL);
 	DBG1(DBG_CHD, "cxtp: CHILD_SA %s{%u} installed with SPIs %.8x_i %.8x_o, "
-		 "outbound sequence numbers from %"PRIu64", rekeying in %us",
-		 child_sa->get_name(child_sa), child_sa->get_unique_id(child_sa),
-		 ntohl(spi_in), ntohl(child->spi_out), out.seq_out + 1,
+		 "outbound sequence numbers from %"PRIu64" (%"PRIu64" + %"PRIu64"), "
+		 "rekeying in %us", child_sa->get_name(child_sa),
+		 child_sa->get_unique_id(child_sa), ntohl(spi_in),
+		 ntohl(child->spi_out), out.seq_out + 1, child->seq_out, jump,
 		 rekey > now ? (u_int)(rekey - now) : 0);
+	if (!continues)
+	{
+		DBG1(DBG_CHD, "cxtp: a jump of %"PRIu64" leaves CHILD_SA %s{%u} "
+			 "%s, rekeying it now", jump, child_sa->get_name(child_sa),
+			 child_sa->get_unique_id(child_sa), child->esn ?
+			 "with numbers its peer cannot place" :
+			 out.seq_out >= UINT32_MAX ? "no sequence numbers to send with" :
+			 "past half of its sequence numbers");
+		/* queued: it runs once the IKE_SA is checked in */
+		lib->processor->queue_job(lib->processor, (job_t*)
+					rekey_child_sa_job_create(child->protocol, spi_in,
+											  ike_sa->get_my_host(ike_sa)));
+	}
 	return TRUE;
 }
 
 /**
- * Reserve the peer's virtual IPs in the pool they came from
+ * How long after the first transmission pAR's last retransmission of a
+ * context leaves, if our retransmission settings are pAR's: pAR took the
+ * counter that long before the copy that arrived at most
  */
-static bool reserve_vips(ike_sa_t *ike_sa, cxtp_ike_context_t *ike)
+static uint64_t transit_time(cxtp_settings_t *settings)
 {
-	enumerator_t *enumerator;
-	linked_list_t *pools;
-	host_t *vip, *lease;
-	bool ok = TRUE;
+	double wait, total = 0;
+	u_int i, tries;
 
-	pools = linked_list_create();
-	if (ike->pool)
+	wait = settings->get_retransmit_timeout(settings);
+	tries = settings->get_retransmit_tries(settings);
+	for (i = 0; i < tries && total < UINT32_MAX; i++)
 	{
-		pools->insert_last(pools, ike->pool);
+		total += wait;
+		wait *= settings->get_retransmit_base(settings);
 	}
-	enumerator = ike->remote_vips->create_enumerator(ike->remote_vips);
-	while (ok && enumerator->enumerate(enumerator, &vip))
-	{
-		lease = charon->attributes->acquire_address(charon->attributes, pools,
-													ike_sa, vip);
-		if (lease && lease->ip_equals(lease, vip))
-		{
-			ike_sa->add_virtual_ip(ike_sa, FALSE, lease);
-		}
-		else
-		{
-			DBG1(DBG_IKE, "cxtp: virtual IP %H of '%Y' is not available in "
-				 "pool '%s'", vip, ike->remote_id, ike->pool ?: "(none)");
-			ok = FALSE;
-		}
-		DESTROY_IF(lease);
+	return min(total, UINT32_MAX);
+}
+
+/**
+ * How far the outbound sequence numbers of a context jump ahead of pAR's
+ */
+static uint64_t seq_jump(cxtp_context_t *context, cxtp_settings_t *settings)
+{
+	cxtp_seq_jump_t jump = {
+		.fixed = settings->get_seq_jump(settings),
+	};
+	timeval_t now;
+
+	if (context->predictive)
+	{	/* pAR kept sending, the node receiving, until the node moved */
+		time_monotonic(&now);
+		jump.rate = settings->get_seq_rate(settings);
+		jump.elapsed = transit_time(settings) +
+			(now.tv_sec - context->received.tv_sec) * 1000 +
+			(now.tv_usec - context->received.tv_usec) / 1000;
 	}
-	enumerator->destroy(enumerator);
-	pools->destroy(pools);
-	return ok;
+	return cxtp_seq_jump(&jump);
 }
 
 /**
@@ -378,12 +442,13 @@ static void keep_lifetimes(ike_sa_t *ike_sa, cxtp_ike_context_t *ike,
  * Described in header
  */
 bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
-				   host_t *remote, uint32_t seq_jump)
+				   host_t *remote, cxtp_settings_t *settings)
 {
 	cxtp_ike_context_t *ike = &context->ike;
 	enumerator_t *enumerator;
 	cxtp_child_context_t *child;
 	host_t *me, *other;
+	uint64_t jump;
 	time_t now;
 	bool ok = TRUE;
 
@@ -395,14 +460,11 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	ike_sa->set_my_host(ike_sa, me);
 	ike_sa->set_other_host(ike_sa, other);
 
-	if (!reserve_vips(ike_sa, ike))
-	{
-		return FALSE;
-	}
+	jump = seq_jump(context, settings);
 	enumerator = context->children->create_enumerator(context->children);
 	while (ok && enumerator->enumerate(enumerator, &child))
 	{
-		ok = activate_child(ike_sa, child, seq_jump);
+		ok = activate_child(ike_sa, child, jump);
 	}
 	enumerator->destroy(enumerator);
 	if (!ok)
@@ -413,6 +475,8 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	keep_lifetimes(ike_sa, ike, now, FALSE);
 	ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
 	keep_lifetimes(ike_sa, ike, now, TRUE);
+	/* its virtual IPs are served here now (imported as transferred leases) */
+	charon->bus->assign_vips(charon->bus, ike_sa, TRUE);
 	/* cxtp-spi-hook: the MOBIKE update, UPDATE_SPI for replaced SPIs */
 	cxtp_spi_hook_activated(ike_sa);
 	DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] activated between %H[%Y]...%H[%Y]",

@@ -22,6 +22,8 @@
 #define CXTP_IMPORT_H_
 
 #include "cxtp_context.h"
+#include "cxtp_leases.h"
+#include "cxtp_settings.h"
 
 #include <sa/ike_sa.h>
 
@@ -35,29 +37,36 @@
  * node activates it (cxtp_activate()). An IKE_SA with the same SPIs that
  * nAR already holds is a collision: the import fails, unless the
  * cxtp-spi-hook (mobike-spi) gives the imported IKE_SA a new SPI of ours.
+ * The node's virtual IPs come with it as transferred leases (cxtp_leases_t):
+ * if another node uses one here, the import is refused.
  *
  * @param context		context to import
- * @return				unique ID of the passive IKE_SA, 0 on failure (logged)
+ * @param leases		virtual IPs in use here, takes the node's
+ * @param reason		receives why the import failed (allocated)
+ * @return				unique ID of the passive IKE_SA, 0 on failure
  */
-u_int cxtp_import(cxtp_context_t *context);
+u_int cxtp_import(cxtp_context_t *context, cxtp_leases_t *leases,
+				  char **reason);
 
 /**
  * Activate an imported context: the IKE_SA moves to the mobile node's new
  * address and the gateway's own, its CHILD_SAs are installed with the
  * transferred keys and anti-replay state (outbound sequence numbers
- * continue from the transferred value plus seq_jump), its virtual IPs are
- * reserved in their pool, and it becomes an established IKE_SA like any
+ * continue from the transferred value plus a jump, see cxtp_seq_jump_t;
+ * a CHILD_SA the jump leaves short of numbers is rekeyed at once), its
+ * virtual IPs (transferred leases since the import) are announced as
+ * assigned here, and it becomes an established IKE_SA like any
  * other (rekeyed, answering DPD, deleted by charon from now on).
  *
  * @param ike_sa		passive IKE_SA created by cxtp_import(), checked out
  * @param context		its context
  * @param local			the gateway's address on the mobile node's link
  * @param remote		the mobile node's new care-of address
- * @param seq_jump		added to the transferred outbound sequence numbers
+ * @param settings		plugin settings (seq_jump, seq_rate, retransmissions)
  * @return				TRUE if activated, FALSE on failure (logged; the
  *						IKE_SA stays passive and the caller deletes it)
  */
 bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
-				   host_t *remote, uint32_t seq_jump);
+				   host_t *remote, cxtp_settings_t *settings);
 
 #endif /** CXTP_IMPORT_H_ @}*/

@@ -61,6 +61,11 @@ struct private_cxtp_nar_t {
 	cxtp_pad_t *pad;
 
 	/**
+	 * Virtual IPs in use here, transferred leases
+	 */
+	cxtp_leases_t *leases;
+
+	/**
 	 * Contexts received from a peer and imported as passive IKE_SAs, and
 	 * what became of them, entry_t
 	 */
@@ -201,6 +206,25 @@ static void send_ctdr(private_cxtp_nar_t *this, char *peer, host_t *mn,
 		reply->add_status(reply, CXTP_FPT_IKE_SA, status);
 	}
 	this->transport->send(this->transport, peer, reply);
+	reply->destroy(reply);
+}
+
+/**
+ * Tell a mobile node whose CTAR we cannot activate that its context was not
+ * transferred, so it does not keep a tunnel that carries nothing (RFC 4067
+ * lists the feature profiles not transferred in the CTAA)
+ */
+static void send_refusal(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+						 cxtp_message_t *message)
+{
+	cxtp_message_t *reply;
+
+	DBG1(DBG_IKE, "cxtp: refused the CTAR of %H, its context was not "
+		 "transferred, sending a CTAA saying so",
+		 message->get_mn_address(message));
+	reply = cxtp_message_create(CXTP_CTAA, message->get_mn_address(message));
+	reply->add_status(reply, CXTP_FPT_IKE_SA, CXTP_STATUS_FAILED);
+	this->icmp->send(this->icmp, dst, src, reply);
 	reply->destroy(reply);
 }
 
@@ -386,6 +410,7 @@ static cxtp_context_t *decode_context(cxtp_message_t *message)
 		}
 	}
 	enumerator->destroy(enumerator);
+	context->predictive = message->get_type(message) == CXTP_PCTD;
 	if (!ok || ike != 1 || pad != 1)
 	{
 		DBG1(DBG_IKE, "cxtp: invalid context for %H",
@@ -535,8 +560,7 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	if (ike_sa)
 	{
 		charon->bus->set_sa(charon->bus, ike_sa);
-		ok = cxtp_activate(ike_sa, context, dst, src,
-						   this->settings->get_seq_jump(this->settings));
+		ok = cxtp_activate(ike_sa, context, dst, src, this->settings);
 		if (ok)
 		{
 			this->transfers->set_transfers(this->transfers, ike_sa,
@@ -579,6 +603,10 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 		this->icmp->send(this->icmp, dst, src, reply);
 		reply->destroy(reply);
 	}
+	else if (!ok)
+	{
+		send_refusal(this, src, dst, message);
+	}
 	send_ctdr(this, ref->peer, ref->mn, &ref->id, ok,
 			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
 	this->imported->event(this->imported,
@@ -612,16 +640,15 @@ static bool activate_for(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 }
 
 /**
- * Activate a context that arrived for the CTARs waiting for it
+ * Take the CTARs waiting for a mobile node's context out of the queue, their
+ * CT-Req answered
  */
-static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
+static linked_list_t *take_waiting(private_cxtp_nar_t *this, host_t *mn)
 {
 	enumerator_t *enumerator;
 	linked_list_t *found;
 	ctar_t *ctar;
 
-	/* a forged CTAR may wait beside the mobile node's own, its token
-	 * decides which one activates */
 	found = linked_list_create();
 	this->mutex->lock(this->mutex);
 	enumerator = this->waiting->create_enumerator(this->waiting);
@@ -635,10 +662,50 @@ static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
 	}
 	enumerator->destroy(enumerator);
 	this->mutex->unlock(this->mutex);
-	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
+	enumerator = found->create_enumerator(found);
+	while (enumerator->enumerate(enumerator, &ctar))
 	{
 		this->transport->acknowledge(this->transport, ctar->request);
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/**
+ * Activate a context that arrived for the CTARs waiting for it
+ */
+static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
+{
+	linked_list_t *found;
+	ctar_t *ctar;
+
+	/* a forged CTAR may wait beside the mobile node's own, its token
+	 * decides which one activates */
+	found = take_waiting(this, mn);
+	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
+	{
 		activate_for(this, ctar->src, ctar->dst, ctar->message);
+		ctar_destroy(ctar);
+	}
+	found->destroy(found);
+}
+
+/**
+ * Answer the CTARs waiting for a context we refused, if their token is valid
+ * for it
+ */
+static void refuse_waiting(private_cxtp_nar_t *this, host_t *mn, chunk_t key)
+{
+	linked_list_t *found;
+	ctar_t *ctar;
+
+	found = take_waiting(this, mn);
+	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
+	{
+		if (key.len && ctar->message->verify_token(ctar->message, key))
+		{
+			send_refusal(this, ctar->src, ctar->dst, ctar->message);
+		}
 		ctar_destroy(ctar);
 	}
 	found->destroy(found);
@@ -769,6 +836,7 @@ static void import(private_cxtp_nar_t *this, char *peer,
 	entry_t *entry;
 	ref_t ref = {}, older = {};
 	known_t known;
+	char *reason = NULL;
 	u_int ike_id, serial;
 
 	if (!message->get_key(message).len)
@@ -811,13 +879,18 @@ static void import(private_cxtp_nar_t *this, char *peer,
 		context->destroy(context);
 		return;
 	}
-	ike_id = cxtp_import(context);
+	ike_id = cxtp_import(context, this->leases, &reason);
 	if (!ike_id)
 	{
-		context->destroy(context);
+		DBG1(DBG_IKE, "cxtp: refusing the context of '%Y' from peer '%s': %s",
+			 context->ike.remote_id, peer, reason);
 		send_ctdr(this, peer, mn, id, FALSE, CXTP_STATUS_FAILED);
 		this->imported->event(this->imported, CXTP_EVENT_FAILURE, 0, peer, mn,
-							  "importing the context failed");
+							  reason ?: "importing the context failed");
+		free(reason);
+		/* reactive: the mobile node waits for it on our link */
+		refuse_waiting(this, mn, message->get_key(message));
+		context->destroy(context);
 		return;
 	}
 	DBG1(DBG_IKE, "cxtp: context of '%Y' at %H from peer '%s' (transfer %u) "
@@ -1225,7 +1298,7 @@ METHOD(cxtp_nar_t, destroy, void,
 cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 							cxtp_settings_t *settings,
 							cxtp_transport_t *transport, cxtp_icmp_t *icmp,
-							cxtp_pad_t *pad)
+							cxtp_pad_t *pad, cxtp_leases_t *leases)
 {
 	private_cxtp_nar_t *this;
 
@@ -1252,6 +1325,7 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 		.transport = transport,
 		.icmp = icmp,
 		.pad = pad,
+		.leases = leases,
 		.imported = cxtp_handovers_create((void*)entry_destroy),
 		.waiting = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),

@@ -25,6 +25,7 @@
 #include "cxtp_handovers.h"
 #include "cxtp_icmp.h"
 #include "cxtp_message.h"
+#include "cxtp_leases.h"
 #include "cxtp_pad.h"
 #include "cxtp_settings.h"
 #include "cxtp_transfers.h"
@@ -182,11 +183,12 @@ struct cxtp_nar_t {
  * @param transport		transport to other access routers
  * @param icmp			transport to mobile nodes, for CTAAs
  * @param pad			PAD entries of activated contexts
+ * @param leases		virtual IPs in use here, transferred leases
  * @return				instance
  */
 cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 							cxtp_settings_t *settings,
 							cxtp_transport_t *transport, cxtp_icmp_t *icmp,
-							cxtp_pad_t *pad);
+							cxtp_pad_t *pad, cxtp_leases_t *leases);
 
 #endif /** CXTP_NAR_H_ @}*/

@@ -69,6 +69,11 @@ struct private_cxtp_plugin_t {
 	cxtp_freeze_t *freeze;
 
 	/**
+	 * Virtual IPs in use, transferred leases
+	 */
+	cxtp_leases_t *leases;
+
+	/**
 	 * The previous access router's side, if peers can be reached
 	 */
 	cxtp_par_t *par;
@@ -113,14 +118,15 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		peers = settings->get_peer_count(settings);
 		DBG1(DBG_CFG, "cxtp: listening port %u, retransmit timeout %s, "
 			 "%u retransmissions, backoff base %.2f, %u CTARs/s per source, "
-			 "ESP sequence number jump %u, %u peer%s",
+			 "ESP sequence number jump %u + %u/s, %u peer%s",
 			 settings->get_port(settings),
 			 cxtp_options_print_time(settings->get_retransmit_timeout(settings),
 									 timeout, sizeof(timeout)),
 			 settings->get_retransmit_tries(settings),
 			 settings->get_retransmit_base(settings),
 			 settings->get_ctar_rate(settings),
-			 settings->get_seq_jump(settings), peers, peers == 1 ? "" : "s");
+			 settings->get_seq_jump(settings),
+			 settings->get_seq_rate(settings), peers, peers == 1 ? "" : "s");
 		this->capture = cxtp_capture_create();
 		charon->bus->add_listener(charon->bus, &this->capture->listener);
 		this->transfers = cxtp_transfers_create(this->capture);
@@ -135,6 +141,10 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		charon->bus->add_listener(charon->bus, &this->mn->ike_listener);
 		this->pad = cxtp_pad_create(settings);
 		lib->credmgr->add_set(lib->credmgr, &this->pad->set);
+		this->leases = cxtp_leases_create();
+		charon->attributes->add_provider(charon->attributes,
+										 &this->leases->provider);
+		charon->bus->add_listener(charon->bus, &this->leases->listener);
 		if (transport)
 		{
 			this->freeze = cxtp_freeze_create();
@@ -144,7 +154,7 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 										settings, transport, this->freeze);
 			charon->bus->add_listener(charon->bus, &this->par->listener);
 			this->nar = cxtp_nar_create(this->transfers, settings, transport,
-										icmp, this->pad);
+										icmp, this->pad, this->leases);
 			charon->bus->add_listener(charon->bus, &this->nar->listener);
 		}
 		this->dispatcher->set_roles(this->dispatcher, this->par, this->nar,
@@ -193,6 +203,15 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			lib->credmgr->remove_set(lib->credmgr, &this->pad->set);
 			this->pad->destroy(this->pad);
 			this->pad = NULL;
+		}
+		if (this->leases)
+		{
+			charon->bus->remove_listener(charon->bus,
+										 &this->leases->listener);
+			charon->attributes->remove_provider(charon->attributes,
+												&this->leases->provider);
+			this->leases->destroy(this->leases);
+			this->leases = NULL;
 		}
 		DESTROY_IF(this->mn);
 		this->mn = NULL;
@@ -249,6 +268,7 @@ METHOD(plugin_t, destroy, void,
 	DESTROY_IF(this->nar);
 	DESTROY_IF(this->mn);
 	DESTROY_IF(this->pad);
+	DESTROY_IF(this->leases);
 	DESTROY_IF(this->transfers);
 	DESTROY_IF(this->capture);
 	DESTROY_IF(this->settings);

@@ -35,6 +35,7 @@ typedef struct {
 	uint32_t ctar_retry;
 	uint32_t ctar_retry_max;
 	uint32_t seq_jump;
+	uint32_t seq_rate;
 	uint32_t handover_timeout;
 } values_t;
 
@@ -259,6 +260,8 @@ static void load_values(private_cxtp_settings_t *this, values_t *values)
 								  CXTP_MAX_CTAR_RETRY),
 		.seq_jump = o->get_uint(o, "seq_jump", CXTP_DEFAULT_SEQ_JUMP,
 								0, UINT32_MAX),
+		.seq_rate = o->get_uint(o, "seq_rate", CXTP_DEFAULT_SEQ_RATE,
+								0, UINT32_MAX),
 		.handover_timeout = o->get_time(o, "handover_timeout", "s",
 								CXTP_DEFAULT_HANDOVER_TIMEOUT, 1, INT_MAX),
 	};
@@ -372,6 +375,12 @@ METHOD(cxtp_settings_t, get_seq_jump, uint32_t,
 	return GET(this, seq_jump);
 }
 
+METHOD(cxtp_settings_t, get_seq_rate, uint32_t,
+	private_cxtp_settings_t *this)
+{
+	return GET(this, seq_rate);
+}
+
 METHOD(cxtp_settings_t, get_handover_timeout, uint32_t,
 	private_cxtp_settings_t *this)
 {
@@ -465,6 +474,7 @@ cxtp_settings_t *cxtp_settings_create()
 			.get_ctar_retry = _get_ctar_retry,
 			.get_ctar_retry_max = _get_ctar_retry_max,
 			.get_seq_jump = _get_seq_jump,
+			.get_seq_rate = _get_seq_rate,
 			.get_handover_timeout = _get_handover_timeout,
 			.get_peer_count = _get_peer_count,
 			.get_peer = _get_peer,

@@ -78,6 +78,12 @@
 #define CXTP_DEFAULT_SEQ_JUMP 4096
 
 /**
+ * Default of the highest rate in packets/s an access router sends to one
+ * mobile node, which the jump covers while a pushed context waits
+ */
+#define CXTP_DEFAULT_SEQ_RATE 1000000
+
+/**
  * Default time in ms a transfer waits for its activation
  */
 #define CXTP_DEFAULT_HANDOVER_TIMEOUT 30000
@@ -155,6 +161,15 @@ struct cxtp_settings_t {
 	 * @return			sequence number jump
 	 */
 	uint32_t (*get_seq_jump)(cxtp_settings_t *this);
+
+	/**
+	 * Get the highest rate at which an access router sends ESP packets to
+	 * one mobile node: the new access router's jump covers it for as long as
+	 * the previous one may have kept sending after it took the counter.
+	 *
+	 * @return			packets per second, 0 for the fixed jump only
+	 */
+	uint32_t (*get_seq_rate)(cxtp_settings_t *this);
 
 	/**
 	 * Get how long a transfer waits for its activation: pAR keeps a pushed

@@ -50,6 +50,18 @@ static uint32_t spi_in, spi_out;
  */
 #define SEQ 0x01020304
 
+/**
+ * Whether nAR got the context in a CTD, after the node left pAR, rather than
+ * in a PCTD
+ */
+static bool reactive;
+
+/**
+ * How long before the context arrived pAR may have taken it, in ms: the last
+ * of the default 3 retransmissions leaves 1 s + 2 s + 4 s after the first
+ */
+#define TRANSIT_MS 7000
+
 START_SETUP(setup)
 {
 	enumerator_t *enumerator;
@@ -57,6 +69,7 @@ START_SETUP(setup)
 	ike_sa_id_t *id;
 
 	env = cxtp_charon_setup();
+	reactive = FALSE;
 	par = cxtp_test_ar_create(env, "par");
 	par_transport = par->transport;
 	nar = cxtp_test_ar_create(env, "nar");
@@ -219,6 +232,59 @@ static char *transfer_state(u_int id)
 }
 
 /**
+ * Give pAR's IKE_SA the virtual IP it leased the mobile node
+ */
+static void lease_vip(char *address)
+{
+	ike_sa_t *ike_sa;
+	host_t *vip = host_create_from_string(address, 0);
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ck_assert(ike_sa);
+	ike_sa->add_virtual_ip(ike_sa, FALSE, vip);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	vip->destroy(vip);
+}
+
+/**
+ * Another mobile node, 'dave', attached to nAR with a virtual IP of nAR's
+ * pool, as charon reports it; destroy it when done
+ */
+static ike_sa_t *other_node(char *address)
+{
+	ike_sa_id_t *id = ike_sa_id_create(IKEV2, 0x1111, 0x2222, FALSE);
+	host_t *vip = host_create_from_string(address, 0);
+	ike_sa_t *ike_sa;
+
+	ike_sa = ike_sa_create(id, FALSE, IKEV2);
+	id->destroy(id);
+	ike_sa->set_other_id(ike_sa, identification_create_from_string("dave"));
+	ike_sa->add_virtual_ip(ike_sa, FALSE, vip);
+	vip->destroy(vip);
+	nar->leases->listener.assign_vips(&nar->leases->listener, ike_sa, TRUE);
+	return ike_sa;
+}
+
+/**
+ * Whether nAR holds an address for a node other than 'dave'
+ */
+static bool vip_held(char *address)
+{
+	identification_t *id = identification_create_from_string("dave");
+	linked_list_t *vips;
+	char *reason;
+
+	vips = linked_list_create_with_items(host_create_from_string(address, 0),
+										 NULL);
+	reason = nar->leases->take(nar->leases, id, vips, NULL);
+	vips->destroy_offset(vips, offsetof(host_t, destroy));
+	id->destroy(id);
+	free(reason);
+	return reason != NULL;
+}
+
+/**
  * The mobile node's CTAR after its move, naming pAR
  */
 static void process_ctar(uint32_t seq, uint32_t token_seq, bool ack)
@@ -269,6 +335,28 @@ static cxtp_transfer_id_t activated_transfer(u_int ike_id)
 }
 
 /**
+ * Assert nAR's outbound sequence numbers continue above anything pAR may
+ * have sent since it took its counter
+ */
+static void assert_seq_out(cxtp_test_sa_t *sa)
+{
+	uint64_t jump = env->settings->get_seq_jump(env->settings);
+	uint64_t rate = env->settings->get_seq_rate(env->settings);
+
+	ck_assert(sa->has_replay);
+	if (reactive)
+	{	/* pAR took it after the node left */
+		ck_assert_int_eq(sa->seq_out, TRAFFIC_SEQ_OUT + jump);
+		return;
+	}
+	/* pAR may have sent at seq_rate since; the test takes well under 10 s
+	 * between import and activation, even on a busy machine */
+	ck_assert(sa->seq_out >= TRAFFIC_SEQ_OUT + jump + rate * TRANSIT_MS / 1000);
+	ck_assert(sa->seq_out <= TRAFFIC_SEQ_OUT + jump +
+						  rate * (TRANSIT_MS + 10000) / 1000);
+}
+
+/**
  * Assert the imported IKE_SA was activated at the mobile node's new address,
  * with pAR's SAs
  */
@@ -309,9 +397,7 @@ static void assert_activated(u_int id)
 	ck_assert(sa);
 	ck_assert(sa->src->ip_equals(sa->src, me));
 	ck_assert(sa->dst->ip_equals(sa->dst, mn));
-	ck_assert(sa->has_replay);
-	ck_assert_int_eq(sa->seq_out, TRAFFIC_SEQ_OUT +
-					 env->settings->get_seq_jump(env->settings));
+	assert_seq_out(sa);
 
 	/* pAR may drop its copy: the last CTDR says so, for its transfer */
 	assert_ctdr_for(cxtp_test_transport_count(nar_transport, CXTP_CTDR) - 1,
@@ -322,13 +408,17 @@ static void assert_activated(u_int id)
 }
 
 /**
- * Assert nAR acknowledged the CTAR to the mobile node
+ * Assert nAR sent one CTAA, to the mobile node's new address, and get its
+ * status for the IKE_SA's feature profile, 0 for none
  */
-static void assert_ctaa()
+static uint8_t ctaa_status()
 {
 	host_t *mn = cxtp_test_host(MN_NEW), *me = cxtp_test_host(NAR);
 	host_t *old = cxtp_test_host(MN_OLD);
+	enumerator_t *enumerator;
+	cxtp_status_t *status;
 	cxtp_test_sent_t *sent;
+	uint8_t found = 0;
 
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
 	sent = cxtp_test_icmp_get(icmp, CXTP_CTAA, 0);
@@ -336,9 +426,36 @@ static void assert_ctaa()
 	ck_assert(sent->dst->ip_equals(sent->dst, mn));
 	ck_assert(old->ip_equals(old,
 							 sent->message->get_mn_address(sent->message)));
+	enumerator = sent->message->create_status_enumerator(sent->message);
+	while (enumerator->enumerate(enumerator, &status))
+	{
+		if (status->fpt == CXTP_FPT_IKE_SA)
+		{
+			found = status->status;
+		}
+	}
+	enumerator->destroy(enumerator);
 	mn->destroy(mn);
 	me->destroy(me);
 	old->destroy(old);
+	return found;
+}
+
+/**
+ * Assert nAR acknowledged the CTAR to the mobile node
+ */
+static void assert_ctaa()
+{
+	ck_assert_int_eq(ctaa_status(), 0);
+}
+
+/**
+ * Assert nAR told the mobile node that its context was not transferred: a
+ * CTAA listing the IKE_SA's feature profile as failed
+ */
+static void assert_refusal()
+{
+	ck_assert_int_eq(ctaa_status(), CXTP_STATUS_FAILED);
 }
 
 START_TEST(test_import)
@@ -480,6 +597,71 @@ START_TEST(test_activate_without_ack)
 }
 END_TEST
 
+/**
+ * Whether an IKE_SA has a CHILD_SA rekey queued or under way
+ */
+static bool rekeying(u_int id)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	task_t *task;
+	task_queue_t queues[] = { TASK_QUEUE_ACTIVE, TASK_QUEUE_QUEUED };
+	bool found = FALSE;
+	int i;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													id);
+	ck_assert(ike_sa);
+	for (i = 0; i < countof(queues); i++)
+	{
+		enumerator = ike_sa->create_task_enumerator(ike_sa, queues[i]);
+		while (enumerator->enumerate(enumerator, &task))
+		{
+			found = found || task->get_type(task) == TASK_CHILD_REKEY;
+		}
+		enumerator->destroy(enumerator);
+	}
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return found;
+}
+
+START_TEST(test_activate_seq_exhausted)
+{
+	cxtp_test_sa_t *sa;
+	u_int id;
+
+	/* pAR may have sent more than the 32-bit SA has numbers left */
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.seq_rate",
+						   "4294967295", lib->ns);
+	env->settings->reload(env->settings);
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+	/* it sends nothing the node takes for a replay... */
+	sa = cxtp_test_kernel_find(id, spi_out, FALSE);
+	ck_assert(sa);
+	ck_assert_int_eq(sa->seq_out, UINT32_MAX);
+	sa = cxtp_test_kernel_find(id, spi_in, TRUE);
+	ck_assert_int_eq(sa->seq_in, TRAFFIC_SEQ_IN);
+	/* ...until a rekey gave it fresh numbers */
+	ck_assert(!rekeying(id));
+	cxtp_charon_run_jobs();
+	ck_assert(rekeying(id));
+}
+END_TEST
+
+START_TEST(test_activate_seq_fits)
+{
+	u_int id;
+
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+	cxtp_charon_run_jobs();
+	ck_assert(!rekeying(id));
+}
+END_TEST
+
 START_TEST(test_activate_fails)
 {
 	cxtp_test_event_t *event;
@@ -495,7 +677,8 @@ START_TEST(test_activate_fails)
 	/* nothing half-installed stays, pAR keeps the mobile node */
 	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
 	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
-	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	/* and the mobile node learns of it, not to keep a dead tunnel */
+	assert_refusal();
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
 	assert_ctdr(1, FALSE, CXTP_STATUS_FAILED);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
@@ -596,6 +779,7 @@ static cxtp_message_t *requested()
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 	ck_assert_int_eq(cxtp_test_transport_count(par_transport, CXTP_CTD), 1);
 	cxtp_charon_remove(par_id);
+	reactive = TRUE;
 	return cxtp_test_message_copy(
 				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
 }
@@ -650,6 +834,83 @@ START_TEST(test_reactive_duplicate)
 	deliver(ctd, 2);
 	assert_activated(cxtp_test_events_get("nar", "import", 0)->ike_id);
 	assert_ctaa();
+}
+END_TEST
+
+START_TEST(test_import_vip)
+{
+	cxtp_test_ike_sa_info_t info;
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	host_t *vip;
+	u_int id;
+
+	lease_vip("10.3.0.1");
+	id = import();
+	/* the passive IKE_SA holds it as a transferred lease */
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													id);
+	ck_assert(ike_sa);
+	enumerator = ike_sa->create_virtual_ip_enumerator(ike_sa, FALSE);
+	ck_assert(enumerator->enumerate(enumerator, &vip));
+	ck_assert(cxtp_test_host_is(vip, "10.3.0.1"));
+	ck_assert(!enumerator->enumerate(enumerator, &vip));
+	enumerator->destroy(enumerator);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	ck_assert(vip_held("10.3.0.1"));
+	/* not activated: released with the imported IKE_SA */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	cxtp_charon_info(id, &info);
+	ck_assert(!info.found);
+	ck_assert(!vip_held("10.3.0.1"));
+}
+END_TEST
+
+START_TEST(test_import_vip_in_use)
+{
+	cxtp_test_event_t *event;
+	ike_sa_t *dave;
+
+	dave = other_node("10.3.0.1");
+	lease_vip("10.3.0.1");
+	deliver(pushed(), 1);
+	/* refused before anything was imported, and pAR told so */
+	assert_ctdr(0, FALSE, CXTP_STATUS_FAILED);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	event = cxtp_test_events_get("nar", "failure", 0);
+	ck_assert_str_eq(event->peer, "par");
+	ck_assert_str_eq(event->error,
+					 "virtual IP 10.3.0.1 is in use by 'dave' here");
+	/* the node's CTAR finds nothing to activate, nAR asks pAR for it */
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 1);
+	dave->destroy(dave);
+}
+END_TEST
+
+START_TEST(test_reactive_vip_in_use)
+{
+	cxtp_message_t *ctd;
+	cxtp_test_sent_t *sent;
+	ike_sa_t *dave;
+
+	dave = other_node("10.3.0.1");
+	lease_vip("10.3.0.1");
+	ctd = requested();
+	process_ctar(SEQ, SEQ, TRUE);
+	sent = cxtp_test_transport_get(nar_transport, CXTP_CTREQ, 0);
+	deliver(ctd, 1);
+	assert_ctdr(0, FALSE, CXTP_STATUS_FAILED);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	/* the node waiting on our link learns that its context did not come,
+	 * and the CT-Req is done */
+	assert_refusal();
+	ck_assert(cxtp_test_transport_acked(nar_transport, sent->id));
+	dave->destroy(dave);
+	/* once dave is gone, the address is free again */
+	ck_assert(!vip_held("10.3.0.1"));
 }
 END_TEST
 
@@ -973,6 +1234,8 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_import_without_key);
 	tcase_add_test(tc, test_import_collision);
 	tcase_add_test(tc, test_import_expires);
+	tcase_add_test(tc, test_import_vip);
+	tcase_add_test(tc, test_import_vip_in_use);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("activation");
@@ -980,6 +1243,8 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_activate);
 	tcase_add_test(tc, test_activate_without_ack);
 	tcase_add_test(tc, test_activate_fails);
+	tcase_add_test(tc, test_activate_seq_fits);
+	tcase_add_test(tc, test_activate_seq_exhausted);
 	tcase_add_test(tc, test_forged_token);
 	tcase_add_test(tc, test_forged_same_sequence);
 	tcase_add_test(tc, test_duplicate_ctar);
@@ -1003,6 +1268,7 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_reactive);
 	tcase_add_test(tc, test_reactive_duplicate);
 	tcase_add_test(tc, test_reactive_timeout);
+	tcase_add_test(tc, test_reactive_vip_in_use);
 	tcase_add_test(tc, test_ctar_unknown_par);
 	suite_add_tcase(s, tc);
 

@@ -99,6 +99,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(settings->get_handover_timeout(settings), 30000);
 	ck_assert_int_eq(settings->get_ctar_rate(settings),
 					 CXTP_DEFAULT_CTAR_RATE);
+	ck_assert_int_eq(settings->get_seq_jump(settings), 4096);
+	ck_assert_int_eq(settings->get_seq_rate(settings), 1000000);
 	enumerator = settings->create_peer_enumerator(settings);
 	ck_assert(!enumerator->enumerate(enumerator, &peer));
 	enumerator->destroy(enumerator);
@@ -116,12 +118,15 @@ START_TEST(test_values)
 	set("ctar_rate", "4");
 	set("retransmit_timeout", "250ms");
 	set("handover_timeout", "2m");
+	set("seq_rate", "0");
 	settings = cxtp_settings_create();
 	ck_assert_int_eq(settings->get_ctar_retry(settings), 250);
 	ck_assert_int_eq(settings->get_ctar_retry_max(settings), 3000);
 	ck_assert_int_eq(settings->get_ctar_rate(settings), 4);
 	ck_assert_int_eq(settings->get_retransmit_timeout(settings), 250);
 	ck_assert_int_eq(settings->get_handover_timeout(settings), 120000);
+	/* the fixed jump alone */
+	ck_assert_int_eq(settings->get_seq_rate(settings), 0);
 	settings->destroy(settings);
 	ck_assert_int_eq(cxtp_test_log_count("invalid"), 0);
 }

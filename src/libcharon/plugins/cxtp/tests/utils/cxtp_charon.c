@@ -1292,7 +1292,10 @@ cxtp_test_ar_t *cxtp_test_ar_create(cxtp_charon_t *env, char *name)
 		.transport = cxtp_test_transport_create(),
 		.icmp = cxtp_test_icmp_create(),
 		.pad = cxtp_pad_create(env->settings),
+		.leases = cxtp_leases_create(),
 	);
+	charon->attributes->add_provider(charon->attributes, &ar->leases->provider);
+	charon->bus->add_listener(charon->bus, &ar->leases->listener);
 	ar->dispatcher = cxtp_dispatcher_create_with(env->settings,
 								cxtp_test_icmp_constructor, ar->icmp,
 								cxtp_test_transport_constructor, ar->transport);
@@ -1304,7 +1307,7 @@ cxtp_test_ar_t *cxtp_test_ar_create(cxtp_charon_t *env, char *name)
 	ar->par = cxtp_par_create(env->capture, env->transfers, env->settings,
 							  transport, ar->freeze);
 	ar->nar = cxtp_nar_create(env->transfers, env->settings, transport, icmp,
-							  ar->pad);
+							  ar->pad, ar->leases);
 	ar->par->set_event_cb(ar->par, cxtp_test_event_cb, name);
 	ar->nar->set_event_cb(ar->nar, cxtp_test_event_cb, name);
 	charon->bus->add_listener(charon->bus, &ar->par->listener);
@@ -1324,5 +1327,9 @@ void cxtp_test_ar_destroy(cxtp_test_ar_t *ar)
 	ar->freeze->destroy(ar->freeze);
 	ar->nar->destroy(ar->nar);
 	ar->pad->destroy(ar->pad);
+	charon->bus->remove_listener(charon->bus, &ar->leases->listener);
+	charon->attributes->remove_provider(charon->attributes,
+										&ar->leases->provider);
+	ar->leases->destroy(ar->leases);
 	free(ar);
 }

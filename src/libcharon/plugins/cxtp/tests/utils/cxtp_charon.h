@@ -48,6 +48,7 @@
 #include "../../cxtp_capture.h"
 #include "../../cxtp_dispatcher.h"
 #include "../../cxtp_icmp.h"
+#include "../../cxtp_leases.h"
 #include "../../cxtp_nar.h"
 #include "../../cxtp_pad.h"
 #include "../../cxtp_par.h"
@@ -439,6 +440,8 @@ typedef struct {
 	cxtp_pad_t *pad;
 	/** IKE_SAs pAR froze */
 	cxtp_freeze_t *freeze;
+	/** virtual IPs in use, transferred leases */
+	cxtp_leases_t *leases;
 	/** its roles, reporting events as the name it was created with */
 	cxtp_par_t *par;
 	cxtp_nar_t *nar;
