@@ -38,20 +38,21 @@
 . "$top/testing/lib/addresses.sh"
 
 NODES=(carol moon sun alice)
-NS_PREFIX=cxtp-
+# with another CXTP_NS_PREFIX (and CXTP_STATE), a second testbed can be up
+NS_PREFIX=${CXTP_NS_PREFIX:-cxtp-}
 state=${CXTP_STATE:-$top/build/testbed}
 
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 
 netns() { echo "$NS_PREFIX$1"; }
 
-# Namespace names are host-wide, so only one testbed can be up per host,
-# whichever checkout it comes from: runs queue on a lock instead of tearing
-# down each other's nodes.  The lock is inherited by nested scripts and by the
+# Namespace names are host-wide, so only one testbed per namespace prefix
+# can be up, whichever checkout it comes from: runs queue on a lock instead
+# of tearing down each other's nodes.  The lock is inherited by nested scripts and by the
 # nodes' daemons, so it is held until the testbed is gone.
 testbed_lock() {
 	[ -z "${CXTP_TESTBED_LOCKED:-}" ] || return 0
-	exec {lockfd}>>/run/lock/cxtp-testbed.lock
+	exec {lockfd}>>"/run/lock/${NS_PREFIX}testbed.lock"
 	if ! flock -n "$lockfd"; then
 		echo "${0##*/}: waiting for another run to release the testbed" >&2
 		flock "$lockfd"
