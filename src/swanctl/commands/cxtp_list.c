@@ -37,21 +37,38 @@ CALLBACK(list_child, int,
 	return 0;
 }
 
+/**
+ * A context being listed, and whether its line of virtual IPs is open
+ */
+typedef struct {
+	char *name;
+	bool vips;
+} context_t;
+
 CALLBACK(list_vip, int,
-	void *not_used, vici_res_t *res, char *name, void *value, int len)
+	context_t *ctx, vici_res_t *res, char *name, void *value, int len)
 {
+	if (!ctx->vips)
+	{	/* a mobile node lists its peer's, and has none */
+		printf("  virtual IPs:");
+		ctx->vips = TRUE;
+	}
 	printf(" %.*s", len, (char*)value);
 	return 0;
 }
 
 CALLBACK(list_children, int,
-	char *ctx, vici_res_t *res, char *name)
+	context_t *ctx, vici_res_t *res, char *name)
 {
 	if (streq(name, "child-sas"))
 	{
 		/* ends the line of virtual IPs, which come first */
-		printf("\n");
-		return vici_parse_cb(res, list_child, NULL, NULL, ctx);
+		if (ctx->vips)
+		{
+			printf("\n");
+			ctx->vips = FALSE;
+		}
+		return vici_parse_cb(res, list_child, NULL, NULL, ctx->name);
 	}
 	return 0;
 }
@@ -82,6 +99,9 @@ CALLBACK(list_context, int,
 	void *not_used, vici_res_t *res, char *name)
 {
 	char *reason, ctx[16];
+	context_t context = {
+		.name = ctx,
+	};
 
 	if (streq(name, "contexts"))
 	{
@@ -120,10 +140,13 @@ CALLBACK(list_context, int,
 		vici_find_str(res, "", "contexts.%s.message-id-initiate", name),
 		vici_find_str(res, "", "contexts.%s.message-id-respond", name),
 		vici_find_str(res, "", "contexts.%s.rekey-time", name));
-	printf("  virtual IPs:");
-	if (vici_parse_cb(res, list_children, NULL, list_vip, ctx) != 0)
+	if (vici_parse_cb(res, list_children, NULL, list_vip, &context) != 0)
 	{
 		return 1;
+	}
+	if (context.vips)
+	{	/* no CHILD_SA ended it */
+		printf("\n");
 	}
 	return 0;
 }
