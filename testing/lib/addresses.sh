@@ -1,5 +1,5 @@
 # The testbed's addresses, defined once for its shell code (testbed.sh,
-# the self-tests). The configurations in testing/hosts/ and the scenarios'
+# the self-tests). The configurations in testing/nodes/ and the scenarios'
 # files spell them out, as upstream's do, since they are written for its
 # framework too: an address changed here must change there as well.
 #

@@ -1,6 +1,6 @@
 # Runs scenarios written in strongSwan's testing-framework format
 # (testing/tests/<group>/<name>/: pretest.dat, evaltest.dat, posttest.dat,
-# hosts/<host>/etc/... over the defaults in testing/hosts/) on the namespace
+# hosts/<host>/etc/... over the defaults in testing/nodes/) on the namespace
 # testbed.
 #
 # Checks that hold only for one ESP backend (see testbed.sh) go into

@@ -16,7 +16,7 @@
 # A node is a network namespace plus a persistent mount namespace in which
 # /run is a private tmpfs (charon's pid file and vici socket paths are
 # compiled in) and the node's etc/ files (the defaults in
-# testing/hosts/<node>/etc, replaced file by file by the scenario's
+# testing/nodes/<node>/etc, replaced file by file by the scenario's
 # hosts/<node>/etc) are bound over the install prefix's etc/, so strongSwan
 # on every node reads its own configuration at the usual paths, as on
 # upstream's KVM hosts.
@@ -260,13 +260,13 @@ node_mounts() {
 }
 
 # node_etc NODE SCENARIO DIR: the node's etc/ as the scenario sets it up,
-# as upstream's framework does: the defaults of testing/hosts/NODE/etc,
+# as upstream's framework does: the defaults of testing/nodes/NODE/etc,
 # each replaced by the scenario's file of the same path under
 # hosts/NODE/etc where it has one (scenarios hold only what differs)
 node_etc() {
 	local node=$1 scenario=$2 dir=$3 src
 	mkdir -p "$dir"
-	for src in "$top/testing/hosts/$node/etc" "${scenario:+$scenario/hosts/$node/etc}"; do
+	for src in "$top/testing/nodes/$node/etc" "${scenario:+$scenario/hosts/$node/etc}"; do
 		if [ -n "$src" ] && [ -d "$src" ]; then
 			cp -r "$src/." "$dir/"
 		fi

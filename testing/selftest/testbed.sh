@@ -39,9 +39,9 @@ seen_strongswan_conf() {
 # the scenario's file replaces the default, the other defaults stay
 seen_strongswan_conf moon | cmp -s - "$fixtures/override/hosts/moon/etc/strongswan.conf" ||
 	fail "moon does not read the scenario's strongswan.conf"
-seen_swanctl_conf moon | cmp -s - "$top/testing/hosts/moon/etc/swanctl/swanctl.conf" ||
+seen_swanctl_conf moon | cmp -s - "$top/testing/nodes/moon/etc/swanctl/swanctl.conf" ||
 	fail "moon does not read its default swanctl.conf"
-seen_swanctl_conf carol | cmp -s - "$top/testing/hosts/carol/etc/swanctl/swanctl.conf" ||
+seen_swanctl_conf carol | cmp -s - "$top/testing/nodes/carol/etc/swanctl/swanctl.conf" ||
 	fail "carol does not read its default swanctl.conf"
 # the MN reaches pAR, pAR the correspondent, the ARs each other; but the
 # ARs forward no clear traffic from their access links
