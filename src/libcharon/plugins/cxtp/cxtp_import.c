@@ -19,6 +19,7 @@
 #include "cxtp_import.h"
 #include "cxtp_seq.h"
 #include "cxtp_spi_hook.h"
+#include "cxtp_transport.h"
 
 #include <inttypes.h>
 
@@ -363,26 +364,6 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 }
 
 /**
- * How long after the first transmission pAR's last retransmission of a
- * context leaves, if our retransmission settings are pAR's: pAR took the
- * counter that long before the copy that arrived at most
- */
-static uint64_t transit_time(cxtp_settings_t *settings)
-{
-	double wait, total = 0;
-	u_int i, tries;
-
-	wait = settings->get_retransmit_timeout(settings);
-	tries = settings->get_retransmit_tries(settings);
-	for (i = 0; i < tries && total < UINT32_MAX; i++)
-	{
-		total += wait;
-		wait *= settings->get_retransmit_base(settings);
-	}
-	return min(total, UINT32_MAX);
-}
-
-/**
  * How far the outbound sequence numbers of a context jump ahead of pAR's
  */
 static uint64_t seq_jump(cxtp_context_t *context, cxtp_settings_t *settings)
@@ -396,7 +377,10 @@ static uint64_t seq_jump(cxtp_context_t *context, cxtp_settings_t *settings)
 	{	/* pAR kept sending, the node receiving, until the node moved */
 		time_monotonic(&now);
 		jump.rate = settings->get_seq_rate(settings);
-		jump.elapsed = transit_time(settings) +
+		/* pAR took the counter before the first transmission of the
+		 * context, the copy that arrived left at most this much later, if
+		 * our retransmission options are pAR's */
+		jump.elapsed = cxtp_transport_last_send_time(settings) +
 			(now.tv_sec - context->received.tv_sec) * 1000 +
 			(now.tv_usec - context->received.tv_usec) / 1000;
 	}

@@ -1245,22 +1245,38 @@ cxtp_transport_t *cxtp_transport_create(cxtp_settings_t *settings,
 	return this;
 }
 
-/*
- * Described in header
+/**
+ * The first waits of the retransmission schedule, in ms
  */
-uint32_t cxtp_transport_give_up_time(cxtp_settings_t *settings)
+static uint32_t schedule_time(cxtp_settings_t *settings, u_int waits)
 {
 	double wait, total = 0;
 	u_int i;
 
-	/* the first transmission and each retransmission wait for an answer */
 	wait = settings->get_retransmit_timeout(settings);
-	for (i = 0; i <= settings->get_retransmit_tries(settings); i++)
+	for (i = 0; i < waits; i++)
 	{
 		total += wait;
 		wait *= settings->get_retransmit_base(settings);
 	}
 	return total > UINT32_MAX ? UINT32_MAX : total;
+}
+
+/*
+ * Described in header
+ */
+uint32_t cxtp_transport_last_send_time(cxtp_settings_t *settings)
+{
+	return schedule_time(settings, settings->get_retransmit_tries(settings));
+}
+
+/*
+ * Described in header
+ */
+uint32_t cxtp_transport_give_up_time(cxtp_settings_t *settings)
+{
+	/* the first transmission and each retransmission wait for an answer */
+	return schedule_time(settings, settings->get_retransmit_tries(settings) + 1);
 }
 
 /*

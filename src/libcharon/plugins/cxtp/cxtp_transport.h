@@ -242,6 +242,15 @@ struct cxtp_transport_t {
 uint32_t cxtp_transport_give_up_time(cxtp_settings_t *settings);
 
 /**
+ * How long after the first transmission of a message send_reliable() sends
+ * its last retransmission, with the retransmission options as they are now.
+ *
+ * @param settings		settings with the retransmission schedule
+ * @return				time in ms
+ */
+uint32_t cxtp_transport_last_send_time(cxtp_settings_t *settings);
+
+/**
  * Create a transport listening on the configured port (<ns>.plugins.cxtp.port)
  * of all IPv4 and IPv6 addresses.
  *
