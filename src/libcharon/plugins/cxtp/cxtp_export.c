@@ -195,15 +195,16 @@ static bool build_ike(cxtp_capture_t *capture, ike_sa_t *ike_sa,
 	{
 		ike->remote_eap_id = eap_id->clone(eap_id);
 	}
+	/* unsigned, as 1 << 31 overflows an int */
 	for (i = 0; i < 32; i++)
 	{
-		if (ike_sa->has_condition(ike_sa, 1 << i))
+		if (ike_sa->has_condition(ike_sa, 1U << i))
 		{
-			ike->conditions |= 1 << i;
+			ike->conditions |= 1U << i;
 		}
-		if (ike_sa->supports_extension(ike_sa, 1 << i))
+		if (ike_sa->supports_extension(ike_sa, 1U << i))
 		{
-			ike->extensions |= 1 << i;
+			ike->extensions |= 1U << i;
 		}
 	}
 	enumerator = ike_sa->create_virtual_ip_enumerator(ike_sa, FALSE);

@@ -162,15 +162,16 @@ u_int cxtp_import(cxtp_context_t *context, cxtp_leases_t *leases,
 	ike_sa->set_my_id(ike_sa, ike->local_id->clone(ike->local_id));
 	ike_sa->set_other_id(ike_sa, ike->remote_id->clone(ike->remote_id));
 	ike_sa->add_auth_cfg(ike_sa, FALSE, remote_auth(context));
+	/* unsigned, as 1 << 31 overflows an int */
 	for (i = 0; i < 32; i++)
 	{
-		if (ike->conditions & (1 << i))
+		if (ike->conditions & (1U << i))
 		{
-			ike_sa->set_condition(ike_sa, 1 << i, TRUE);
+			ike_sa->set_condition(ike_sa, 1U << i, TRUE);
 		}
-		if (ike->extensions & (1 << i))
+		if (ike->extensions & (1U << i))
 		{
-			ike_sa->enable_extension(ike_sa, 1 << i);
+			ike_sa->enable_extension(ike_sa, 1U << i);
 		}
 	}
 	ike_sa->set_message_id(ike_sa, TRUE, ike->mid_initiate);
