@@ -117,9 +117,21 @@ enum {
 #define MAX_KEY_LEN 512
 
 /**
- * Room for a whole CDB, so the buffer does not move once keys are in it
+ * Initial size of the buffer for the attributes without keys, grown as needed
  */
-#define INITIAL_SIZE 1024
+#define INITIAL_SIZE 512
+
+/**
+ * An attribute holding a key or secret
+ */
+typedef struct {
+	/** attribute type */
+	uint16_t type;
+	/** octets in the value before the key, e.g. the type of a secret */
+	chunk_t head;
+	/** the key, the attribute is omitted if empty */
+	chunk_t key;
+} key_attr_t;
 
 static void put_uint8(bio_writer_t *w, uint16_t type, uint8_t value)
 {
@@ -135,11 +147,15 @@ static void put_uint32(bio_writer_t *w, uint16_t type, uint32_t value)
 	w->write_uint32(w, value);
 }
 
-static void put_uint64(bio_writer_t *w, uint16_t type, uint64_t value)
+/**
+ * An IKE SPI, as held by ike_sa_id_t, in the octets it has on the wire, so
+ * routers of either byte order agree on it
+ */
+static void put_ike_spi(bio_writer_t *w, uint16_t type, uint64_t spi)
 {
 	w->write_uint16(w, type);
-	w->write_uint16(w, 8);
-	w->write_uint64(w, value);
+	w->write_uint16(w, sizeof(spi));
+	w->write_data(w, chunk_from_thing(spi));
 }
 
 /**
@@ -225,10 +241,43 @@ static bio_writer_t *writer_create()
 	return w;
 }
 
-static chunk_t writer_finish(bio_writer_t *w)
+/**
+ * Append the attributes holding keys to those written to w and destroy w.
+ *
+ * A bio_writer grows with realloc(), which frees the old buffer without
+ * wiping it, so the keys go into a buffer allocated once with the final
+ * size, after everything else.
+ */
+static chunk_t writer_finish(bio_writer_t *w, key_attr_t *keys, int count)
 {
-	chunk_t data = w->extract_buf(w);
+	chunk_t plain = w->get_buf(w), data;
+	size_t len = plain.len;
+	u_char *pos;
+	int i;
 
+	for (i = 0; i < count; i++)
+	{
+		if (keys[i].key.len)
+		{
+			len += 4 + keys[i].head.len + keys[i].key.len;
+		}
+	}
+	data = chunk_alloc(len);
+	memcpy(data.ptr, plain.ptr, plain.len);
+	pos = data.ptr + plain.len;
+	for (i = 0; i < count; i++)
+	{
+		if (keys[i].key.len)
+		{
+			htoun16(pos, keys[i].type);
+			htoun16(pos + 2, keys[i].head.len + keys[i].key.len);
+			pos += 4;
+			memcpy(pos, keys[i].head.ptr, keys[i].head.len);
+			pos += keys[i].head.len;
+			memcpy(pos, keys[i].key.ptr, keys[i].key.len);
+			pos += keys[i].key.len;
+		}
+	}
 	w->destroy(w);
 	return data;
 }
@@ -238,13 +287,22 @@ static chunk_t writer_finish(bio_writer_t *w)
  */
 chunk_t cxtp_encode_ike(cxtp_ike_context_t *ike)
 {
+	key_attr_t keys[] = {
+		{ .type = IKE_SK_D, .key = ike->keys.sk_d },
+		{ .type = IKE_SK_AI, .key = ike->keys.sk_ai },
+		{ .type = IKE_SK_AR, .key = ike->keys.sk_ar },
+		{ .type = IKE_SK_EI, .key = ike->keys.sk_ei },
+		{ .type = IKE_SK_ER, .key = ike->keys.sk_er },
+		{ .type = IKE_SK_PI, .key = ike->keys.sk_pi },
+		{ .type = IKE_SK_PR, .key = ike->keys.sk_pr },
+	};
 	enumerator_t *enumerator;
 	bio_writer_t *w;
 	host_t *vip;
 
 	w = writer_create();
-	put_uint64(w, IKE_SPI_I, ike->spi_i);
-	put_uint64(w, IKE_SPI_R, ike->spi_r);
+	put_ike_spi(w, IKE_SPI_I, ike->spi_i);
+	put_ike_spi(w, IKE_SPI_R, ike->spi_r);
 	put_uint8(w, IKE_INITIATOR, ike->initiator);
 	put_pair16(w, IKE_ENCR, ike->encr_alg, ike->encr_size);
 	if (ike->integ_alg)
@@ -281,14 +339,7 @@ chunk_t cxtp_encode_ike(cxtp_ike_context_t *ike)
 	put_string(w, IKE_POOL, ike->pool);
 	put_string(w, IKE_PEER_CFG, ike->peer_cfg);
 	put_uint32(w, IKE_TRANSFERS, ike->transfers);
-	put_chunk(w, IKE_SK_D, ike->keys.sk_d);
-	put_chunk(w, IKE_SK_AI, ike->keys.sk_ai);
-	put_chunk(w, IKE_SK_AR, ike->keys.sk_ar);
-	put_chunk(w, IKE_SK_EI, ike->keys.sk_ei);
-	put_chunk(w, IKE_SK_ER, ike->keys.sk_er);
-	put_chunk(w, IKE_SK_PI, ike->keys.sk_pi);
-	put_chunk(w, IKE_SK_PR, ike->keys.sk_pr);
-	return writer_finish(w);
+	return writer_finish(w, keys, countof(keys));
 }
 
 /*
@@ -296,6 +347,12 @@ chunk_t cxtp_encode_ike(cxtp_ike_context_t *ike)
  */
 chunk_t cxtp_encode_child(cxtp_child_context_t *child)
 {
+	key_attr_t keys[] = {
+		{ .type = CHILD_ENCR_I, .key = child->keys.encr_i },
+		{ .type = CHILD_ENCR_R, .key = child->keys.encr_r },
+		{ .type = CHILD_INTEG_I, .key = child->keys.integ_i },
+		{ .type = CHILD_INTEG_R, .key = child->keys.integ_r },
+	};
 	enumerator_t *enumerator;
 	traffic_selector_t *ts;
 	bio_writer_t *w;
@@ -340,11 +397,7 @@ chunk_t cxtp_encode_child(cxtp_child_context_t *child)
 	w->write_uint16(w, 8);
 	w->write_uint32(w, child->rekey_time);
 	w->write_uint32(w, child->expire_time);
-	put_chunk(w, CHILD_ENCR_I, child->keys.encr_i);
-	put_chunk(w, CHILD_ENCR_R, child->keys.encr_r);
-	put_chunk(w, CHILD_INTEG_I, child->keys.integ_i);
-	put_chunk(w, CHILD_INTEG_R, child->keys.integ_r);
-	return writer_finish(w);
+	return writer_finish(w, keys, countof(keys));
 }
 
 /*
@@ -352,6 +405,11 @@ chunk_t cxtp_encode_child(cxtp_child_context_t *child)
  */
 chunk_t cxtp_encode_pad(cxtp_pad_context_t *pad)
 {
+	key_attr_t secret = {
+		.type = PAD_SECRET,
+		.head = chunk_from_thing(pad->secret_type),
+		.key = pad->secret,
+	};
 	bio_writer_t *w;
 
 	w = writer_create();
@@ -361,14 +419,7 @@ chunk_t cxtp_encode_pad(cxtp_pad_context_t *pad)
 	w->write_uint8(w, pad->auth_class);
 	w->write_uint8(w, pad->eap_type);
 	put_id(w, PAD_CERT_SUBJECT, pad->cert_subject);
-	if (pad->secret.len)
-	{
-		w->write_uint16(w, PAD_SECRET);
-		w->write_uint16(w, 1 + pad->secret.len);
-		w->write_uint8(w, pad->secret_type);
-		w->write_data(w, pad->secret);
-	}
-	return writer_finish(w);
+	return writer_finish(w, &secret, 1);
 }
 
 /**
@@ -502,14 +553,14 @@ static bool get_uint32(attr_parser_t *p, uint16_t type, chunk_t v,
 	return TRUE;
 }
 
-static bool get_uint64(attr_parser_t *p, uint16_t type, chunk_t v,
-					   uint64_t *out)
+static bool get_ike_spi(attr_parser_t *p, uint16_t type, chunk_t v,
+						uint64_t *out)
 {
-	if (v.len != 8)
+	if (v.len != sizeof(*out))
 	{
 		return bad_size(p, type);
 	}
-	*out = untoh64(v.ptr);
+	memcpy(out, v.ptr, sizeof(*out));
 	return TRUE;
 }
 
@@ -652,10 +703,10 @@ bool cxtp_decode_ike(chunk_t data, cxtp_ike_context_t *ike)
 			case ATTR_VERSION:
 				break;
 			case IKE_SPI_I:
-				ok = get_uint64(&p, type, v, &ike->spi_i);
+				ok = get_ike_spi(&p, type, v, &ike->spi_i);
 				break;
 			case IKE_SPI_R:
-				ok = get_uint64(&p, type, v, &ike->spi_r);
+				ok = get_ike_spi(&p, type, v, &ike->spi_r);
 				break;
 			case IKE_INITIATOR:
 				ok = get_bool(&p, type, v, &ike->initiator);

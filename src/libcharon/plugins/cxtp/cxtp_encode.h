@@ -25,20 +25,22 @@
 
 /**
  * Version of the Context Data Block encoding below; a decoder rejects any
- * other.
+ * other. Version 1 wrote IKE SPIs in the host's byte order.
  */
-#define CXTP_ENCODING_VERSION 1
+#define CXTP_ENCODING_VERSION 2
 
 /**
  * Encodes the parts of a context as the data of its Context Data Blocks
  * (one for the IKE_SA, one per CHILD_SA, one for the PAD entry) and back.
  *
  * The data is a sequence of attributes: type (16 bit), length (16 bit),
- * value, the first one always the encoding version. Attributes that hold
- * keys come last, so the buffer never has to grow (and be copied) after a
- * key was written into it. Decoding rejects unknown or repeated attributes,
- * missing mandatory ones, values of the wrong size and anything that does
- * not end exactly at the end of the data, and logs why.
+ * value, the first one always the encoding version; numbers are in network
+ * order, IKE and IPsec SPIs in the octets they have on the wire. Attributes
+ * that hold keys come last, written into a buffer allocated once at its final
+ * size, so no copy of a key is left behind by a growing buffer. Decoding
+ * rejects unknown or repeated attributes, missing mandatory ones, values of
+ * the wrong size and anything that does not end exactly at the end of the
+ * data, and logs why.
  */
 
 /**

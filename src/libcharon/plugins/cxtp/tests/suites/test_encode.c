@@ -286,6 +286,61 @@ START_TEST(test_many_selectors)
 }
 END_TEST
 
+START_TEST(test_ike_spi_octets)
+{
+	cxtp_context_t *in = build_context(), *out = cxtp_context_create();
+	chunk_t spi_i = chunk_from_chars(0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08);
+	chunk_t spi_r = chunk_from_chars(0xf1,0xf2,0xf3,0xf4,0xf5,0xf6,0xf7,0xf8);
+	chunk_t expected = chunk_from_chars(
+		0x00,0x01, 0x00,0x01, CXTP_ENCODING_VERSION,
+		0x00,0x02, 0x00,0x08, 0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08,
+		0x00,0x03, 0x00,0x08, 0xf1,0xf2,0xf3,0xf4,0xf5,0xf6,0xf7,0xf8);
+	chunk_t data;
+
+	/* ike_sa_id_t holds SPIs as on the wire; the CDB must carry those octets
+	 * whatever the byte order of the router that writes or reads it */
+	memcpy(&in->ike.spi_i, spi_i.ptr, spi_i.len);
+	memcpy(&in->ike.spi_r, spi_r.ptr, spi_r.len);
+	data = cxtp_encode_ike(&in->ike);
+	ck_assert(data.len > expected.len);
+	ck_assert_chunk_eq(chunk_create(data.ptr, expected.len), expected);
+	ck_assert(cxtp_decode_ike(data, &out->ike));
+	ck_assert(memeq(&out->ike.spi_i, spi_i.ptr, spi_i.len));
+	ck_assert(memeq(&out->ike.spi_r, spi_r.ptr, spi_r.len));
+	chunk_clear(&data);
+	in->destroy(in);
+	out->destroy(out);
+}
+END_TEST
+
+START_TEST(test_keys_last)
+{
+	cxtp_context_t *in = build_context(), *out = cxtp_context_create();
+	chunk_t data, tail = chunk_from_chars(0x00,0x1c, 0x00,0x01, 0x61);
+	char buf[32];
+	int i;
+
+	/* far more than the writer's initial buffer before the first key */
+	for (i = 0; i < 200; i++)
+	{
+		snprintf(buf, sizeof(buf), "fd00:3::%x", i + 2);
+		in->ike.remote_vips->insert_last(in->ike.remote_vips,
+										 host_create_from_string(buf, 0));
+	}
+	data = cxtp_encode_ike(&in->ike);
+	ck_assert(data.len > 200 * 22);
+	/* SK_pr is the last attribute */
+	ck_assert_chunk_eq(chunk_skip(data, data.len - tail.len), tail);
+	ck_assert(cxtp_decode_ike(data, &out->ike));
+	chunk_clear(&data);
+	ck_assert_int_eq(out->ike.remote_vips->get_count(out->ike.remote_vips), 202);
+	ck_assert_chunk_eq(in->ike.keys.sk_d, out->ike.keys.sk_d);
+	ck_assert_chunk_eq(in->ike.keys.sk_pr, out->ike.keys.sk_pr);
+	in->destroy(in);
+	out->destroy(out);
+}
+END_TEST
+
 /**
  * A valid PAD CDB with an attribute appended or replaced
  */
@@ -321,6 +376,8 @@ static chunk_t pad_with(int version, uint16_t type, chunk_t value, bool id)
 	return w->extract_buf(w);
 }
 
+#define V CXTP_ENCODING_VERSION
+
 static struct {
 	char *what;
 	int version;
@@ -329,14 +386,15 @@ static struct {
 	bool id;
 } pad_invalid[] = {
 	{ "no version",		-1, 0,	{},											TRUE	},
-	{ "version 2",		2,	0,	{},											TRUE	},
-	{ "no identity",	1,	0,	{},											FALSE	},
-	{ "unknown attr",	1,	63,	{ "x", 1 },									TRUE	},
-	{ "attr >= 64",		1,	64,	{ "x", 1 },									TRUE	},
-	{ "repeated auth",	1,	3,	{ "\x01\x00", 2 },							TRUE	},
-	{ "short secret",	1,	5,	{ "\x01", 1 },								TRUE	},
-	{ "bad id type",	1,	4,	{ "\x63" "abc", 4 },						TRUE	},
-	{ "short id",		1,	4,	{ "\x02", 1 },								TRUE	},
+	{ "version 1",		1,	0,	{},											TRUE	},
+	{ "next version",	V + 1, 0, {},										TRUE	},
+	{ "no identity",	V,	0,	{},											FALSE	},
+	{ "unknown attr",	V,	63,	{ "x", 1 },									TRUE	},
+	{ "attr >= 64",		V,	64,	{ "x", 1 },									TRUE	},
+	{ "repeated auth",	V,	3,	{ "\x01\x00", 2 },							TRUE	},
+	{ "short secret",	V,	5,	{ "\x01", 1 },								TRUE	},
+	{ "bad id type",	V,	4,	{ "\x63" "abc", 4 },						TRUE	},
+	{ "short id",		V,	4,	{ "\x02", 1 },								TRUE	},
 };
 
 START_TEST(test_pad_invalid)
@@ -360,7 +418,7 @@ START_TEST(test_pad_valid_helper)
 
 	/* the helper itself builds something valid, so the cases above fail
 	 * for the reason they name */
-	data = pad_with(1, 0, chunk_empty, TRUE);
+	data = pad_with(V, 0, chunk_empty, TRUE);
 	ck_assert(cxtp_decode_pad(data, &ctx->pad));
 	chunk_free(&data);
 	ctx->destroy(ctx);
@@ -465,6 +523,8 @@ Suite *encode_suite_create()
 	tcase_add_test(tc, test_child_roundtrip);
 	tcase_add_test(tc, test_pad_roundtrip);
 	tcase_add_test(tc, test_many_selectors);
+	tcase_add_test(tc, test_ike_spi_octets);
+	tcase_add_test(tc, test_keys_last);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("invalid");
