@@ -16,6 +16,7 @@
 #include "mobike_spi_notify.h"
 
 #include <daemon.h>
+#include <encoding/payloads/vendor_id_payload.h>
 
 typedef struct private_mobike_spi_announce_t private_mobike_spi_announce_t;
 
@@ -49,15 +50,49 @@ static status_t done(private_mobike_spi_announce_t *this)
 				SUCCESS : NEED_MORE;
 }
 
+/**
+ * Whether a message carries our vendor ID
+ */
+static bool has_vendor_id(message_t *message)
+{
+	enumerator_t *enumerator;
+	vendor_id_payload_t *vid;
+	payload_t *payload;
+	bool found = FALSE;
+
+	enumerator = message->create_payload_enumerator(message);
+	while (!found && enumerator->enumerate(enumerator, &payload))
+	{
+		if (payload->get_type(payload) == PLV2_VENDOR_ID)
+		{
+			vid = (vendor_id_payload_t*)payload;
+			found = chunk_equals(vid->get_data(vid), MOBIKE_SPI_VENDOR_ID);
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
 METHOD(task_t, build, status_t,
 	private_mobike_spi_announce_t *this, message_t *message)
 {
-	if (message->get_exchange_type(message) != IKE_AUTH)
+	vendor_id_payload_t *vid;
+
+	switch (message->get_exchange_type(message))
 	{
-		return NEED_MORE;
+		case IKE_SA_INIT:
+			vid = vendor_id_payload_create_data(PLV2_VENDOR_ID,
+										chunk_clone(MOBIKE_SPI_VENDOR_ID));
+			message->add_payload(message, &vid->payload_interface);
+			return NEED_MORE;
+		case IKE_AUTH:
+			break;
+		default:
+			return NEED_MORE;
 	}
 	/* the message with our identity comes once */
 	if (this->settings->get_announce(this->settings) &&
+		this->ike_sa->supports_extension(this->ike_sa, MOBIKE_SPI_EXT_VENDOR) &&
 		(message->get_payload(message, PLV2_ID_INITIATOR) ||
 		 message->get_payload(message, PLV2_ID_RESPONDER)))
 	{
@@ -70,13 +105,33 @@ METHOD(task_t, build, status_t,
 METHOD(task_t, process, status_t,
 	private_mobike_spi_announce_t *this, message_t *message)
 {
-	if (message->get_exchange_type(message) != IKE_AUTH)
+	switch (message->get_exchange_type(message))
 	{
-		return NEED_MORE;
+		case IKE_SA_INIT:
+			if (has_vendor_id(message))
+			{
+				DBG1(DBG_IKE, "mobike-spi: received cxtp mobike-spi vendor ID");
+				this->ike_sa->enable_extension(this->ike_sa,
+											   MOBIKE_SPI_EXT_VENDOR);
+			}
+			return NEED_MORE;
+		case IKE_AUTH:
+			break;
+		default:
+			return NEED_MORE;
 	}
 	if (message->get_notify(message, MOBIKE_SPI_UPDATE_SPI_SUPPORTED) &&
 		!this->ike_sa->supports_extension(this->ike_sa, MOBIKE_SPI_EXT_PEER))
 	{
+		if (!this->ike_sa->supports_extension(this->ike_sa,
+											  MOBIKE_SPI_EXT_VENDOR))
+		{	/* another vendor's private notify of the same number */
+			DBG1(DBG_IKE, "mobike-spi: ignoring notify %u from '%Y', it "
+				 "sent no cxtp mobike-spi vendor ID",
+				 MOBIKE_SPI_UPDATE_SPI_SUPPORTED,
+				 this->ike_sa->get_other_id(this->ike_sa));
+			return done(this);
+		}
 		DBG1(DBG_IKE, "mobike-spi: peer supports UPDATE_SPI");
 		this->ike_sa->enable_extension(this->ike_sa, MOBIKE_SPI_EXT_PEER);
 	}

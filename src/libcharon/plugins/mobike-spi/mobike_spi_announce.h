@@ -29,10 +29,13 @@ typedef struct mobike_spi_announce_t mobike_spi_announce_t;
 /**
  * Task announcing UPDATE_SPI support in IKE_AUTH, and noting the peer's.
  *
- * Created for IKE_SA_INIT, it acts in the IKE_AUTH exchange(s) that follow:
- * unless disabled, it adds UPDATE_SPI_SUPPORTED to our IKE_AUTH message
- * with our identity, and it enables MOBIKE_SPI_EXT_PEER on the IKE_SA if
- * the peer's IKE_AUTH messages carry the notify.
+ * Created for IKE_SA_INIT, it adds MOBIKE_SPI_VENDOR_ID to our IKE_SA_INIT
+ * message and enables MOBIKE_SPI_EXT_VENDOR if the peer's carries it. In
+ * the IKE_AUTH exchange(s) that follow, unless disabled, it adds
+ * UPDATE_SPI_SUPPORTED to our IKE_AUTH message with our identity if the
+ * peer sent the vendor ID, and it enables MOBIKE_SPI_EXT_PEER on the IKE_SA
+ * if the peer's IKE_AUTH messages carry the notify and it sent the vendor ID
+ * (IKE_AUTH authenticates the IKE_SA_INIT messages with it).
  */
 struct mobike_spi_announce_t {
 

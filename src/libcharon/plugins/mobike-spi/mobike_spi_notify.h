@@ -54,9 +54,27 @@
 /**
  * Private ike_extension_t bit (strongSwan's end at 1<<16) set on an IKE_SA
  * whose peer announced UPDATE_SPI; a transferred context carries it with
- * the other extensions, so the new gateway knows without asking.
+ * the other extensions, so the new gateway knows without asking. Only set
+ * for a peer that sent MOBIKE_SPI_VENDOR_ID.
  */
 #define MOBIKE_SPI_EXT_PEER (1<<30)
+
+/**
+ * Vendor ID sent in IKE_SA_INIT by every IKE_SA, MD5 of "strongSwan cxtp
+ * mobike-spi": the private numbers above are another vendor's elsewhere, so
+ * they are sent only to a peer that sent it, and only such a peer's are
+ * acted on.
+ */
+#define MOBIKE_SPI_VENDOR_ID chunk_from_chars( \
+	0xe2,0x1e,0x6b,0xd6,0xd3,0x64,0xbf,0xc8, \
+	0x68,0x65,0x4f,0x98,0xea,0xfb,0x17,0x38)
+
+/**
+ * Private ike_extension_t bit set on an IKE_SA whose peer sent
+ * MOBIKE_SPI_VENDOR_ID, carried in a transferred context like
+ * MOBIKE_SPI_EXT_PEER.
+ */
+#define MOBIKE_SPI_EXT_VENDOR (1<<29)
 
 /**
  * D flag in the flags octet

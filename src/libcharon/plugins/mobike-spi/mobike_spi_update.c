@@ -316,6 +316,13 @@ METHOD(task_t, process, status_t,
 	{
 		return NEED_MORE;
 	}
+	if (!this->ike_sa->supports_extension(this->ike_sa, MOBIKE_SPI_EXT_VENDOR))
+	{	/* the number means something else to a peer without our vendor ID */
+		DBG1(DBG_IKE, "mobike-spi: ignoring notify %u from '%Y', it sent "
+			 "no cxtp mobike-spi vendor ID", MOBIKE_SPI_UPDATE_SPI,
+			 this->ike_sa->get_other_id(this->ike_sa));
+		return NEED_MORE;
+	}
 	if (!this->settings->get_announce(this->settings))
 	{	/* as if we never heard of it, as we told the peer */
 		DBG1(DBG_IKE, "mobike-spi: ignoring UPDATE_SPI from '%Y', support "

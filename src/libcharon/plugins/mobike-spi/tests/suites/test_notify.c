@@ -164,6 +164,26 @@ START_TEST(test_failed_copies)
 }
 END_TEST
 
+START_TEST(test_vendor_id)
+{
+	hasher_t *hasher;
+	chunk_t hash;
+
+	/* the value documented in mobike-spi.opt */
+	hasher = lib->crypto->create_hasher(lib->crypto, HASH_MD5);
+	if (!hasher)
+	{
+		warn("MD5 not supported, vendor ID not checked");
+		return;
+	}
+	ck_assert(hasher->allocate_hash(hasher,
+							chunk_from_str("strongSwan cxtp mobike-spi"), &hash));
+	hasher->destroy(hasher);
+	ck_assert_chunk_eq(hash, MOBIKE_SPI_VENDOR_ID);
+	chunk_free(&hash);
+}
+END_TEST
+
 Suite *notify_suite_create()
 {
 	Suite *s;
@@ -175,6 +195,7 @@ Suite *notify_suite_create()
 	tcase_add_loop_test(tc, test_roundtrip_esp, 0, 2);
 	tcase_add_loop_test(tc, test_roundtrip_ike, 0, 2);
 	tcase_add_test(tc, test_failed_copies);
+	tcase_add_test(tc, test_vendor_id);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("malformed");

@@ -43,6 +43,9 @@ typedef struct {
 	mobike_spi_update_t echo;
 	uint64_t header_r;
 	uint64_t old_r;
+	bool strip_vid;
+	int stripped;
+	int supported;
 } craft_t;
 
 static craft_t craft;
@@ -106,10 +109,50 @@ static status_t craft_process(message_t *message)
 	return SUCCESS;
 }
 
+/**
+ * As a responder that is not ours: remove the vendor IDs from IKE_SA_INIT,
+ * count the UPDATE_SPI_SUPPORTED our task adds to IKE_AUTH anyway
+ */
+static status_t strip_build(message_t *message)
+{
+	enumerator_t *enumerator;
+	payload_t *payload;
+
+	if (message->get_exchange_type(message) == IKE_SA_INIT)
+	{
+		enumerator = message->create_payload_enumerator(message);
+		while (enumerator->enumerate(enumerator, &payload))
+		{
+			if (payload->get_type(payload) == PLV2_VENDOR_ID)
+			{
+				message->remove_payload_at(message, enumerator);
+				payload->destroy(payload);
+				craft.stripped++;
+			}
+		}
+		enumerator->destroy(enumerator);
+		return NEED_MORE;
+	}
+	if (message->get_notify(message, MOBIKE_SPI_UPDATE_SPI_SUPPORTED))
+	{
+		craft.supported++;
+	}
+	return SUCCESS;
+}
+
+static status_t strip_process(message_t *message)
+{
+	return NEED_MORE;
+}
+
 METHOD(task_provider_t, craft_create_task, task_t*,
 	task_provider_t *this, ike_sa_t *ike_sa, exchange_type_t exchange,
 	bool initiator)
 {
+	if (craft.strip_vid && exchange == IKE_SA_INIT && !initiator)
+	{
+		return mobike_spi_test_task_create(strip_build, strip_process);
+	}
 	if (ike_sa != craft.ike_sa || exchange != INFORMATIONAL || !initiator)
 	{
 		return NULL;
@@ -216,6 +259,8 @@ START_TEST(test_esp)
 	uint32_t new_spi = htonl(0xc0001234);
 
 	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	ck_assert(a->supports_extension(a, MOBIKE_SPI_EXT_VENDOR));
+	ck_assert(b->supports_extension(b, MOBIKE_SPI_EXT_VENDOR));
 	ck_assert(a->supports_extension(a, MOBIKE_SPI_EXT_PEER));
 	ck_assert(b->supports_extension(b, MOBIKE_SPI_EXT_PEER));
 	assert_spis(a, SPI_A, SPI_B);
@@ -274,6 +319,33 @@ START_TEST(test_ignored)
 	ck_assert_int_eq(craft.echoed, 0);
 	ck_assert_int_eq(craft.failed, 0);
 	assert_spis(a, SPI_A, SPI_B);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+START_TEST(test_no_vendor_id)
+{
+	ike_sa_t *a, *b;
+
+	/* b uses the private numbers without our vendor ID, as another vendor
+	 * might with a meaning of its own: a neither announces to it nor acts on
+	 * what it sends */
+	craft.strip_vid = TRUE;
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	ck_assert_int_eq(craft.stripped, 1);
+	ck_assert_int_eq(craft.supported, 1);
+	ck_assert(!a->supports_extension(a, MOBIKE_SPI_EXT_VENDOR));
+	ck_assert(!a->supports_extension(a, MOBIKE_SPI_EXT_PEER));
+	ck_assert(b->supports_extension(b, MOBIKE_SPI_EXT_VENDOR));
+	ck_assert(!b->supports_extension(b, MOBIKE_SPI_EXT_PEER));
+	add_update(PROTO_ESP, TRUE, SPI_B, htonl(0xc0001234));
+	add_update(PROTO_ESP, FALSE, SPI_A, htonl(0xc0005678));
+	exchange(a, b);
+	ck_assert_int_eq(craft.echoed, 0);
+	ck_assert_int_eq(craft.failed, 0);
+	assert_spis(a, SPI_A, SPI_B);
+	ck_assert(a->get_state(a) == IKE_ESTABLISHED);
 	call_ikesa(a, destroy);
 	call_ikesa(b, destroy);
 }
@@ -422,6 +494,7 @@ Suite *update_suite_create()
 	tc = tcase_create("ignored");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ignored);
+	tcase_add_test(tc, test_no_vendor_id);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rejected");
