@@ -67,6 +67,70 @@ static inline void *id_key(u_int id)
 	return (void*)(uintptr_t)id;
 }
 
+/*
+ * Described in header
+ */
+bool cxtp_capture_transferable(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	peer_cfg_t *peer_cfg;
+	char *names, *name;
+	bool found = FALSE;
+
+	names = lib->settings->get_str(lib->settings,
+							"%s.plugins.cxtp.connections", NULL, lib->ns);
+	if (!names || !*names)
+	{
+		return TRUE;
+	}
+	peer_cfg = ike_sa ? ike_sa->get_peer_cfg(ike_sa) : NULL;
+	if (!peer_cfg)
+	{	/* a responder's before IKE_AUTH, decided once established */
+		return TRUE;
+	}
+	enumerator = enumerator_create_token(names, ",", " ");
+	while (!found && enumerator->enumerate(enumerator, &name))
+	{
+		found = streq(name, peer_cfg->get_name(peer_cfg));
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/**
+ * Forget the keys of an IKE_SA
+ */
+static void drop_ike_keys(private_cxtp_capture_t *this, ike_sa_t *ike_sa)
+{
+	cxtp_ike_keys_t *keys;
+
+	this->mutex->lock(this->mutex);
+	keys = this->ike_keys->remove(this->ike_keys,
+								  id_key(ike_sa->get_unique_id(ike_sa)));
+	this->mutex->unlock(this->mutex);
+	if (keys)
+	{
+		ike_keys_destroy(keys);
+	}
+}
+
+/**
+ * Forget the keys of a CHILD_SA
+ */
+static void drop_child_keys(private_cxtp_capture_t *this, child_sa_t *child_sa)
+{
+	cxtp_child_keys_t *keys;
+
+	this->mutex->lock(this->mutex);
+	keys = this->child_keys->remove(this->child_keys,
+							id_key(child_sa->get_unique_id(child_sa)));
+	this->mutex->unlock(this->mutex);
+	if (keys)
+	{
+		child_keys_destroy(keys);
+	}
+}
+
 METHOD(listener_t, ike_derived_keys, bool,
 	private_cxtp_capture_t *this, ike_sa_t *ike_sa, chunk_t sk_d,
 	chunk_t sk_ai, chunk_t sk_ar, chunk_t sk_ei, chunk_t sk_er, chunk_t sk_pi,
@@ -74,6 +138,10 @@ METHOD(listener_t, ike_derived_keys, bool,
 {
 	cxtp_ike_keys_t *keys;
 
+	if (!cxtp_capture_transferable(ike_sa))
+	{
+		return TRUE;
+	}
 	INIT(keys,
 		.sk_d = chunk_clone(sk_d),
 		.sk_ai = chunk_clone(sk_ai),
@@ -101,6 +169,10 @@ METHOD(listener_t, child_derived_keys, bool,
 {
 	cxtp_child_keys_t *keys;
 
+	if (!cxtp_capture_transferable(ike_sa))
+	{
+		return TRUE;
+	}
 	INIT(keys,
 		.initiator = initiator,
 		.encr_i = chunk_clone(encr_i),
@@ -122,18 +194,23 @@ METHOD(listener_t, child_derived_keys, bool,
 METHOD(listener_t, ike_state_change, bool,
 	private_cxtp_capture_t *this, ike_sa_t *ike_sa, ike_sa_state_t state)
 {
-	cxtp_ike_keys_t *keys;
-
-	if (state == IKE_DESTROYING)
+	switch (state)
 	{
-		this->mutex->lock(this->mutex);
-		keys = this->ike_keys->remove(this->ike_keys,
-									  id_key(ike_sa->get_unique_id(ike_sa)));
-		this->mutex->unlock(this->mutex);
-		if (keys)
-		{
-			ike_keys_destroy(keys);
-		}
+		case IKE_ESTABLISHED:
+			/* a responder knows the connection only now */
+			if (!cxtp_capture_transferable(ike_sa))
+			{
+				drop_ike_keys(this, ike_sa);
+			}
+			break;
+		case IKE_REKEYED:
+			/* never transferred again, the new IKE_SA has keys of its own */
+		case IKE_DESTROYING:
+			/* also once handed over: pAR destroys it without a DELETE */
+			drop_ike_keys(this, ike_sa);
+			break;
+		default:
+			break;
 	}
 	return TRUE;
 }
@@ -142,18 +219,17 @@ METHOD(listener_t, child_state_change, bool,
 	private_cxtp_capture_t *this, ike_sa_t *ike_sa, child_sa_t *child_sa,
 	child_sa_state_t state)
 {
-	cxtp_child_keys_t *keys;
-
-	if (state == CHILD_DESTROYING)
+	switch (state)
 	{
-		this->mutex->lock(this->mutex);
-		keys = this->child_keys->remove(this->child_keys,
-							id_key(child_sa->get_unique_id(child_sa)));
-		this->mutex->unlock(this->mutex);
-		if (keys)
-		{
-			child_keys_destroy(keys);
-		}
+		case CHILD_DELETED:
+			/* rekeyed or deleted, only waiting for packets in flight: no
+			 * context carries it. CHILD_REKEYED is not final, a failed
+			 * rekeying goes back to CHILD_INSTALLED */
+		case CHILD_DESTROYING:
+			drop_child_keys(this, child_sa);
+			break;
+		default:
+			break;
 	}
 	return TRUE;
 }

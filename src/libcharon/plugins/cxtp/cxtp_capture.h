@@ -32,9 +32,13 @@ typedef struct cxtp_capture_t cxtp_capture_t;
  *
  * A context carries derived keys, not the Diffie-Hellman secret, and charon
  * does not expose keys once they are installed, so they are recorded from
- * the bus while the SAs are set up and forgotten (wiped) when the SAs go
- * away. SAs set up before the plugin was loaded have none and cannot be
- * transferred.
+ * the bus while the SAs are set up, and only for IKE_SAs of the connections
+ * that may be transferred (cxtp_capture_transferable()). They are forgotten
+ * (wiped) as soon as no transfer can use them any more: a CHILD_SA's when it
+ * is rekeyed or deleted (CHILD_DELETED) or destroyed, an IKE_SA's when it is
+ * rekeyed (IKE_REKEYED) or destroyed, which includes pAR's once another
+ * router activated it. SAs set up before the plugin was loaded have none and
+ * cannot be transferred.
  */
 struct cxtp_capture_t {
 
@@ -71,6 +75,16 @@ struct cxtp_capture_t {
 	 */
 	void (*destroy)(cxtp_capture_t *this);
 };
+
+/**
+ * Whether the keys of an IKE_SA and its CHILD_SAs are captured, i.e. its
+ * connection is one of <ns>.plugins.cxtp.connections (all if unset), read
+ * anew each time. TRUE for an IKE_SA without a connection yet.
+ *
+ * @param ike_sa		IKE_SA, NULL for an unknown one
+ * @return				TRUE if the keys of the IKE_SA are captured
+ */
+bool cxtp_capture_transferable(ike_sa_t *ike_sa);
 
 /**
  * Create a cxtp_capture_t instance.

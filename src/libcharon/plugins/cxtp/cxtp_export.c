@@ -112,10 +112,20 @@ char *cxtp_export_check(cxtp_capture_t *capture, ike_sa_t *ike_sa)
 		/* the context carries no PPK, so nAR could not rekey with it */
 		return strdup("IKE_SA uses a postquantum preshared key (PPK)");
 	}
+	if (!cxtp_capture_transferable(ike_sa))
+	{
+		if (asprintf(&reason, "connection '%s' is not one of "
+					 "cxtp.connections", ike_sa->get_name(ike_sa)) < 0)
+		{
+			return strdup("connection is not one of cxtp.connections");
+		}
+		return reason;
+	}
 	if (!capture->get_ike_keys(capture, ike_sa, NULL))
 	{
 		return strdup("keys of the IKE_SA were derived before the cxtp "
-					  "plugin was loaded");
+					  "plugin was loaded, or before its connection was one "
+					  "of cxtp.connections");
 	}
 	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
 	while (!reason && enumerator->enumerate(enumerator, &child_sa))

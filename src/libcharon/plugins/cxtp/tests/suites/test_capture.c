@@ -1,0 +1,150 @@
+/*
+ * Copyright (C) 2026 strongswan-cxtp developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <http://www.fsf.org/copyleft/gpl.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+#include "../utils/cxtp_charon.h"
+#include "../../cxtp_export.h"
+
+/**
+ * Which keys are kept, and for how long: the mobile node's IKE_SA (its
+ * connection "init") and pAR's ("resp"), established with the capture on
+ * the bus
+ */
+static cxtp_charon_t *env;
+
+static void setup_with(char *connections)
+{
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.connections",
+						   connections, lib->ns);
+	env = cxtp_charon_setup();
+}
+
+START_TEARDOWN(teardown)
+{
+	cxtp_charon_stop();
+	cxtp_charon_teardown(env);
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.connections",
+						   NULL, lib->ns);
+}
+END_TEARDOWN
+
+static child_sa_t *first_child(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	child_sa_t *child_sa = NULL;
+
+	enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+	ck_assert(enumerator->enumerate(enumerator, &child_sa));
+	enumerator->destroy(enumerator);
+	return child_sa;
+}
+
+static bool has_ike_keys(ike_sa_t *ike_sa)
+{
+	return env->capture->get_ike_keys(env->capture, ike_sa, NULL);
+}
+
+static bool has_child_keys(ike_sa_t *ike_sa)
+{
+	return env->capture->get_child_keys(env->capture, first_child(ike_sa),
+										NULL);
+}
+
+START_TEST(test_all_by_default)
+{
+	cxtp_ike_keys_t keys;
+
+	setup_with(_i ? "" : NULL);
+	ck_assert(has_ike_keys(env->par));
+	ck_assert(has_child_keys(env->par));
+	ck_assert(has_ike_keys(env->mn));
+	ck_assert(has_child_keys(env->mn));
+	ck_assert(env->capture->get_ike_keys(env->capture, env->par, &keys));
+	ck_assert(keys.sk_d.len && keys.sk_ei.len && keys.sk_pr.len);
+	cxtp_ike_keys_clear(&keys);
+	ck_assert(!cxtp_export_check(env->capture, env->par));
+}
+END_TEST
+
+START_TEST(test_listed_only)
+{
+	char *reason, *expected;
+
+	/* pAR is the responder: its connection is known after IKE_AUTH only */
+	setup_with(_i ? "other, init" : "other, resp");
+	ck_assert(has_ike_keys(env->par) == !_i);
+	ck_assert(has_child_keys(env->par) == !_i);
+	ck_assert(has_ike_keys(env->mn) == _i);
+	ck_assert(has_child_keys(env->mn) == _i);
+
+	expected = _i ? "connection 'resp' is not one of cxtp.connections"
+				  : "connection 'init' is not one of cxtp.connections";
+	reason = cxtp_export_check(env->capture, _i ? env->par : env->mn);
+	ck_assert_msg(reason && streq(reason, expected), "got '%s'", reason);
+	free(reason);
+	ck_assert(!cxtp_export_check(env->capture, _i ? env->mn : env->par));
+}
+END_TEST
+
+START_TEST(test_child_deleted)
+{
+	child_sa_t *child_sa;
+
+	setup_with(NULL);
+	child_sa = first_child(env->par);
+	/* a rekeying that fails goes back to CHILD_INSTALLED */
+	child_sa->set_state(child_sa, CHILD_REKEYED);
+	ck_assert(has_child_keys(env->par));
+	child_sa->set_state(child_sa, CHILD_INSTALLED);
+	/* replaced, only waiting for packets in flight */
+	child_sa->set_state(child_sa, CHILD_DELETED);
+	ck_assert(!has_child_keys(env->par));
+	ck_assert(has_ike_keys(env->par));
+	ck_assert(has_child_keys(env->mn));
+}
+END_TEST
+
+START_TEST(test_ike_rekeyed)
+{
+	setup_with(NULL);
+	env->par->set_state(env->par, IKE_REKEYING);
+	ck_assert(has_ike_keys(env->par));
+	env->par->set_state(env->par, IKE_REKEYED);
+	ck_assert(!has_ike_keys(env->par));
+	/* the CHILD_SAs move to the new IKE_SA */
+	ck_assert(has_child_keys(env->par));
+	ck_assert(has_ike_keys(env->mn));
+}
+END_TEST
+
+Suite *capture_suite_create()
+{
+	Suite *s;
+	TCase *tc;
+
+	s = suite_create("cxtp capture");
+
+	tc = tcase_create("connections");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_loop_test(tc, test_all_by_default, 0, 2);
+	tcase_add_loop_test(tc, test_listed_only, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lifetime");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_child_deleted);
+	tcase_add_test(tc, test_ike_rekeyed);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
