@@ -44,6 +44,18 @@
  */
 
 /**
+ * The CDBs travel under the private feature profile types CXTP_FPT_IKE_SA,
+ * CXTP_FPT_CHILD_SA and CXTP_FPT_PAD (0xff01-0xff03), which only routers of
+ * one domain exchange: a context's data is accepted only in a PCTD or CTD,
+ * which only the AR-to-AR transport carries (the ICMP transport takes CTAR
+ * and CTAA only, whose blocks name a type without data), and only from a
+ * configured peer's address, authenticated and decrypted with the key of
+ * that peer's secret and inside its replay window. A mobile node or an
+ * off-path sender cannot get data of these types decoded, and another
+ * domain's use of the numbers never meets this decoder.
+ */
+
+/**
  * Encode the IKE_SA part.
  *
  * @param ike		IKE_SA context
