@@ -194,13 +194,23 @@ METHOD(listener_t, child_derived_keys, bool,
 METHOD(listener_t, ike_state_change, bool,
 	private_cxtp_capture_t *this, ike_sa_t *ike_sa, ike_sa_state_t state)
 {
+	enumerator_t *enumerator;
+	child_sa_t *child_sa;
+
 	switch (state)
 	{
 		case IKE_ESTABLISHED:
-			/* a responder knows the connection only now */
+			/* a responder knows the connection only now, and CHILD_SAs
+			 * imported before the activation may have been captured */
 			if (!cxtp_capture_transferable(ike_sa))
 			{
 				drop_ike_keys(this, ike_sa);
+				enumerator = ike_sa->create_child_sa_enumerator(ike_sa);
+				while (enumerator->enumerate(enumerator, &child_sa))
+				{
+					drop_child_keys(this, child_sa);
+				}
+				enumerator->destroy(enumerator);
 			}
 			break;
 		case IKE_REKEYED:
