@@ -272,8 +272,11 @@ static chunk_t writer_finish(bio_writer_t *w, key_attr_t *keys, int count)
 			htoun16(pos, keys[i].type);
 			htoun16(pos + 2, keys[i].head.len + keys[i].key.len);
 			pos += 4;
-			memcpy(pos, keys[i].head.ptr, keys[i].head.len);
-			pos += keys[i].head.len;
+			if (keys[i].head.len)
+			{
+				memcpy(pos, keys[i].head.ptr, keys[i].head.len);
+				pos += keys[i].head.len;
+			}
 			memcpy(pos, keys[i].key.ptr, keys[i].key.len);
 			pos += keys[i].key.len;
 		}
