@@ -18,8 +18,8 @@ cd "$tmp"
 fail() { echo "FAIL: $*"; "$testbed" down > /dev/null 2>&1 || true; exit 1; }
 
 leftovers() {
-	ip netns list | grep "^cxtp-" || true
-	grep " $top/build/testbed/" /proc/mounts || true
+	ip netns list | grep "^$NS_PREFIX" || true
+	grep " $state/" /proc/mounts || true
 }
 
 # what a node reads as its swanctl.conf and strongswan.conf (the testbed's
@@ -66,7 +66,7 @@ fi
 [ -z "$(leftovers)" ] || fail "left behind after down: $(leftovers)"
 
 # half-built: one namespace of ours without the rest
-ip netns add cxtp-moon
+ip netns add "${NS_PREFIX}moon"
 if "$testbed" up 2> err.txt; then fail "'up' over a half-built testbed succeeded"; fi
 grep -q "already up or half-built" err.txt || fail "no clear message: $(cat err.txt)"
 rm -f err.txt
@@ -83,10 +83,10 @@ rm -f out.txt
 setsid "$top/testing/run-scenario" "$fixtures/blocking" > /dev/null 2>&1 &
 pid=$!
 for _ in $(seq 200); do
-	[ -e "$top/build/testbed/moon/blocked" ] && break
+	[ -e "$state/moon/blocked" ] && break
 	sleep 0.05
 done
-[ -e "$top/build/testbed/moon/blocked" ] || fail "blocking scenario did not start"
+[ -e "$state/moon/blocked" ] || fail "blocking scenario did not start"
 kill -TERM -- -"$pid"
 wait "$pid" || true
 [ -z "$(leftovers)" ] || fail "left behind after an interrupted scenario: $(leftovers)"
