@@ -454,6 +454,8 @@ START_TEST(test_round_trip_flags)
 			ck_assert(message->set_ar_address(message, ar));
 			ar->destroy(ar);
 			/* fall-through */
+		case CXTP_CTREQ:
+			/* a CT-Req's is the CTAR's, which the token covers */
 		case CXTP_CTD:
 			expected |= 0x40;
 			break;
@@ -474,7 +476,8 @@ START_TEST(test_round_trip_flags)
 	ck_assert(parsed);
 	ck_assert(parsed->get_ack(parsed) ==
 			 (variants[_i].type == CXTP_CTAR || variants[_i].type == CXTP_CTD ||
-			  variants[_i].type == CXTP_PCTD));
+			  variants[_i].type == CXTP_PCTD ||
+			  variants[_i].type == CXTP_CTREQ));
 	ck_assert(parsed->get_success(parsed) ==
 			 (variants[_i].type == CXTP_CTDR));
 	parsed->destroy(parsed);
@@ -740,7 +743,12 @@ START_TEST(test_api_addresses)
 	ck_assert(!message->set_ar_address(message, v4));
 	message->destroy(message);
 
+	/* a CT-Req carries the CTAR's for pAR to verify its token */
 	message = create(CXTP_CTREQ, AF_INET);
+	ck_assert(message->set_ar_address(message, v4));
+	message->destroy(message);
+
+	message = create(CXTP_CTAA, AF_INET);
 	ck_assert(!message->set_ar_address(message, v4));
 	message->destroy(message);
 	v4->destroy(v4);
@@ -1205,7 +1213,8 @@ START_TEST(test_ignore_reserved)
 
 	/* reserved bits and octets are ignored, but zero when encoding */
 	data = copied(ctaa_v4);
-	data.ptr[1] |= 0x7f;
+	/* all but V, and M which announces a MAC */
+	data.ptr[1] |= 0x5f;
 	data.ptr[11] = 0xff;
 	data.ptr[15] = 0x01;
 	parsed = parse_logged(data);
