@@ -482,8 +482,8 @@ static bool select_import(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	enumerator->destroy(enumerator);
 	if (known && !*context)
 	{
-		DBG1(DBG_IKE, "cxtp: CTAR for %H from %H to %H has an invalid "
-			 "authorization token, ignored", message->get_mn_address(message),
+		DBG1(DBG_IKE, "cxtp: CTAR for %H has an invalid authorization "
+			 "token, ignored (from %H to %H)", message->get_mn_address(message),
 			 src, dst);
 		this->imported->event(this->imported, CXTP_EVENT_FAILURE, 0, NULL,
 							  message->get_mn_address(message),
