@@ -18,6 +18,7 @@
 #include "cxtp_handovers.h"
 #include "cxtp_import.h"
 #include "cxtp_options.h"
+#include "cxtp_token.h"
 
 #include <daemon.h>
 #include <collections/linked_list.h>
@@ -439,6 +440,46 @@ static cxtp_context_t *decode_context(cxtp_message_t *message)
 }
 
 /**
+ * Whether a CTAR's token (sent from src to dst) is valid for an imported
+ * context: with the token key pAR sent, or, as the mobile node counts every
+ * attempt and pAR's push did not see those that failed before it, with the
+ * key of one of the next counters, derived from the context's SK_d
+ *
+ * @param key		receives the key it is valid with
+ * @param counter	receives the transfer counter of that key
+ */
+static bool token_valid(entry_t *entry, cxtp_message_t *message, host_t *src,
+						host_t *dst, chunk_t *key, uint32_t *counter)
+{
+	cxtp_ike_context_t *ike = &entry->context->ike;
+	chunk_t derived;
+	uint32_t i;
+
+	if (message->verify_token(message, entry->token_key, src, dst))
+	{
+		*key = chunk_clone(entry->token_key);
+		*counter = ike->transfers;
+		return TRUE;
+	}
+	for (i = 1; i < CXTP_TOKEN_WINDOW; i++)
+	{
+		if (!cxtp_token_derive_key(ike->prf_alg, ike->keys.sk_d, ike->spi_i,
+								   ike->spi_r, ike->transfers + i, &derived))
+		{
+			break;
+		}
+		if (message->verify_token(message, derived, src, dst))
+		{
+			*key = derived;
+			*counter = ike->transfers + i;
+			return TRUE;
+		}
+		chunk_clear(&derived);
+	}
+	return FALSE;
+}
+
+/**
  * Find the imported context a CTAR's token (sent from src to dst) is valid
  * for and start its activation, taking its context; the node may have
  * contexts of several IKE_SAs imported, the token tells them apart. A copy
@@ -447,11 +488,13 @@ static cxtp_context_t *decode_context(cxtp_message_t *message)
  * @param ref		receives the transfer, if found
  * @param context	receives its context, if found
  * @param key		receives a copy of its token key, if found
+ * @param counter	receives the transfer counter of its token key
  * @return			FALSE if no context for the mobile node is imported
  */
 static bool select_import(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 						  cxtp_message_t *message, ref_t *ref,
-						  cxtp_context_t **context, chunk_t *key)
+						  cxtp_context_t **context, chunk_t *key,
+						  uint32_t *counter)
 {
 	enumerator_t *enumerator;
 	entry_t *entry;
@@ -467,7 +510,7 @@ static bool select_import(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 			continue;
 		}
 		known = TRUE;
-		if (message->verify_token(message, entry->token_key, src, dst))
+		if (token_valid(entry, message, src, dst, key, counter))
 		{
 			/* the key stays to answer retransmissions of this CTAR */
 			ref_init(ref, entry);
@@ -475,7 +518,8 @@ static bool select_import(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 			entry->sequence = message->get_sequence(message);
 			*context = entry->context;
 			entry->context = NULL;
-			*key = chunk_clone(entry->token_key);
+			chunk_clear(&entry->token_key);
+			entry->token_key = chunk_clone(*key);
 			break;
 		}
 	}
@@ -540,7 +584,7 @@ static void age_context(cxtp_context_t *context, time_t imported)
  */
 static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 					 cxtp_message_t *message, ref_t *ref,
-					 cxtp_context_t *context, chunk_t key)
+					 cxtp_context_t *context, chunk_t key, uint32_t counter)
 {
 	enumerator_t *enumerator;
 	ike_sa_t *ike_sa;
@@ -569,7 +613,7 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 		if (ok)
 		{
 			this->transfers->set_transfers(this->transfers, ike_sa,
-										   context->ike.transfers + 1);
+										   counter + 1);
 			this->pad->add(this->pad, context);
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 		}
@@ -627,15 +671,17 @@ static bool activate_for(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 {
 	cxtp_context_t *context;
 	chunk_t key = chunk_empty;
+	uint32_t counter = 0;
 	ref_t ref = {};
 
-	if (!select_import(this, src, dst, message, &ref, &context, &key))
+	if (!select_import(this, src, dst, message, &ref, &context, &key,
+					   &counter))
 	{
 		return FALSE;
 	}
 	if (context)
 	{
-		activate(this, src, dst, message, &ref, context, key);
+		activate(this, src, dst, message, &ref, context, key, counter);
 		ref_clear(&ref);
 		chunk_clear(&key);
 	}

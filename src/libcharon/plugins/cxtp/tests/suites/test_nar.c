@@ -790,6 +790,33 @@ START_TEST(test_spoofed_source)
 }
 END_TEST
 
+START_TEST(test_activate_lookahead)
+{
+	uint32_t counter;
+	u_int id;
+
+	id = import();
+	/* the node's attempts that pAR's push did not see: the imported
+	 * context's SK_d gives the keys of the next counters */
+	env->transfers->set_transfers(env->transfers, env->mn, _i);
+	process_ctar(SEQ, SEQ, TRUE);
+	if (_i < CXTP_TOKEN_WINDOW)
+	{
+		assert_activated(id);
+		assert_ctaa();
+		/* and the next transfer takes the key after the one used */
+		counter = cxtp_charon_transfers(env, id);
+		ck_assert_int_eq(counter, _i + 1);
+	}
+	else
+	{
+		ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+		assert_passive(id);
+		ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	}
+}
+END_TEST
+
 START_TEST(test_import_expires)
 {
 	cxtp_test_event_t *event;
@@ -1327,6 +1354,8 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_forged_same_sequence);
 	tcase_add_test(tc, test_duplicate_ctar);
 	tcase_add_test(tc, test_spoofed_source);
+	tcase_add_loop_test(tc, test_activate_lookahead, 0,
+						CXTP_TOKEN_WINDOW + 1);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifecycle");

@@ -1238,6 +1238,19 @@ cxtp_test_event_t *cxtp_test_events_get(char *who, char *name, u_int n)
 	return found;
 }
 
+uint32_t cxtp_charon_transfers(cxtp_charon_t *this, u_int ike_id)
+{
+	ike_sa_t *ike_sa;
+	uint32_t counter;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													ike_id);
+	ck_assert(ike_sa);
+	counter = this->transfers->get_transfers(this->transfers, ike_sa);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return counter;
+}
+
 chunk_t cxtp_test_token_key_for(cxtp_charon_t *this, ike_sa_t *ike_sa,
 								uint32_t counter)
 {

@@ -515,6 +515,11 @@ cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this,
 									 bool ack, char *src, char *dst);
 
 /**
+ * Get the transfer counter of an IKE_SA, by unique ID.
+ */
+uint32_t cxtp_charon_transfers(cxtp_charon_t *this, u_int ike_id);
+
+/**
  * Get the token key of an IKE_SA for a transfer counter.
  *
  * @return			key, chunk_clear() it
