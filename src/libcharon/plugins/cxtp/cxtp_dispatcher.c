@@ -87,7 +87,7 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 	host_t *ar = message->get_ar_address(message);
 	cxtp_peer_t *peer;
 
-	if (nar->is_duplicate(nar, message))
+	if (nar->is_duplicate(nar, src, dst, message))
 	{
 		DBG1(DBG_IKE, "cxtp: duplicate CTAR %u for %H ignored",
 			 message->get_sequence(message), mn);
@@ -102,7 +102,7 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 	peer = ar ? this->settings->find_peer(this->settings, ar, TRUE) : NULL;
 	if (peer && par->has_ike_sa(par, mn))
 	{	/* still attached here, naming the access router it moves to */
-		par->process_ctar(par, peer->get_name(peer), message);
+		par->process_ctar(par, peer->get_name(peer), src, dst, message);
 		peer->destroy(peer);
 		return;
 	}

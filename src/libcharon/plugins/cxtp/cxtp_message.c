@@ -44,6 +44,8 @@ ENUM(cxtp_message_type_names, CXTP_CTAR, CXTP_CTREQ,
 #define FLAG_S 0x40
 #define FLAG_K 0x20
 #define FLAG_R 0x10
+#define FLAG_M 0x20
+#define FLAG_B 0x08
 
 /**
  * Flags in the fourth octet of a CDB
@@ -95,6 +97,12 @@ ENUM(cxtp_message_type_names, CXTP_CTAR, CXTP_CTREQ,
  * Length of a transfer ID: two IKE SPIs and a serial
  */
 #define TRANSFER_ID_LEN 20
+
+/**
+ * Length of the address lengths and reserved octets before the CTAR's
+ * addresses in a CT-Req
+ */
+#define BINDING_HEADER_LEN 4
 
 /**
  * Check if enough data is left to read len octets; bio_reader_t would
@@ -177,6 +185,18 @@ struct private_cxtp_message_t {
 	 */
 	cxtp_transfer_id_t transfer_id;
 	bool has_transfer_id;
+
+	/**
+	 * The CTAR's IP source and destination (CT-Req), NULL if not carried
+	 */
+	host_t *src;
+	host_t *dst;
+
+	/**
+	 * MAC of a CTAA, if has_mac
+	 */
+	uint8_t mac[CXTP_CTAA_MAC_LEN];
+	bool has_mac;
 };
 
 /**
@@ -217,7 +237,7 @@ static bool has_transfer(cxtp_message_type_t type)
  */
 static bool has_ack(cxtp_message_type_t type)
 {
-	return type == CXTP_CTAR || has_data(type);
+	return has_requests(type) || has_data(type);
 }
 
 /**
@@ -253,7 +273,7 @@ static host_t *clone_address(host_t *host)
 METHOD(cxtp_message_t, set_ar_address, bool,
 	private_cxtp_message_t *this, host_t *ar)
 {
-	if (this->type != CXTP_CTAR || !ar ||
+	if (!has_requests(this->type) || !ar ||
 		ar->get_family(ar) != this->mn->get_family(this->mn))
 	{
 		return FALSE;
@@ -568,34 +588,162 @@ METHOD(cxtp_message_t, get_cdb_bytes, chunk_t,
 	return encoding;
 }
 
-METHOD(cxtp_message_t, sign_token, bool,
-	private_cxtp_message_t *this, chunk_t key)
+METHOD(cxtp_message_t, set_ctar_addresses, bool,
+	private_cxtp_message_t *this, host_t *src, host_t *dst)
 {
-	chunk_t cdbs;
-	uint32_t token;
+	if (this->type != CXTP_CTREQ || !src || !dst)
+	{
+		return FALSE;
+	}
+	DESTROY_IF(this->src);
+	DESTROY_IF(this->dst);
+	this->src = clone_address(src);
+	this->dst = clone_address(dst);
+	return TRUE;
+}
+
+METHOD(cxtp_message_t, get_ctar_source, host_t*,
+	private_cxtp_message_t *this)
+{
+	return this->src;
+}
+
+METHOD(cxtp_message_t, get_ctar_destination, host_t*,
+	private_cxtp_message_t *this)
+{
+	return this->dst;
+}
+
+/**
+ * Compute the token of a CTAR sent from src to dst, or of the CTAR a CT-Req
+ * carries the addresses of if they are NULL
+ */
+static bool compute_token(private_cxtp_message_t *this, chunk_t key,
+						  host_t *src, host_t *dst, uint32_t *token)
+{
+	cxtp_token_input_t in = {
+		.mn = this->mn,
+		.ar = this->ar,
+		.src = src ?: this->src,
+		.dst = dst ?: this->dst,
+		.ack = this->ack,
+		.sequence = this->sequence,
+	};
 	bool ok;
 
-	cdbs = get_cdb_bytes(this);
-	ok = cxtp_token_compute(key, this->mn, this->sequence, cdbs, &token);
-	chunk_clear(&cdbs);
-	if (ok)
+	if (!has_requests(this->type))
 	{
-		this->token = token;
+		return FALSE;
 	}
+	in.cdbs = get_cdb_bytes(this);
+	ok = cxtp_token_compute(key, &in, token);
+	chunk_clear(&in.cdbs);
 	return ok;
 }
 
-METHOD(cxtp_message_t, verify_token, bool,
-	private_cxtp_message_t *this, chunk_t key)
+METHOD(cxtp_message_t, sign_token, bool,
+	private_cxtp_message_t *this, chunk_t key, host_t *src, host_t *dst)
 {
-	chunk_t cdbs;
+	uint32_t token;
+
+	if (!compute_token(this, key, src, dst, &token))
+	{
+		return FALSE;
+	}
+	this->token = token;
+	return TRUE;
+}
+
+METHOD(cxtp_message_t, verify_token, bool,
+	private_cxtp_message_t *this, chunk_t key, host_t *src, host_t *dst)
+{
+	uint32_t expected;
 	bool valid;
 
-	cdbs = get_cdb_bytes(this);
-	valid = cxtp_token_verify(key, this->mn, this->sequence, cdbs,
-							  this->token);
-	chunk_clear(&cdbs);
+	if (!compute_token(this, key, src, dst, &expected))
+	{
+		return FALSE;
+	}
+	valid = memeq_const(&expected, &this->token, sizeof(expected));
+	memwipe(&expected, sizeof(expected));
 	return valid;
+}
+
+/**
+ * Write the status entries of a CTAA/CTDR
+ */
+static void write_statuses(private_cxtp_message_t *this, bio_writer_t *writer)
+{
+	enumerator_t *enumerator;
+	cxtp_status_t *status;
+
+	enumerator = array_create_enumerator(this->statuses);
+	while (enumerator->enumerate(enumerator, &status))
+	{
+		writer->write_uint16(writer, status->fpt);
+		writer->write_uint8(writer, status->status);
+		writer->write_uint8(writer, 0);
+	}
+	enumerator->destroy(enumerator);
+}
+
+static uint8_t get_flags(private_cxtp_message_t *this);
+
+/**
+ * Compute the MAC of a CTAA sent from src to dst
+ */
+static bool compute_mac(private_cxtp_message_t *this, chunk_t key,
+						host_t *src, host_t *dst, uint8_t *mac)
+{
+	bio_writer_t *writer;
+	uint8_t header[2];
+	bool ok;
+
+	if (this->type != CXTP_CTAA)
+	{
+		return FALSE;
+	}
+	header[0] = (CXTP_VERSION << VERSION_SHIFT) | this->type;
+	header[1] = get_flags(this) | FLAG_M;
+	writer = bio_writer_create(STATUS_LEN * array_count(this->statuses));
+	write_statuses(this, writer);
+	ok = cxtp_token_ctaa_mac(key, chunk_from_thing(header), this->mn,
+							 this->sequence, writer->get_buf(writer), src, dst,
+							 mac);
+	writer->destroy(writer);
+	return ok;
+}
+
+METHOD(cxtp_message_t, sign_ctaa, bool,
+	private_cxtp_message_t *this, chunk_t key, host_t *src, host_t *dst)
+{
+	if (!compute_mac(this, key, src, dst, this->mac))
+	{
+		return FALSE;
+	}
+	this->has_mac = TRUE;
+	return TRUE;
+}
+
+METHOD(cxtp_message_t, verify_ctaa, bool,
+	private_cxtp_message_t *this, chunk_t key, host_t *src, host_t *dst)
+{
+	uint8_t expected[CXTP_CTAA_MAC_LEN];
+	bool valid;
+
+	if (!this->has_mac || !compute_mac(this, key, src, dst, expected))
+	{
+		return FALSE;
+	}
+	valid = memeq_const(expected, this->mac, sizeof(expected));
+	memwipe(expected, sizeof(expected));
+	return valid;
+}
+
+METHOD(cxtp_message_t, is_authenticated, bool,
+	private_cxtp_message_t *this)
+{
+	return this->has_mac;
 }
 
 /**
@@ -613,11 +761,17 @@ static size_t get_length(private_cxtp_message_t *this)
 	}
 	switch (this->type)
 	{
-		case CXTP_CTAR:
-			len += addr_len;
-			/* fall-through */
 		case CXTP_CTREQ:
+			if (this->ar && this->src && this->dst)
+			{
+				len += addr_len + BINDING_HEADER_LEN +
+					   this->src->get_address(this->src).len +
+					   this->dst->get_address(this->dst).len;
+			}
 			len += 2 * sizeof(uint32_t);
+			break;
+		case CXTP_CTAR:
+			len += addr_len + 2 * sizeof(uint32_t);
 			break;
 		case CXTP_CTD:
 		case CXTP_PCTD:
@@ -628,6 +782,11 @@ static size_t get_length(private_cxtp_message_t *this)
 			}
 			break;
 		case CXTP_CTAA:
+			if (this->has_mac)
+			{
+				len += sizeof(uint32_t) + CXTP_CTAA_MAC_LEN;
+			}
+			/* fall-through */
 		case CXTP_CTDR:
 			len += STATUS_LEN * array_count(this->statuses);
 			break;
@@ -664,6 +823,14 @@ static uint8_t get_flags(private_cxtp_message_t *this)
 	{
 		flags |= FLAG_R;
 	}
+	if (this->type == CXTP_CTAA && this->has_mac)
+	{
+		flags |= FLAG_M;
+	}
+	if (this->type == CXTP_CTREQ && this->ar && this->src && this->dst)
+	{
+		flags |= FLAG_B;
+	}
 	return flags;
 }
 
@@ -672,8 +839,6 @@ static uint8_t get_flags(private_cxtp_message_t *this)
  */
 static void write_fields(private_cxtp_message_t *this, bio_writer_t *writer)
 {
-	enumerator_t *enumerator;
-	cxtp_status_t *status;
 	size_t pad;
 
 	if (has_data(this->type))
@@ -689,10 +854,24 @@ static void write_fields(private_cxtp_message_t *this, bio_writer_t *writer)
 	}
 	switch (this->type)
 	{
+		case CXTP_CTREQ:
+			if (!(get_flags(this) & FLAG_B))
+			{
+				writer->write_uint32(writer, this->sequence);
+				writer->write_uint32(writer, this->token);
+				break;
+			}
+			writer->write_data(writer, this->ar->get_address(this->ar));
+			writer->write_uint8(writer, this->src->get_address(this->src).len);
+			writer->write_uint8(writer, this->dst->get_address(this->dst).len);
+			writer->write_uint16(writer, 0);
+			writer->write_data(writer, this->src->get_address(this->src));
+			writer->write_data(writer, this->dst->get_address(this->dst));
+			writer->write_uint32(writer, this->sequence);
+			writer->write_uint32(writer, this->token);
+			break;
 		case CXTP_CTAR:
 			writer->write_data(writer, this->ar->get_address(this->ar));
-			/* fall-through */
-		case CXTP_CTREQ:
 			writer->write_uint32(writer, this->sequence);
 			writer->write_uint32(writer, this->token);
 			break;
@@ -708,15 +887,14 @@ static void write_fields(private_cxtp_message_t *this, bio_writer_t *writer)
 			}
 			break;
 		case CXTP_CTAA:
-		case CXTP_CTDR:
-			enumerator = array_create_enumerator(this->statuses);
-			while (enumerator->enumerate(enumerator, &status))
+			if (this->has_mac)
 			{
-				writer->write_uint16(writer, status->fpt);
-				writer->write_uint8(writer, status->status);
-				writer->write_uint8(writer, 0);
+				writer->write_uint32(writer, this->sequence);
+				writer->write_data(writer, chunk_from_thing(this->mac));
 			}
-			enumerator->destroy(enumerator);
+			/* fall-through */
+		case CXTP_CTDR:
+			write_statuses(this, writer);
 			break;
 		case CXTP_CTC:
 			break;
@@ -779,6 +957,73 @@ static bool parse_address(private_cxtp_message_t *this, bio_reader_t *reader,
 	}
 	*host = host_create_from_chunk(family, address, 0);
 	return *host != NULL;
+}
+
+/**
+ * Parse an address of a given length, 4 or 16
+ */
+static bool parse_sized_address(private_cxtp_message_t *this,
+								bio_reader_t *reader, uint8_t len,
+								host_t **host, char *name)
+{
+	if (len != 4 && len != 16)
+	{
+		DBG1(DBG_ENC, "CXTP: %N has a %s of invalid length %u",
+			 cxtp_message_type_names, this->type, name, len);
+		return FALSE;
+	}
+	return parse_address(this, reader, len == 4 ? AF_INET : AF_INET6, host,
+						 name);
+}
+
+/**
+ * Parse the CTAR's access router address, IP source and IP destination a
+ * CT-Req carries
+ */
+static bool parse_binding(private_cxtp_message_t *this, bio_reader_t *reader,
+						  int family)
+{
+	uint8_t src_len, dst_len;
+	uint16_t reserved;
+
+	if (!parse_address(this, reader, family, &this->ar,
+					   "access router address"))
+	{
+		return FALSE;
+	}
+	if (!has(reader, BINDING_HEADER_LEN) ||
+		!reader->read_uint8(reader, &src_len) ||
+		!reader->read_uint8(reader, &dst_len) ||
+		!reader->read_uint16(reader, &reserved))
+	{
+		DBG1(DBG_ENC, "CXTP: %N truncated in the CTAR's address lengths",
+			 cxtp_message_type_names, this->type);
+		return FALSE;
+	}
+	return parse_sized_address(this, reader, src_len, &this->src,
+							   "CTAR's source address") &&
+		   parse_sized_address(this, reader, dst_len, &this->dst,
+							   "CTAR's destination address");
+}
+
+/**
+ * Parse the sequence number and MAC of a CTAA
+ */
+static bool parse_mac(private_cxtp_message_t *this, bio_reader_t *reader)
+{
+	chunk_t mac;
+
+	if (!has(reader, sizeof(uint32_t) + CXTP_CTAA_MAC_LEN) ||
+		!reader->read_uint32(reader, &this->sequence) ||
+		!reader->read_data(reader, CXTP_CTAA_MAC_LEN, &mac))
+	{
+		DBG1(DBG_ENC, "CXTP: %N truncated in the sequence number or MAC",
+			 cxtp_message_type_names, this->type);
+		return FALSE;
+	}
+	memcpy(this->mac, mac.ptr, CXTP_CTAA_MAC_LEN);
+	this->has_mac = TRUE;
+	return TRUE;
 }
 
 /**
@@ -1126,6 +1371,11 @@ static bool parse_body(private_cxtp_message_t *this, bio_reader_t *reader,
 			}
 			/* fall-through */
 		case CXTP_CTREQ:
+			if (this->type == CXTP_CTREQ && (flags & FLAG_B) &&
+				!parse_binding(this, reader, family))
+			{
+				return FALSE;
+			}
 			if (!has(reader, 2 * sizeof(uint32_t)) ||
 				!reader->read_uint32(reader, &this->sequence) ||
 				!reader->read_uint32(reader, &this->token))
@@ -1144,6 +1394,11 @@ static bool parse_body(private_cxtp_message_t *this, bio_reader_t *reader,
 		case CXTP_PCTD:
 			return parse_key(this, reader) && parse_data_cdbs(this, reader);
 		case CXTP_CTAA:
+			if ((flags & FLAG_M) && !parse_mac(this, reader))
+			{
+				return FALSE;
+			}
+			/* fall-through */
 		case CXTP_CTDR:
 			return parse_statuses(this, reader);
 		case CXTP_CTC:
@@ -1176,6 +1431,8 @@ METHOD(cxtp_message_t, destroy, void,
 	chunk_clear(&this->key);
 	DESTROY_IF(this->mn);
 	DESTROY_IF(this->ar);
+	DESTROY_IF(this->src);
+	DESTROY_IF(this->dst);
 	free(this);
 }
 
@@ -1202,6 +1459,12 @@ static private_cxtp_message_t *create_empty(cxtp_message_type_t type)
 			.get_token = _get_token,
 			.sign_token = _sign_token,
 			.verify_token = _verify_token,
+			.set_ctar_addresses = _set_ctar_addresses,
+			.get_ctar_source = _get_ctar_source,
+			.get_ctar_destination = _get_ctar_destination,
+			.sign_ctaa = _sign_ctaa,
+			.verify_ctaa = _verify_ctaa,
+			.is_authenticated = _is_authenticated,
 			.set_elapsed = _set_elapsed,
 			.get_elapsed = _get_elapsed,
 			.set_transfer_id = _set_transfer_id,

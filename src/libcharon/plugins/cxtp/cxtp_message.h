@@ -184,6 +184,20 @@ struct cxtp_transfer_id_t {
  * octets right after the MN's previous address, the two IKE SPIs followed by
  * the 32-bit serial. CTC goes from pAR to nAR here (RFC 4067 has nAR send
  * it): pAR withdraws a context it sent, nAR answers with a CTDR.
+ *
+ * The token of a CTAR covers more than RFC 4067's input (token v2, see
+ * cxtp_token_input_t), including the CTAR's IP source and destination. A
+ * CT-Req carries what pAR needs to verify it, signaled by the B (0x08)
+ * flag: right after the MN's previous address the CTAR's access router
+ * address (the family of the MN's address), one octet each with the length
+ * (4 or 16) of the CTAR's IP source and IP destination, two reserved zero
+ * octets, the source and the destination; then the sequence number and the
+ * token as in RFC 4067. Its A flag is the CTAR's.
+ *
+ * A CTAA may be authenticated, signaled by the M (0x20) flag: right after
+ * the MN's previous address the sequence number of the CTAR it answers and
+ * a MAC of CXTP_CTAA_MAC_LEN octets (cxtp_token_ctaa_mac()), then the
+ * status entries.
  */
 struct cxtp_message_t {
 
@@ -202,8 +216,8 @@ struct cxtp_message_t {
 	host_t* (*get_mn_address)(cxtp_message_t *this);
 
 	/**
-	 * Set the address of the other access router (CTAR only): pAR if sent
-	 * to nAR, nAR if sent to pAR.
+	 * Set the address of the other access router (CTAR, or the CTAR's in a
+	 * CT-Req): pAR if sent to nAR, nAR if sent to pAR.
 	 *
 	 * @param ar		address, cloned, same family as the MN's address
 	 * @return			FALSE if not a CTAR or the family does not match
@@ -248,7 +262,8 @@ struct cxtp_message_t {
 	bool (*get_success)(cxtp_message_t *this);
 
 	/**
-	 * Set the sequence number (encoded in CTAR and CT-Req only).
+	 * Set the sequence number (encoded in CTAR, CT-Req and an authenticated
+	 * CTAA only).
 	 *
 	 * @param sequence	sequence number
 	 */
@@ -377,23 +392,85 @@ struct cxtp_message_t {
 	chunk_t (*get_cdb_bytes)(cxtp_message_t *this);
 
 	/**
-	 * Set the MN authorization token of a CTAR or CT-Req (RFC 4067 section
-	 * 2.5.1), computed over its MN address, sequence number and CDBs, so
-	 * sign it after setting them.
+	 * Set the CTAR's IP source and destination a CT-Req carries for pAR to
+	 * verify the token; encoded with its access router address.
 	 *
-	 * @param key		token key of the transfer
-	 * @return			TRUE if signed
+	 * @param src		the CTAR's IP source, cloned without port
+	 * @param dst		the CTAR's IP destination, cloned without port
+	 * @return			FALSE if not a CT-Req
 	 */
-	bool (*sign_token)(cxtp_message_t *this, chunk_t key);
+	bool (*set_ctar_addresses)(cxtp_message_t *this, host_t *src, host_t *dst);
 
 	/**
-	 * Verify the MN authorization token of a CTAR or CT-Req (RFC 4067
-	 * section 2.5.1) over its MN address, sequence number and CDBs.
+	 * Get the CTAR's IP source a CT-Req carries.
+	 *
+	 * @return			address, internal object, NULL if none
+	 */
+	host_t* (*get_ctar_source)(cxtp_message_t *this);
+
+	/**
+	 * Get the CTAR's IP destination a CT-Req carries.
+	 *
+	 * @return			address, internal object, NULL if none
+	 */
+	host_t* (*get_ctar_destination)(cxtp_message_t *this);
+
+	/**
+	 * Set the MN authorization token of a CTAR (token v2, see
+	 * cxtp_token_input_t), computed over its fields and the addresses it is
+	 * sent from and to, so sign it after setting them.
 	 *
 	 * @param key		token key of the transfer
+	 * @param src		IP source the CTAR is sent from
+	 * @param dst		IP destination the CTAR is sent to
+	 * @return			TRUE if signed
+	 */
+	bool (*sign_token)(cxtp_message_t *this, chunk_t key, host_t *src,
+					   host_t *dst);
+
+	/**
+	 * Verify the MN authorization token of a CTAR, or of the CTAR a CT-Req
+	 * carries the token of.
+	 *
+	 * @param key		token key of the transfer
+	 * @param src		IP source the CTAR came from, NULL for the one a
+	 *					CT-Req carries
+	 * @param dst		IP destination the CTAR was sent to, NULL for the one
+	 *					a CT-Req carries
 	 * @return			TRUE if the token is valid
 	 */
-	bool (*verify_token)(cxtp_message_t *this, chunk_t key);
+	bool (*verify_token)(cxtp_message_t *this, chunk_t key, host_t *src,
+						 host_t *dst);
+
+	/**
+	 * Authenticate a CTAA with the token key of the transfer it answers,
+	 * after setting its sequence number and statuses.
+	 *
+	 * @param key		token key of the transfer
+	 * @param src		IP source the CTAA is sent from
+	 * @param dst		IP destination the CTAA is sent to
+	 * @return			TRUE if authenticated
+	 */
+	bool (*sign_ctaa)(cxtp_message_t *this, chunk_t key, host_t *src,
+					  host_t *dst);
+
+	/**
+	 * Verify the MAC of a CTAA.
+	 *
+	 * @param key		token key of the transfer
+	 * @param src		IP source the CTAA came from
+	 * @param dst		IP destination it was sent to
+	 * @return			TRUE if it carries a valid MAC
+	 */
+	bool (*verify_ctaa)(cxtp_message_t *this, chunk_t key, host_t *src,
+						host_t *dst);
+
+	/**
+	 * Check if a CTAA carries a MAC (valid or not).
+	 *
+	 * @return			TRUE if it carries one
+	 */
+	bool (*is_authenticated)(cxtp_message_t *this);
 
 	/**
 	 * Encode the message.

@@ -109,6 +109,8 @@ typedef struct {
 	host_t *nar;
 	/** sequence number of the CTAR, 0 while prepared without a CTAR to pAR */
 	uint32_t sequence;
+	/** transfer counter of the token key of this attempt */
+	uint32_t counter;
 	/** whether the CTAR after the move asks for a CTAA */
 	bool ack;
 	/** why the last check of a moved IKE_SA sent no CTAR, logged once */
@@ -232,16 +234,34 @@ static bool random_sequence(uint32_t *sequence)
 }
 
 /**
- * Build the CTAR, with the token keyed from the IKE_SA's SK_d
+ * The transfer counter of a new attempt to transfer an IKE_SA: pAR accepts
+ * each token once and looks ahead for attempts it never saw, so a token of
+ * an attempt that did not complete is worth nothing later
+ */
+static uint32_t new_attempt(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
+{
+	uint32_t counter;
+
+	counter = this->transfers->get_transfers(this->transfers, ike_sa);
+	this->transfers->set_transfers(this->transfers, ike_sa, counter + 1);
+	return counter;
+}
+
+/**
+ * Build the CTAR sent from src to dst, with the token keyed from the
+ * IKE_SA's SK_d and the transfer counter of the attempt
  */
 static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
-								  host_t *ar, uint32_t sequence, bool ack)
+								  host_t *ar, uint32_t sequence,
+								  uint32_t counter, bool ack, host_t *src,
+								  host_t *dst)
 {
 	cxtp_message_t *message;
 	chunk_t key = chunk_empty;
 	bool ok;
 
-	if (!this->transfers->derive_token_key(this->transfers, ike_sa, &key))
+	if (!this->transfers->derive_token_key(this->transfers, ike_sa, counter,
+										   &key))
 	{
 		return NULL;
 	}
@@ -254,7 +274,7 @@ static cxtp_message_t *build_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 	message->set_ar_address(message, ar);
 	message->set_sequence(message, sequence);
 	message->set_ack(message, ack);
-	ok = message->sign_token(message, key);
+	ok = message->sign_token(message, key, src, dst);
 	chunk_clear(&key);
 	if (!ok)
 	{
@@ -324,8 +344,9 @@ static void move_hosts(ike_sa_t *ike_sa, host_t *me, host_t *other)
  * returns the access router it named when it was prepared
  */
 static host_t *activating(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
-						  host_t *nar, uint32_t sequence, bool ack,
-						  host_t *old_me, host_t *old_other, uint64_t packets)
+						  host_t *nar, uint32_t sequence, uint32_t counter,
+						  bool ack, host_t *old_me, host_t *old_other,
+						  uint64_t packets)
 {
 	transfer_t *transfer;
 	host_t *named;
@@ -345,6 +366,7 @@ static host_t *activating(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 	named = transfer->nar;
 	transfer->nar = nar->clone(nar);
 	transfer->sequence = sequence;
+	transfer->counter = counter;
 	transfer->ack = ack;
 	transfer->old_me = old_me->clone(old_me);
 	transfer->old_other = old_other->clone(old_other);
@@ -399,7 +421,7 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 	cxtp_message_t *message;
 	transfer_t *transfer;
 	host_t *old_me, *old_other, *named;
-	uint32_t sequence = 0;
+	uint32_t sequence = 0, counter = 0;
 	uint64_t packets;
 	char *reason;
 	bool prepared = FALSE, sent;
@@ -410,6 +432,7 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 	{
 		prepared = transfer->state == TRANSFER_PREPARED;
 		sequence = transfer->sequence;
+		counter = transfer->counter;
 	}
 	this->mutex->unlock(this->mutex);
 	if (!prepared)
@@ -420,8 +443,12 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 			return reason;
 		}
 	}
+	if (!prepared)
+	{	/* a prepared one counted its attempt when it froze */
+		counter = new_attempt(this, ike_sa);
+	}
 	message = build_ctar(this, ike_sa, ike_sa->get_other_host(ike_sa),
-						 sequence, ack);
+						 sequence, counter, ack, src, nar);
 	if (!message)
 	{
 		return strdup("building the CTAR failed");
@@ -441,8 +468,8 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 	}
 	packets = inbound_packets(ike_sa);
 	/* known before the CTAR leaves: nAR's CTAA may arrive at once */
-	named = activating(this, ike_sa, nar, sequence, ack, old_me, old_other,
-					   packets);
+	named = activating(this, ike_sa, nar, sequence, counter, ack, old_me,
+					   old_other, packets);
 
 	/* with or without a CTAA requested, until the activation shows */
 	sent = this->icmp->send_reliable(this->icmp, src, nar, message, sequence);
@@ -471,8 +498,8 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 }
 
 /**
- * The activation showed: the IKE_SA roams again and the next transfer's
- * token gets a fresh key
+ * The activation showed: the IKE_SA roams again (the next transfer's token
+ * gets a fresh key, counted when this one started)
  */
 static void activated(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 					  char *evidence)
@@ -486,8 +513,6 @@ static void activated(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 	}
 	this->icmp->acknowledge(this->icmp, transfer->sequence);
 	ike_sa->set_condition(ike_sa, COND_ROAMING_SUSPENDED, FALSE);
-	this->transfers->set_transfers(this->transfers, ike_sa,
-				this->transfers->get_transfers(this->transfers, ike_sa) + 1);
 	DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] activated on %H, confirmed by %s",
 		 ike_sa->get_name(ike_sa), transfer->ike_id, transfer->nar, evidence);
 	event(this, CXTP_EVENT_ACTIVATE, transfer->ike_id, transfer->nar,
@@ -875,7 +900,7 @@ METHOD(cxtp_mn_t, prepare, char*,
 	transfer_t *transfer;
 	host_t *par = ike_sa->get_other_host(ike_sa);
 	transfer_state_t state;
-	uint32_t sequence = 0, ms;
+	uint32_t sequence = 0, counter, ms;
 	char *reason, timeout[32];
 	bool sent;
 
@@ -902,9 +927,11 @@ METHOD(cxtp_mn_t, prepare, char*,
 	{
 		return reason;
 	}
+	counter = new_attempt(this, ike_sa);
 	if (nar)
 	{
-		message = build_ctar(this, ike_sa, nar, 0, FALSE);
+		message = build_ctar(this, ike_sa, nar, 0, counter, FALSE,
+							 ike_sa->get_my_host(ike_sa), par);
 		if (!message)
 		{
 			return strdup("building the CTAR failed");
@@ -927,6 +954,7 @@ METHOD(cxtp_mn_t, prepare, char*,
 		.state = TRANSFER_PREPARED,
 		.nar = nar ? nar->clone(nar) : NULL,
 		.sequence = sequence,
+		.counter = counter,
 		.ack = ack,
 	);
 	ms = this->settings->get_handover_timeout(this->settings);
@@ -1110,17 +1138,107 @@ CALLBACK(ctaa_match, bool,
 		   mn->ip_equals(mn, transfer->old_me);
 }
 
-CALLBACK(ctaa_received, job_requeue_t,
-	transfer_job_t *job)
+/**
+ * A CTAA to check in a job
+ */
+typedef struct {
+	/** the transfer it may acknowledge */
+	transfer_job_t job;
+	/** the router it came from */
+	host_t *src;
+	/** the CTAA */
+	cxtp_message_t *message;
+} ctaa_job_t;
+
+static void ctaa_job_destroy(ctaa_job_t *job)
 {
+	job->src->destroy(job->src);
+	job->message->destroy(job->message);
+	free(job);
+}
+
+/**
+ * Whether a CTAA carries a valid MAC of the transfer's token key for the
+ * transfer's CTAR, sent to the address the IKE_SA moved to
+ */
+static bool ctaa_valid(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
+					   ctaa_job_t *ctaa)
+{
+	transfer_t *transfer;
+	uint32_t sequence = 0, counter = 0;
+	chunk_t key;
+	bool valid;
+
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	if (transfer)
+	{
+		sequence = transfer->sequence;
+		counter = transfer->counter;
+	}
+	this->mutex->unlock(this->mutex);
+	if (!transfer ||
+		ctaa->message->get_sequence(ctaa->message) != sequence ||
+		!this->transfers->derive_token_key(this->transfers, ike_sa, counter,
+										   &key))
+	{
+		return FALSE;
+	}
+	valid = ctaa->message->verify_ctaa(ctaa->message, key, ctaa->src,
+									   ike_sa->get_my_host(ike_sa));
+	chunk_clear(&key);
+	return valid;
+}
+
+/**
+ * Whether a CTAA reports a context not transferred
+ */
+static bool ctaa_refuses(cxtp_message_t *message)
+{
+	enumerator_t *enumerator;
+	cxtp_status_t *status;
+	bool refused = FALSE;
+
+	enumerator = message->create_status_enumerator(message);
+	while (enumerator->enumerate(enumerator, &status))
+	{
+		refused = refused || status->status != 0;
+	}
+	enumerator->destroy(enumerator);
+	return refused;
+}
+
+CALLBACK(ctaa_received, job_requeue_t,
+	ctaa_job_t *ctaa)
+{
+	cxtp_message_t *message = ctaa->message;
 	ike_sa_t *ike_sa;
 
-	ike_sa = checkout_for(job, TRANSFER_ACTIVATING);
-	if (ike_sa)
+	ike_sa = checkout_for(&ctaa->job, TRANSFER_ACTIVATING);
+	if (!ike_sa)
 	{
-		activated(job->mn, ike_sa, "a CTAA");
-		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+		return JOB_REQUEUE_NONE;
 	}
+	if (!ctaa_valid(ctaa->job.mn, ike_sa, ctaa))
+	{	/* anyone on the link can send one, the retransmissions go on */
+		DBG1(DBG_IKE, "cxtp: CTAA from %H for %H is %s, ignored", ctaa->src,
+			 message->get_mn_address(message),
+			 message->is_authenticated(message) ?
+				"not authenticated by the transfer's token key" :
+				"unauthenticated");
+	}
+	else if (ctaa_refuses(message))
+	{	/* the retry limit moves it back, as without an answer */
+		DBG1(DBG_IKE, "cxtp: access router %H refused the activation for %H",
+			 ctaa->src, message->get_mn_address(message));
+	}
+	else
+	{
+		DBG1(DBG_IKE, "cxtp: access router %H acknowledged the activation "
+			 "for %H", ctaa->src, message->get_mn_address(message));
+		activated(ctaa->job.mn, ike_sa, "a CTAA");
+	}
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return JOB_REQUEUE_NONE;
 }
 
@@ -1128,36 +1246,39 @@ METHOD(cxtp_mn_t, process_ctaa, void,
 	private_cxtp_mn_t *this, host_t *src, cxtp_message_t *message)
 {
 	transfer_t *transfer;
-	transfer_job_t *job = NULL;
+	ctaa_job_t *job = NULL;
 
-	/* a CTAA carries no sequence number, only the address the CTAR named */
+	/* the CTAR's address and sequence number select the transfer, its
+	 * token key authenticates the CTAA */
 	this->mutex->lock(this->mutex);
 	if (this->transfers_list->find_first(this->transfers_list, ctaa_match,
 							(void**)&transfer, src,
 							message->get_mn_address(message)))
 	{
 		INIT(job,
-			.mn = this,
-			.ike_id = transfer->ike_id,
-			.serial = transfer->serial,
+			.job = {
+				.mn = this,
+				.ike_id = transfer->ike_id,
+				.serial = transfer->serial,
+			},
+			.src = src->clone(src),
+			.message = message,
 		);
 	}
 	this->mutex->unlock(this->mutex);
 	if (job)
 	{
-		DBG1(DBG_IKE, "cxtp: access router %H acknowledged the activation for "
-			 "%H", src, message->get_mn_address(message));
 		/* the IKE_SA needs a checkout, not on the ICMP watcher thread */
 		lib->processor->queue_job(lib->processor, (job_t*)
-				callback_job_create_with_prio(ctaa_received, job, free, NULL,
-											  JOB_PRIO_HIGH));
+				callback_job_create_with_prio(ctaa_received, job,
+							(void*)ctaa_job_destroy, NULL, JOB_PRIO_HIGH));
 	}
 	else
 	{
 		DBG1(DBG_IKE, "cxtp: CTAA from %H for %H matches no activation in "
 			 "progress, ignored", src, message->get_mn_address(message));
+		message->destroy(message);
 	}
-	message->destroy(message);
 }
 
 CALLBACK(sequence_match, bool,

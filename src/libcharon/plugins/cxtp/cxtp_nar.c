@@ -18,6 +18,7 @@
 #include "cxtp_handovers.h"
 #include "cxtp_import.h"
 #include "cxtp_options.h"
+#include "cxtp_token.h"
 
 #include <daemon.h>
 #include <collections/linked_list.h>
@@ -82,13 +83,7 @@ struct private_cxtp_nar_t {
 	uint32_t requests;
 
 	/**
-	 * The last CTAR with a valid token, duplicates are ignored (RFC 4067 3.2)
-	 */
-	host_t *last_ctar_mn;
-	uint32_t last_ctar_seq;
-
-	/**
-	 * Protects the waiting CTARs, the CT-Req identifiers and the last CTAR
+	 * Protects the waiting CTARs and the CT-Req identifiers
 	 */
 	mutex_t *mutex;
 
@@ -130,8 +125,11 @@ typedef struct {
 	state_t state;
 	/** the context, for the activation, while imported */
 	cxtp_context_t *context;
-	/** key of the mobile node's authorization token, while imported */
+	/** key of the mobile node's authorization token, while imported, and
+	 * activated to answer the CTAR's retransmissions */
 	chunk_t token_key;
+	/** sequence number of the CTAR that activated it */
+	uint32_t sequence;
 	/** when it was imported */
 	time_t imported;
 } entry_t;
@@ -210,22 +208,42 @@ static void send_ctdr(private_cxtp_nar_t *this, char *peer, host_t *mn,
 }
 
 /**
- * Tell a mobile node whose CTAR we cannot activate that its context was not
- * transferred, so it does not keep a tunnel that carries nothing (RFC 4067
- * lists the feature profiles not transferred in the CTAA)
+ * Send a CTAA for a CTAR from src to dst, authenticated with the token key
+ * if we have it, with a status for the IKE_SA if not zero
  */
-static void send_refusal(private_cxtp_nar_t *this, host_t *src, host_t *dst,
-						 cxtp_message_t *message)
+static void send_ctaa(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+					  cxtp_message_t *message, chunk_t key, uint8_t status)
 {
 	cxtp_message_t *reply;
 
+	reply = cxtp_message_create(CXTP_CTAA, message->get_mn_address(message));
+	if (status)
+	{
+		reply->add_status(reply, CXTP_FPT_IKE_SA, status);
+	}
+	reply->set_sequence(reply, message->get_sequence(message));
+	if (key.len && !reply->sign_ctaa(reply, key, dst, src))
+	{
+		DBG1(DBG_IKE, "cxtp: authenticating the CTAA for %H failed",
+			 message->get_mn_address(message));
+	}
+	this->icmp->send(this->icmp, dst, src, reply);
+	reply->destroy(reply);
+}
+
+/**
+ * Tell a mobile node whose CTAR we cannot activate that its context was not
+ * transferred, so it does not keep a tunnel that carries nothing (RFC 4067
+ * lists the feature profiles not transferred in the CTAA); without the token
+ * key the node cannot authenticate it and retries until its own limit
+ */
+static void send_refusal(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+						 cxtp_message_t *message, chunk_t key)
+{
 	DBG1(DBG_IKE, "cxtp: refused the CTAR of %H, its context was not "
 		 "transferred, sending a CTAA saying so",
 		 message->get_mn_address(message));
-	reply = cxtp_message_create(CXTP_CTAA, message->get_mn_address(message));
-	reply->add_status(reply, CXTP_FPT_IKE_SA, CXTP_STATUS_FAILED);
-	this->icmp->send(this->icmp, dst, src, reply);
-	reply->destroy(reply);
+	send_ctaa(this, src, dst, message, key, CXTP_STATUS_FAILED);
 }
 
 /**
@@ -422,32 +440,61 @@ static cxtp_context_t *decode_context(cxtp_message_t *message)
 }
 
 /**
- * Remember a CTAR whose token was valid, its retransmissions are duplicates;
- * remembering unverified ones would let a forged CTAR with a sequence number
- * seen on pAR's link block the mobile node's own
+ * Whether a CTAR's token (sent from src to dst) is valid for an imported
+ * context: with the token key pAR sent, or, as the mobile node counts every
+ * attempt and pAR's push did not see those that failed before it, with the
+ * key of one of the next counters, derived from the context's SK_d
+ *
+ * @param key		receives the key it is valid with
+ * @param counter	receives the transfer counter of that key
  */
-static void remember_ctar(private_cxtp_nar_t *this, cxtp_message_t *message)
+static bool token_valid(entry_t *entry, cxtp_message_t *message, host_t *src,
+						host_t *dst, chunk_t *key, uint32_t *counter)
 {
-	host_t *mn = message->get_mn_address(message);
+	cxtp_ike_context_t *ike = &entry->context->ike;
+	chunk_t derived;
+	uint32_t i;
 
-	this->mutex->lock(this->mutex);
-	DESTROY_IF(this->last_ctar_mn);
-	this->last_ctar_mn = mn->clone(mn);
-	this->last_ctar_seq = message->get_sequence(message);
-	this->mutex->unlock(this->mutex);
+	if (message->verify_token(message, entry->token_key, src, dst))
+	{
+		*key = chunk_clone(entry->token_key);
+		*counter = ike->transfers;
+		return TRUE;
+	}
+	for (i = 1; i < CXTP_TOKEN_WINDOW; i++)
+	{
+		if (!cxtp_token_derive_key(ike->prf_alg, ike->keys.sk_d, ike->spi_i,
+								   ike->spi_r, ike->transfers + i, &derived))
+		{
+			break;
+		}
+		if (message->verify_token(message, derived, src, dst))
+		{
+			*key = derived;
+			*counter = ike->transfers + i;
+			return TRUE;
+		}
+		chunk_clear(&derived);
+	}
+	return FALSE;
 }
 
 /**
- * Find the imported context a CTAR's token is valid for and start its
- * activation, taking its context; the node may have contexts of several
- * IKE_SAs imported, the token tells them apart
+ * Find the imported context a CTAR's token (sent from src to dst) is valid
+ * for and start its activation, taking its context; the node may have
+ * contexts of several IKE_SAs imported, the token tells them apart. A copy
+ * with another source or destination fails the token and changes nothing.
  *
  * @param ref		receives the transfer, if found
  * @param context	receives its context, if found
+ * @param key		receives a copy of its token key, if found
+ * @param counter	receives the transfer counter of its token key
  * @return			FALSE if no context for the mobile node is imported
  */
-static bool select_import(private_cxtp_nar_t *this, cxtp_message_t *message,
-						  ref_t *ref, cxtp_context_t **context)
+static bool select_import(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+						  cxtp_message_t *message, ref_t *ref,
+						  cxtp_context_t **context, chunk_t *key,
+						  uint32_t *counter)
 {
 	enumerator_t *enumerator;
 	entry_t *entry;
@@ -463,14 +510,16 @@ static bool select_import(private_cxtp_nar_t *this, cxtp_message_t *message,
 			continue;
 		}
 		known = TRUE;
-		if (message->verify_token(message, entry->token_key))
+		if (token_valid(entry, message, src, dst, key, counter))
 		{
-			/* the token key is used once */
+			/* the key stays to answer retransmissions of this CTAR */
 			ref_init(ref, entry);
 			entry->state = STATE_ACTIVATING;
+			entry->sequence = message->get_sequence(message);
 			*context = entry->context;
 			entry->context = NULL;
 			chunk_clear(&entry->token_key);
+			entry->token_key = chunk_clone(*key);
 			break;
 		}
 	}
@@ -478,7 +527,8 @@ static bool select_import(private_cxtp_nar_t *this, cxtp_message_t *message,
 	if (known && !*context)
 	{
 		DBG1(DBG_IKE, "cxtp: CTAR for %H has an invalid authorization "
-			 "token, ignored", message->get_mn_address(message));
+			 "token, ignored (from %H to %H)", message->get_mn_address(message),
+			 src, dst);
 		this->imported->event(this->imported, CXTP_EVENT_FAILURE, 0, NULL,
 							  message->get_mn_address(message),
 							  "CTAR with an invalid authorization token");
@@ -534,10 +584,9 @@ static void age_context(cxtp_context_t *context, time_t imported)
  */
 static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 					 cxtp_message_t *message, ref_t *ref,
-					 cxtp_context_t *context)
+					 cxtp_context_t *context, chunk_t key, uint32_t counter)
 {
 	enumerator_t *enumerator;
-	cxtp_message_t *reply;
 	ike_sa_t *ike_sa;
 	entry_t *entry;
 	time_t imported = 0;
@@ -564,7 +613,7 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 		if (ok)
 		{
 			this->transfers->set_transfers(this->transfers, ike_sa,
-										   context->ike.transfers + 1);
+										   counter + 1);
 			this->pad->add(this->pad, context);
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 		}
@@ -598,14 +647,11 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 
 	if (ok && message->get_ack(message))
 	{
-		reply = cxtp_message_create(CXTP_CTAA,
-									message->get_mn_address(message));
-		this->icmp->send(this->icmp, dst, src, reply);
-		reply->destroy(reply);
+		send_ctaa(this, src, dst, message, key, 0);
 	}
 	else if (!ok)
 	{
-		send_refusal(this, src, dst, message);
+		send_refusal(this, src, dst, message, key);
 	}
 	send_ctdr(this, ref->peer, ref->mn, &ref->id, ok,
 			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
@@ -624,17 +670,20 @@ static bool activate_for(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 						 cxtp_message_t *message)
 {
 	cxtp_context_t *context;
+	chunk_t key = chunk_empty;
+	uint32_t counter = 0;
 	ref_t ref = {};
 
-	if (!select_import(this, message, &ref, &context))
+	if (!select_import(this, src, dst, message, &ref, &context, &key,
+					   &counter))
 	{
 		return FALSE;
 	}
 	if (context)
 	{
-		remember_ctar(this, message);
-		activate(this, src, dst, message, &ref, context);
+		activate(this, src, dst, message, &ref, context, key, counter);
 		ref_clear(&ref);
+		chunk_clear(&key);
 	}
 	return TRUE;
 }
@@ -702,9 +751,10 @@ static void refuse_waiting(private_cxtp_nar_t *this, host_t *mn, chunk_t key)
 	found = take_waiting(this, mn);
 	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
-		if (key.len && ctar->message->verify_token(ctar->message, key))
+		if (key.len && ctar->message->verify_token(ctar->message, key,
+												   ctar->src, ctar->dst))
 		{
-			send_refusal(this, ctar->src, ctar->dst, ctar->message);
+			send_refusal(this, ctar->src, ctar->dst, ctar->message, key);
 		}
 		ctar_destroy(ctar);
 	}
@@ -1023,16 +1073,40 @@ METHOD(cxtp_nar_t, process_ctc, void,
 }
 
 METHOD(cxtp_nar_t, is_duplicate, bool,
-	private_cxtp_nar_t *this, cxtp_message_t *message)
+	private_cxtp_nar_t *this, host_t *src, host_t *dst,
+	cxtp_message_t *message)
 {
-	host_t *mn = message->get_mn_address(message);
-	bool duplicate;
+	enumerator_t *enumerator;
+	entry_t *entry;
+	chunk_t key = chunk_empty;
+	bool duplicate = FALSE, ack = FALSE;
 
-	this->mutex->lock(this->mutex);
-	duplicate = this->last_ctar_mn &&
-				this->last_ctar_mn->ip_equals(this->last_ctar_mn, mn) &&
-				this->last_ctar_seq == message->get_sequence(message);
-	this->mutex->unlock(this->mutex);
+	enumerator = this->imported->create_enumerator(this->imported,
+											message->get_mn_address(message));
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if ((entry->state == STATE_ACTIVATING ||
+			 entry->state == STATE_ACTIVATED) &&
+			entry->sequence == message->get_sequence(message) &&
+			entry->token_key.len &&
+			message->verify_token(message, entry->token_key, src, dst))
+		{
+			duplicate = TRUE;
+			/* while activating, the activation answers */
+			ack = entry->state == STATE_ACTIVATED && message->get_ack(message);
+			if (ack)
+			{
+				key = chunk_clone(entry->token_key);
+			}
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (ack)
+	{	/* the node did not get our CTAA, or not yet */
+		send_ctaa(this, src, dst, message, key, 0);
+		chunk_clear(&key);
+	}
 	return duplicate;
 }
 
@@ -1073,9 +1147,14 @@ CALLBACK(match_waiting, bool,
 	cxtp_message_t *waiting = ctar->message, *message;
 	host_t *mn;
 
-	VA_ARGS_VGET(args, message);
+	host_t *src, *dst;
+
+	/* a copy from another source is no duplicate: its token decides */
+	VA_ARGS_VGET(args, src, dst, message);
 	mn = waiting->get_mn_address(waiting);
 	return mn->ip_equals(mn, message->get_mn_address(message)) &&
+		   ctar->src->ip_equals(ctar->src, src) &&
+		   ctar->dst->ip_equals(ctar->dst, dst) &&
 		   waiting->get_sequence(waiting) == message->get_sequence(message) &&
 		   waiting->get_token(waiting) == message->get_token(message);
 }
@@ -1090,7 +1169,7 @@ METHOD(cxtp_nar_t, request_context, void,
 
 	this->mutex->lock(this->mutex);
 	duplicate = this->waiting->find_first(this->waiting, match_waiting, NULL,
-										  message);
+										  src, dst, message);
 	this->mutex->unlock(this->mutex);
 	if (duplicate)
 	{
@@ -1104,6 +1183,10 @@ METHOD(cxtp_nar_t, request_context, void,
 								  message->get_mn_address(message));
 	request->set_sequence(request, message->get_sequence(message));
 	request->set_token(request, message->get_token(message));
+	/* what the token covers, for pAR to verify it */
+	request->set_ack(request, message->get_ack(message));
+	request->set_ar_address(request, message->get_ar_address(message));
+	request->set_ctar_addresses(request, src, dst);
 	INIT(ctar,
 		.src = src->clone(src),
 		.dst = dst->clone(dst),
@@ -1286,7 +1369,6 @@ METHOD(cxtp_nar_t, destroy, void,
 {
 	this->imported->destroy(this->imported);
 	this->waiting->destroy_function(this->waiting, (void*)ctar_destroy);
-	DESTROY_IF(this->last_ctar_mn);
 	this->mutex->destroy(this->mutex);
 	this->transfer_mutex->destroy(this->transfer_mutex);
 	free(this);

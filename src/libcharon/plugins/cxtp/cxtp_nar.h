@@ -71,14 +71,18 @@ struct cxtp_nar_t {
 	listener_t listener;
 
 	/**
-	 * Whether a CTAR repeats the last one that had a valid token
-	 * (RFC 4067 section 3.2), as the mobile node retransmits it until
-	 * acknowledged.
+	 * Whether a CTAR repeats one that activated a context here, with a
+	 * token valid for it (RFC 4067 section 3.2), as the mobile node
+	 * retransmits it until it sees the activation; a CTAA is sent again if
+	 * it asks for one and the activation is done.
 	 *
+	 * @param src			IP source of the CTAR
+	 * @param dst			IP destination of the CTAR
 	 * @param message		the CTAR
 	 * @return				TRUE if a duplicate
 	 */
-	bool (*is_duplicate)(cxtp_nar_t *this, cxtp_message_t *message);
+	bool (*is_duplicate)(cxtp_nar_t *this, host_t *src, host_t *dst,
+						 cxtp_message_t *message);
 
 	/**
 	 * Process a CTC: withdraw a context pAR sent, unless activated, and

@@ -108,6 +108,9 @@ typedef struct {
 	char *cancel;
 	/** peer to send the context to once withdrawn, NULL for none */
 	char *redirect;
+	/** transfer counter of the token key sent, and of the redirect's */
+	uint32_t counter;
+	uint32_t redirect_counter;
 } entry_t;
 
 static void entry_destroy(entry_t *entry)
@@ -153,15 +156,15 @@ static bool add_cdbs(cxtp_message_t *message, cxtp_context_t *context)
  */
 static cxtp_message_t *build_context(private_cxtp_par_t *this,
 									 ike_sa_t *ike_sa, cxtp_message_type_t type,
-									 cxtp_transfer_id_t *id)
+									 cxtp_transfer_id_t *id, uint32_t counter)
 {
 	cxtp_context_t *context;
 	cxtp_message_t *message;
 	chunk_t key;
 	bool ok;
 
-	context = cxtp_export(this->capture, ike_sa,
-					this->transfers->get_transfers(this->transfers, ike_sa));
+	/* nAR sets the counter past the one of the token key it gets */
+	context = cxtp_export(this->capture, ike_sa, counter);
 	if (!context)
 	{
 		return NULL;
@@ -169,7 +172,8 @@ static cxtp_message_t *build_context(private_cxtp_par_t *this,
 	message = cxtp_message_create(type, ike_sa->get_other_host(ike_sa));
 	message->set_ack(message, TRUE);
 	ok = message->set_transfer_id(message, id) &&
-		 this->transfers->derive_token_key(this->transfers, ike_sa, &key);
+		 this->transfers->derive_token_key(this->transfers, ike_sa, counter,
+										   &key);
 	if (ok)
 	{
 		ok = message->set_key(message, key) && add_cdbs(message, context);
@@ -211,10 +215,11 @@ static entry_t *create_entry(ike_sa_t *ike_sa, char *peer)
 /**
  * Send the context of an IKE_SA to a peer in a PCTD (predictive) or a CTD
  * (reactive, asked for with a CT-Req) and freeze the IKE_SA; frozen is TRUE
- * if it is frozen already, its earlier transfer replaced by this one
+ * if it is frozen already, its earlier transfer replaced by this one;
+ * counter is the transfer counter of the token key sent along
  */
 static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
-					  cxtp_message_type_t type, bool frozen)
+					  cxtp_message_type_t type, bool frozen, uint32_t counter)
 {
 	cxtp_message_t *message;
 	cxtp_peer_t *config;
@@ -241,8 +246,9 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 		}
 	}
 	entry = create_entry(ike_sa, peer);
+	entry->counter = counter;
 	serial = this->pending->add(this->pending, &entry->handover);
-	message = build_context(this, ike_sa, type, &entry->handover.id);
+	message = build_context(this, ike_sa, type, &entry->handover.id, counter);
 	if (!message)
 	{
 		entry = (entry_t*)this->pending->remove(this->pending, serial);
@@ -285,7 +291,8 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 METHOD(cxtp_par_t, push, char*,
 	private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer)
 {
-	return transfer(this, ike_sa, peer, CXTP_PCTD, FALSE);
+	return transfer(this, ike_sa, peer, CXTP_PCTD, FALSE,
+					this->transfers->get_transfers(this->transfers, ike_sa));
 }
 
 /**
@@ -318,7 +325,8 @@ static void send_ctc(private_cxtp_par_t *this, char *peer, host_t *mn,
  * @return			TRUE if the transfer was in one of the phases
  */
 static bool withdraw(private_cxtp_par_t *this, u_int serial, u_int phases,
-					 phase_t phase, char *why, char *redirect)
+					 phase_t phase, char *why, char *redirect,
+					 uint32_t redirect_counter)
 {
 	enumerator_t *enumerator;
 	entry_t *entry;
@@ -352,6 +360,7 @@ static bool withdraw(private_cxtp_par_t *this, u_int serial, u_int phases,
 			if (redirect && !entry->redirect)
 			{
 				entry->redirect = strdup(redirect);
+				entry->redirect_counter = redirect_counter;
 			}
 			peer = strdup(entry->handover.peer);
 			mn = entry->handover.mn->clone(entry->handover.mn);
@@ -430,7 +439,8 @@ static void finish(private_cxtp_par_t *this, entry_t *entry,
 	}
 	if (entry->redirect)
 	{	/* still frozen, with what fell due, for the peer that asked */
-		reason = transfer(this, ike_sa, entry->redirect, CXTP_CTD, TRUE);
+		reason = transfer(this, ike_sa, entry->redirect, CXTP_CTD, TRUE,
+						  entry->redirect_counter);
 		if (!reason)
 		{
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
@@ -486,7 +496,7 @@ CALLBACK(activation_timeout, void,
 	private_cxtp_par_t *this, u_int serial)
 {
 	withdraw(this, serial, 1 << PHASE_IMPORTED, PHASE_QUERYING,
-			 "not activated in time", NULL);
+			 "not activated in time", NULL, 0);
 }
 
 /**
@@ -674,23 +684,120 @@ METHOD(cxtp_par_t, process_ctdr, void,
 }
 
 /**
+ * What the token of a CTAR or CT-Req is for one of our IKE_SAs
+ */
+typedef enum {
+	/** not valid for it */
+	TOKEN_INVALID,
+	/** valid for a new transfer */
+	TOKEN_VALID,
+	/** of a CTAR or CT-Req acted on already */
+	TOKEN_REPLAYED,
+} token_t;
+
+/**
+ * Whether the token of a message is valid with the key of a transfer counter
+ */
+static bool token_valid(private_cxtp_par_t *this, ike_sa_t *ike_sa,
+						cxtp_message_t *message, host_t *src, host_t *dst,
+						uint32_t counter)
+{
+	chunk_t key;
+	bool valid;
+
+	if (!this->transfers->derive_token_key(this->transfers, ike_sa, counter,
+										   &key))
+	{
+		return FALSE;
+	}
+	valid = message->verify_token(message, key, src, dst);
+	chunk_clear(&key);
+	return valid;
+}
+
+/**
+ * The transfer counter of the token key sent with the transfer of an IKE_SA
+ */
+static bool pending_counter(private_cxtp_par_t *this, u_int ike_id,
+							uint32_t *counter)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
+	bool found = FALSE;
+
+	enumerator = this->pending->create_enumerator(this->pending, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.ike_id == ike_id)
+		{
+			*counter = entry->counter;
+			found = TRUE;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/**
+ * Check the token of a CTAR (src and dst its IP addresses) or CT-Req (NULL,
+ * it carries the CTAR's) for an IKE_SA: one acted on before on the same
+ * path, or a valid one for the counters the mobile node may use now, ours
+ * and a few ahead (its CTARs lost before reaching us), or, for a CT-Req,
+ * the counter of the transfer in progress (the node did not arrive where
+ * its predictive CTAR said)
+ */
+static token_t check_token(private_cxtp_par_t *this, ike_sa_t *ike_sa,
+						   cxtp_message_t *message, host_t *src, host_t *dst,
+						   cxtp_replay_path_t path, uint32_t *counter)
+{
+	uint32_t next, i;
+
+	if (this->transfers->find_accepted(this->transfers, ike_sa, path,
+								message->get_sequence(message), counter) &&
+		token_valid(this, ike_sa, message, src, dst, *counter))
+	{
+		return TOKEN_REPLAYED;
+	}
+	next = this->transfers->get_transfers(this->transfers, ike_sa);
+	for (i = 0; i < CXTP_TOKEN_WINDOW; i++)
+	{
+		if (token_valid(this, ike_sa, message, src, dst, next + i))
+		{
+			*counter = next + i;
+			return TOKEN_VALID;
+		}
+	}
+	if (path == CXTP_REPLAY_CTREQ &&
+		pending_counter(this, ike_sa->get_unique_id(ike_sa), counter) &&
+		*counter < next &&
+		token_valid(this, ike_sa, message, src, dst, *counter))
+	{
+		return TOKEN_VALID;
+	}
+	return TOKEN_INVALID;
+}
+
+/**
  * Unique ID of an IKE_SA with a mobile node that the token of a CTAR or
  * CT-Req is valid for: an established one, or one whose context we sent
  *
  * @param known		set if we hold any IKE_SA with the mobile node
+ * @param token		receives what the token is for the IKE_SA returned
+ * @param counter	receives the transfer counter of its key
  */
 static u_int find_ike_sa(private_cxtp_par_t *this, cxtp_message_t *message,
-						 bool *known)
+						 host_t *src, host_t *dst, cxtp_replay_path_t path,
+						 bool *known, token_t *token, uint32_t *counter)
 {
 	host_t *mn = message->get_mn_address(message);
 	enumerator_t *enumerator;
 	ike_sa_t *ike_sa;
 	array_t *ids;
-	chunk_t key;
 	u_int id, found = 0;
-	bool valid;
 
 	*known = FALSE;
+	*token = TOKEN_INVALID;
 	ids = array_create(sizeof(u_int), 0);
 	enumerator = charon->controller->create_ike_sa_enumerator(
 													charon->controller, TRUE);
@@ -720,15 +827,16 @@ static u_int find_ike_sa(private_cxtp_par_t *this, cxtp_message_t *message,
 			this->pending->has_ike_sa(this->pending, id))
 		{
 			*known = TRUE;
-			if (this->transfers->derive_token_key(this->transfers, ike_sa,
-												  &key))
+			*token = check_token(this, ike_sa, message, src, dst, path,
+								 counter);
+			if (*token == TOKEN_VALID)
+			{	/* remembered before anything is done with it */
+				this->transfers->accept_token(this->transfers, ike_sa, path,
+								message->get_sequence(message), *counter);
+			}
+			if (*token != TOKEN_INVALID)
 			{
-				valid = message->verify_token(message, key);
-				chunk_clear(&key);
-				if (valid)
-				{
-					found = id;
-				}
+				found = id;
 			}
 		}
 		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
@@ -789,7 +897,8 @@ static u_int find_transfer(private_cxtp_par_t *this, u_int ike_id,
  * transfer. Sent elsewhere: withdraw it there, then send it.
  */
 static void transfer_again(private_cxtp_par_t *this, ike_sa_t *ike_sa,
-						   char *peer, u_int serial, char *sent_to)
+						   char *peer, u_int serial, char *sent_to,
+						   uint32_t counter)
 {
 	entry_t *entry;
 	char *reason;
@@ -800,7 +909,7 @@ static void transfer_again(private_cxtp_par_t *this, ike_sa_t *ike_sa,
 			 "sent to peer '%s', sending it once withdrawn there", peer,
 			 ike_sa->get_unique_id(ike_sa), sent_to);
 		withdraw(this, serial, ALL_PHASES, PHASE_CANCELLING,
-				 "the mobile node arrived at another peer", peer);
+				 "the mobile node arrived at another peer", peer, counter);
 		return;
 	}
 	entry = (entry_t*)this->pending->remove(this->pending, serial);
@@ -812,7 +921,7 @@ static void transfer_again(private_cxtp_par_t *this, ike_sa_t *ike_sa,
 		 "did not activate (transfer %u), sending it again", peer,
 		 entry->handover.ike_id, serial);
 	this->transport->acknowledge(this->transport, serial);
-	reason = transfer(this, ike_sa, peer, CXTP_CTD, TRUE);
+	reason = transfer(this, ike_sa, peer, CXTP_CTD, TRUE, counter);
 	if (reason)
 	{	/* we hold the IKE_SA, frozen, and no transfer: thaw it */
 		DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to peer "
@@ -828,20 +937,27 @@ static void transfer_again(private_cxtp_par_t *this, ike_sa_t *ike_sa,
 
 /**
  * Send the context of the IKE_SA we hold with a mobile node to a peer, if
- * the CTAR or CT-Req asking for it carries the node's valid token.
+ * the CTAR (sent from src to dst) or CT-Req (src and dst NULL) asking for it
+ * carries the node's valid token, and no such request was acted on before.
  *
  * @return			FALSE if we hold no IKE_SA with the mobile node
  */
 static bool transfer_for(private_cxtp_par_t *this, char *peer,
-						 cxtp_message_t *message, cxtp_message_type_t type)
+						 cxtp_message_t *message, cxtp_message_type_t type,
+						 host_t *src, host_t *dst)
 {
 	host_t *mn = message->get_mn_address(message);
+	cxtp_replay_path_t path;
 	ike_sa_t *ike_sa;
+	token_t token;
 	char *reason, *sent_to = NULL;
 	u_int ike_id, serial;
+	uint32_t counter = 0;
 	bool known;
 
-	ike_id = find_ike_sa(this, message, &known);
+	path = type == CXTP_CTD ? CXTP_REPLAY_CTREQ : CXTP_REPLAY_CTAR;
+	ike_id = find_ike_sa(this, message, src, dst, path, &known, &token,
+						 &counter);
 	if (!ike_id)
 	{
 		if (known)
@@ -852,6 +968,14 @@ static bool transfer_for(private_cxtp_par_t *this, char *peer,
 		}
 		return known;
 	}
+	if (token == TOKEN_REPLAYED)
+	{	/* the context went with the first one, retransmitted as needed */
+		DBG1(DBG_IKE, "cxtp: %N %u for %H from peer '%s' repeats one acted on "
+			 "already for IKE_SA [%u], ignored", cxtp_message_type_names,
+			 message->get_type(message), message->get_sequence(message), mn,
+			 peer, ike_id);
+		return TRUE;
+	}
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													ike_id);
 	if (!ike_sa)
@@ -861,11 +985,11 @@ static bool transfer_for(private_cxtp_par_t *this, char *peer,
 	serial = find_transfer(this, ike_id, &sent_to);
 	if (serial && type == CXTP_CTD)
 	{
-		transfer_again(this, ike_sa, peer, serial, sent_to);
+		transfer_again(this, ike_sa, peer, serial, sent_to, counter);
 	}
 	else
 	{
-		reason = transfer(this, ike_sa, peer, type, FALSE);
+		reason = transfer(this, ike_sa, peer, type, FALSE, counter);
 		if (reason)
 		{
 			DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to "
@@ -878,10 +1002,53 @@ static bool transfer_for(private_cxtp_par_t *this, char *peer,
 	return TRUE;
 }
 
+/**
+ * Whether the CTAR a CT-Req carries the token of was not sent to another
+ * peer than the one that asks, so a peer cannot use a token the node meant
+ * for another router
+ */
+static bool ctreq_from_addressee(private_cxtp_par_t *this, char *peer,
+								 cxtp_message_t *message)
+{
+	host_t *dst = message->get_ctar_destination(message);
+	cxtp_peer_t *config;
+	bool match;
+
+	if (!dst || !message->get_ctar_source(message) ||
+		!message->get_ar_address(message))
+	{
+		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H lacks the CTAR's "
+			 "addresses its token covers, ignored", peer,
+			 message->get_mn_address(message));
+		return FALSE;
+	}
+	if (charon->kernel->get_interface(charon->kernel, dst, NULL))
+	{	/* a CTAR we got ourselves, acted on on its own path */
+		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H carries a CTAR sent "
+			 "to us, ignored", peer, message->get_mn_address(message));
+		return FALSE;
+	}
+	/* a default router may have an address not listed for it */
+	config = this->settings->find_peer(this->settings, dst, TRUE);
+	match = !config || streq(config->get_name(config), peer);
+	if (!match)
+	{
+		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H carries a CTAR sent "
+			 "to %H of peer '%s', ignored", peer,
+			 message->get_mn_address(message), dst, config->get_name(config));
+	}
+	DESTROY_IF(config);
+	return match;
+}
+
 METHOD(cxtp_par_t, process_ctreq, void,
 	private_cxtp_par_t *this, char *peer, cxtp_message_t *message)
 {
-	if (!transfer_for(this, peer, message, CXTP_CTD))
+	if (!ctreq_from_addressee(this, peer, message))
+	{
+		return;
+	}
+	if (!transfer_for(this, peer, message, CXTP_CTD, NULL, NULL))
 	{
 		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H, but we hold no "
 			 "IKE_SA with it, ignored", peer, message->get_mn_address(message));
@@ -889,9 +1056,10 @@ METHOD(cxtp_par_t, process_ctreq, void,
 }
 
 METHOD(cxtp_par_t, process_ctar, void,
-	private_cxtp_par_t *this, char *peer, cxtp_message_t *message)
+	private_cxtp_par_t *this, char *peer, host_t *src, host_t *dst,
+	cxtp_message_t *message)
 {
-	if (!transfer_for(this, peer, message, CXTP_PCTD))
+	if (!transfer_for(this, peer, message, CXTP_PCTD, src, dst))
 	{	/* gone since the dispatcher asked */
 		DBG1(DBG_IKE, "cxtp: CTAR for %H names peer '%s', but we hold no "
 			 "IKE_SA with it, ignored", message->get_mn_address(message),
@@ -910,7 +1078,7 @@ METHOD(cxtp_par_t, cancel, char*,
 	free(peer);
 	if (!serial ||
 		!withdraw(this, serial, ALL_PHASES, PHASE_CANCELLING,
-				  "cancelled by the operator", NULL))
+				  "cancelled by the operator", NULL, 0))
 	{
 		return strdup("no transfer of this IKE_SA in progress");
 	}
@@ -945,7 +1113,7 @@ METHOD(cxtp_par_t, timeout, void,
 	entry_t *entry;
 
 	if (withdraw(this, serial, 1 << PHASE_SENT, PHASE_QUERYING,
-				 "no answer to the context", NULL))
+				 "no answer to the context", NULL, 0))
 	{
 		return;
 	}

@@ -105,10 +105,12 @@ struct cxtp_par_t {
 	 * mobile node).
 	 *
 	 * @param peer			the configured peer the CTAR names
+	 * @param src			IP source of the CTAR, covered by its token
+	 * @param dst			IP destination of the CTAR, covered by its token
 	 * @param message		the CTAR, owned by the callee
 	 */
-	void (*process_ctar)(cxtp_par_t *this, char *peer,
-						 cxtp_message_t *message);
+	void (*process_ctar)(cxtp_par_t *this, char *peer, host_t *src,
+						 host_t *dst, cxtp_message_t *message);
 
 	/**
 	 * Process a CT-Req: send the context to the peer asking for it in a CTD

@@ -23,33 +23,70 @@
  */
 #define TOKEN_KEY_LABEL "CXTP token key"
 
-/*
- * Described in header
+/**
+ * Feed an address to a PRF, preceded by its length if framed
  */
-bool cxtp_token_compute(chunk_t key, host_t *mn_previous, uint32_t sequence,
-						chunk_t cdbs, uint32_t *token)
+static bool add_address(prf_t *prf, host_t *host, bool framed)
+{
+	chunk_t address = host->get_address(host);
+	uint8_t len = address.len;
+
+	return (!framed || prf->get_bytes(prf, chunk_from_thing(len), NULL)) &&
+		   prf->get_bytes(prf, address, NULL);
+}
+
+/**
+ * Create an HMAC_SHA1 keyed with key
+ */
+static prf_t *create_hmac(chunk_t key, char *what)
 {
 	prf_t *prf;
-	uint8_t mac[HASH_SIZE_SHA1], seq[sizeof(uint32_t)];
-	bool ok;
 
-	if (!key.len || !mn_previous)
-	{
-		return FALSE;
-	}
 	prf = lib->crypto->create_prf(lib->crypto, PRF_HMAC_SHA1);
 	if (!prf)
 	{
-		DBG1(DBG_LIB, "CXTP: %N not supported, unable to compute the "
-			 "authorization token", pseudo_random_function_names,
-			 PRF_HMAC_SHA1);
+		DBG1(DBG_LIB, "CXTP: %N not supported, unable to compute the %s",
+			 pseudo_random_function_names, PRF_HMAC_SHA1, what);
+		return NULL;
+	}
+	if (!prf->set_key(prf, key))
+	{
+		prf->destroy(prf);
+		return NULL;
+	}
+	return prf;
+}
+
+/*
+ * Described in header
+ */
+bool cxtp_token_compute(chunk_t key, cxtp_token_input_t *in, uint32_t *token)
+{
+	prf_t *prf;
+	uint8_t mac[HASH_SIZE_SHA1], seq[sizeof(uint32_t)], header[2];
+	bool ok;
+
+	if (!key.len || !in->mn || !in->ar || !in->src || !in->dst)
+	{
 		return FALSE;
 	}
-	htoun32(seq, sequence);
-	ok = prf->set_key(prf, key) &&
-		 prf->get_bytes(prf, mn_previous->get_address(mn_previous), NULL) &&
+	prf = create_hmac(key, "authorization token");
+	if (!prf)
+	{
+		return FALSE;
+	}
+	header[0] = (1 << 5) | 1;
+	header[1] = (in->mn->get_family(in->mn) == AF_INET ? 0x80 : 0) |
+				(in->ack ? 0x40 : 0);
+	htoun32(seq, in->sequence);
+	ok = prf->get_bytes(prf, chunk_from_str(CXTP_TOKEN_LABEL), NULL) &&
+		 prf->get_bytes(prf, chunk_from_thing(header), NULL) &&
+		 add_address(prf, in->mn, FALSE) &&
+		 add_address(prf, in->ar, FALSE) &&
 		 prf->get_bytes(prf, chunk_from_thing(seq), NULL) &&
-		 prf->get_bytes(prf, cdbs, mac);
+		 add_address(prf, in->src, TRUE) &&
+		 add_address(prf, in->dst, TRUE) &&
+		 prf->get_bytes(prf, in->cdbs, mac);
 	prf->destroy(prf);
 	if (ok)
 	{
@@ -62,19 +99,56 @@ bool cxtp_token_compute(chunk_t key, host_t *mn_previous, uint32_t sequence,
 /*
  * Described in header
  */
-bool cxtp_token_verify(chunk_t key, host_t *mn_previous, uint32_t sequence,
-					   chunk_t cdbs, uint32_t token)
+bool cxtp_token_verify(chunk_t key, cxtp_token_input_t *in, uint32_t token)
 {
 	uint32_t expected;
 	bool valid;
 
-	if (!cxtp_token_compute(key, mn_previous, sequence, cdbs, &expected))
+	if (!cxtp_token_compute(key, in, &expected))
 	{
 		return FALSE;
 	}
 	valid = memeq_const(&expected, &token, sizeof(token));
 	memwipe(&expected, sizeof(expected));
 	return valid;
+}
+
+/*
+ * Described in header
+ */
+bool cxtp_token_ctaa_mac(chunk_t key, chunk_t header, host_t *mn,
+						 uint32_t sequence, chunk_t statuses, host_t *src,
+						 host_t *dst, uint8_t *mac)
+{
+	prf_t *prf;
+	uint8_t full[HASH_SIZE_SHA1], seq[sizeof(uint32_t)];
+	bool ok;
+
+	if (!key.len || !mn || !src || !dst)
+	{
+		return FALSE;
+	}
+	prf = create_hmac(key, "CTAA MAC");
+	if (!prf)
+	{
+		return FALSE;
+	}
+	htoun32(seq, sequence);
+	ok = prf->get_bytes(prf, chunk_from_str(CXTP_CTAA_LABEL), NULL) &&
+		 prf->get_bytes(prf, header, NULL) &&
+		 add_address(prf, mn, FALSE) &&
+		 prf->get_bytes(prf, chunk_from_thing(seq), NULL) &&
+		 prf->get_bytes(prf, statuses, NULL) &&
+		 add_address(prf, src, TRUE) &&
+		 add_address(prf, dst, TRUE) &&
+		 prf->get_bytes(prf, chunk_empty, full);
+	prf->destroy(prf);
+	if (ok)
+	{
+		memcpy(mac, full, CXTP_CTAA_MAC_LEN);
+	}
+	memwipe(full, sizeof(full));
+	return ok;
 }
 
 /*

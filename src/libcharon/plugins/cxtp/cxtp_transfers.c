@@ -37,7 +37,7 @@ struct private_cxtp_transfers_t {
 	cxtp_capture_t *capture;
 
 	/**
-	 * IKE_SA unique ID => number of transfers (uintptr_t), if any
+	 * IKE_SA unique ID => state_t, if any
 	 */
 	hashtable_t *transfers;
 
@@ -48,11 +48,49 @@ struct private_cxtp_transfers_t {
 };
 
 /**
+ * A token acted on
+ */
+typedef struct {
+	cxtp_replay_path_t path;
+	uint32_t sequence;
+	uint32_t transfer;
+	bool used;
+} accepted_t;
+
+/**
+ * Transfer state of an IKE_SA
+ */
+typedef struct {
+	/** counter of the next attempt */
+	uint32_t transfers;
+	/** the last tokens acted on, a ring */
+	accepted_t accepted[CXTP_REPLAY_MEMORY];
+	/** next slot of the ring */
+	u_int next;
+} state_t;
+
+/**
  * Hashtable key of an IKE_SA
  */
 static inline void *id_key(ike_sa_t *ike_sa)
 {
 	return (void*)(uintptr_t)ike_sa->get_unique_id(ike_sa);
+}
+
+/**
+ * Get the state of an IKE_SA, created if missing, locked
+ */
+static state_t *get_state(private_cxtp_transfers_t *this, ike_sa_t *ike_sa)
+{
+	state_t *state;
+
+	state = this->transfers->get(this->transfers, id_key(ike_sa));
+	if (!state)
+	{
+		INIT(state);
+		this->transfers->put(this->transfers, id_key(ike_sa), state);
+	}
+	return state;
 }
 
 METHOD(listener_t, ike_state_change, bool,
@@ -61,7 +99,7 @@ METHOD(listener_t, ike_state_change, bool,
 	if (state == IKE_DESTROYING)
 	{
 		this->mutex->lock(this->mutex);
-		this->transfers->remove(this->transfers, id_key(ike_sa));
+		free(this->transfers->remove(this->transfers, id_key(ike_sa)));
 		this->mutex->unlock(this->mutex);
 	}
 	return TRUE;
@@ -70,11 +108,15 @@ METHOD(listener_t, ike_state_change, bool,
 METHOD(cxtp_transfers_t, get_transfers, uint32_t,
 	private_cxtp_transfers_t *this, ike_sa_t *ike_sa)
 {
-	uintptr_t transfers;
+	state_t *state;
+	uint32_t transfers = 0;
 
 	this->mutex->lock(this->mutex);
-	transfers = (uintptr_t)this->transfers->get(this->transfers,
-												id_key(ike_sa));
+	state = this->transfers->get(this->transfers, id_key(ike_sa));
+	if (state)
+	{
+		transfers = state->transfers;
+	}
 	this->mutex->unlock(this->mutex);
 	return transfers;
 }
@@ -83,13 +125,59 @@ METHOD(cxtp_transfers_t, set_transfers, void,
 	private_cxtp_transfers_t *this, ike_sa_t *ike_sa, uint32_t transfers)
 {
 	this->mutex->lock(this->mutex);
-	this->transfers->put(this->transfers, id_key(ike_sa),
-						 (void*)(uintptr_t)transfers);
+	get_state(this, ike_sa)->transfers = transfers;
+	this->mutex->unlock(this->mutex);
+}
+
+METHOD(cxtp_transfers_t, find_accepted, bool,
+	private_cxtp_transfers_t *this, ike_sa_t *ike_sa, cxtp_replay_path_t path,
+	uint32_t sequence, uint32_t *transfer)
+{
+	state_t *state;
+	bool found = FALSE;
+	int i;
+
+	this->mutex->lock(this->mutex);
+	state = this->transfers->get(this->transfers, id_key(ike_sa));
+	for (i = 0; state && i < CXTP_REPLAY_MEMORY; i++)
+	{
+		if (state->accepted[i].used && state->accepted[i].path == path &&
+			state->accepted[i].sequence == sequence)
+		{
+			*transfer = state->accepted[i].transfer;
+			found = TRUE;
+			break;
+		}
+	}
+	this->mutex->unlock(this->mutex);
+	return found;
+}
+
+METHOD(cxtp_transfers_t, accept_token, void,
+	private_cxtp_transfers_t *this, ike_sa_t *ike_sa, cxtp_replay_path_t path,
+	uint32_t sequence, uint32_t transfer)
+{
+	state_t *state;
+
+	this->mutex->lock(this->mutex);
+	state = get_state(this, ike_sa);
+	state->accepted[state->next] = (accepted_t){
+		.path = path,
+		.sequence = sequence,
+		.transfer = transfer,
+		.used = TRUE,
+	};
+	state->next = (state->next + 1) % CXTP_REPLAY_MEMORY;
+	if (transfer >= state->transfers)
+	{
+		state->transfers = transfer + 1;
+	}
 	this->mutex->unlock(this->mutex);
 }
 
 METHOD(cxtp_transfers_t, derive_token_key, bool,
-	private_cxtp_transfers_t *this, ike_sa_t *ike_sa, chunk_t *key)
+	private_cxtp_transfers_t *this, ike_sa_t *ike_sa, uint32_t transfer,
+	chunk_t *key)
 {
 	ike_sa_id_t *id = ike_sa->get_id(ike_sa);
 	proposal_t *proposal = ike_sa->get_proposal(ike_sa);
@@ -105,7 +193,7 @@ METHOD(cxtp_transfers_t, derive_token_key, bool,
 	}
 	ok = cxtp_token_derive_key(prf, keys.sk_d, id->get_initiator_spi(id),
 							   id->get_responder_spi(id),
-							   get_transfers(this, ike_sa), key);
+							   transfer, key);
 	cxtp_ike_keys_clear(&keys);
 	return ok;
 }
@@ -113,7 +201,7 @@ METHOD(cxtp_transfers_t, derive_token_key, bool,
 METHOD(cxtp_transfers_t, destroy, void,
 	private_cxtp_transfers_t *this)
 {
-	this->transfers->destroy(this->transfers);
+	this->transfers->destroy_function(this->transfers, (void*)free);
 	this->mutex->destroy(this->mutex);
 	free(this);
 }
@@ -133,6 +221,8 @@ cxtp_transfers_t *cxtp_transfers_create(cxtp_capture_t *capture)
 			.get_transfers = _get_transfers,
 			.set_transfers = _set_transfers,
 			.derive_token_key = _derive_token_key,
+			.find_accepted = _find_accepted,
+			.accept_token = _accept_token,
 			.destroy = _destroy,
 		},
 		.capture = capture,

@@ -26,14 +26,42 @@
 #include <sa/ike_sa.h>
 
 typedef struct cxtp_transfers_t cxtp_transfers_t;
+typedef enum cxtp_replay_path_t cxtp_replay_path_t;
+
+/**
+ * How many tokens an access router remembers per IKE_SA
+ */
+#define CXTP_REPLAY_MEMORY 8
+
+/**
+ * How many transfer counters pAR looks ahead of its own for a token: the
+ * mobile node advances its counter with every attempt, whose CTAR may be
+ * lost before it reaches pAR
+ */
+#define CXTP_TOKEN_WINDOW 4
+
+/**
+ * The paths on which an access router acts on a token
+ */
+enum cxtp_replay_path_t {
+	/** pAR, a predictive CTAR */
+	CXTP_REPLAY_CTAR,
+	/** pAR, a CT-Req carrying a CTAR's token */
+	CXTP_REPLAY_CTREQ,
+};
 
 /**
  * The transfer counters of IKE_SAs and the token keys derived with them.
  *
  * The mobile node and the access router holding its IKE_SA count the
- * IKE_SA's completed transfers, so the key of the next transfer's token is
+ * IKE_SA's transfer attempts, so the key of the next attempt's token is
  * unrelated to the last one's (a token seen on one link authorizes nothing
- * later). A counter is forgotten with its IKE_SA.
+ * later): the mobile node advances its counter with every attempt, pAR past
+ * the counter of every token it accepts, looking ahead CXTP_TOKEN_WINDOW
+ * counters, and nAR sets it past the activated one. pAR also remembers the
+ * last CXTP_REPLAY_MEMORY tokens it acted on per IKE_SA (RFC 4067 3.2), to
+ * tell a retransmission or replay from a new request. All of it is
+ * forgotten with its IKE_SA.
  *
  * Apart from the token computation in cxtp_token.h, which the message codec
  * uses without charon.
@@ -46,33 +74,61 @@ struct cxtp_transfers_t {
 	listener_t listener;
 
 	/**
-	 * Get how often an IKE_SA was transferred.
+	 * Get the transfer counter of an IKE_SA, the one of its next attempt.
 	 *
 	 * @param ike_sa		IKE_SA
-	 * @return				number of completed transfers
+	 * @return				transfer counter
 	 */
 	uint32_t (*get_transfers)(cxtp_transfers_t *this, ike_sa_t *ike_sa);
 
 	/**
-	 * Set how often an IKE_SA was transferred.
+	 * Set the transfer counter of an IKE_SA.
 	 *
 	 * @param ike_sa		IKE_SA
-	 * @param transfers		number of completed transfers
+	 * @param transfers		transfer counter
 	 */
 	void (*set_transfers)(cxtp_transfers_t *this, ike_sa_t *ike_sa,
 						  uint32_t transfers);
 
 	/**
-	 * Derive the key of the mobile node's authorization token for the next
-	 * transfer of an IKE_SA, from its captured SK_d, its SPIs and the
-	 * number of transfers so far (cxtp_token_derive_key()).
+	 * Derive the key of the mobile node's authorization token for a
+	 * transfer counter of an IKE_SA, from its captured SK_d and its SPIs
+	 * (cxtp_token_derive_key()).
 	 *
 	 * @param ike_sa		IKE_SA
+	 * @param transfer		transfer counter
 	 * @param key			receives the key, chunk_clear() it
 	 * @return				TRUE if derived
 	 */
 	bool (*derive_token_key)(cxtp_transfers_t *this, ike_sa_t *ike_sa,
-							 chunk_t *key);
+							 uint32_t transfer, chunk_t *key);
+
+	/**
+	 * Find a token acted on before on a path, by its sequence number.
+	 *
+	 * @param ike_sa		IKE_SA
+	 * @param path			path it was acted on
+	 * @param sequence		sequence number
+	 * @param transfer		receives the counter of its key, if found
+	 * @return				TRUE if one is remembered
+	 */
+	bool (*find_accepted)(cxtp_transfers_t *this, ike_sa_t *ike_sa,
+						  cxtp_replay_path_t path, uint32_t sequence,
+						  uint32_t *transfer);
+
+	/**
+	 * Remember a valid token about to be acted on, the oldest forgotten if
+	 * CXTP_REPLAY_MEMORY are, and advance the counter past its key's, so
+	 * neither it nor any earlier token is valid for a new transfer.
+	 *
+	 * @param ike_sa		IKE_SA
+	 * @param path			path it is acted on
+	 * @param sequence		its sequence number
+	 * @param transfer		counter of its key
+	 */
+	void (*accept_token)(cxtp_transfers_t *this, ike_sa_t *ike_sa,
+				   cxtp_replay_path_t path, uint32_t sequence,
+				   uint32_t transfer);
 
 	/**
 	 * Destroy a cxtp_transfers_t.

@@ -454,6 +454,8 @@ START_TEST(test_round_trip_flags)
 			ck_assert(message->set_ar_address(message, ar));
 			ar->destroy(ar);
 			/* fall-through */
+		case CXTP_CTREQ:
+			/* a CT-Req's is the CTAR's, which the token covers */
 		case CXTP_CTD:
 			expected |= 0x40;
 			break;
@@ -474,7 +476,8 @@ START_TEST(test_round_trip_flags)
 	ck_assert(parsed);
 	ck_assert(parsed->get_ack(parsed) ==
 			 (variants[_i].type == CXTP_CTAR || variants[_i].type == CXTP_CTD ||
-			  variants[_i].type == CXTP_PCTD));
+			  variants[_i].type == CXTP_PCTD ||
+			  variants[_i].type == CXTP_CTREQ));
 	ck_assert(parsed->get_success(parsed) ==
 			 (variants[_i].type == CXTP_CTDR));
 	parsed->destroy(parsed);
@@ -740,7 +743,12 @@ START_TEST(test_api_addresses)
 	ck_assert(!message->set_ar_address(message, v4));
 	message->destroy(message);
 
+	/* a CT-Req carries the CTAR's for pAR to verify its token */
 	message = create(CXTP_CTREQ, AF_INET);
+	ck_assert(message->set_ar_address(message, v4));
+	message->destroy(message);
+
+	message = create(CXTP_CTAA, AF_INET);
 	ck_assert(!message->set_ar_address(message, v4));
 	message->destroy(message);
 	v4->destroy(v4);
@@ -1198,6 +1206,59 @@ START_TEST(test_reject_request_length)
 }
 END_TEST
 
+START_TEST(test_ctreq_binding)
+{
+	cxtp_message_t *message, *parsed;
+	host_t *par, *src, *dst;
+	chunk_t encoding, data;
+
+	par = address(AF_INET, 1);
+	src = host_create_from_string("2001:db8:2::10", 0);
+	dst = host_create_from_string("2001:db8:2::1", 0);
+	message = create(CXTP_CTREQ, AF_INET);
+	message->set_sequence(message, 7);
+	message->set_token(message, 0x01020304);
+	/* the CTAR's addresses go with its access router field only */
+	ck_assert(message->set_ctar_addresses(message, src, dst));
+	ck_assert(message->set_ar_address(message, par));
+	encoding = message->encode(message);
+	message->destroy(message);
+	/* B flag; previous address, AR, lengths, source, destination */
+	ck_assert_int_eq(encoding.ptr[1], 0x88);
+	ck_assert_int_eq(encoding.len, 4 + 4 + 4 + 4 + 16 + 16 + 8);
+	ck_assert_int_eq(encoding.ptr[12], 16);
+	ck_assert_int_eq(encoding.ptr[13], 16);
+	parsed = parse_exact(encoding);
+	ck_assert(parsed);
+	ck_assert(parsed->get_ar_address(parsed)->ip_equals(
+								parsed->get_ar_address(parsed), par));
+	ck_assert(parsed->get_ctar_source(parsed)->ip_equals(
+								parsed->get_ctar_source(parsed), src));
+	ck_assert(parsed->get_ctar_destination(parsed)->ip_equals(
+								parsed->get_ctar_destination(parsed), dst));
+	ck_assert_int_eq(parsed->get_sequence(parsed), 7);
+	ck_assert_int_eq(parsed->get_token(parsed), 0x01020304);
+	parsed->destroy(parsed);
+
+	/* an address length other than 4 or 16 */
+	data = copied(encoding);
+	data.ptr[12] = 5;
+	reject(data, "CT-Req has a CTAR's source address of invalid length 5");
+	/* addresses that overrun the message */
+	data = resized(encoding, 4 + 4 + 4 + 4 + 16 + 8);
+	reject(data, "CT-Req truncated in the CTAR's destination address");
+	chunk_free(&encoding);
+
+	/* only a CT-Req carries them */
+	message = create(CXTP_CTAR, AF_INET);
+	ck_assert(!message->set_ctar_addresses(message, src, dst));
+	message->destroy(message);
+	par->destroy(par);
+	src->destroy(src);
+	dst->destroy(dst);
+}
+END_TEST
+
 START_TEST(test_ignore_reserved)
 {
 	cxtp_message_t *message, *parsed;
@@ -1205,7 +1266,8 @@ START_TEST(test_ignore_reserved)
 
 	/* reserved bits and octets are ignored, but zero when encoding */
 	data = copied(ctaa_v4);
-	data.ptr[1] |= 0x7f;
+	/* all but V, and M which announces a MAC */
+	data.ptr[1] |= 0x5f;
 	data.ptr[11] = 0xff;
 	data.ptr[15] = 0x01;
 	parsed = parse_logged(data);
@@ -1448,6 +1510,7 @@ Suite *message_suite_create()
 	tcase_add_test(tc, test_reject_data_length);
 	tcase_add_test(tc, test_reject_status);
 	tcase_add_test(tc, test_reject_request_length);
+	tcase_add_test(tc, test_ctreq_binding);
 	tcase_add_test(tc, test_ignore_reserved);
 	suite_add_tcase(s, tc);
 

@@ -39,6 +39,13 @@ static u_int mn_id;
 static chunk_t key;
 
 /**
+ * A key no transfer has
+ */
+static chunk_t key_of_nobody = chunk_from_chars(
+	0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08,0x09,0x0a,
+	0x0b,0x0c,0x0d,0x0e,0x0f,0x10,0x11,0x12,0x13,0x14);
+
+/**
  * An address on a link without a global one yet
  */
 #define MN_LINK_LOCAL	"169.254.7.10"
@@ -210,7 +217,8 @@ static void assert_hosts(char *me, char *other)
 }
 
 /**
- * Assert the token key of the next transfer, the one before the move or not
+ * Assert the token key of the next transfer attempt is a fresh one, not the
+ * one before any attempt
  */
 static void assert_key(bool fresh)
 {
@@ -219,6 +227,27 @@ static void assert_key(bool fresh)
 	next = cxtp_test_token_key(env, env->mn);
 	ck_assert(chunk_equals(next, key) != fresh);
 	chunk_clear(&next);
+}
+
+/**
+ * Assert how many transfer attempts advanced the token counter
+ */
+static void assert_attempts(uint32_t attempts)
+{
+	ck_assert_int_eq(env->transfers->get_transfers(env->transfers, env->mn),
+					 attempts);
+}
+
+/**
+ * The token key of the attempt in progress, the last one counted
+ */
+static chunk_t attempt_key()
+{
+	uint32_t counter;
+
+	counter = env->transfers->get_transfers(env->transfers, env->mn);
+	ck_assert(counter > 0);
+	return cxtp_test_token_key_for(env, env->mn, counter - 1);
 }
 
 /**
@@ -231,6 +260,7 @@ static cxtp_test_sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar,
 	host_t *named = cxtp_test_host(ar), *old = cxtp_test_host(MN_OLD);
 	cxtp_message_t *ctar;
 	cxtp_test_sent_t *sent;
+	chunk_t attempt;
 
 	sent = cxtp_test_icmp_get(icmp, CXTP_CTAR, n);
 	ctar = sent->message;
@@ -244,8 +274,13 @@ static cxtp_test_sent_t *assert_ctar(u_int n, char *src, char *dst, char *ar,
 	{
 		ck_assert_int_eq(sent->id, ctar->get_sequence(ctar));
 	}
-	/* nAR and pAR check it with the key derived from the IKE_SA */
-	ck_assert(ctar->verify_token(ctar, key));
+	/* nAR and pAR check it with the key derived from the IKE_SA for the
+	 * attempt, and the addresses it was sent from and to */
+	attempt = attempt_key();
+	ck_assert(ctar->verify_token(ctar, attempt, from, to));
+	ck_assert(!ctar->verify_token(ctar, attempt, old->equals(old, from) ?
+								  to : old, to));
+	chunk_clear(&attempt);
 	from->destroy(from);
 	to->destroy(to);
 	named->destroy(named);
@@ -264,7 +299,7 @@ static cxtp_test_sent_t *assert_moved_ctar(u_int n, char *dst, bool ack)
 
 /**
  * Assert the IKE_SA moved to nAR and waits for the activation: its roaming
- * suspended, the token counter unchanged
+ * suspended, the token counter advanced with the attempt
  */
 static void assert_activating(char *nar)
 {
@@ -272,7 +307,7 @@ static void assert_activating(char *nar)
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
 	ck_assert(roaming_suspended());
 	assert_hosts(MN_NEW, nar);
-	assert_key(FALSE);
+	assert_key(TRUE);
 	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 0);
 	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
 	/* and an address change starts no MOBIKE update */
@@ -335,16 +370,59 @@ static void ike_message_from(char *from)
 }
 
 /**
- * A CTAA from an access router for an address the CTAR named, processed
+ * How a CTAA is authenticated
+ */
+typedef enum {
+	/** with the attempt's token key */
+	CTAA_SIGNED,
+	/** not at all */
+	CTAA_UNSIGNED,
+	/** with another key */
+	CTAA_FORGED,
+	/** with the attempt's key, but for another sequence number */
+	CTAA_OTHER_SEQUENCE,
+} ctaa_auth_t;
+
+/**
+ * A CTAA from an access router for an address the CTAR named, answering
+ * the last CTAR sent, with an IKE_SA status if not 0, processed
+ */
+static void ctaa_from_auth(char *from, char *mn_address, ctaa_auth_t auth,
+						   uint8_t status)
+{
+	host_t *address = cxtp_test_host(mn_address);
+	host_t *src = cxtp_test_host(from), *dst = cxtp_test_host(MN_NEW);
+	cxtp_message_t *ctaa, *ctar;
+	chunk_t key;
+
+	ctar = cxtp_test_icmp_get(icmp, CXTP_CTAR,
+						cxtp_test_icmp_count(icmp, CXTP_CTAR) - 1)->message;
+	ctaa = cxtp_message_create(CXTP_CTAA, address);
+	if (status)
+	{
+		ck_assert(ctaa->add_status(ctaa, CXTP_FPT_IKE_SA, status));
+	}
+	ctaa->set_sequence(ctaa, ctar->get_sequence(ctar) +
+					   (auth == CTAA_OTHER_SEQUENCE ? 1 : 0));
+	key = auth == CTAA_FORGED ? chunk_clone(key_of_nobody) : attempt_key();
+	if (auth != CTAA_UNSIGNED)
+	{
+		ck_assert(ctaa->sign_ctaa(ctaa, key, src, dst));
+	}
+	chunk_clear(&key);
+	cxtp_test_icmp_deliver(icmp, from, MN_NEW, ctaa);
+	cxtp_charon_run_jobs();
+	address->destroy(address);
+	src->destroy(src);
+	dst->destroy(dst);
+}
+
+/**
+ * An authenticated CTAA acknowledging the activation
  */
 static void ctaa_from(char *from, char *mn_address)
 {
-	host_t *address = cxtp_test_host(mn_address);
-
-	cxtp_test_icmp_deliver(icmp, from, MN_NEW,
-						   cxtp_message_create(CXTP_CTAA, address));
-	cxtp_charon_run_jobs();
-	address->destroy(address);
+	ctaa_from_auth(from, mn_address, CTAA_SIGNED, 0);
 }
 
 /**
@@ -380,7 +458,8 @@ static void assert_back(char *peer)
 	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
 	ck_assert(!state());
 	ck_assert(!roaming_suspended());
-	assert_key(FALSE);
+	/* the token of the failed attempt is worth nothing later */
+	assert_key(TRUE);
 }
 
 /**
@@ -604,11 +683,13 @@ START_TEST(test_move_send_fails)
 	ck_assert_str_eq(state(), "prepared");
 	ck_assert(!roaming_suspended());
 	assert_hosts(MN_OLD, PAR);
-	assert_key(FALSE);
+	/* counted when prepared, not with every CTAR sent for it */
+	assert_attempts(1);
 
 	icmp->fail = FALSE;
 	roam();
 	assert_handover(0, ROUTER);
+	assert_attempts(1);
 }
 END_TEST
 
@@ -734,6 +815,33 @@ START_TEST(test_ctaa)
 }
 END_TEST
 
+START_TEST(test_ctaa_forged)
+{
+	cxtp_test_sent_t *sent;
+
+	prepare(NULL, TRUE);
+	move(ROUTER);
+	sent = assert_moved_ctar(0, ROUTER, TRUE);
+	assert_activating(ROUTER);
+
+	/* anyone on the link may send a CTAA: without the MAC of the attempt's
+	 * token key over the CTAR's sequence number it stops nothing */
+	ctaa_from_auth(ROUTER, MN_OLD, CTAA_UNSIGNED, 0);
+	ctaa_from_auth(ROUTER, MN_OLD, CTAA_FORGED, 0);
+	ctaa_from_auth(ROUTER, MN_OLD, CTAA_OTHER_SEQUENCE, 0);
+	assert_activating(ROUTER);
+	ck_assert(!cxtp_test_icmp_acked(icmp, sent->id));
+	/* nor does a refusal, authenticated or not: the retry limit decides */
+	ctaa_from_auth(ROUTER, MN_OLD, CTAA_UNSIGNED, CXTP_STATUS_FAILED);
+	ctaa_from_auth(ROUTER, MN_OLD, CTAA_SIGNED, CXTP_STATUS_FAILED);
+	assert_activating(ROUTER);
+	ck_assert(!cxtp_test_icmp_acked(icmp, sent->id));
+
+	ctaa_from(ROUTER, MN_OLD);
+	assert_activated(ROUTER, sent);
+}
+END_TEST
+
 START_TEST(test_ike_message_elsewhere)
 {
 	cxtp_test_sent_t *sent;
@@ -792,7 +900,7 @@ START_TEST(test_roll_back)
 	/* a late CTAA changes nothing */
 	ctaa_from(ROUTER, MN_OLD);
 	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 0);
-	assert_key(FALSE);
+	assert_attempts(1);
 }
 END_TEST
 
@@ -853,6 +961,7 @@ Suite *mn_suite_create()
 	tc = tcase_create("activation");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ctaa);
+	tcase_add_test(tc, test_ctaa_forged);
 	tcase_add_test(tc, test_ike_message_elsewhere);
 	tcase_add_test(tc, test_activated_by_esp);
 	tcase_add_test(tc, test_roll_back);

@@ -285,14 +285,33 @@ static bool vip_held(char *address)
 }
 
 /**
+ * A source an attacker on nAR's access link spoofs
+ */
+#define SPOOFED "198.51.100.66"
+
+/**
  * The mobile node's CTAR after its move, naming pAR
  */
 static void process_ctar(uint32_t seq, uint32_t token_seq, bool ack)
 {
 	cxtp_message_t *ctar;
 
-	ctar = cxtp_test_mn_request(env, CXTP_CTAR, PAR, seq, token_seq, ack);
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, PAR, seq, token_seq, ack,
+								MN_NEW, NAR);
 	cxtp_test_icmp_deliver(icmp, MN_NEW, NAR, ctar);
+}
+
+/**
+ * A copy of the mobile node's CTAR from another source, as an attacker on
+ * the access link sends it
+ */
+static void process_spoofed_ctar()
+{
+	cxtp_message_t *ctar;
+
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, PAR, SEQ, SEQ, TRUE,
+								MN_NEW, NAR);
+	cxtp_test_icmp_deliver(icmp, SPOOFED, NAR, ctar);
 }
 
 /**
@@ -419,6 +438,7 @@ static uint8_t ctaa_status()
 	cxtp_status_t *status;
 	cxtp_test_sent_t *sent;
 	uint8_t found = 0;
+	chunk_t key;
 
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
 	sent = cxtp_test_icmp_get(icmp, CXTP_CTAA, 0);
@@ -426,6 +446,11 @@ static uint8_t ctaa_status()
 	ck_assert(sent->dst->ip_equals(sent->dst, mn));
 	ck_assert(old->ip_equals(old,
 							 sent->message->get_mn_address(sent->message)));
+	/* authenticated with the token key the node has, for its CTAR */
+	key = cxtp_test_token_key(env, env->mn);
+	ck_assert_int_eq(sent->message->get_sequence(sent->message), SEQ);
+	ck_assert(sent->message->verify_ctaa(sent->message, key, me, mn));
+	chunk_clear(&key);
 	enumerator = sent->message->create_status_enumerator(sent->message);
 	while (enumerator->enumerate(enumerator, &status))
 	{
@@ -731,13 +756,64 @@ START_TEST(test_duplicate_ctar)
 	id = import();
 	process_ctar(SEQ, SEQ, TRUE);
 	assert_activated(id);
-	/* a retransmission, as if the CTAA got lost */
+	/* a retransmission, as if the CTAA got lost: acknowledged again, not
+	 * acted on */
 	process_ctar(SEQ, SEQ, TRUE);
-	assert_ctaa();
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAA), 2);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 2);
 	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
 	ck_assert_int_eq(cxtp_test_kernel_count(id), 2);
+}
+END_TEST
+
+START_TEST(test_spoofed_source)
+{
+	u_int id;
+
+	id = import();
+	/* the copy from a spoofed source comes first: its token fails, and
+	 * nothing of it is remembered */
+	process_spoofed_ctar();
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	assert_passive(id);
+	ck_assert_str_eq(transfer_state(id), "imported");
+	/* the node's own activates, with its address */
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+	assert_ctaa();
+	/* and a spoofed copy after it is no duplicate to answer */
+	process_spoofed_ctar();
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAA), 1);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
+}
+END_TEST
+
+START_TEST(test_activate_lookahead)
+{
+	uint32_t counter;
+	u_int id;
+
+	id = import();
+	/* the node's attempts that pAR's push did not see: the imported
+	 * context's SK_d gives the keys of the next counters */
+	env->transfers->set_transfers(env->transfers, env->mn, _i);
+	process_ctar(SEQ, SEQ, TRUE);
+	if (_i < CXTP_TOKEN_WINDOW)
+	{
+		assert_activated(id);
+		assert_ctaa();
+		/* and the next transfer takes the key after the one used */
+		counter = cxtp_charon_transfers(env, id);
+		ck_assert_int_eq(counter, _i + 1);
+	}
+	else
+	{
+		ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+		assert_passive(id);
+		ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	}
 }
 END_TEST
 
@@ -774,7 +850,8 @@ static cxtp_message_t *requested()
 {
 	cxtp_message_t *ctreq;
 
-	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NULL, SEQ, SEQ, FALSE);
+	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, PAR, SEQ, SEQ, FALSE,
+								 MN_NEW, NAR);
 	cxtp_test_transport_deliver(par_transport, "nar", ctreq);
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 	ck_assert_int_eq(cxtp_test_transport_count(par_transport, CXTP_CTD), 1);
@@ -802,7 +879,8 @@ START_TEST(test_reactive)
 	ck_assert(old->ip_equals(old,
 							 sent->message->get_mn_address(sent->message)));
 	ck_assert_int_eq(sent->message->get_sequence(sent->message), SEQ);
-	expected = cxtp_test_mn_request(env, CXTP_CTAR, PAR, SEQ, SEQ, TRUE);
+	expected = cxtp_test_mn_request(env, CXTP_CTAR, PAR, SEQ, SEQ, TRUE,
+									MN_NEW, NAR);
 	ck_assert_int_eq(sent->message->get_token(sent->message),
 					 expected->get_token(expected));
 	expected->destroy(expected);
@@ -834,6 +912,32 @@ START_TEST(test_reactive_duplicate)
 	deliver(ctd, 2);
 	assert_activated(cxtp_test_events_get("nar", "import", 0)->ike_id);
 	assert_ctaa();
+}
+END_TEST
+
+START_TEST(test_reactive_spoofed_source)
+{
+	cxtp_message_t *ctd;
+	u_int id;
+
+	ctd = requested();
+	/* the spoofed copy first: the node's own is no duplicate of it, both
+	 * wait, each with the addresses pAR verifies the token with */
+	process_spoofed_ctar();
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 2);
+	ck_assert(cxtp_test_host_is(cxtp_test_transport_get(nar_transport,
+		CXTP_CTREQ, 0)->message->get_ctar_source(cxtp_test_transport_get(
+		nar_transport, CXTP_CTREQ, 0)->message), SPOOFED));
+	ck_assert(cxtp_test_host_is(cxtp_test_transport_get(nar_transport,
+		CXTP_CTREQ, 1)->message->get_ctar_source(cxtp_test_transport_get(
+		nar_transport, CXTP_CTREQ, 1)->message), MN_NEW));
+	/* the context arrives: the token picks the node's own */
+	deliver(ctd, 2);
+	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	assert_activated(id);
+	assert_ctaa();
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
 }
 END_TEST
 
@@ -941,7 +1045,8 @@ START_TEST(test_ctar_unknown_par)
 {
 	cxtp_message_t *ctar;
 
-	ctar = cxtp_test_mn_request(env, CXTP_CTAR, "192.0.2.222", SEQ, SEQ, TRUE);
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, "192.0.2.222", SEQ, SEQ, TRUE,
+								MN_NEW, NAR);
 	cxtp_test_icmp_deliver(icmp, MN_NEW, NAR, ctar);
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 0);
@@ -1248,6 +1353,9 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_forged_token);
 	tcase_add_test(tc, test_forged_same_sequence);
 	tcase_add_test(tc, test_duplicate_ctar);
+	tcase_add_test(tc, test_spoofed_source);
+	tcase_add_loop_test(tc, test_activate_lookahead, 0,
+						CXTP_TOKEN_WINDOW + 1);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifecycle");
@@ -1267,6 +1375,7 @@ Suite *nar_suite_create()
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_reactive);
 	tcase_add_test(tc, test_reactive_duplicate);
+	tcase_add_test(tc, test_reactive_spoofed_source);
 	tcase_add_test(tc, test_reactive_timeout);
 	tcase_add_test(tc, test_reactive_vip_in_use);
 	tcase_add_test(tc, test_ctar_unknown_par);

@@ -836,8 +836,10 @@ static void deliver_ctreq_from(char *peer, bool valid)
 {
 	cxtp_message_t *ctreq;
 
-	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NULL, 4711,
-								 valid ? 4711 : 4712, FALSE);
+	/* the node sent its CTAR to the peer that asks */
+	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, PAR, 4711,
+								 valid ? 4711 : 4712, FALSE, MN_NEW,
+								 streq(peer, "nar") ? NAR : PAR);
 	cxtp_test_transport_deliver(transport, peer, ctreq);
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 }
@@ -1035,7 +1037,7 @@ static void process_ctar(bool valid)
 	cxtp_message_t *ctar;
 
 	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, valid ? 815 : 816,
-								FALSE);
+								FALSE, MN_OLD, PAR);
 	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
 }
 
@@ -1058,6 +1060,179 @@ START_TEST(test_ctar_predictive_forged)
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
 	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
+}
+END_TEST
+
+/**
+ * Deliver a copy of the first predictive CTAR pAR got, as an attacker on its
+ * link who captured it would
+ */
+static void replay_ctar(cxtp_message_t *captured)
+{
+	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR,
+						   cxtp_test_message_copy(captured));
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+}
+
+/**
+ * The transfer counter of pAR's IKE_SA
+ */
+static uint32_t par_counter()
+{
+	ike_sa_t *ike_sa;
+	uint32_t counter;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ck_assert(ike_sa);
+	counter = env->transfers->get_transfers(env->transfers, ike_sa);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return counter;
+}
+
+START_TEST(test_ctar_replayed)
+{
+	cxtp_message_t *captured;
+
+	captured = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, 815, FALSE,
+									MN_OLD, PAR);
+	replay_ctar(captured);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
+	/* the token is used up: the next one needs the next key */
+	ck_assert_int_eq(par_counter(), 1);
+	assert_frozen();
+
+	/* while the transfer is in progress */
+	replay_ctar(captured);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
+
+	/* and after it was cancelled: nothing frozen, nothing pushed */
+	ck_assert(!ar->par->cancel(ar->par, par_id));
+	deliver_ctdr(TRUE, CXTP_STATUS_CANCELLED);
+	assert_thawed_with("cancel", NULL);
+	replay_ctar(captured);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
+	ck_assert(!transfer_state());
+	ck_assert_int_eq(par_counter(), 1);
+	captured->destroy(captured);
+}
+END_TEST
+
+START_TEST(test_ctar_rewritten_ar)
+{
+	cxtp_message_t *ctar;
+	host_t *other = cxtp_test_host(PAR);
+
+	/* the CTAR names nAR; a copy naming another configured peer fails the
+	 * token, which covers the field */
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, 815, FALSE,
+								MN_OLD, PAR);
+	ck_assert(ctar->set_ar_address(ctar, other));
+	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
+	/* nothing remembered, nothing used up */
+	ck_assert_int_eq(par_counter(), 0);
+	other->destroy(other);
+}
+END_TEST
+
+START_TEST(test_ctar_other_destination)
+{
+	cxtp_message_t *ctar;
+
+	/* the node's CTAR to nAR, sent to pAR instead */
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, 815, FALSE,
+								MN_OLD, NAR);
+	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
+}
+END_TEST
+
+START_TEST(test_ctar_lookahead)
+{
+	cxtp_message_t *ctar;
+
+	/* the node's CTARs of _i attempts got lost before pAR */
+	env->transfers->set_transfers(env->transfers, env->mn, _i);
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, 815, FALSE,
+								MN_OLD, PAR);
+	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	if (_i < CXTP_TOKEN_WINDOW)
+	{
+		ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
+		ck_assert_int_eq(par_counter(), _i + 1);
+	}
+	else
+	{
+		ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
+		ck_assert_int_eq(par_counter(), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_ctreq_replayed)
+{
+	deliver_ctreq(TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_CTD), 1);
+	/* a retransmission, or a copy a peer sends again */
+	deliver_ctreq(TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_CTD), 1);
+	assert_frozen();
+}
+END_TEST
+
+START_TEST(test_ctreq_after_predictive)
+{
+	cxtp_message_t *ctreq;
+
+	/* the predictive CTAR pushed the context, nAR lost it, and asks with
+	 * the CTAR the node sent it, the same attempt: its token key is the
+	 * used up one */
+	process_ctar(TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
+	deliver_ctdr(TRUE, 0);
+	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, PAR, 815, 815, TRUE,
+								 MN_NEW, NAR);
+	cxtp_test_transport_deliver(transport, "nar", ctreq);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_CTD), 1);
+	assert_frozen();
+}
+END_TEST
+
+START_TEST(test_ctreq_for_us)
+{
+	cxtp_message_t *ctreq;
+
+	/* a peer wraps a CTAR that was sent to us */
+	cxtp_test_net_set_address(PAR, TRUE);
+	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, NAR, 815, 815, FALSE,
+								 MN_OLD, PAR);
+	cxtp_test_transport_deliver(transport, "nar", ctreq);
+	cxtp_charon_run_jobs();
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
+}
+END_TEST
+
+START_TEST(test_ctreq_for_another_peer)
+{
+	/* "par" asks with a CTAR the node sent to nAR */
+	cxtp_message_t *ctreq;
+
+	ctreq = cxtp_test_mn_request(env, CXTP_CTREQ, PAR, 4711, 4711, FALSE,
+								 MN_NEW, NAR);
+	cxtp_test_transport_deliver(transport, "par", ctreq);
+	cxtp_charon_run_jobs();
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
+	ck_assert_int_eq(par_counter(), 0);
 }
 END_TEST
 
@@ -1128,6 +1303,18 @@ Suite *par_suite_create()
 	tcase_add_test(tc, test_ctreq_elsewhere);
 	tcase_add_test(tc, test_ctar_predictive);
 	tcase_add_test(tc, test_ctar_predictive_forged);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("replay");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_ctar_replayed);
+	tcase_add_test(tc, test_ctar_rewritten_ar);
+	tcase_add_test(tc, test_ctar_other_destination);
+	tcase_add_loop_test(tc, test_ctar_lookahead, 0, CXTP_TOKEN_WINDOW + 1);
+	tcase_add_test(tc, test_ctreq_replayed);
+	tcase_add_test(tc, test_ctreq_after_predictive);
+	tcase_add_test(tc, test_ctreq_for_us);
+	tcase_add_test(tc, test_ctreq_for_another_peer);
 	suite_add_tcase(s, tc);
 
 	return s;

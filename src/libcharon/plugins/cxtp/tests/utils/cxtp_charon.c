@@ -1238,24 +1238,47 @@ cxtp_test_event_t *cxtp_test_events_get(char *who, char *name, u_int n)
 	return found;
 }
 
-chunk_t cxtp_test_token_key(cxtp_charon_t *this, ike_sa_t *ike_sa)
+uint32_t cxtp_charon_transfers(cxtp_charon_t *this, u_int ike_id)
+{
+	ike_sa_t *ike_sa;
+	uint32_t counter;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													ike_id);
+	ck_assert(ike_sa);
+	counter = this->transfers->get_transfers(this->transfers, ike_sa);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	return counter;
+}
+
+chunk_t cxtp_test_token_key_for(cxtp_charon_t *this, ike_sa_t *ike_sa,
+								uint32_t counter)
 {
 	chunk_t key;
 
-	ck_assert(this->transfers->derive_token_key(this->transfers, ike_sa, &key));
+	ck_assert(this->transfers->derive_token_key(this->transfers, ike_sa,
+												counter, &key));
 	return key;
+}
+
+chunk_t cxtp_test_token_key(cxtp_charon_t *this, ike_sa_t *ike_sa)
+{
+	return cxtp_test_token_key_for(this, ike_sa,
+						this->transfers->get_transfers(this->transfers, ike_sa));
 }
 
 cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this,
 									 cxtp_message_type_t type, char *ar,
 									 uint32_t sequence, uint32_t token_seq,
-									 bool ack)
+									 bool ack, char *src, char *dst)
 {
 	cxtp_message_t *message;
-	host_t *mn = cxtp_test_host(MN_OLD), *router;
-	chunk_t key, cdbs;
+	host_t *mn = cxtp_test_host(MN_OLD), *router, *from, *to;
+	chunk_t key;
 	uint32_t token;
 
+	from = cxtp_test_host(src);
+	to = cxtp_test_host(dst);
 	message = cxtp_message_create(type, mn);
 	if (ar)
 	{
@@ -1263,22 +1286,22 @@ cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this,
 		ck_assert(message->set_ar_address(message, router));
 		router->destroy(router);
 	}
-	message->set_sequence(message, sequence);
+	if (type == CXTP_CTREQ)
+	{
+		ck_assert(message->set_ctar_addresses(message, from, to));
+	}
+	message->set_sequence(message, token_seq);
 	message->set_ack(message, ack);
 	key = cxtp_test_token_key(this, this->mn);
-	if (token_seq == sequence)
-	{
-		ck_assert(message->sign_token(message, key));
-	}
-	else
-	{	/* forged: the token of another sequence number */
-		cdbs = message->get_cdb_bytes(message);
-		ck_assert(cxtp_token_compute(key, mn, token_seq, cdbs, &token));
-		chunk_clear(&cdbs);
-		message->set_token(message, token);
-	}
+	/* forged: the token of another sequence number */
+	ck_assert(message->sign_token(message, key, from, to));
+	token = message->get_token(message);
+	message->set_sequence(message, sequence);
+	message->set_token(message, token);
 	chunk_clear(&key);
 	mn->destroy(mn);
+	from->destroy(from);
+	to->destroy(to);
 	return message;
 }
 

@@ -506,11 +506,26 @@ chunk_t cxtp_test_token_key(cxtp_charon_t *this, ike_sa_t *ike_sa);
  * @param token_seq	sequence number to compute the token with, different
  *					from sequence for a forged token
  * @param ack		whether to ask for a CTAA
+ * @param src		the CTAR's IP source, which the token covers
+ * @param dst		the CTAR's IP destination, which the token covers
  */
 cxtp_message_t *cxtp_test_mn_request(cxtp_charon_t *this,
 									 cxtp_message_type_t type, char *ar,
 									 uint32_t sequence, uint32_t token_seq,
-									 bool ack);
+									 bool ack, char *src, char *dst);
+
+/**
+ * Get the transfer counter of an IKE_SA, by unique ID.
+ */
+uint32_t cxtp_charon_transfers(cxtp_charon_t *this, u_int ike_id);
+
+/**
+ * Get the token key of an IKE_SA for a transfer counter.
+ *
+ * @return			key, chunk_clear() it
+ */
+chunk_t cxtp_test_token_key_for(cxtp_charon_t *this, ike_sa_t *ike_sa,
+								uint32_t counter);
 
 /**
  * Copy a message (through its encoding).
