@@ -171,10 +171,10 @@ typedef void (*cxtp_transport_timeout_cb_t)(void *data, char *peer,
  *   prf+(secret, "cxtp transport" | sender epoch | receiver epoch |
  *                sender address | receiver address)
  *
- * with HMAC-SHA2-256 as PRF and the addresses as their 4 or 16 network
- * octets: the source and destination address of the datagram, so a datagram
- * can't be reflected to its sender or attributed to another peer with the
- * same secret.  Senders bound to all addresses pin the source address that
+ * with HMAC-SHA2-256 as PRF, the epochs as 8 octets each and the addresses
+ * (the routers' names here) as their 4 or 16 network octets: the source and
+ * destination address of the datagram, so a datagram can't be reflected to
+ * its sender or attributed to another peer with the same secret.  Senders bound to all addresses pin the source address that
  * routing picks for the peer.
  *
  * The sequence number starts at 1 for each pair of epochs and increments by
@@ -185,7 +185,7 @@ typedef void (*cxtp_transport_timeout_cb_t)(void *data, char *peer,
  * duplicates and older numbers, like ESP (RFC 4303 section 3.4.3), updating
  * the window only after successful authentication.  Receivers drop datagrams
  * with another version, to another than their current epoch (answering
- * with a handshake, at most HANDSHAKE_RATE per second and peer), and from
+ * with a handshake, at most 10 per second and peer), and from
  * the peer's epoch before its current one; the reserved octets are sent as
  * zero and are authenticated, but not checked otherwise.
  *
