@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <unistd.h>
-#include <sys/time.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -30,6 +29,7 @@
 #include <threading/mutex.h>
 #include <collections/array.h>
 #include <crypto/aead.h>
+#include <crypto/signers/signer.h>
 #include <crypto/kdfs/kdf.h>
 #include <crypto/rngs/rng.h>
 
@@ -51,9 +51,25 @@
 #define AEAD_SALT_SIZE 4
 
 /**
- * Bits the wall clock in ms is shifted by for the initial sequence number
+ * Key size of the handshake's HMAC-SHA2-256-128
  */
-#define SEQ_TIME_SHIFT 16
+#define HANDSHAKE_KEY_SIZE 32
+
+/**
+ * Messages waiting for a handshake, per peer
+ */
+#define QUEUE_MAX 16
+
+/**
+ * Handshake messages sent to a peer per second at most, whatever asks for
+ * them (replayed datagrams, replayed handshakes)
+ */
+#define HANDSHAKE_RATE 10
+
+/**
+ * Highest sequence number sent under one key, a new epoch starts before
+ */
+#define SEQ_MAX (UINT64_MAX - 1)
 
 typedef struct private_cxtp_transport_t private_cxtp_transport_t;
 
@@ -65,10 +81,41 @@ typedef struct {
 	/** our address the key was derived for, NULL if none derived yet */
 	host_t *local;
 
+	/** our epoch the key was derived for */
+	uint64_t local_epoch;
+
+	/** the peer's epoch the key was derived for */
+	uint64_t peer_epoch;
+
 	/** AEAD keyed for the direction */
 	aead_t *aead;
 
 } dir_key_t;
+
+/**
+ * A message waiting for the peer's epoch
+ */
+typedef struct {
+
+	/** type of the message, for logging */
+	cxtp_message_type_t type;
+
+	/** plain encoding */
+	chunk_t encoding;
+
+	/** retransmission counter, for logging */
+	u_int retransmission;
+
+	/** identifier of a reliable message, whose retransmission replaces it */
+	uint32_t id;
+
+	/** whether it was sent with send_reliable() */
+	bool reliable;
+
+	/** monotonic time in ms after which it is dropped */
+	uint64_t expires;
+
+} queued_t;
 
 /**
  * What the transport keeps per peer
@@ -87,6 +134,24 @@ typedef struct {
 	/** shared secret, owned by config */
 	chunk_t secret;
 
+	/** the peer's current epoch as it confirmed it, 0 if unknown */
+	uint64_t epoch;
+
+	/** the peer's epoch before, datagrams under it are dropped */
+	uint64_t previous;
+
+	/** our outstanding challenge to learn the peer's epoch, 0 if none */
+	uint64_t challenge;
+
+	/** start of the current second of the handshake rate limit, in ms */
+	uint64_t rate_start;
+
+	/** handshake messages sent in that second */
+	u_int rate_count;
+
+	/** the peer's epoch the sequence numbers count for */
+	uint64_t seq_epoch;
+
 	/** next sequence number to send */
 	uint64_t seq;
 
@@ -104,6 +169,18 @@ typedef struct {
 
 	/** window bitmap, bit n set if replay_top - n was received */
 	uint64_t replay_bitmap;
+
+	/** messages waiting for the peer's epoch, queued_t* */
+	array_t *queue;
+
+	/** plain text of an authenticated datagram under an unconfirmed epoch */
+	chunk_t held;
+
+	/** the epoch of the held datagram */
+	uint64_t held_epoch;
+
+	/** the sequence number of the held datagram */
+	uint64_t held_seq;
 
 } peer_t;
 
@@ -153,6 +230,11 @@ struct private_cxtp_transport_t {
 	bool destroyed;
 
 	/**
+	 * Our epoch, random, new with every start
+	 */
+	uint64_t epoch;
+
+	/**
 	 * Bound sockets, sock_t*
 	 */
 	array_t *sockets;
@@ -173,7 +255,7 @@ struct private_cxtp_transport_t {
 	cxtp_retransmit_t *retransmit;
 
 	/**
-	 * RNG for IVs
+	 * RNG for epochs and challenges
 	 */
 	rng_t *rng;
 
@@ -224,24 +306,61 @@ typedef struct {
 } pending_t;
 
 /**
+ * Current monotonic time in ms
+ */
+static uint64_t now_ms()
+{
+	timeval_t tv;
+
+	time_monotonic(&tv);
+	return (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/**
  * Wipe and free a direction key
  */
 static void dir_key_clear(dir_key_t *key)
 {
 	DESTROY_IF(key->aead);
 	DESTROY_IF(key->local);
-	key->aead = NULL;
-	key->local = NULL;
+	memwipe(key, sizeof(*key));
 }
 
 /**
- * Destroy a peer's state, wiping the keys (the peer wipes the secret)
+ * Wipe and free a queued message
+ */
+static void queued_destroy(queued_t *queued)
+{
+	chunk_clear(&queued->encoding);
+	free(queued);
+}
+
+/**
+ * Drop the queued messages of a peer
+ */
+static void queue_flush(peer_t *peer)
+{
+	queued_t *queued;
+
+	while (array_remove(peer->queue, ARRAY_HEAD, &queued))
+	{
+		queued_destroy(queued);
+	}
+}
+
+/**
+ * Destroy a peer's state, wiping the keys and epochs (the peer wipes the
+ * secret)
  */
 static void peer_destroy(peer_t *peer)
 {
 	dir_key_clear(&peer->out);
 	dir_key_clear(&peer->in);
+	queue_flush(peer);
+	array_destroy(peer->queue);
+	chunk_clear(&peer->held);
 	peer->config->destroy(peer->config);
+	memwipe(peer, sizeof(*peer));
 	free(peer);
 }
 
@@ -260,19 +379,24 @@ static void sock_destroy(sock_t *sock)
 }
 
 /**
- * Get the wall clock time in ms, shifted into an initial sequence number
+ * Get a random, non-zero 64-bit value
  */
-static uint64_t initial_sequence()
+static bool get_nonce(private_cxtp_transport_t *this, uint64_t *nonce)
 {
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return ((uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000) << SEQ_TIME_SHIFT;
+	do
+	{
+		if (!this->rng->get_bytes(this->rng, sizeof(*nonce), (void*)nonce))
+		{
+			return FALSE;
+		}
+	}
+	while (!*nonce);
+	return TRUE;
 }
 
 /**
  * The state of a configured peer, created or, if a reload changed the
- * peer, started afresh with new keys (mutex held)
+ * peer, given new keys (mutex held)
  */
 static peer_t *get_state(private_cxtp_transport_t *this, cxtp_peer_t *config)
 {
@@ -294,17 +418,17 @@ static peer_t *get_state(private_cxtp_transport_t *this, cxtp_peer_t *config)
 		return peer;
 	}
 	if (peer)
-	{	/* our sequence numbers keep rising, the peer's start again */
+	{	/* the epochs, the sequence numbers and the window stay: a key
+		 * with the same inputs would otherwise see its numbers again */
 		DBG2(DBG_NET, "cxtp: peer '%s' was reconfigured", peer->name);
 		dir_key_clear(&peer->out);
 		dir_key_clear(&peer->in);
 		peer->config->destroy(peer->config);
-		peer->replay_init = FALSE;
 	}
 	else
 	{
 		INIT(peer,
-			.seq = initial_sequence(),
+			.queue = array_create(0, 0),
 		);
 		array_insert(this->peers, ARRAY_TAIL, peer);
 	}
@@ -383,13 +507,18 @@ static sock_t *get_socket(private_cxtp_transport_t *this, peer_t *peer,
 }
 
 /**
- * Derive the AEAD for datagrams from sender to receiver
+ * Get the socket and source address to reach a peer
  */
-static aead_t *derive_aead(chunk_t secret, host_t *sender, host_t *receiver)
+static sock_t *get_socket_source(private_cxtp_transport_t *this, peer_t *peer,
+								 cxtp_message_type_t type, size_t len,
+								 host_t **src);
+
+/**
+ * Derive len octets of prf+(secret, salt)
+ */
+static bool derive(chunk_t secret, chunk_t salt, size_t len, chunk_t *key)
 {
 	kdf_t *kdf;
-	aead_t *aead;
-	chunk_t salt, key = chunk_empty;
 	bool ok;
 
 	kdf = lib->crypto->create_kdf(lib->crypto, KDF_PRF_PLUS,
@@ -399,30 +528,41 @@ static aead_t *derive_aead(chunk_t secret, host_t *sender, host_t *receiver)
 		DBG1(DBG_NET, "cxtp: prf+ with %N not supported, unable to derive "
 			 "transport keys", pseudo_random_function_names,
 			 PRF_HMAC_SHA2_256);
-		return NULL;
+		return FALSE;
 	}
+	ok = kdf->set_param(kdf, KDF_PARAM_KEY, secret) &&
+		 kdf->set_param(kdf, KDF_PARAM_SALT, salt) &&
+		 kdf->allocate_bytes(kdf, len, key);
+	kdf->destroy(kdf);
+	return ok;
+}
+
+/**
+ * Derive the AEAD for datagrams from sender to receiver in their epochs
+ */
+static aead_t *derive_aead(chunk_t secret, host_t *sender, uint64_t sender_epoch,
+						   host_t *receiver, uint64_t receiver_epoch)
+{
+	aead_t *aead;
+	chunk_t salt, key = chunk_empty;
+	uint8_t epochs[16];
+	bool ok;
+
 	aead = lib->crypto->create_aead(lib->crypto, ENCR_AES_GCM_ICV16,
 									AEAD_KEY_SIZE, AEAD_SALT_SIZE);
 	if (!aead)
 	{
 		DBG1(DBG_NET, "cxtp: %N not supported, unable to protect CXTP "
 			 "datagrams", encryption_algorithm_names, ENCR_AES_GCM_ICV16);
-		kdf->destroy(kdf);
 		return NULL;
 	}
-	salt = chunk_cata("ccc", chunk_from_str(CXTP_TRANSPORT_KEY_LABEL),
-					  sender->get_address(sender),
+	htoun64(epochs, sender_epoch);
+	htoun64(epochs + 8, receiver_epoch);
+	salt = chunk_cata("cccc", chunk_from_str(CXTP_TRANSPORT_KEY_LABEL),
+					  chunk_from_thing(epochs), sender->get_address(sender),
 					  receiver->get_address(receiver));
-	ok = kdf->set_param(kdf, KDF_PARAM_KEY, secret) &&
-		 kdf->set_param(kdf, KDF_PARAM_SALT, salt) &&
-		 kdf->allocate_bytes(kdf, aead->get_key_size(aead), &key) &&
+	ok = derive(secret, salt, aead->get_key_size(aead), &key) &&
 		 aead->set_key(aead, key);
-	kdf->destroy(kdf);
-	if (ok)
-	{
-		DBG4(DBG_NET, "cxtp: key and salt %H => %H %B", sender, receiver,
-			 &key);
-	}
 	chunk_clear(&key);
 	if (!ok)
 	{
@@ -435,30 +575,70 @@ static aead_t *derive_aead(chunk_t secret, host_t *sender, host_t *receiver)
 }
 
 /**
- * Get the AEAD of a direction, deriving it if our address changed
+ * Get the AEAD of a direction, deriving it if our address or an epoch
+ * changed
  */
-static aead_t *get_aead(peer_t *peer, bool outbound, host_t *local)
+static aead_t *get_aead(private_cxtp_transport_t *this, peer_t *peer,
+						bool outbound, host_t *local)
 {
 	dir_key_t *key = outbound ? &peer->out : &peer->in;
 
-	if (key->aead && key->local->ip_equals(key->local, local))
+	if (key->aead && key->local->ip_equals(key->local, local) &&
+		key->local_epoch == this->epoch && key->peer_epoch == peer->epoch)
 	{
 		return key->aead;
 	}
 	dir_key_clear(key);
 	if (outbound)
 	{
-		key->aead = derive_aead(peer->secret, local, peer->address);
+		key->aead = derive_aead(peer->secret, local, this->epoch,
+								peer->address, peer->epoch);
 	}
 	else
 	{
-		key->aead = derive_aead(peer->secret, peer->address, local);
+		key->aead = derive_aead(peer->secret, peer->address, peer->epoch,
+								local, this->epoch);
 	}
 	if (key->aead)
 	{
 		key->local = local->clone(local);
+		key->local_epoch = this->epoch;
+		key->peer_epoch = peer->epoch;
 	}
 	return key->aead;
+}
+
+/**
+ * Compute or verify the ICV of a handshake message from sender to receiver
+ */
+static bool handshake_icv(chunk_t secret, host_t *sender, host_t *receiver,
+						  chunk_t data, chunk_t icv, bool verify)
+{
+	signer_t *signer;
+	chunk_t salt, key = chunk_empty;
+	bool ok;
+
+	signer = lib->crypto->create_signer(lib->crypto, AUTH_HMAC_SHA2_256_128);
+	if (!signer)
+	{
+		DBG1(DBG_NET, "cxtp: %N not supported, unable to authenticate "
+			 "CXTP handshakes", integrity_algorithm_names,
+			 AUTH_HMAC_SHA2_256_128);
+		return FALSE;
+	}
+	salt = chunk_cata("ccc", chunk_from_str(CXTP_TRANSPORT_HANDSHAKE_LABEL),
+					  sender->get_address(sender),
+					  receiver->get_address(receiver));
+	ok = derive(secret, salt, HANDSHAKE_KEY_SIZE, &key) &&
+		 signer->set_key(signer, key);
+	chunk_clear(&key);
+	if (ok)
+	{
+		ok = verify ? signer->verify_signature(signer, data, icv)
+					: signer->get_signature(signer, data, icv.ptr);
+	}
+	signer->destroy(signer);
+	return ok;
 }
 
 /**
@@ -598,8 +778,126 @@ static bool send_datagram(sock_t *sock, host_t *src, host_t *dst,
 	return TRUE;
 }
 
+static sock_t *get_socket_source(private_cxtp_transport_t *this, peer_t *peer,
+								 cxtp_message_type_t type, size_t len,
+								 host_t **src)
+{
+	sock_t *sock;
+
+	sock = get_socket(this, peer, type, len);
+	if (!sock)
+	{
+		return NULL;
+	}
+	if (sock->wildcard)
+	{
+		*src = get_source(peer->address);
+		if (!*src)
+		{
+			DBG1(DBG_NET, "cxtp: no source address to reach peer '%s' (%#H)",
+				 peer->name, peer->address);
+			return NULL;
+		}
+	}
+	else
+	{
+		*src = sock->local->clone(sock->local);
+	}
+	return sock;
+}
+
 /**
- * Encrypt an encoded message and send it to a peer, with the mutex held
+ * Send a handshake message to a peer: our epoch, our challenge if we want
+ * to learn the peer's epoch, and the answer to one of its challenges
+ * (mutex held).  Subject to the rate limit.
+ */
+static void send_handshake(private_cxtp_transport_t *this, peer_t *peer,
+						   uint64_t echo)
+{
+	uint8_t buf[CXTP_TRANSPORT_HANDSHAKE_LEN] = {
+		CXTP_TRANSPORT_VERSION, CXTP_TRANSPORT_HANDSHAKE,
+	};
+	chunk_t data, icv;
+	uint64_t now;
+	sock_t *sock;
+	host_t *src;
+
+	now = now_ms();
+	if (now - peer->rate_start >= 1000)
+	{
+		peer->rate_start = now;
+		peer->rate_count = 0;
+	}
+	if (peer->rate_count >= HANDSHAKE_RATE)
+	{
+		DBG2(DBG_NET, "cxtp: not sending handshake to peer '%s', rate limit "
+			 "reached", peer->name);
+		return;
+	}
+	sock = get_socket_source(this, peer, CXTP_CTD, 0, &src);
+	if (!sock)
+	{
+		return;
+	}
+	peer->rate_count++;
+	htoun64(buf + 4, this->epoch);
+	htoun64(buf + 12, peer->challenge);
+	htoun64(buf + 20, echo);
+	data = chunk_create(buf, CXTP_TRANSPORT_HANDSHAKE_LEN -
+							 CXTP_TRANSPORT_ICV_LEN);
+	icv = chunk_create(buf + data.len, CXTP_TRANSPORT_ICV_LEN);
+	if (handshake_icv(peer->secret, src, peer->address, data, icv, FALSE))
+	{
+		DBG1(DBG_NET, "cxtp: sending CXTP handshake to peer '%s' (%#H)%s%s",
+			 peer->name, peer->address,
+			 peer->challenge ? ", asking for its epoch" : "",
+			 echo ? ", answering its challenge" : "");
+		send_datagram(sock, src, peer->address, chunk_from_thing(buf));
+	}
+	src->destroy(src);
+}
+
+/**
+ * Ask a peer for its epoch, subject to the rate limit (mutex held)
+ */
+static void ask_epoch(private_cxtp_transport_t *this, peer_t *peer)
+{
+	if (!peer->challenge && !get_nonce(this, &peer->challenge))
+	{
+		DBG1(DBG_NET, "cxtp: no challenge for peer '%s'", peer->name);
+		return;
+	}
+	send_handshake(this, peer, 0);
+}
+
+/**
+ * Start a new epoch of ours, as no sequence number is left under the
+ * current keys (mutex held)
+ */
+static void new_epoch(private_cxtp_transport_t *this)
+{
+	peer_t *peer;
+	int i;
+
+	if (!get_nonce(this, &this->epoch))
+	{
+		DBG1(DBG_NET, "cxtp: no new transport epoch, keeping the last one");
+		return;
+	}
+	DBG1(DBG_NET, "cxtp: sequence numbers exhausted, starting transport "
+		 "epoch %016"PRIx64, this->epoch);
+	for (i = 0; i < array_count(this->peers); i++)
+	{
+		array_get(this->peers, i, &peer);
+		peer->seq = 1;
+		peer->replay_init = FALSE;
+		send_handshake(this, peer, 0);
+	}
+}
+
+/**
+ * Encrypt an encoded message and send it to a peer whose epoch we know,
+ * with the mutex held
  */
 static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
 						  cxtp_message_type_t type, chunk_t plain,
@@ -612,26 +910,16 @@ static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
 	uint64_t seq;
 	bool ok = FALSE;
 
-	sock = get_socket(this, peer, type, plain.len);
+	sock = get_socket_source(this, peer, type, plain.len, &src);
 	if (!sock)
 	{
 		return FALSE;
 	}
-	if (sock->wildcard)
+	if (peer->seq > SEQ_MAX)
 	{
-		src = get_source(peer->address);
-		if (!src)
-		{
-			DBG1(DBG_NET, "cxtp: no source address to reach peer '%s' (%#H)",
-				 peer->name, peer->address);
-			return FALSE;
-		}
+		new_epoch(this);
 	}
-	else
-	{
-		src = sock->local->clone(sock->local);
-	}
-	aead = get_aead(peer, TRUE, src);
+	aead = get_aead(this, peer, TRUE, src);
 	if (!aead)
 	{
 		src->destroy(src);
@@ -641,18 +929,21 @@ static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
 	datagram.len = CXTP_TRANSPORT_OVERHEAD + plain.len;
 	datagram.ptr = malloc(datagram.len);
 	header = chunk_create(datagram.ptr, CXTP_TRANSPORT_HEADER_LEN);
-	iv = chunk_create(datagram.ptr + CXTP_TRANSPORT_HEADER_LEN,
-					  CXTP_TRANSPORT_IV_LEN);
-	data = chunk_create(iv.ptr + iv.len, plain.len);
+	/* the nonce is the salt and the sequence number, never twice per key */
+	iv = chunk_create(header.ptr + CXTP_TRANSPORT_HEADER_LEN -
+					  CXTP_TRANSPORT_IV_LEN, CXTP_TRANSPORT_IV_LEN);
+	data = chunk_create(header.ptr + header.len, plain.len);
 
 	seq = peer->seq++;
 	memset(header.ptr, 0, header.len);
 	header.ptr[0] = CXTP_TRANSPORT_VERSION;
-	htoun64(header.ptr + 4, seq);
+	header.ptr[1] = CXTP_TRANSPORT_DATA;
+	htoun64(header.ptr + 4, this->epoch);
+	htoun64(header.ptr + 12, peer->epoch);
+	htoun64(header.ptr + 20, seq);
 	memcpy(data.ptr, plain.ptr, plain.len);
 
-	if (!this->rng->get_bytes(this->rng, iv.len, iv.ptr) ||
-		!aead->encrypt(aead, data, header, iv, NULL))
+	if (!aead->encrypt(aead, data, header, iv, NULL))
 	{
 		DBG1(DBG_NET, "cxtp: encrypting CXTP %N for peer '%s' failed",
 			 cxtp_message_type_names, type, peer->name);
@@ -680,16 +971,316 @@ static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
 }
 
 /**
+ * Send a message to a peer, or queue it until the peer told us its epoch
+ * (mutex held)
+ */
+static bool send_or_queue(private_cxtp_transport_t *this, peer_t *peer,
+						  cxtp_message_type_t type, chunk_t plain,
+						  u_int retransmission, uint32_t id, bool reliable)
+{
+	queued_t *queued;
+	int i;
+
+	if (peer->epoch)
+	{
+		return seal_and_send(this, peer, type, plain, retransmission, id);
+	}
+	if (!get_socket(this, peer, type, plain.len))
+	{
+		return FALSE;
+	}
+	for (i = 0; reliable && i < array_count(peer->queue); i++)
+	{	/* a retransmission replaces what is still queued of it */
+		array_get(peer->queue, i, &queued);
+		if (queued->reliable && queued->id == id)
+		{
+			array_remove(peer->queue, i, NULL);
+			queued_destroy(queued);
+			break;
+		}
+	}
+	if (array_count(peer->queue) >= QUEUE_MAX)
+	{
+		array_remove(peer->queue, ARRAY_HEAD, &queued);
+		DBG1(DBG_NET, "cxtp: dropping queued CXTP %N to peer '%s', too many "
+			 "wait for its epoch", cxtp_message_type_names, queued->type,
+			 peer->name);
+		queued_destroy(queued);
+	}
+	INIT(queued,
+		.type = type,
+		.encoding = chunk_clone(plain),
+		.retransmission = retransmission,
+		.id = id,
+		.reliable = reliable,
+		/* a lost message is retransmitted after this time, not later */
+		.expires = now_ms() +
+					this->settings->get_retransmit_timeout(this->settings),
+	);
+	array_insert(peer->queue, ARRAY_TAIL, queued);
+	DBG1(DBG_NET, "cxtp: CXTP %N to peer '%s' waits for the handshake",
+		 cxtp_message_type_names, type, peer->name);
+	ask_epoch(this, peer);
+	return TRUE;
+}
+
+/**
+ * Send the messages queued for a peer that learned its epoch (mutex held)
+ */
+static void send_queued(private_cxtp_transport_t *this, peer_t *peer)
+{
+	queued_t *queued;
+	uint64_t now;
+
+	now = now_ms();
+	while (array_remove(peer->queue, ARRAY_HEAD, &queued))
+	{
+		if (queued->expires >= now)
+		{
+			seal_and_send(this, peer, queued->type, queued->encoding,
+						  queued->retransmission, queued->id);
+		}
+		queued_destroy(queued);
+	}
+}
+
+/**
+ * Take an epoch of the peer it confirmed (mutex held)
+ */
+static void set_epoch(peer_t *peer, uint64_t epoch)
+{
+	if (peer->epoch == epoch)
+	{
+		return;
+	}
+	if (peer->epoch)
+	{
+		peer->previous = peer->epoch;
+	}
+	peer->epoch = epoch;
+	DBG1(DBG_NET, "cxtp: peer '%s' (%#H) is in epoch %016"PRIx64,
+		 peer->name, peer->address, epoch);
+	if (peer->seq_epoch != epoch)
+	{	/* new keys, new numbers */
+		peer->seq_epoch = epoch;
+		peer->seq = 1;
+		peer->replay_init = FALSE;
+	}
+}
+
+/**
+ * Authenticate and decrypt a data datagram with the given AEAD
+ */
+static bool decrypt(peer_t *peer, aead_t *aead, chunk_t datagram, host_t *src,
+					chunk_t *plain)
+{
+	chunk_t header, iv, data;
+
+	header = chunk_create(datagram.ptr, CXTP_TRANSPORT_HEADER_LEN);
+	iv = chunk_create(header.ptr + CXTP_TRANSPORT_HEADER_LEN -
+					  CXTP_TRANSPORT_IV_LEN, CXTP_TRANSPORT_IV_LEN);
+	data = chunk_skip(datagram, CXTP_TRANSPORT_HEADER_LEN);
+	*plain = chunk_empty;
+	if (!aead->decrypt(aead, data, header, iv, plain))
+	{
+		/* some implementations allocate it even if verification fails */
+		chunk_clear(plain);
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H), "
+			 "authentication failed", peer->name, src);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * Decrypt a data datagram under the peer's current epoch and check its
+ * sequence number (mutex held)
+ */
+static bool open_data(private_cxtp_transport_t *this, peer_t *peer,
+					  chunk_t datagram, host_t *src, host_t *dst,
+					  uint64_t seq, chunk_t *plain)
+{
+	aead_t *aead;
+
+	if (!replay_check(peer, seq))
+	{
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H) with "
+			 "replayed or too old sequence number %"PRIu64" (highest %"PRIu64
+			 ")", peer->name, src, seq, peer->replay_top);
+		return FALSE;
+	}
+	aead = get_aead(this, peer, FALSE, dst);
+	if (!aead || !decrypt(peer, aead, datagram, src, plain))
+	{
+		return FALSE;
+	}
+	replay_update(peer, seq);
+	DBG2(DBG_NET, "cxtp: received %zu octet datagram with sequence number "
+		 "%"PRIu64" from %#H to %H", datagram.len, seq, src, dst);
+	return TRUE;
+}
+
+/**
+ * Process a data datagram, returns TRUE with the plain message if it is
+ * to be delivered (mutex held)
+ */
+static bool process_data(private_cxtp_transport_t *this, peer_t *peer,
+						 chunk_t datagram, host_t *src, host_t *dst,
+						 chunk_t *plain)
+{
+	uint64_t sender_epoch, receiver_epoch, seq;
+	aead_t *aead;
+	bool ok;
+
+	if (datagram.len <= CXTP_TRANSPORT_OVERHEAD)
+	{
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H), %zu "
+			 "octets are too short", peer->name, src, datagram.len);
+		return FALSE;
+	}
+	sender_epoch = untoh64(datagram.ptr + 4);
+	receiver_epoch = untoh64(datagram.ptr + 12);
+	seq = untoh64(datagram.ptr + 20);
+	if (receiver_epoch != this->epoch)
+	{	/* recorded before we started, or the peer missed our start */
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H) sent to "
+			 "an old epoch of ours", peer->name, src);
+		send_handshake(this, peer, 0);
+		return FALSE;
+	}
+	if (sender_epoch && sender_epoch == peer->previous)
+	{
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H) sent in "
+			 "its old epoch %016"PRIx64, peer->name, src, sender_epoch);
+		return FALSE;
+	}
+	if (sender_epoch && sender_epoch == peer->epoch)
+	{
+		return open_data(this, peer, datagram, src, dst, seq, plain);
+	}
+	/* authentic or not, whether the epoch is the peer's current one or one
+	 * recorded before it restarted, only its answer to a challenge tells */
+	aead = derive_aead(peer->secret, peer->address, sender_epoch, dst,
+					   this->epoch);
+	ok = aead && decrypt(peer, aead, datagram, src, plain);
+	DESTROY_IF(aead);
+	if (!ok)
+	{
+		return FALSE;
+	}
+	DBG1(DBG_NET, "cxtp: holding datagram from peer '%s' (%#H) until it "
+		 "confirms its epoch %016"PRIx64, peer->name, src, sender_epoch);
+	chunk_clear(&peer->held);
+	peer->held = *plain;
+	peer->held_epoch = sender_epoch;
+	peer->held_seq = seq;
+	*plain = chunk_empty;
+	ask_epoch(this, peer);
+	return FALSE;
+}
+
+/**
+ * Process a handshake message, returns TRUE with the plain message of a
+ * held datagram if that is to be delivered now (mutex held)
+ */
+static bool process_handshake(private_cxtp_transport_t *this, peer_t *peer,
+							  chunk_t datagram, host_t *src, host_t *dst,
+							  chunk_t *plain)
+{
+	uint64_t sender_epoch, challenge, echo;
+	chunk_t data, icv;
+	bool deliver = FALSE;
+
+	if (datagram.len != CXTP_TRANSPORT_HANDSHAKE_LEN)
+	{
+		DBG1(DBG_NET, "cxtp: dropping handshake from peer '%s' (%#H), %zu "
+			 "octets are invalid", peer->name, src, datagram.len);
+		return FALSE;
+	}
+	data = chunk_create(datagram.ptr, datagram.len - CXTP_TRANSPORT_ICV_LEN);
+	icv = chunk_skip(datagram, data.len);
+	if (!handshake_icv(peer->secret, peer->address, dst, data, icv, TRUE))
+	{
+		DBG1(DBG_NET, "cxtp: dropping handshake from peer '%s' (%#H), "
+			 "authentication failed", peer->name, src);
+		return FALSE;
+	}
+	sender_epoch = untoh64(datagram.ptr + 4);
+	challenge = untoh64(datagram.ptr + 12);
+	echo = untoh64(datagram.ptr + 20);
+	if (!sender_epoch)
+	{
+		DBG1(DBG_NET, "cxtp: dropping handshake from peer '%s' (%#H) "
+			 "without epoch", peer->name, src);
+		return FALSE;
+	}
+	if (echo)
+	{
+		if (echo != peer->challenge)
+		{
+			DBG1(DBG_NET, "cxtp: dropping handshake from peer '%s' (%#H) "
+				 "answering no challenge of ours", peer->name, src);
+			return FALSE;
+		}
+		/* fresh: the answer to what we asked just now */
+		peer->challenge = 0;
+		set_epoch(peer, sender_epoch);
+		if (peer->held.len)
+		{
+			if (peer->held_epoch == peer->epoch &&
+				replay_check(peer, peer->held_seq))
+			{
+				replay_update(peer, peer->held_seq);
+				*plain = peer->held;
+				peer->held = chunk_empty;
+				deliver = TRUE;
+			}
+			else
+			{
+				DBG1(DBG_NET, "cxtp: dropping held datagram from peer '%s' "
+					 "(%#H) sent in its old epoch %016"PRIx64, peer->name,
+					 src, peer->held_epoch);
+				chunk_clear(&peer->held);
+			}
+		}
+	}
+	else if (sender_epoch == peer->previous)
+	{
+		DBG1(DBG_NET, "cxtp: dropping handshake from peer '%s' (%#H) sent "
+			 "in its old epoch %016"PRIx64, peer->name, src, sender_epoch);
+		return deliver;
+	}
+	else if (sender_epoch != peer->epoch)
+	{	/* a restart of the peer, or a replay, its answer tells */
+		if (!peer->challenge && !get_nonce(this, &peer->challenge))
+		{
+			peer->challenge = 0;
+		}
+		if (!challenge)
+		{
+			send_handshake(this, peer, 0);
+		}
+	}
+	if (challenge)
+	{
+		send_handshake(this, peer, challenge);
+	}
+	if (echo)
+	{	/* after our answer, which the peer needs to take ours */
+		send_queued(this, peer);
+	}
+	return deliver;
+}
+
+/**
  * Authenticate, decrypt and check a datagram, returns the plain message
+ * to deliver, if any
  */
 static bool open_datagram(private_cxtp_transport_t *this, chunk_t datagram,
 						  host_t *src, host_t *dst, char **name,
 						  chunk_t *plain)
 {
 	peer_t *peer;
-	aead_t *aead;
-	chunk_t header, iv, data;
-	uint64_t seq;
 	bool ok = FALSE;
 
 	this->mutex->lock(this->mutex);
@@ -705,7 +1296,7 @@ static bool open_datagram(private_cxtp_transport_t *this, chunk_t datagram,
 			 "configured peer", datagram.len, src);
 		goto out;
 	}
-	if (datagram.len <= CXTP_TRANSPORT_OVERHEAD)
+	if (datagram.len < 4)
 	{
 		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H), %zu "
 			 "octets are too short", peer->name, src, datagram.len);
@@ -717,38 +1308,23 @@ static bool open_datagram(private_cxtp_transport_t *this, chunk_t datagram,
 			 "unsupported version %u", peer->name, src, datagram.ptr[0]);
 		goto out;
 	}
-	header = chunk_create(datagram.ptr, CXTP_TRANSPORT_HEADER_LEN);
-	iv = chunk_create(datagram.ptr + CXTP_TRANSPORT_HEADER_LEN,
-					  CXTP_TRANSPORT_IV_LEN);
-	data = chunk_skip(datagram, CXTP_TRANSPORT_HEADER_LEN +
-								CXTP_TRANSPORT_IV_LEN);
-	seq = untoh64(header.ptr + 4);
-	if (!replay_check(peer, seq))
+	switch (datagram.ptr[1])
 	{
-		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H) with "
-			 "replayed or too old sequence number %"PRIu64" (highest %"PRIu64
-			 ")", peer->name, src, seq, peer->replay_top);
-		goto out;
+		case CXTP_TRANSPORT_DATA:
+			ok = process_data(this, peer, datagram, src, dst, plain);
+			break;
+		case CXTP_TRANSPORT_HANDSHAKE:
+			ok = process_handshake(this, peer, datagram, src, dst, plain);
+			break;
+		default:
+			DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H) of "
+				 "unknown type %u", peer->name, src, datagram.ptr[1]);
+			break;
 	}
-	aead = get_aead(peer, FALSE, dst);
-	if (!aead)
+	if (ok)
 	{
-		goto out;
+		*name = strdup(peer->name);
 	}
-	*plain = chunk_empty;
-	if (!aead->decrypt(aead, data, header, iv, plain))
-	{
-		/* some implementations allocate it even if verification fails */
-		chunk_clear(plain);
-		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H), "
-			 "authentication failed", peer->name, src);
-		goto out;
-	}
-	replay_update(peer, seq);
-	DBG2(DBG_NET, "cxtp: received %zu octet datagram with sequence number "
-		 "%"PRIu64" from %#H to %H", datagram.len, seq, src, dst);
-	*name = strdup(peer->name);
-	ok = TRUE;
 
 out:
 	this->mutex->unlock(this->mutex);
@@ -899,12 +1475,43 @@ METHOD(cxtp_transport_t, send_, bool,
 	}
 	else
 	{
-		ok = seal_and_send(this, peer, message->get_type(message), encoding,
-						   0, 0);
+		ok = send_or_queue(this, peer, message->get_type(message), encoding,
+						   0, 0, FALSE);
 	}
 	this->mutex->unlock(this->mutex);
 	chunk_clear(&encoding);
 	return ok;
+}
+
+/**
+ * Drop what is queued of a reliable message to a peer
+ */
+static void unqueue(private_cxtp_transport_t *this, char *name, uint32_t id)
+{
+	queued_t *queued;
+	peer_t *peer;
+	int i, j;
+
+	this->mutex->lock(this->mutex);
+	for (i = 0; i < array_count(this->peers); i++)
+	{
+		array_get(this->peers, i, &peer);
+		if (!streq(peer->name, name))
+		{
+			continue;
+		}
+		for (j = 0; j < array_count(peer->queue); j++)
+		{
+			array_get(peer->queue, j, &queued);
+			if (queued->reliable && queued->id == id)
+			{
+				array_remove(peer->queue, j, NULL);
+				queued_destroy(queued);
+				break;
+			}
+		}
+	}
+	this->mutex->unlock(this->mutex);
 }
 
 METHOD(cxtp_retransmit_packet_t, pending_send, bool,
@@ -917,8 +1524,8 @@ METHOD(cxtp_retransmit_packet_t, pending_send, bool,
 	peer = this->destroyed ? NULL : find_peer_by_name(this, pending->peer);
 	if (peer)
 	{
-		seal_and_send(this, peer, pending->type, pending->encoding,
-					  retransmission, pending->id);
+		send_or_queue(this, peer, pending->type, pending->encoding,
+					  retransmission, pending->id, TRUE);
 	}
 	this->mutex->unlock(this->mutex);
 	/* a failed first transmission is handled like a lost datagram */
@@ -945,6 +1552,7 @@ METHOD(cxtp_retransmit_packet_t, pending_give_up, void,
 	cb = this->timeout_cb;
 	data = this->timeout_data;
 	this->mutex->unlock(this->mutex);
+	unqueue(this, pending->peer, pending->id);
 	if (cb)
 	{
 		cb(data, pending->peer, pending->id);
@@ -1038,6 +1646,7 @@ METHOD(cxtp_transport_t, acknowledge, void,
 	if (packet)
 	{
 		pending = (pending_t*)packet;
+		unqueue(this, pending->peer, id);
 		DBG2(DBG_NET, "cxtp: CXTP %N (id %u) to peer '%s' acknowledged after "
 			 "%u retransmission%s", cxtp_message_type_names, pending->type, id,
 			 pending->peer, retransmitted, retransmitted == 1 ? "" : "s");
@@ -1090,6 +1699,7 @@ METHOD(cxtp_transport_t, destroy, void,
 	array_destroy(this->peers);
 	DESTROY_IF(this->rng);
 	this->mutex->destroy(this->mutex);
+	memwipe(this, sizeof(*this));
 	free(this);
 }
 
@@ -1161,6 +1771,27 @@ static bool open_socket(private_cxtp_transport_t *this, host_t *local)
 }
 
 /**
+ * Tell the configured peers that we started, so they take our epoch before
+ * they send anything (and drop what was recorded before)
+ */
+static void announce(private_cxtp_transport_t *this)
+{
+	enumerator_t *enumerator;
+	cxtp_peer_t *config;
+	peer_t *peer;
+
+	this->mutex->lock(this->mutex);
+	enumerator = this->settings->create_peer_enumerator(this->settings);
+	while (enumerator->enumerate(enumerator, &config))
+	{
+		peer = get_state(this, config->get_ref(config));
+		ask_epoch(this, peer);
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+}
+
+/**
  * Create the transport with the given local addresses
  */
 static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
@@ -1202,6 +1833,12 @@ static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
 		destroy(this);
 		return NULL;
 	}
+	if (!get_nonce(this, &this->epoch))
+	{
+		DBG1(DBG_NET, "cxtp: no epoch for the CXTP transport");
+		destroy(this);
+		return NULL;
+	}
 	for (i = 0; i < count; i++)
 	{
 		open_socket(this, locals[i]);
@@ -1223,6 +1860,8 @@ static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
 		lib->watcher->add(lib->watcher, sock->fd, WATCHER_READ,
 						  (watcher_cb_t)receive_cb, sock);
 	}
+	DBG1(DBG_NET, "cxtp: transport epoch %016"PRIx64, this->epoch);
+	announce(this);
 	return &this->public;
 }
 

@@ -29,15 +29,26 @@
 /**
  * Version of the transport datagram format
  */
-#define CXTP_TRANSPORT_VERSION 1
+#define CXTP_TRANSPORT_VERSION 2
 
 /**
- * Length of the authenticated header (version, reserved, sequence number)
+ * Type of a datagram carrying a CXTP message
  */
-#define CXTP_TRANSPORT_HEADER_LEN 12
+#define CXTP_TRANSPORT_DATA 1
 
 /**
- * Length of the explicit IV following the header
+ * Type of a handshake datagram
+ */
+#define CXTP_TRANSPORT_HANDSHAKE 2
+
+/**
+ * Length of the authenticated header of a data datagram (version, type,
+ * reserved, sender epoch, receiver epoch, sequence number)
+ */
+#define CXTP_TRANSPORT_HEADER_LEN 28
+
+/**
+ * Length of the AEAD's IV, the header's sequence number
  */
 #define CXTP_TRANSPORT_IV_LEN 8
 
@@ -50,12 +61,22 @@
  * Octets a datagram adds to the CXTP message it carries
  */
 #define CXTP_TRANSPORT_OVERHEAD (CXTP_TRANSPORT_HEADER_LEN + \
-								 CXTP_TRANSPORT_IV_LEN + CXTP_TRANSPORT_ICV_LEN)
+								 CXTP_TRANSPORT_ICV_LEN)
+
+/**
+ * Length of a handshake datagram
+ */
+#define CXTP_TRANSPORT_HANDSHAKE_LEN (28 + CXTP_TRANSPORT_ICV_LEN)
 
 /**
  * Label starting the salt of the key derivation
  */
 #define CXTP_TRANSPORT_KEY_LABEL "cxtp transport"
+
+/**
+ * Label starting the salt of the handshake's key derivation
+ */
+#define CXTP_TRANSPORT_HANDSHAKE_LABEL "cxtp handshake"
 
 /**
  * Size of the replay window, in datagrams
@@ -114,20 +135,26 @@ typedef void (*cxtp_transport_timeout_cb_t)(void *data, char *peer,
  * peer are dropped.  A peer is identified by its address alone, not the
  * source port.
  *
- * Each datagram carries exactly one CXTP message:
+ * Each start of a transport picks a random, non-zero 64-bit epoch.  The
+ * keys of a direction depend on the epochs of both sides, so nothing
+ * recorded before a restart of either side is accepted after it.  A data
+ * datagram carries exactly one CXTP message:
  *
  * @verbatim
     0                   1                   2                   3
     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+  -+
-   |  Version (1)  |                  Reserved (0)                 |   |
+   |  Version (2)  |   Type (1)    |          Reserved (0)         |   |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+   |
+   |                  Sender Epoch (64 bits)                       |   |
+   |                                                               |   |
    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+   | AAD
+   |                  Receiver Epoch (64 bits)                     |   |
+   |                                                               |   |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+   |
    |                  Sequence Number (64 bits)                    |   |
    |                                                               |   |
    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+  -+
-   |                  Initialization Vector (64 bits)              |
-   |                                                               |
-   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
    ~        Encrypted CXTP message (RFC 4067 encoding)             ~
    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
    |                  ICV (128 bits)                               |
@@ -137,34 +164,67 @@ typedef void (*cxtp_transport_timeout_cb_t)(void *data, char *peer,
  *
  * All integers are in network order.  The AEAD is AES-GCM with a 256-bit key
  * and a 16-octet ICV as in RFC 4106: the 12-octet nonce is a 4-octet salt
- * from the key derivation followed by the IV, the associated data are the 12
- * header octets.  The IV is random (a counter or the sequence number could
- * repeat with the same key after a restart with the clock set back, as the
- * keys only depend on the secret and the addresses).  Receivers drop
- * datagrams with another version; the reserved octets are sent as zero and
- * are authenticated, but not checked otherwise.
+ * from the key derivation followed by the sequence number, the associated
+ * data are the 28 header octets.  Each direction between two access routers
+ * has its own key and salt, the first 36 octets of
  *
- * Each direction between two access routers has its own key and salt, the
- * first 36 octets of
+ *   prf+(secret, "cxtp transport" | sender epoch | receiver epoch |
+ *                sender address | receiver address)
  *
- *   prf+(secret, "cxtp transport" | sender address | receiver address)
- *
- * with HMAC-SHA2-256 as PRF and the addresses as their 4 or 16 network
- * octets: the source and destination address of the datagram, so a datagram
- * can't be reflected to its sender or attributed to another peer with the
- * same secret.  Senders bound to all addresses pin the source address that
+ * with HMAC-SHA2-256 as PRF, the epochs as 8 octets each and the addresses
+ * (the routers' names here) as their 4 or 16 network octets: the source and
+ * destination address of the datagram, so a datagram can't be reflected to
+ * its sender or attributed to another peer with the same secret.  Senders bound to all addresses pin the source address that
  * routing picks for the peer.
  *
- * The sequence number is kept per peer.  It starts at the wall clock time in
- * milliseconds shifted left by 16 bits and increments by one for each
- * datagram, including each retransmission.  A restarted sender thus
- * continues above the numbers it used before (unless it sent more than 65536
- * datagrams per millisecond on average or its clock went back), so the peer's
- * replay state stays valid without storing anything.  Receivers keep the
- * highest authenticated sequence number and a window of
- * CXTP_TRANSPORT_REPLAY_WINDOW numbers below it per peer, and drop duplicates
- * and older numbers, like ESP (RFC 4303 section 3.4.3), updating the window
- * only after successful authentication.
+ * The sequence number starts at 1 for each pair of epochs and increments by
+ * one for each datagram, including each retransmission, so no nonce repeats
+ * under a key; before it would wrap, the sender starts a new epoch.
+ * Receivers keep the highest authenticated sequence number and a window of
+ * CXTP_TRANSPORT_REPLAY_WINDOW numbers below it per peer and epoch, and drop
+ * duplicates and older numbers, like ESP (RFC 4303 section 3.4.3), updating
+ * the window only after successful authentication.  Receivers drop datagrams
+ * with another version, to another than their current epoch (answering
+ * with a handshake, at most 10 per second and peer), and from
+ * the peer's epoch before its current one; the reserved octets are sent as
+ * zero and are authenticated, but not checked otherwise.
+ *
+ * A sender learns the receiver's epoch with a handshake:
+ *
+ * @verbatim
+    0                   1                   2                   3
+    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+   |  Version (2)  |   Type (2)    |          Reserved (0)         |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+   |                  Sender Epoch (64 bits)                       |
+   |                                                               |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+   |                  Challenge (64 bits, 0 if none)               |
+   |                                                               |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+   |                  Echo (64 bits, 0 if none)                    |
+   |                                                               |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+   |                  ICV (128 bits)                               |
+   |                                                               |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+   @endverbatim
+ *
+ * The ICV is HMAC-SHA2-256-128 over the 28 octets before it, keyed with the
+ * first 32 octets of prf+(secret, "cxtp handshake" | sender address |
+ * receiver address).  A side that does not know the peer's current epoch
+ * sends a random challenge; the peer answers with its epoch and the
+ * challenge as echo (and its own challenge if it doesn't know the sender's
+ * epoch either, which the sender answers in turn).  Only an answer to the
+ * outstanding challenge sets the peer's epoch: the epoch in a handshake
+ * without echo may be replayed, it only makes the receiver ask.  A data
+ * datagram from a peer under an epoch that is not its confirmed one is
+ * authenticated and held (one per peer) until the peer answered a
+ * challenge: delivered if the epoch is the one confirmed, dropped
+ * otherwise.  Each side asks all configured peers at start, and sends
+ * messages to a peer whose epoch it doesn't know after the answer (queued,
+ * at most for the retransmit_timeout; retransmissions replace them).
  *
  * The maximum message size over IPv4 is 65507 - CXTP_TRANSPORT_OVERHEAD
  * octets (IP fragments larger messages).

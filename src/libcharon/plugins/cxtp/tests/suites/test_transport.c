@@ -22,9 +22,11 @@
 
 #include <threading/mutex.h>
 #include <threading/condvar.h>
+#include <threading/thread.h>
 #include <collections/array.h>
 #include <crypto/aead.h>
 #include <crypto/kdfs/kdf.h>
+#include <crypto/signers/signer.h>
 
 #include "../../cxtp_transport.h"
 
@@ -76,9 +78,24 @@ static cxtp_transport_t *a, *b;
 static int proxy = -1, fwd = -1;
 
 /**
- * Ports of b and the proxy
+ * Port of fwd
  */
-static uint16_t port_b, port_proxy;
+static uint16_t port_fwd;
+
+/**
+ * Ports of a, b and the proxy
+ */
+static uint16_t port_a, port_b, port_proxy;
+
+/**
+ * Relay between proxy and fwd: passes the handshakes on, keeps the data
+ * datagrams of "a" (at proxy) and "b" (at fwd) for the test, chunk_t*;
+ * records the handshakes each sent and the epoch each announced last
+ */
+static thread_t *relay_thread;
+static bool relay_stop, relay_paused, relay_idle;
+static array_t *a_data, *b_data, *a_hs, *b_hs;
+static uint64_t epoch_a, epoch_b;
 
 /**
  * Settings of the transports, cxtp_settings_t*, which must outlive them
@@ -393,26 +410,174 @@ static cxtp_transport_t *create_bound(char *address, uint16_t port, char *name)
 }
 
 /**
+ * Keep a datagram the relay read
+ */
+static void relay_keep(array_t *array, chunk_t datagram)
+{
+	chunk_t *copy;
+
+	copy = malloc_thing(chunk_t);
+	*copy = datagram;
+	mutex->lock(mutex);
+	array_insert(array, ARRAY_TAIL, copy);
+	condvar->broadcast(condvar);
+	mutex->unlock(mutex);
+}
+
+/**
+ * Relay thread, see relay_thread
+ */
+static void *relay(void *arg)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = proxy, .events = POLLIN },
+		{ .fd = fwd, .events = POLLIN },
+	};
+	chunk_t datagram;
+	int i;
+
+	while (TRUE)
+	{
+		mutex->lock(mutex);
+		relay_idle = relay_paused;
+		condvar->broadcast(condvar);
+		if (relay_stop)
+		{
+			mutex->unlock(mutex);
+			return NULL;
+		}
+		mutex->unlock(mutex);
+		if (relay_idle || poll(pfd, 2, 20) <= 0)
+		{
+			if (relay_idle)
+			{
+				usleep(5000);
+			}
+			continue;
+		}
+		for (i = 0; i < 2; i++)
+		{
+			if (!(pfd[i].revents & POLLIN))
+			{
+				continue;
+			}
+			datagram = recv_raw(pfd[i].fd, 0);
+			if (datagram.len == CXTP_TRANSPORT_HANDSHAKE_LEN &&
+				datagram.ptr[1] == CXTP_TRANSPORT_HANDSHAKE)
+			{
+				if (i == 0)
+				{
+					epoch_a = untoh64(datagram.ptr + 4);
+					send_raw(fwd, datagram, "127.0.0.2", port_b);
+				}
+				else
+				{
+					epoch_b = untoh64(datagram.ptr + 4);
+					send_raw(proxy, datagram, "127.0.0.1", port_a);
+				}
+				relay_keep(i == 0 ? a_hs : b_hs, datagram);
+			}
+			else if (datagram.len)
+			{
+				relay_keep(i == 0 ? a_data : b_data, datagram);
+			}
+		}
+	}
+}
+
+/**
+ * Stop relaying, returns once the relay reads nothing more
+ */
+static void relay_pause(bool pause)
+{
+	mutex->lock(mutex);
+	relay_paused = pause;
+	while (pause && !relay_idle)
+	{
+		condvar->wait(condvar, mutex);
+	}
+	mutex->unlock(mutex);
+}
+
+/**
+ * Get the next datagram the relay kept in array, an empty chunk if none
+ * arrives within ms
+ */
+static chunk_t next_data(array_t *array, u_int ms)
+{
+	chunk_t *datagram, copy = chunk_empty;
+
+	if (wait_for(array, 1, ms))
+	{
+		mutex->lock(mutex);
+		array_remove(array, ARRAY_HEAD, &datagram);
+		mutex->unlock(mutex);
+		copy = *datagram;
+		free(datagram);
+	}
+	return copy;
+}
+
+/**
+ * Drop what the relay kept in an array
+ */
+static void relay_clear(array_t *array)
+{
+	chunk_t datagram;
+
+	while ((datagram = next_data(array, 0)).len)
+	{
+		chunk_free(&datagram);
+	}
+}
+
+/**
+ * Open proxy and fwd, start the relay between them
+ */
+static void open_proxy()
+{
+	proxy = open_raw("127.0.0.2", 0, &port_proxy);
+	fwd = open_raw("127.0.0.1", 0, &port_fwd);
+	relay_thread = thread_create(relay, NULL);
+}
+
+/**
+ * (Re)create "b" on 127.0.0.2, which sends to "a" via fwd
+ */
+static void create_b(char *secret)
+{
+	DESTROY_IF(b);
+	b = NULL;
+	/* a new port, the old one may be taken by now; "a" sends via proxy */
+	port_b = free_port("127.0.0.2");
+	set_peer("a", "127.0.0.1", port_fwd, secret);
+	set_peer("b", "127.0.0.2", port_proxy, NULL);
+	b = create_bound("127.0.0.2", port_b, "b");
+}
+
+/**
+ * (Re)create "a" on 127.0.0.1, which sends to "b" via the proxy
+ */
+static void create_a(char *secret)
+{
+	DESTROY_IF(a);
+	a = NULL;
+	port_a = free_port("127.0.0.1");
+	set_peer("a", "127.0.0.1", port_a, NULL);
+	set_peer("b", "127.0.0.2", port_proxy, secret);
+	a = create_bound("127.0.0.1", port_a, "a");
+}
+
+/**
  * Create "b" on 127.0.0.2 and "a" on 127.0.0.1, which sends to "b" via the
  * proxy socket, with the given secret for each.  "b" sends to fwd instead of
- * "a".
+ * "a".  The relay passes the handshakes on.
  */
 static void create_proxied(char *secret_a, char *secret_b)
 {
-	uint16_t port_a, port_fwd;
-
-	proxy = open_raw("127.0.0.2", 0, &port_proxy);
-	fwd = open_raw("127.0.0.1", 0, &port_fwd);
-	port_a = free_port("127.0.0.1");
-	port_b = free_port("127.0.0.2");
-
-	/* what "b" sends to "a" ends up in fwd */
-	set_peer("a", "127.0.0.1", port_fwd, secret_b);
-	set_peer("b", "127.0.0.2", port_proxy, NULL);
-	b = create_bound("127.0.0.2", port_b, "b");
-	set_peer("a", "127.0.0.1", port_a, NULL);
-	set_peer("b", "127.0.0.2", port_proxy, secret_a);
-	a = create_bound("127.0.0.1", port_a, "a");
+	open_proxy();
+	create_b(secret_b);
+	create_a(secret_a);
 }
 
 /**
@@ -426,9 +591,49 @@ static chunk_t capture(int n)
 	message = create_ctd(n);
 	ck_assert(a->send(a, "b", message));
 	message->destroy(message);
-	datagram = recv_raw(proxy, WAIT_MS);
+	datagram = next_data(a_data, WAIT_MS);
 	ck_assert(datagram.len);
 	return datagram;
+}
+
+/**
+ * Clear the messages received so far
+ */
+static void clear_received()
+{
+	received_t *r;
+
+	mutex->lock(mutex);
+	while (array_remove(received, ARRAY_HEAD, &r))
+	{
+		received_destroy(r);
+	}
+	mutex->unlock(mutex);
+}
+
+/**
+ * Pass a CTD from "a" to "b", so each confirmed the other's epoch
+ */
+static void confirm()
+{
+	chunk_t datagram;
+	int i;
+
+	/* right after a restart, "a" may send before it took the new epoch of
+	 * "b", which drops that and asks again */
+	for (i = 0; i < 20; i++)
+	{
+		datagram = capture(99);
+		send_raw(fwd, datagram, "127.0.0.2", port_b);
+		chunk_free(&datagram);
+		if (wait_for(received, 1, 250))
+		{
+			break;
+		}
+	}
+	ck_assert_int_eq(wait_for(received, 1, WAIT_MS), 1);
+	assert_ctd(0, "b", "a", 99);
+	clear_received();
 }
 
 /**
@@ -444,13 +649,14 @@ static void forward(int fd, chunk_t datagram)
  * implementation
  */
 static chunk_t seal(char *secret, char *sender, char *receiver, uint8_t version,
-					uint64_t seq, chunk_t iv, chunk_t plain)
+					uint64_t sender_epoch, uint64_t receiver_epoch,
+					uint64_t seq, chunk_t plain)
 {
 	host_t *snd, *rcv;
 	kdf_t *kdf;
 	aead_t *aead;
 	chunk_t salt, key, header, ct, datagram;
-	u_char hdr[12] = { version };
+	u_char hdr[28] = { version, 1 };
 
 	snd = host_create_from_string(sender, 0);
 	rcv = host_create_from_string(receiver, 0);
@@ -459,16 +665,21 @@ static chunk_t seal(char *secret, char *sender, char *receiver, uint8_t version,
 	ck_assert(kdf);
 	aead = lib->crypto->create_aead(lib->crypto, ENCR_AES_GCM_ICV16, 32, 4);
 	ck_assert(aead);
-	salt = chunk_cata("ccc", chunk_from_str("cxtp transport"),
+	htoun64(hdr + 4, sender_epoch);
+	htoun64(hdr + 12, receiver_epoch);
+	htoun64(hdr + 20, seq);
+	salt = chunk_cata("cccc", chunk_from_str("cxtp transport"),
+					  chunk_create(hdr + 4, 16),
 					  snd->get_address(snd), rcv->get_address(rcv));
 	ck_assert(kdf->set_param(kdf, KDF_PARAM_KEY, chunk_from_str(secret)));
 	ck_assert(kdf->set_param(kdf, KDF_PARAM_SALT, salt));
 	ck_assert(kdf->allocate_bytes(kdf, 36, &key));
 	ck_assert(aead->set_key(aead, key));
-	htoun64(hdr + 4, seq);
 	header = chunk_from_thing(hdr);
-	ck_assert(aead->encrypt(aead, plain, header, iv, &ct));
-	datagram = chunk_cat("ccm", header, iv, ct);
+	/* the IV is the sequence number */
+	ck_assert(aead->encrypt(aead, plain, header, chunk_create(hdr + 20, 8),
+							&ct));
+	datagram = chunk_cat("cm", header, ct);
 	chunk_clear(&key);
 	aead->destroy(aead);
 	kdf->destroy(kdf);
@@ -478,7 +689,7 @@ static chunk_t seal(char *secret, char *sender, char *receiver, uint8_t version,
 }
 
 /**
- * Seal CTD number n with a fixed IV
+ * Seal CTD number n from "a" to "b" in the epochs they announced
  */
 static chunk_t seal_ctd(char *secret, char *sender, char *receiver,
 						uint8_t version, uint64_t seq, int n)
@@ -486,8 +697,7 @@ static chunk_t seal_ctd(char *secret, char *sender, char *receiver,
 	chunk_t plain, datagram;
 
 	plain = ctd_encoding(n);
-	datagram = seal(secret, sender, receiver, version, seq,
-					chunk_from_chars(0xa1,0xa2,0xa3,0xa4,0xa5,0xa6,0xa7,0xa8),
+	datagram = seal(secret, sender, receiver, version, epoch_a, epoch_b, seq,
 					plain);
 	chunk_free(&plain);
 	return datagram;
@@ -501,8 +711,15 @@ START_SETUP(setup)
 	received = array_create(0, 0);
 	timeouts = array_create(0, 0);
 	settings = array_create(0, 0);
+	a_data = array_create(0, 0);
+	b_data = array_create(0, 0);
+	a_hs = array_create(0, 0);
+	b_hs = array_create(0, 0);
 	a = b = NULL;
 	proxy = fwd = -1;
+	relay_thread = NULL;
+	relay_stop = relay_paused = relay_idle = FALSE;
+	epoch_a = epoch_b = 0;
 	set_retransmit("1.0", 3, "2.0");
 }
 END_SETUP
@@ -515,6 +732,21 @@ START_TEARDOWN(teardown)
 
 	DESTROY_IF(a);
 	DESTROY_IF(b);
+	if (relay_thread)
+	{
+		mutex->lock(mutex);
+		relay_stop = TRUE;
+		mutex->unlock(mutex);
+		relay_thread->join(relay_thread);
+	}
+	relay_clear(a_data);
+	relay_clear(b_data);
+	relay_clear(a_hs);
+	relay_clear(b_hs);
+	array_destroy(a_data);
+	array_destroy(b_data);
+	array_destroy(a_hs);
+	array_destroy(b_hs);
 	while (array_remove(settings, ARRAY_HEAD, &current))
 	{
 		current->destroy(current);
@@ -551,20 +783,71 @@ START_TEST(test_format_kat)
 	chunk_t datagram, expected;
 
 	/* computed independently with Python's hmac and cryptography modules:
-	 *   prf+(b"cxtp-secret", b"cxtp transport" + 192.0.2.1 + 192.0.2.2)
-	 *   = f83e04bf...2fd60bfe4d948788 (key) | 094c765f (salt)
-	 *   AESGCM(key).encrypt(salt + iv, b"context transfer", header) */
+	 *   prf+(b"cxtp-secret", b"cxtp transport" + epochs + 192.0.2.1
+	 *        + 192.0.2.2) = 57b51753...95d10868e9f03f8e (key | salt)
+	 *   AESGCM(key).encrypt(salt + seq, b"context transfer", header) */
 	expected = chunk_from_chars(
-		0x01,0x00,0x00,0x00,0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08,
-		0xa1,0xa2,0xa3,0xa4,0xa5,0xa6,0xa7,0xa8,
-		0x40,0x0a,0x05,0xa8,0x9f,0x82,0xdc,0x8e,0x5e,0xe2,0x2a,0x8d,
-		0x3d,0xf1,0xd1,0x4d,0xe9,0xff,0xe5,0x1b,0x27,0x7b,0xfb,0x3f,
-		0xfd,0xe1,0x8c,0xc0,0x2b,0x77,0xb9,0xb9);
-	datagram = seal(SECRET, "192.0.2.1", "192.0.2.2", 1, 0x0102030405060708,
-					chunk_from_chars(0xa1,0xa2,0xa3,0xa4,0xa5,0xa6,0xa7,0xa8),
+		0x02,0x01,0x00,0x00,0x11,0x11,0x11,0x11,0x11,0x11,0x11,0x11,
+		0x22,0x22,0x22,0x22,0x22,0x22,0x22,0x22,0x01,0x02,0x03,0x04,
+		0x05,0x06,0x07,0x08,
+		0x08,0x9b,0x26,0x1b,0x0e,0x3a,0x59,0xf8,0xa5,0x3a,0x5a,0xdf,
+		0x61,0x34,0x2f,0x90,0x28,0x0a,0x3c,0xf8,0x9f,0x8e,0x97,0x33,
+		0x27,0xf2,0xdf,0xb3,0x4c,0x70,0xde,0xcf);
+	datagram = seal(SECRET, "192.0.2.1", "192.0.2.2", 2, 0x1111111111111111,
+					0x2222222222222222, 0x0102030405060708,
 					chunk_from_str("context transfer"));
 	ck_assert_chunk_eq(datagram, expected);
 	chunk_free(&datagram);
+}
+END_TEST
+
+/**
+ * Compute the ICV of a handshake as documented
+ */
+static void handshake_icv(char *secret, char *sender, char *receiver,
+						  chunk_t datagram)
+{
+	host_t *snd, *rcv;
+	kdf_t *kdf;
+	signer_t *signer;
+	chunk_t salt, key;
+
+	snd = host_create_from_string(sender, 0);
+	rcv = host_create_from_string(receiver, 0);
+	kdf = lib->crypto->create_kdf(lib->crypto, KDF_PRF_PLUS,
+								  PRF_HMAC_SHA2_256);
+	signer = lib->crypto->create_signer(lib->crypto, AUTH_HMAC_SHA2_256_128);
+	ck_assert(kdf && signer);
+	salt = chunk_cata("ccc", chunk_from_str("cxtp handshake"),
+					  snd->get_address(snd), rcv->get_address(rcv));
+	ck_assert(kdf->set_param(kdf, KDF_PARAM_KEY, chunk_from_str(secret)));
+	ck_assert(kdf->set_param(kdf, KDF_PARAM_SALT, salt));
+	ck_assert(kdf->allocate_bytes(kdf, 32, &key));
+	ck_assert(signer->set_key(signer, key));
+	ck_assert(signer->get_signature(signer, chunk_create(datagram.ptr, 28),
+									datagram.ptr + 28));
+	chunk_clear(&key);
+	signer->destroy(signer);
+	kdf->destroy(kdf);
+	snd->destroy(snd);
+	rcv->destroy(rcv);
+}
+
+START_TEST(test_format_handshake_kat)
+{
+	u_char buf[44] = { 2, 2 };
+	chunk_t expected;
+
+	/* HMAC-SHA2-256 keyed with prf+(b"cxtp-secret", b"cxtp handshake" +
+	 * 192.0.2.1 + 192.0.2.2)[:32], truncated to 16 octets */
+	expected = chunk_from_chars(
+		0x8c,0xb0,0x45,0xb5,0x27,0x71,0x71,0xba,0x2d,0xf4,0x52,0xa1,
+		0xd3,0x26,0x44,0xf6);
+	htoun64(buf + 4, 0x1111111111111111);
+	htoun64(buf + 12, 0x3333333333333333);
+	htoun64(buf + 20, 0x4444444444444444);
+	handshake_icv(SECRET, "192.0.2.1", "192.0.2.2", chunk_from_thing(buf));
+	ck_assert_chunk_eq(chunk_create(buf + 28, 16), expected);
 }
 END_TEST
 
@@ -575,8 +858,9 @@ START_TEST(test_format_accept)
 	received_t *r;
 
 	create_proxied(SECRET, SECRET);
+	confirm();
 	/* a datagram built as documented is accepted */
-	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 1, 1000, 1);
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 2, 1000, 1);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
 	assert_ctds(1, 1);
@@ -584,6 +868,53 @@ START_TEST(test_format_accept)
 	ck_assert(r->from->get_family(r->from) == AF_INET);
 	port = r->from->get_port(r->from);
 	ck_assert(port != 0 && port != port_b);
+}
+END_TEST
+
+START_TEST(test_format_nonce)
+{
+	chunk_t datagram, expected, plain;
+	uint64_t seq;
+	int i;
+
+	create_proxied(SECRET, SECRET);
+	confirm();
+	for (i = 1; i <= 3; i++)
+	{
+		/* what "a" sends is exactly the documented sealing with the
+		 * header's sequence number as IV, the nonce is never random */
+		datagram = capture(i);
+		seq = untoh64(datagram.ptr + 20);
+		ck_assert(untoh64(datagram.ptr + 4) == epoch_a);
+		ck_assert(untoh64(datagram.ptr + 12) == epoch_b);
+		/* numbers start at 1 per pair of epochs, confirm() sent 1 */
+		ck_assert(seq == i + 1);
+		plain = ctd_encoding(i);
+		expected = seal(SECRET, "127.0.0.1", "127.0.0.2", 2, epoch_a, epoch_b,
+						seq, plain);
+		ck_assert_chunk_eq(datagram, expected);
+		chunk_free(&plain);
+		chunk_free(&expected);
+		chunk_free(&datagram);
+	}
+}
+END_TEST
+
+START_TEST(test_format_epochs)
+{
+	chunk_t plain, d1, d2, d3;
+
+	/* a key depends on both epochs */
+	plain = chunk_from_str("context transfer");
+	d1 = seal(SECRET, "192.0.2.1", "192.0.2.2", 2, 1, 2, 1, plain);
+	d2 = seal(SECRET, "192.0.2.1", "192.0.2.2", 2, 1, 3, 1, plain);
+	d3 = seal(SECRET, "192.0.2.1", "192.0.2.2", 2, 4, 2, 1, plain);
+	ck_assert(!chunk_equals(chunk_skip(d1, 28), chunk_skip(d2, 28)));
+	ck_assert(!chunk_equals(chunk_skip(d1, 28), chunk_skip(d3, 28)));
+	ck_assert(!chunk_equals(chunk_skip(d2, 28), chunk_skip(d3, 28)));
+	chunk_free(&d1);
+	chunk_free(&d2);
+	chunk_free(&d3);
 }
 END_TEST
 
@@ -605,7 +936,6 @@ START_TEST(test_deliver)
 {
 	cxtp_message_t *message;
 	chunk_t expected;
-	uint16_t port_a;
 	received_t *r;
 
 	if (deliver[_i].wildcard)
@@ -679,7 +1009,7 @@ START_TEST(test_send_unknown)
 	ck_assert(!a->send_reliable(a, "c", message, 1));
 	a->acknowledge(a, 1);
 	message->destroy(message);
-	ck_assert(recv_raw(proxy, 100).len == 0);
+	ck_assert(next_data(a_data, 100).len == 0);
 }
 END_TEST
 
@@ -735,7 +1065,7 @@ START_TEST(test_send_too_large)
 	ck_assert(!a->send(a, "b", message));
 	ck_assert(!a->send_reliable(a, "b", message, 1));
 	message->destroy(message);
-	ck_assert(recv_raw(proxy, 100).len == 0);
+	ck_assert(next_data(a_data, 100).len == 0);
 }
 END_TEST
 
@@ -749,17 +1079,22 @@ static struct {
 } tamper[] = {
 	/* version */
 	{ 0, 0x01 },
+	/* type */
+	{ 1, 0x03 },
 	/* reserved */
-	{ 1, 0x80 },
+	{ 2, 0x80 },
 	{ 3, 0x01 },
-	/* sequence number */
+	/* sender epoch */
 	{ 4, 0x80 },
 	{ 11, 0x01 },
-	/* IV */
-	{ 12, 0x01 },
-	{ 19, 0x80 },
+	/* receiver epoch */
+	{ 12, 0x80 },
+	{ 19, 0x01 },
+	/* sequence number */
+	{ 20, 0x80 },
+	{ 27, 0x01 },
 	/* ciphertext */
-	{ 20, 0x01 },
+	{ 28, 0x01 },
 	{ 40, 0x10 },
 	/* ICV */
 	{ -16, 0x01 },
@@ -772,26 +1107,38 @@ static struct {
 	{ 1, 0 },
 };
 
-START_TEST(test_tamper)
+/**
+ * Apply a modification of the tamper table to a copy of a datagram
+ */
+static chunk_t modify(chunk_t original, int i)
 {
-	chunk_t original, sentinel, modified;
+	chunk_t modified;
 	int offset;
 
-	create_proxied(SECRET, SECRET);
-	original = capture(1);
-	sentinel = capture(2);
-
 	modified = chunk_clone(original);
-	offset = tamper[_i].offset < 0 ? original.len + tamper[_i].offset
-								   : tamper[_i].offset;
-	if (tamper[_i].mask)
+	offset = tamper[i].offset < 0 ? original.len + tamper[i].offset
+								  : tamper[i].offset;
+	if (tamper[i].mask)
 	{
-		modified.ptr[offset] ^= tamper[_i].mask;
+		modified.ptr[offset] ^= tamper[i].mask;
 	}
 	else
 	{
 		modified.len = offset;
 	}
+	return modified;
+}
+
+START_TEST(test_tamper)
+{
+	chunk_t original, sentinel, modified;
+
+	create_proxied(SECRET, SECRET);
+	confirm();
+	original = capture(1);
+	sentinel = capture(2);
+
+	modified = modify(original, _i);
 	forward(fwd, modified);
 	/* if "b" accepted the modified datagram, it would receive it first and
 	 * drop the original as a replay */
@@ -810,10 +1157,11 @@ START_TEST(test_replay)
 	chunk_t m1, m2, m3;
 
 	create_proxied(SECRET, SECRET);
+	confirm();
 	m1 = capture(1);
 	m2 = capture(2);
 	m3 = capture(3);
-	ck_assert(!chunk_equals(chunk_create(m1.ptr, 12), chunk_create(m2.ptr, 12)));
+	ck_assert(!chunk_equals(chunk_create(m1.ptr, 28), chunk_create(m2.ptr, 28)));
 
 	forward(fwd, m1);
 	forward(fwd, m1);
@@ -836,13 +1184,14 @@ START_TEST(test_replay_window)
 	int i;
 
 	create_proxied(SECRET, SECRET);
+	confirm();
 	for (i = 1; i <= 70; i++)
 	{
 		m[i] = capture(i);
 		if (i > 1)
 		{	/* consecutive sequence numbers */
-			seq = untoh64(m[i - 1].ptr + 4);
-			ck_assert(untoh64(m[i].ptr + 4) == seq + 1);
+			seq = untoh64(m[i - 1].ptr + 20);
+			ck_assert(untoh64(m[i].ptr + 20) == seq + 1);
 		}
 	}
 	forward(fwd, m[70]);
@@ -869,6 +1218,7 @@ START_TEST(test_unknown_peer)
 	int other;
 
 	create_proxied(SECRET, SECRET);
+	confirm();
 	m1 = capture(1);
 	m2 = capture(2);
 
@@ -887,30 +1237,41 @@ END_TEST
 
 START_TEST(test_wrong_key)
 {
-	chunk_t datagram;
+	chunk_t datagram, plain;
 
 	create_proxied(SECRET, SECRET);
+	confirm();
 	/* wrong secret */
-	datagram = seal_ctd("wrong-secret", "127.0.0.1", "127.0.0.2", 1, 1000, 1);
+	datagram = seal_ctd("wrong-secret", "127.0.0.1", "127.0.0.2", 2, 1000, 1);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
 	/* key of the other direction, as if "b" sent it (reflection) */
-	datagram = seal_ctd(SECRET, "127.0.0.2", "127.0.0.1", 1, 1000, 2);
+	datagram = seal_ctd(SECRET, "127.0.0.2", "127.0.0.1", 2, 1000, 2);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
 	/* key for another receiver */
-	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.3", 1, 1000, 3);
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.3", 2, 1000, 3);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
 	/* other version */
-	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 2, 1000, 4);
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 3, 1000, 4);
+	forward(fwd, datagram);
+	chunk_free(&datagram);
+	/* epochs swapped in the key, as the other direction's */
+	plain = ctd_encoding(7);
+	datagram = seal(SECRET, "127.0.0.1", "127.0.0.2", 2, epoch_b, epoch_a,
+					1000, plain);
+	chunk_free(&plain);
+	memcpy(datagram.ptr + 4, &epoch_a, 8);
+	htoun64(datagram.ptr + 4, epoch_a);
+	htoun64(datagram.ptr + 12, epoch_b);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
 	/* valid, the above did not touch the replay state */
-	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 1, 1001, 5);
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 2, 1001, 5);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
-	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 1, 1000, 6);
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 2, 1000, 6);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
 	assert_ctds(2, 5, 6);
@@ -923,11 +1284,12 @@ START_TEST(test_reflect)
 	chunk_t datagram;
 
 	create_proxied(SECRET, SECRET);
+	confirm();
 	/* what "b" sends to "a", sent back to "b" as if "a" sent it */
 	message = create_ctd(1);
 	ck_assert(b->send(b, "a", message));
 	message->destroy(message);
-	datagram = recv_raw(fwd, WAIT_MS);
+	datagram = next_data(b_data, WAIT_MS);
 	ck_assert(datagram.len);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
@@ -940,17 +1302,24 @@ END_TEST
 
 START_TEST(test_wrong_secret)
 {
+	cxtp_message_t *message;
 	chunk_t datagram;
 
-	/* "a" is configured with another secret than "b" */
+	/* "a" is configured with another secret than "b": no handshake
+	 * completes, "a" sends nothing but handshakes */
 	create_proxied("wrong-secret", SECRET);
-	datagram = capture(1);
+	message = create_ctd(1);
+	ck_assert(a->send(a, "b", message));
+	message->destroy(message);
+	datagram = next_data(a_data, 300);
+	ck_assert(!datagram.len);
+	ck_assert(wait_for(a_hs, 1, WAIT_MS) >= 1);
+	/* and "b", which never had an answer from "a", delivers nothing,
+	 * however authentic */
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 2, 1, 2);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
-	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 1, 1, 2);
-	forward(fwd, datagram);
-	chunk_free(&datagram);
-	assert_ctds(1, 2);
+	ck_assert_int_eq(wait_for(received, 1, 300), 0);
 }
 END_TEST
 
@@ -961,16 +1330,20 @@ END_TEST
 static void reload_b(char *secret)
 {
 	cxtp_settings_t *settings_b;
-	cxtp_peer_t *peer;
-	host_t *address;
+	int i;
 
-	array_get(settings, ARRAY_HEAD, &settings_b);
-	peer = settings_b->get_peer(settings_b, "a");
-	ck_assert(peer);
-	address = peer->get_address(peer);
-	set_peer("a", "127.0.0.1", address->get_port(address), secret);
+	set_peer("a", "127.0.0.1", port_fwd, secret);
 	set_peer("b", "127.0.0.2", port_proxy, NULL);
-	peer->destroy(peer);
+	/* the settings of the last "b" created */
+	for (i = array_count(settings) - 1; i >= 0; i--)
+	{
+		array_get(settings, i, &settings_b);
+		if (settings_b->get_peer_count(settings_b) &&
+			!settings_b->get_peer(settings_b, "b"))
+		{
+			break;
+		}
+	}
 	settings_b->reload(settings_b);
 }
 
@@ -979,22 +1352,229 @@ START_TEST(test_reload)
 	chunk_t datagram;
 
 	create_proxied(SECRET, SECRET);
-	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 1, 1000, 1);
+	confirm();
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 2, 1000, 1);
 	forward(fwd, datagram);
 	assert_ctds(1, 1);
 	/* unchanged: the replay window stays */
 	reload_b(SECRET);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
-	/* a new secret: the old keys go, the window starts again */
+	/* a new secret: the old keys go, the window stays with the epochs */
 	reload_b("new-secret");
-	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 1, 1001, 2);
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 2, 1001, 2);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
-	datagram = seal_ctd("new-secret", "127.0.0.1", "127.0.0.2", 1, 5, 3);
+	datagram = seal_ctd("new-secret", "127.0.0.1", "127.0.0.2", 2, 1000, 3);
 	forward(fwd, datagram);
 	chunk_free(&datagram);
-	assert_ctds(2, 1, 3);
+	datagram = seal_ctd("new-secret", "127.0.0.1", "127.0.0.2", 2, 1002, 4);
+	forward(fwd, datagram);
+	chunk_free(&datagram);
+	assert_ctds(2, 1, 4);
+}
+END_TEST
+
+START_TEST(test_restart)
+{
+	chunk_t old, datagram;
+	uint64_t epoch;
+
+	create_proxied(SECRET, SECRET);
+	confirm();
+	old = capture(1);
+	/* 0: the receiver "b" restarts, 1: the sender "a" */
+	epoch = _i ? epoch_a : epoch_b;
+	if (_i)
+	{
+		create_a(SECRET);
+	}
+	else
+	{
+		create_b(SECRET);
+	}
+	confirm();
+	ck_assert((_i ? epoch_a : epoch_b) != epoch);
+	/* recorded before the restart, never seen by "b": dropped, though its
+	 * sequence number is not below any "b" saw since, as the numbers start
+	 * again with the new epochs (and keys) */
+	forward(fwd, old);
+	datagram = capture(2);
+	ck_assert(untoh64(datagram.ptr + 20) <= untoh64(old.ptr + 20));
+	forward(fwd, datagram);
+	assert_ctds(1, 2);
+	chunk_free(&datagram);
+	chunk_free(&old);
+}
+END_TEST
+
+START_TEST(test_restart_held)
+{
+	chunk_t datagram, plain;
+
+	create_proxied(SECRET, SECRET);
+	confirm();
+	/* "b" restarts and its handshake gets lost: it knows no epoch of "a" */
+	relay_pause(TRUE);
+	create_b(SECRET);
+	datagram = recv_raw(fwd, WAIT_MS);
+	ck_assert(datagram.len == CXTP_TRANSPORT_HANDSHAKE_LEN);
+	epoch_b = untoh64(datagram.ptr + 4);
+	chunk_free(&datagram);
+	relay_pause(FALSE);
+
+	/* under an epoch "a" never had: held, then dropped on its answer */
+	plain = ctd_encoding(1);
+	datagram = seal(SECRET, "127.0.0.1", "127.0.0.2", 2, epoch_a ^ 1, epoch_b,
+					5, plain);
+	chunk_free(&plain);
+	forward(fwd, datagram);
+	chunk_free(&datagram);
+	ck_assert_int_eq(wait_for(received, 1, 300), 0);
+
+	/* under the current one of "a": held, delivered on its answer */
+	datagram = seal_ctd(SECRET, "127.0.0.1", "127.0.0.2", 2, 6, 2);
+	forward(fwd, datagram);
+	chunk_free(&datagram);
+	assert_ctds(1, 2);
+}
+END_TEST
+
+/**
+ * Forward datagrams to "b" with the relay paused, then a sentinel from "a",
+ * and return how many handshakes "b" sent until it delivered the sentinel
+ */
+static int handshakes_of_b(chunk_t *datagrams, int count, int n)
+{
+	chunk_t datagram, sentinel;
+	int i, sent = 0;
+
+	sentinel = capture(n);
+	relay_pause(TRUE);
+	while ((datagram = recv_raw(fwd, 0)).len)
+	{
+		chunk_free(&datagram);
+	}
+	for (i = 0; i < count; i++)
+	{
+		forward(fwd, datagrams[i]);
+	}
+	forward(fwd, sentinel);
+	chunk_free(&sentinel);
+	ck_assert_int_eq(wait_for(received, 1, WAIT_MS), 1);
+	assert_ctd(0, "b", "a", n);
+	clear_received();
+	/* "b" sent what it sends before it delivered the sentinel */
+	while ((datagram = recv_raw(fwd, 0)).len)
+	{
+		sent++;
+		chunk_free(&datagram);
+	}
+	relay_pause(FALSE);
+	return sent;
+}
+
+/**
+ * Modifications of a handshake, as for tamper
+ */
+static struct {
+	int offset;
+	u_char mask;
+} tamper_hs[] = {
+	{ 0, 0x01 },
+	{ 1, 0x01 },
+	{ 3, 0x01 },
+	{ 4, 0x80 },
+	{ 11, 0x01 },
+	{ 12, 0x80 },
+	{ 19, 0x01 },
+	{ 20, 0x80 },
+	{ 27, 0x01 },
+	{ 28, 0x01 },
+	{ 43, 0x80 },
+	{ 43, 0 },
+};
+
+START_TEST(test_handshake_tamper)
+{
+	chunk_t *recorded, modified;
+	int offset;
+
+	create_proxied(SECRET, SECRET);
+	confirm();
+	/* the first handshake of "a", asking for the epoch of "b" */
+	mutex->lock(mutex);
+	ck_assert(array_get(a_hs, ARRAY_HEAD, &recorded));
+	modified = chunk_clone(*recorded);
+	mutex->unlock(mutex);
+	ck_assert(untoh64(modified.ptr + 12));
+	offset = tamper_hs[_i].offset;
+	if (tamper_hs[_i].mask)
+	{
+		modified.ptr[offset] ^= tamper_hs[_i].mask;
+	}
+	else
+	{
+		modified.len = offset;
+	}
+	/* no answer, no new question, and the epoch of "a" stays: the sentinel
+	 * is not held */
+	ck_assert_int_eq(handshakes_of_b(&modified, 1, 1), 0);
+	chunk_free(&modified);
+}
+END_TEST
+
+START_TEST(test_handshake_replay)
+{
+	chunk_t *recorded, replayed[2] = {};
+	int i;
+
+	create_proxied(SECRET, SECRET);
+	confirm();
+	/* the question of "a" and its answer to the question of "b" */
+	mutex->lock(mutex);
+	for (i = 0; i < array_count(a_hs); i++)
+	{
+		array_get(a_hs, i, &recorded);
+		if (!replayed[0].len && untoh64(recorded->ptr + 12) &&
+			!untoh64(recorded->ptr + 20))
+		{
+			replayed[0] = chunk_clone(*recorded);
+		}
+		if (!replayed[1].len && untoh64(recorded->ptr + 20))
+		{
+			replayed[1] = chunk_clone(*recorded);
+		}
+	}
+	mutex->unlock(mutex);
+	ck_assert(replayed[0].len && replayed[1].len);
+	/* an answer answers no question now */
+	ck_assert_int_eq(handshakes_of_b(&replayed[1], 1, 1), 0);
+	/* a question gets an answer, nothing else */
+	ck_assert_int_eq(handshakes_of_b(&replayed[0], 1, 2), 1);
+	chunk_free(&replayed[0]);
+	chunk_free(&replayed[1]);
+}
+END_TEST
+
+START_TEST(test_handshake_rate)
+{
+	chunk_t old[50];
+	int i;
+
+	create_proxied(SECRET, SECRET);
+	confirm();
+	old[0] = capture(1);
+	for (i = 1; i < countof(old); i++)
+	{
+		old[i] = old[0];
+	}
+	create_b(SECRET);
+	confirm();
+	/* each old datagram is dropped and asks for a handshake, 10 per second
+	 * are sent at most (a window may end in between) */
+	ck_assert(handshakes_of_b(old, countof(old), 2) <= 20);
+	chunk_free(&old[0]);
 }
 END_TEST
 
@@ -1008,6 +1588,7 @@ START_TEST(test_retransmit)
 
 	set_retransmit("0.05", 3, "2.0");
 	create_proxied(SECRET, SECRET);
+	confirm();
 
 	message = create_ctd(1);
 	start = now_ms();
@@ -1015,7 +1596,7 @@ START_TEST(test_retransmit)
 	message->destroy(message);
 	for (i = 0; i < 4; i++)
 	{
-		datagrams[i] = recv_raw(proxy, WAIT_MS);
+		datagrams[i] = next_data(a_data, WAIT_MS);
 		times[i] = now_ms();
 		ck_assert(datagrams[i].len);
 	}
@@ -1024,7 +1605,7 @@ START_TEST(test_retransmit)
 	ck_assert_str_eq(t->peer, "b");
 	ck_assert_int_eq(t->id, 42);
 	/* no more retransmissions after giving up */
-	datagrams[4] = recv_raw(proxy, 100);
+	datagrams[4] = next_data(a_data, 100);
 	ck_assert(!datagrams[4].len);
 	ck_assert_int_eq(wait_for(timeouts, 2, 0), 1);
 
@@ -1048,8 +1629,8 @@ START_TEST(test_retransmit)
 	{
 		if (i)
 		{
-			ck_assert(untoh64(datagrams[i].ptr + 4) ==
-					  untoh64(datagrams[i - 1].ptr + 4) + 1);
+			ck_assert(untoh64(datagrams[i].ptr + 20) ==
+					  untoh64(datagrams[i - 1].ptr + 20) + 1);
 		}
 		forward(fwd, datagrams[i]);
 	}
@@ -1068,17 +1649,18 @@ START_TEST(test_retransmit_ack)
 
 	set_retransmit("0.3", 2, "2.0");
 	create_proxied(SECRET, SECRET);
+	confirm();
 
 	message = create_ctd(1);
 	ck_assert(a->send_reliable(a, "b", message, 7));
 	message->destroy(message);
-	datagram = recv_raw(proxy, WAIT_MS);
+	datagram = next_data(a_data, WAIT_MS);
 	ck_assert(datagram.len);
 	chunk_free(&datagram);
 	a->acknowledge(a, 7);
 	/* neither retransmissions (at 300 and 900 ms) nor a timeout (at 2100 ms)
 	 * follow */
-	datagram = recv_raw(proxy, 1000);
+	datagram = next_data(a_data, 1000);
 	ck_assert(!datagram.len);
 	ck_assert_int_eq(wait_for(timeouts, 1, 1300), 0);
 	/* acknowledging again or unknown identifiers does nothing */
@@ -1097,6 +1679,7 @@ START_TEST(test_retransmit_replace)
 
 	set_retransmit("0.05", 2, "2.0");
 	create_proxied(SECRET, SECRET);
+	confirm();
 
 	message = create_ctd(1);
 	ck_assert(a->send_reliable(a, "b", message, 1));
@@ -1108,7 +1691,7 @@ START_TEST(test_retransmit_replace)
 	/* the first, its replacement and two retransmissions of the latter */
 	for (i = 0; i < 4; i++)
 	{
-		datagram = recv_raw(proxy, WAIT_MS);
+		datagram = next_data(a_data, WAIT_MS);
 		times[i] = now_ms();
 		ck_assert(datagram.len);
 		forward(fwd, datagram);
@@ -1122,7 +1705,7 @@ START_TEST(test_retransmit_replace)
 	ck_assert(times[2] - start >= 50 - 5);
 	ck_assert(times[3] - start >= 150 - 5);
 	ck_assert(t->ms - start >= 350 - 5);
-	datagram = recv_raw(proxy, 200);
+	datagram = next_data(a_data, 200);
 	ck_assert(!datagram.len);
 	ck_assert_int_eq(wait_for(timeouts, 2, 0), 1);
 }
@@ -1136,17 +1719,18 @@ START_TEST(test_retransmit_zero_tries)
 
 	set_retransmit("0.05", 0, "2.0");
 	create_proxied(SECRET, SECRET);
+	confirm();
 
 	message = create_ctd(1);
 	ck_assert(a->send_reliable(a, "b", message, 3));
 	message->destroy(message);
-	datagram = recv_raw(proxy, WAIT_MS);
+	datagram = next_data(a_data, WAIT_MS);
 	ck_assert(datagram.len);
 	chunk_free(&datagram);
 	ck_assert_int_eq(wait_for(timeouts, 1, WAIT_MS), 1);
 	array_get(timeouts, 0, &t);
 	ck_assert_int_eq(t->id, 3);
-	datagram = recv_raw(proxy, 100);
+	datagram = next_data(a_data, 100);
 	ck_assert(!datagram.len);
 }
 END_TEST
@@ -1154,50 +1738,50 @@ END_TEST
 START_TEST(test_destroy_pending)
 {
 	cxtp_message_t *message;
-	cxtp_transport_t *slow;
 	chunk_t datagram;
-	uint16_t port;
 	int i;
 
-	/* one transport with timers far in the future */
+	/* "b" with timers far in the future, "a" destroyed while retransmitting */
 	set_retransmit("10", 3, "2.0");
-	port = free_port("127.0.0.1");
-	proxy = open_raw("127.0.0.2", 0, &port_proxy);
-	set_peer("b", "127.0.0.2", port_proxy, SECRET);
-	slow = create_bound("127.0.0.1", port, "slow");
-	/* one destroyed while retransmitting */
+	open_proxy();
+	create_b(SECRET);
 	set_retransmit("0.02", 100, "1.0");
-	port = free_port("127.0.0.1");
-	a = create_bound("127.0.0.1", port, "a");
+	create_a(SECRET);
+	confirm();
 
 	for (i = 1; i <= 10; i++)
 	{
 		message = create_ctd(i);
-		ck_assert(slow->send_reliable(slow, "b", message, i));
+		ck_assert(b->send_reliable(b, "a", message, i));
 		ck_assert(a->send_reliable(a, "b", message, i));
 		message->destroy(message);
 	}
-	/* the 20 initial datagrams, then some retransmissions */
+	/* the 10 initial datagrams, then some retransmissions */
 	for (i = 0; i < 30; i++)
 	{
-		datagram = recv_raw(proxy, WAIT_MS);
+		datagram = next_data(a_data, WAIT_MS);
 		ck_assert(datagram.len);
 		chunk_free(&datagram);
 	}
-	slow->destroy(slow);
+	ck_assert_int_eq(wait_for(b_data, 10, WAIT_MS), 10);
+	b->destroy(b);
 	a->destroy(a);
-	a = NULL;
+	a = b = NULL;
 	/* drain what was sent before destroy() returned */
-	while (TRUE)
+	relay_pause(TRUE);
+	relay_clear(a_data);
+	relay_clear(b_data);
+	while ((datagram = recv_raw(proxy, 0)).len)
 	{
-		datagram = recv_raw(proxy, 0);
-		if (!datagram.len)
-		{
-			break;
-		}
+		chunk_free(&datagram);
+	}
+	while ((datagram = recv_raw(fwd, 0)).len)
+	{
 		chunk_free(&datagram);
 	}
 	datagram = recv_raw(proxy, 200);
+	ck_assert(!datagram.len);
+	datagram = recv_raw(fwd, 0);
 	ck_assert(!datagram.len);
 	ck_assert_int_eq(wait_for(timeouts, 1, 0), 0);
 }
@@ -1213,7 +1797,10 @@ Suite *transport_suite_create()
 	tc = tcase_create("format");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_format_kat);
+	tcase_add_test(tc, test_format_handshake_kat);
 	tcase_add_test(tc, test_format_accept);
+	tcase_add_test(tc, test_format_nonce);
+	tcase_add_test(tc, test_format_epochs);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
@@ -1235,6 +1822,16 @@ Suite *transport_suite_create()
 	tcase_add_test(tc, test_reflect);
 	tcase_add_test(tc, test_wrong_secret);
 	tcase_add_test(tc, test_reload);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("epochs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_restart, 0, 2);
+	tcase_add_test(tc, test_restart_held);
+	tcase_add_loop_test(tc, test_handshake_tamper, 0, countof(tamper_hs));
+	tcase_add_test(tc, test_handshake_replay);
+	tcase_add_test(tc, test_handshake_rate);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
