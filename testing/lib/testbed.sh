@@ -195,10 +195,15 @@ build_network() {
 }
 
 # mallory on nAR's access link: sun's eth0 becomes a bridge, carol's link
-# and mallory's its ports (no STP: a port forwards as soon as it is up)
+# and mallory's its ports (no STP: a port forwards as soon as it is up).
+# The bridge is the link's switch: what carol and mallory send each other
+# stays out of sun's IP filter even where br_netfilter is loaded
 attacker_link() {
 	local port
 	in_ns sun ip link add eth0 type bridge stp_state 0 mcast_snooping 0
+	in_ns sun sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 \
+		net.bridge.bridge-nf-call-arptables=0 2> /dev/null || true
 	link carol eth1 sun acc-carol
 	link mallory eth0 sun acc-mallory
 	for port in acc-carol acc-mallory; do

@@ -18,8 +18,8 @@ cd "$tmp"
 fail() { echo "FAIL: $*"; "$testbed" down > /dev/null 2>&1 || true; exit 1; }
 
 leftovers() {
-	ip netns list | grep "^cxtp-" || true
-	grep " $top/build/testbed/" /proc/mounts || true
+	ip netns list | grep "^$NS_PREFIX" || true
+	grep " $state/" /proc/mounts || true
 }
 
 # what a node reads as its swanctl.conf and strongswan.conf (the testbed's
@@ -66,7 +66,7 @@ fi
 [ -z "$(leftovers)" ] || fail "left behind after down: $(leftovers)"
 
 # half-built: one namespace of ours without the rest
-ip netns add cxtp-moon
+ip netns add "$(netns moon)"
 if "$testbed" up 2> err.txt; then fail "'up' over a half-built testbed succeeded"; fi
 grep -q "already up or half-built" err.txt || fail "no clear message: $(cat err.txt)"
 rm -f err.txt
@@ -83,11 +83,25 @@ rm -f out.txt
 setsid "$top/testing/run-scenario" "$fixtures/blocking" > /dev/null 2>&1 &
 pid=$!
 for _ in $(seq 200); do
-	[ -e "$top/build/testbed/moon/blocked" ] && break
+	[ -e "$state/moon/blocked" ] && break
 	sleep 0.05
 done
-[ -e "$top/build/testbed/moon/blocked" ] || fail "blocking scenario did not start"
+[ -e "$state/moon/blocked" ] || fail "blocking scenario did not start"
 kill -TERM -- -"$pid"
 wait "$pid" || true
 [ -z "$(leftovers)" ] || fail "left behind after an interrupted scenario: $(leftovers)"
-echo "testbed: up, exec, move, refusal, down and cleanup all fine"
+# with an attacker: mallory on sun's access link, which carol still
+# reaches after its move; nothing of mallory's left after down
+"$testbed" up "$fixtures/attacker"
+"$testbed" exec mallory ping -c 1 -W 1 "$SUN_ACCESS6" > /dev/null || fail "mallory cannot reach sun"
+"$testbed" move carol nar
+"$testbed" exec carol ping -c 1 -W 1 "$SUN_ACCESS6" > /dev/null || fail "carol cannot reach sun beside mallory"
+"$testbed" exec carol ping -c 1 -W 1 "$MALLORY_NAR6" > /dev/null || fail "carol and mallory are not on one link"
+"$testbed" down
+[ -z "$(leftovers)" ] || fail "left behind after down with mallory: $(leftovers)"
+# and without one, sun's access link is the plain veth again
+"$testbed" up
+"$testbed" exec sun ip -d link show eth0 | grep -qw veth || fail "sun's eth0 is no veth without mallory"
+"$testbed" exec mallory true 2> /dev/null && fail "mallory is up without being asked for"
+"$testbed" down
+echo "testbed: up, exec, move, refusal, down and cleanup all fine, with and without mallory"
