@@ -24,6 +24,8 @@ MOON_ACCESS6=fd00:1::1 MOON_ACCESS4=192.168.1.1
 CAROL_PAR6=fd00:1::10 CAROL_PAR4=192.168.1.10
 SUN_ACCESS6=fd00:2::1 SUN_ACCESS4=192.168.2.1
 CAROL_NAR6=fd00:2::10 CAROL_NAR4=192.168.2.10
+# the attacker on nAR's access link, in the scenarios that have one
+MALLORY_NAR6=fd00:2::66 MALLORY_NAR4=192.168.2.66
 
 # the core links between each router and alice
 MOON_CORE6=fd00:10::1 MOON_CORE4=10.10.0.1

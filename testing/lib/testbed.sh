@@ -9,6 +9,11 @@
 #
 # The links' and nodes' addresses are defined in addresses.sh.
 #
+# A scenario whose test.conf lists mallory in VIRTHOSTS gets an attacker on
+# nAR's access link: sun's eth0 is then a bridge whose ports are carol's
+# link (sun's acc-carol) and mallory's (acc-mallory), so mallory sends on
+# the link carol arrives on without changing what carol or sun see.
+#
 # carol starts on the par link; "move" takes it to the nar link with a new
 # care-of address (its eth1), as a Mobile IPv6 handover would. Its inner
 # address (its virtual IP) stays; alice's route to it follows.
@@ -37,10 +42,13 @@
 
 . "$top/testing/lib/addresses.sh"
 
-NODES=(carol moon sun alice)
 # with another CXTP_NS_PREFIX (and CXTP_STATE), a second testbed can be up
 NS_PREFIX=${CXTP_NS_PREFIX:-cxtp-}
 state=${CXTP_STATE:-$top/build/testbed}
+BASE_NODES=(carol moon sun alice)
+NODES=("${BASE_NODES[@]}")
+# the attacker, if the testbed that is up has one
+[ ! -e "$state/mallory" ] || NODES+=(mallory)
 
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 
@@ -126,7 +134,11 @@ build_network() {
 	done
 
 	link carol eth0 moon eth0
-	link carol eth1 sun eth0
+	if [ -e "$state/mallory" ]; then
+		attacker_link
+	else
+		link carol eth1 sun eth0
+	fi
 	link moon eth1 alice eth0
 	link sun eth1 alice eth1
 	link moon eth2 sun eth2
@@ -180,6 +192,34 @@ build_network() {
 
 	in_ns carol ip link set eth1 down
 	attach carol par
+}
+
+# mallory on nAR's access link: sun's eth0 becomes a bridge, carol's link
+# and mallory's its ports (no STP: a port forwards as soon as it is up).
+# The bridge is the link's switch: what carol and mallory send each other
+# stays out of sun's IP filter even where br_netfilter is loaded
+attacker_link() {
+	local port
+	in_ns sun ip link add eth0 type bridge stp_state 0 mcast_snooping 0
+	in_ns sun sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 \
+		net.bridge.bridge-nf-call-arptables=0 2> /dev/null || true
+	link carol eth1 sun acc-carol
+	link mallory eth0 sun acc-mallory
+	for port in acc-carol acc-mallory; do
+		in_ns sun ip link set "$port" master eth0
+	done
+	in_ns sun ip link set eth0 up
+	addr mallory eth0 "$MALLORY_NAR6" "$MALLORY_NAR4"
+}
+
+# scenario_nodes DIR: the base nodes, and mallory if the scenario's test.conf
+# lists it in VIRTHOSTS
+scenario_nodes() {
+	NODES=("${BASE_NODES[@]}")
+	if [ -n "$1" ] && grep -Eq '^VIRTHOSTS=.*\bmallory\b' "$1/test.conf" 2>/dev/null; then
+		NODES+=(mallory)
+	fi
 }
 
 # attach NODE par|nar [dad]: the MN's care-of address on the given access
@@ -349,6 +389,8 @@ testbed_up() {
 	rm -rf "$state"
 	mkdir -p "$state"
 	echo "$scenario" > "$state/scenario"
+	scenario_nodes "$scenario"
+	[[ " ${NODES[*]} " != *" mallory "* ]] || mkdir "$state/mallory"
 	build_namespaces
 	build_network
 	build_mounts "$scenario"

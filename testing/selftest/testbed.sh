@@ -66,7 +66,7 @@ fi
 [ -z "$(leftovers)" ] || fail "left behind after down: $(leftovers)"
 
 # half-built: one namespace of ours without the rest
-ip netns add "${NS_PREFIX}moon"
+ip netns add "$(netns moon)"
 if "$testbed" up 2> err.txt; then fail "'up' over a half-built testbed succeeded"; fi
 grep -q "already up or half-built" err.txt || fail "no clear message: $(cat err.txt)"
 rm -f err.txt
@@ -90,4 +90,18 @@ done
 kill -TERM -- -"$pid"
 wait "$pid" || true
 [ -z "$(leftovers)" ] || fail "left behind after an interrupted scenario: $(leftovers)"
-echo "testbed: up, exec, move, refusal, down and cleanup all fine"
+# with an attacker: mallory on sun's access link, which carol still
+# reaches after its move; nothing of mallory's left after down
+"$testbed" up "$fixtures/attacker"
+"$testbed" exec mallory ping -c 1 -W 1 "$SUN_ACCESS6" > /dev/null || fail "mallory cannot reach sun"
+"$testbed" move carol nar
+"$testbed" exec carol ping -c 1 -W 1 "$SUN_ACCESS6" > /dev/null || fail "carol cannot reach sun beside mallory"
+"$testbed" exec carol ping -c 1 -W 1 "$MALLORY_NAR6" > /dev/null || fail "carol and mallory are not on one link"
+"$testbed" down
+[ -z "$(leftovers)" ] || fail "left behind after down with mallory: $(leftovers)"
+# and without one, sun's access link is the plain veth again
+"$testbed" up
+"$testbed" exec sun ip -d link show eth0 | grep -qw veth || fail "sun's eth0 is no veth without mallory"
+"$testbed" exec mallory true 2> /dev/null && fail "mallory is up without being asked for"
+"$testbed" down
+echo "testbed: up, exec, move, refusal, down and cleanup all fine, with and without mallory"
