@@ -14,6 +14,7 @@
 
 
 #include "cxtp_dispatcher.h"
+#include "cxtp_ctar_queue.h"
 
 #include <daemon.h>
 #include <processing/jobs/callback_job.h>
@@ -45,6 +46,11 @@ struct private_cxtp_dispatcher_t {
 	 * Transport to other access routers
 	 */
 	cxtp_transport_t *transport;
+
+	/**
+	 * CTARs received, processed in jobs
+	 */
+	cxtp_ctar_queue_t *ctars;
 
 	/**
 	 * The roles messages go to
@@ -118,7 +124,30 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 }
 
 /**
- * CTARs go to the access router's roles, CTAAs to the mobile node's
+ * A queued CTAR, processed in a job
+ */
+CALLBACK(process_ctar, void,
+	private_cxtp_dispatcher_t *this, host_t *src, host_t *dst,
+	cxtp_message_t *message)
+{
+	cxtp_par_t *par;
+	cxtp_nar_t *nar;
+	cxtp_mn_t *mn;
+
+	get_roles(this, &par, &nar, &mn);
+	if (par && nar)
+	{
+		dispatch_ctar(this, par, nar, src, dst, message);
+	}
+	else
+	{
+		message->destroy(message);
+	}
+}
+
+/**
+ * CTARs go to the access router's roles, in a job, CTAAs to the mobile
+ * node's
  */
 CALLBACK(icmp_received, void,
 	private_cxtp_dispatcher_t *this, host_t *src, host_t *dst,
@@ -131,7 +160,7 @@ CALLBACK(icmp_received, void,
 	get_roles(this, &par, &nar, &mn);
 	if (message->get_type(message) == CXTP_CTAR && par && nar)
 	{
-		dispatch_ctar(this, par, nar, src, dst, message);
+		this->ctars->enqueue(this->ctars, src, dst, message);
 	}
 	else if (message->get_type(message) == CXTP_CTAA && mn)
 	{
@@ -267,8 +296,9 @@ METHOD(cxtp_dispatcher_t, set_roles, void,
 METHOD(cxtp_dispatcher_t, destroy, void,
 	private_cxtp_dispatcher_t *this)
 {
-	/* both wait for running callbacks */
+	/* all wait for running callbacks, the ICMP transport's queue CTARs */
 	DESTROY_IF(this->icmp);
+	this->ctars->destroy(this->ctars);
 	DESTROY_IF(this->transport);
 	this->mutex->destroy(this->mutex);
 	free(this);
@@ -295,6 +325,7 @@ cxtp_dispatcher_t *cxtp_dispatcher_create_with(cxtp_settings_t *settings,
 		.settings = settings,
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
+	this->ctars = cxtp_ctar_queue_create(process_ctar, this);
 	if (icmp)
 	{
 		this->icmp = icmp(icmp_data, icmp_received, this);

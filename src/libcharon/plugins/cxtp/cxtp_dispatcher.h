@@ -42,9 +42,9 @@ typedef struct cxtp_dispatcher_t cxtp_dispatcher_t;
  * to nAR, a CTDR or CT-Req to pAR. A transport timeout goes to nAR for a
  * CT-Req (CXTP_NAR_REQUEST), to pAR for a context it sent.
  *
- * A CTAR is processed in the thread that received it, as the mobile node's
- * traffic waits for its activation; messages from peers are processed in a
- * job, as they check out IKE_SAs.
+ * CTARs are processed in jobs behind a bounded queue (cxtp_ctar_queue_t),
+ * so the ICMP watcher only receives and checks what is cheap; messages from
+ * peers are processed in a job too, as they check out IKE_SAs.
  *
  * The dispatcher creates and owns both transports, so the roles, which send
  * with them, come after it (set_roles()); it drops messages until then.

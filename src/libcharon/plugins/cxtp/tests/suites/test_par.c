@@ -1037,12 +1037,13 @@ static void process_ctar(bool valid)
 	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, valid ? 815 : 816,
 								FALSE);
 	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
+	/* processed in a job, off the ICMP watcher */
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 }
 
 START_TEST(test_ctar_predictive)
 {
 	process_ctar(TRUE);
-	/* in the thread that received it, no job */
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
 	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
 	assert_context(cxtp_test_transport_get(transport, CXTP_PCTD, 0), CXTP_PCTD);
