@@ -83,6 +83,45 @@ static bool get_roles(private_cxtp_dispatcher_t *this, cxtp_par_t **par,
 }
 
 /**
+ * What we hold of a mobile node
+ */
+typedef enum {
+	/** no IKE_SA with it */
+	HELD_NONE,
+	/** an established IKE_SA */
+	HELD_ESTABLISHED,
+	/** an IKE_SA in another state, e.g. frozen for a transfer */
+	HELD_OTHER,
+} held_t;
+
+/**
+ * Whether we hold an IKE_SA with a mobile node, and how
+ */
+static held_t held(host_t *mn)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	held_t found = HELD_NONE;
+
+	enumerator = charon->controller->create_ike_sa_enumerator(
+													charon->controller, TRUE);
+	while (enumerator->enumerate(enumerator, &ike_sa))
+	{
+		if (mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
+		{
+			if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED)
+			{
+				found = HELD_ESTABLISHED;
+				break;
+			}
+			found = HELD_OTHER;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/**
  * Hand a CTAR to the role that processes it
  */
 static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
@@ -92,6 +131,7 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 	host_t *mn = message->get_mn_address(message);
 	host_t *ar = message->get_ar_address(message);
 	cxtp_peer_t *peer;
+	held_t state;
 
 	if (nar->is_duplicate(nar, message))
 	{
@@ -106,21 +146,37 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 		return;
 	}
 	peer = ar ? this->settings->find_peer(this->settings, ar, TRUE) : NULL;
-	if (peer && par->has_ike_sa(par, mn))
+	if (!peer)
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR for %H names %H as previous access router, "
+			 "which is no CXTP peer, ignored", mn, ar);
+		message->destroy(message);
+		return;
+	}
+	state = held(mn);
+	if (state == HELD_ESTABLISHED)
 	{	/* still attached here, naming the access router it moves to */
 		par->process_ctar(par, peer->get_name(peer), message);
-		peer->destroy(peer);
-		return;
 	}
-	if (peer)
+	else if (state == HELD_OTHER)
+	{	/* e.g. frozen for a transfer: the context is ours, asking a peer for
+		 * it would reflect the CTAR there */
+		DBG1(DBG_IKE, "cxtp: CTAR for %H names peer '%s', but its IKE_SA is "
+			 "here and not established, ignored", mn, peer->get_name(peer));
+		message->destroy(message);
+	}
+	else if (src->ip_equals(src, mn))
+	{	/* a node arriving here has a new address */
+		DBG1(DBG_IKE, "cxtp: CTAR for %H from that address names peer '%s', "
+			 "but we hold no IKE_SA with it, ignored", mn,
+			 peer->get_name(peer));
+		message->destroy(message);
+	}
+	else
 	{	/* arrived without its context, naming the router that has it */
 		nar->request_context(nar, peer->get_name(peer), src, dst, message);
-		peer->destroy(peer);
-		return;
 	}
-	DBG1(DBG_IKE, "cxtp: CTAR for %H names %H as previous access router, "
-		 "which is no CXTP peer, ignored", mn, ar);
-	message->destroy(message);
+	peer->destroy(peer);
 }
 
 /**
@@ -192,6 +248,7 @@ CALLBACK(process_received, job_requeue_t,
 	received_t *received)
 {
 	cxtp_message_t *message = received->message;
+	cxtp_transfer_id_t id;
 	cxtp_par_t *par;
 	cxtp_nar_t *nar;
 	cxtp_mn_t *mn;
@@ -207,7 +264,15 @@ CALLBACK(process_received, job_requeue_t,
 			nar->process_ctd(nar, received->peer, message);
 			break;
 		case CXTP_CTDR:
-			par->process_ctdr(par, received->peer, message);
+			if (!message->get_success(message) &&
+				!message->get_transfer_id(message, &id))
+			{	/* pAR's answer to our CT-Req */
+				nar->process_no_context(nar, received->peer, message);
+			}
+			else
+			{
+				par->process_ctdr(par, received->peer, message);
+			}
 			break;
 		case CXTP_CTREQ:
 			par->process_ctreq(par, received->peer, message);

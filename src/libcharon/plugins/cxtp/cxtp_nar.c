@@ -82,6 +82,11 @@ struct private_cxtp_nar_t {
 	uint32_t requests;
 
 	/**
+	 * Number of CTARs waiting for their context at most
+	 */
+	u_int max_waiting;
+
+	/**
 	 * The last CTAR with a valid token, duplicates are ignored (RFC 4067 3.2)
 	 */
 	host_t *last_ctar_mn;
@@ -166,10 +171,13 @@ typedef struct {
 	cxtp_message_t *message;
 	/** identifier of the CT-Req sent for it */
 	uint32_t request;
+	/** the peer the CT-Req went to */
+	char *peer;
 } ctar_t;
 
 static void ctar_destroy(ctar_t *ctar)
 {
+	free(ctar->peer);
 	ctar->src->destroy(ctar->src);
 	ctar->dst->destroy(ctar->dst);
 	ctar->message->destroy(ctar->message);
@@ -1080,6 +1088,43 @@ CALLBACK(match_waiting, bool,
 		   waiting->get_token(waiting) == message->get_token(message);
 }
 
+/**
+ * Whether a CTAR may not wait for its context, as too many wait already
+ * for its mobile node or in all (mutex held)
+ */
+static bool waiting_full(private_cxtp_nar_t *this, host_t *mn, char *peer,
+						 uint32_t sequence)
+{
+	enumerator_t *enumerator;
+	ctar_t *ctar;
+	u_int count = 0;
+
+	if (this->waiting->get_count(this->waiting) >= this->max_waiting)
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs wait for their "
+			 "context already, not asking peer '%s'", sequence, mn,
+			 this->max_waiting, peer);
+		return TRUE;
+	}
+	enumerator = this->waiting->create_enumerator(this->waiting);
+	while (enumerator->enumerate(enumerator, &ctar))
+	{
+		if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+		{
+			count++;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (count >= CXTP_NAR_WAITING_PER_NODE)
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs for it wait for "
+			 "its context already, not asking peer '%s'", sequence, mn, count,
+			 peer);
+		return TRUE;
+	}
+	return FALSE;
+}
+
 METHOD(cxtp_nar_t, request_context, void,
 	private_cxtp_nar_t *this, char *peer, host_t *src, host_t *dst,
 	cxtp_message_t *message)
@@ -1108,8 +1153,17 @@ METHOD(cxtp_nar_t, request_context, void,
 		.src = src->clone(src),
 		.dst = dst->clone(dst),
 		.message = message,
+		.peer = strdup(peer),
 	);
 	this->mutex->lock(this->mutex);
+	if (waiting_full(this, message->get_mn_address(message), peer,
+					 message->get_sequence(message)))
+	{
+		this->mutex->unlock(this->mutex);
+		request->destroy(request);
+		ctar_destroy(ctar);
+		return;
+	}
 	ctar->request = CXTP_NAR_REQUEST | (++this->requests & ~CXTP_NAR_REQUEST);
 	this->waiting->insert_last(this->waiting, ctar);
 	this->mutex->unlock(this->mutex);
@@ -1150,6 +1204,48 @@ METHOD(cxtp_nar_t, timeout, void,
 			 peer, ctar->message->get_mn_address(ctar->message));
 		ctar_destroy(ctar);
 	}
+}
+
+METHOD(cxtp_nar_t, process_no_context, void,
+	private_cxtp_nar_t *this, char *peer, cxtp_message_t *message)
+{
+	host_t *mn = message->get_mn_address(message);
+	enumerator_t *enumerator;
+	linked_list_t *found;
+	ctar_t *ctar;
+
+	found = linked_list_create();
+	this->mutex->lock(this->mutex);
+	enumerator = this->waiting->create_enumerator(this->waiting);
+	while (enumerator->enumerate(enumerator, &ctar))
+	{
+		if (streq(ctar->peer, peer) &&
+			mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+		{
+			this->waiting->remove_at(this->waiting, enumerator);
+			found->insert_last(found, ctar);
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
+
+	if (!found->get_count(found))
+	{
+		DBG2(DBG_IKE, "cxtp: peer '%s' holds no context of %H, but no CTAR "
+			 "waits for it", peer, mn);
+	}
+	else
+	{	/* no answer to the mobile node, its address is not confirmed */
+		DBG1(DBG_IKE, "cxtp: peer '%s' holds no context of %H, dropping %d "
+			 "CTAR%s waiting for it", peer, mn, found->get_count(found),
+			 found->get_count(found) == 1 ? "" : "s");
+	}
+	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
+	{
+		this->transport->acknowledge(this->transport, ctar->request);
+		ctar_destroy(ctar);
+	}
+	found->destroy(found);
 }
 
 METHOD(cxtp_nar_t, get_state, char*,
@@ -1301,7 +1397,9 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 							cxtp_pad_t *pad, cxtp_leases_t *leases)
 {
 	private_cxtp_nar_t *this;
+	cxtp_options_t *options;
 
+	options = cxtp_options_create("cxtp");
 	INIT(this,
 		.public = {
 			.listener = {
@@ -1314,6 +1412,7 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 			.has_context = _has_context,
 			.process_ctar = _process_ctar,
 			.request_context = _request_context,
+			.process_no_context = _process_no_context,
 			.process_ctd = _process_ctd,
 			.timeout = _timeout,
 			.get_state = _get_state,
@@ -1330,6 +1429,9 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 		.waiting = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.transfer_mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+		.max_waiting = options->get_uint(options, "ctar_waiting",
+										 CXTP_NAR_WAITING_MAX, 1, 1 << 20),
 	);
+	options->destroy(options);
 	return &this->public;
 }

@@ -878,13 +878,32 @@ static bool transfer_for(private_cxtp_par_t *this, char *peer,
 	return TRUE;
 }
 
+/**
+ * Answer a CT-Req for a mobile node we hold no IKE_SA with, once: nAR would
+ * retransmit it otherwise, four CT-Reqs for one forged CTAR
+ */
+static void send_no_context(private_cxtp_par_t *this, char *peer,
+							cxtp_message_t *message)
+{
+	cxtp_message_t *reply;
+
+	DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H, but we hold no IKE_SA "
+		 "with it, answering so", peer, message->get_mn_address(message));
+	reply = cxtp_message_create(CXTP_CTDR, message->get_mn_address(message));
+	reply->set_success(reply, FALSE);
+	if (reply->add_status(reply, CXTP_FPT_IKE_SA, CXTP_STATUS_NO_CONTEXT))
+	{
+		this->transport->send(this->transport, peer, reply);
+	}
+	reply->destroy(reply);
+}
+
 METHOD(cxtp_par_t, process_ctreq, void,
 	private_cxtp_par_t *this, char *peer, cxtp_message_t *message)
 {
 	if (!transfer_for(this, peer, message, CXTP_CTD))
 	{
-		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H, but we hold no "
-			 "IKE_SA with it, ignored", peer, message->get_mn_address(message));
+		send_no_context(this, peer, message);
 	}
 }
 
