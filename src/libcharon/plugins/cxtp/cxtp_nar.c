@@ -19,6 +19,8 @@
 #include "cxtp_import.h"
 #include "cxtp_options.h"
 
+#include <inttypes.h>
+
 #include <daemon.h>
 #include <collections/linked_list.h>
 #include <threading/mutex.h>
@@ -85,6 +87,14 @@ struct private_cxtp_nar_t {
 	 * Number of CTARs waiting for their context at most
 	 */
 	u_int max_waiting;
+
+	/**
+	 * CTARs dropped as too many waited, since the last notice and in all,
+	 * and the time of the notice
+	 */
+	u_int waiting_dropped;
+	uint64_t waiting_dropped_total;
+	time_t waiting_log;
 
 	/**
 	 * The last CTAR with a valid token, duplicates are ignored (RFC 4067 3.2)
@@ -1090,7 +1100,8 @@ CALLBACK(match_waiting, bool,
 
 /**
  * Whether a CTAR may not wait for its context, as too many wait already
- * for its mobile node or in all (mutex held)
+ * for its mobile node or in all (mutex held); logged at most once a second
+ * during a flood, with the number dropped
  */
 static bool waiting_full(private_cxtp_nar_t *this, host_t *mn, char *peer,
 						 uint32_t sequence)
@@ -1098,31 +1109,50 @@ static bool waiting_full(private_cxtp_nar_t *this, host_t *mn, char *peer,
 	enumerator_t *enumerator;
 	ctar_t *ctar;
 	u_int count = 0;
+	time_t now;
+	bool all;
 
-	if (this->waiting->get_count(this->waiting) >= this->max_waiting)
+	all = this->waiting->get_count(this->waiting) >= this->max_waiting;
+	if (!all)
 	{
-		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs wait for their "
-			 "context already, not asking peer '%s'", sequence, mn,
-			 this->max_waiting, peer);
-		return TRUE;
-	}
-	enumerator = this->waiting->create_enumerator(this->waiting);
-	while (enumerator->enumerate(enumerator, &ctar))
-	{
-		if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+		enumerator = this->waiting->create_enumerator(this->waiting);
+		while (enumerator->enumerate(enumerator, &ctar))
 		{
-			count++;
+			if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+			{
+				count++;
+			}
+		}
+		enumerator->destroy(enumerator);
+		if (count < CXTP_NAR_WAITING_PER_NODE)
+		{
+			return FALSE;
 		}
 	}
-	enumerator->destroy(enumerator);
-	if (count >= CXTP_NAR_WAITING_PER_NODE)
+	this->waiting_dropped++;
+	this->waiting_dropped_total++;
+	now = time_monotonic(NULL);
+	if (this->waiting_log && now == this->waiting_log)
 	{
-		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs for it wait for "
-			 "its context already, not asking peer '%s'", sequence, mn, count,
-			 peer);
 		return TRUE;
 	}
-	return FALSE;
+	if (all)
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs wait for their "
+			 "context already, not asking peer '%s' (%u dropped since the "
+			 "last notice, %"PRIu64" in all)", sequence, mn, this->max_waiting,
+			 peer, this->waiting_dropped, this->waiting_dropped_total);
+	}
+	else
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs for it wait for "
+			 "its context already, not asking peer '%s' (%u dropped since the "
+			 "last notice, %"PRIu64" in all)", sequence, mn, count, peer,
+			 this->waiting_dropped, this->waiting_dropped_total);
+	}
+	this->waiting_dropped = 0;
+	this->waiting_log = now;
+	return TRUE;
 }
 
 METHOD(cxtp_nar_t, request_context, void,
