@@ -658,10 +658,11 @@ static bool activate_for(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 }
 
 /**
- * Take the CTARs waiting for a mobile node's context out of the queue, their
- * CT-Req answered
+ * Take the CTARs waiting for a mobile node's context (from a peer, NULL for
+ * any) out of the queue, their CT-Req answered
  */
-static linked_list_t *take_waiting(private_cxtp_nar_t *this, host_t *mn)
+static linked_list_t *take_waiting(private_cxtp_nar_t *this, host_t *mn,
+								   char *peer)
 {
 	enumerator_t *enumerator;
 	linked_list_t *found;
@@ -672,7 +673,8 @@ static linked_list_t *take_waiting(private_cxtp_nar_t *this, host_t *mn)
 	enumerator = this->waiting->create_enumerator(this->waiting);
 	while (enumerator->enumerate(enumerator, &ctar))
 	{
-		if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+		if ((!peer || streq(ctar->peer, peer)) &&
+			mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
 		{
 			this->waiting->remove_at(this->waiting, enumerator);
 			found->insert_last(found, ctar);
@@ -699,7 +701,7 @@ static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
 
 	/* a forged CTAR may wait beside the mobile node's own, its token
 	 * decides which one activates */
-	found = take_waiting(this, mn);
+	found = take_waiting(this, mn, NULL);
 	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
 		activate_for(this, ctar->src, ctar->dst, ctar->message);
@@ -717,7 +719,7 @@ static void refuse_waiting(private_cxtp_nar_t *this, host_t *mn, chunk_t key)
 	linked_list_t *found;
 	ctar_t *ctar;
 
-	found = take_waiting(this, mn);
+	found = take_waiting(this, mn, NULL);
 	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
 		if (key.len && ctar->message->verify_token(ctar->message, key))
@@ -1240,25 +1242,10 @@ METHOD(cxtp_nar_t, process_no_context, void,
 	private_cxtp_nar_t *this, char *peer, cxtp_message_t *message)
 {
 	host_t *mn = message->get_mn_address(message);
-	enumerator_t *enumerator;
 	linked_list_t *found;
 	ctar_t *ctar;
 
-	found = linked_list_create();
-	this->mutex->lock(this->mutex);
-	enumerator = this->waiting->create_enumerator(this->waiting);
-	while (enumerator->enumerate(enumerator, &ctar))
-	{
-		if (streq(ctar->peer, peer) &&
-			mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
-		{
-			this->waiting->remove_at(this->waiting, enumerator);
-			found->insert_last(found, ctar);
-		}
-	}
-	enumerator->destroy(enumerator);
-	this->mutex->unlock(this->mutex);
-
+	found = take_waiting(this, mn, peer);
 	if (!found->get_count(found))
 	{
 		DBG2(DBG_IKE, "cxtp: peer '%s' holds no context of %H, but no CTAR "
@@ -1272,7 +1259,6 @@ METHOD(cxtp_nar_t, process_no_context, void,
 	}
 	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
-		this->transport->acknowledge(this->transport, ctar->request);
 		ctar_destroy(ctar);
 	}
 	found->destroy(found);

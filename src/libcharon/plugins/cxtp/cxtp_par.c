@@ -737,28 +737,6 @@ static u_int find_ike_sa(private_cxtp_par_t *this, cxtp_message_t *message,
 	return found;
 }
 
-METHOD(cxtp_par_t, has_ike_sa, bool,
-	private_cxtp_par_t *this, host_t *mn)
-{
-	enumerator_t *enumerator;
-	ike_sa_t *ike_sa;
-	bool found = FALSE;
-
-	enumerator = charon->controller->create_ike_sa_enumerator(
-													charon->controller, TRUE);
-	while (enumerator->enumerate(enumerator, &ike_sa))
-	{
-		if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED &&
-			mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
-		{
-			found = TRUE;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
-	return found;
-}
-
 /**
  * The serial and peer of the transfer of an IKE_SA, if any
  */
@@ -1068,7 +1046,6 @@ cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 			},
 			.push = _push,
 			.cancel = _cancel,
-			.has_ike_sa = _has_ike_sa,
 			.process_ctar = _process_ctar,
 			.process_ctreq = _process_ctreq,
 			.process_ctdr = _process_ctdr,
