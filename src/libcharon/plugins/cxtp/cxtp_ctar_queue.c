@@ -23,6 +23,7 @@
 #include <processing/jobs/callback_job.h>
 #include <threading/condvar.h>
 #include <threading/mutex.h>
+#include <threading/thread.h>
 
 /**
  * Minimum interval between log messages about drops in ms
@@ -51,6 +52,16 @@ static void entry_destroy(entry_t *entry)
 	entry->src->destroy(entry->src);
 	entry->dst->destroy(entry->dst);
 	entry->message->destroy(entry->message);
+	free(entry);
+}
+
+/**
+ * Free an entry whose CTAR went to the callback
+ */
+static void entry_handed_over(entry_t *entry)
+{
+	entry->src->destroy(entry->src);
+	entry->dst->destroy(entry->dst);
 	free(entry);
 }
 
@@ -162,6 +173,17 @@ static void job_data_destroy(job_data_t *job)
 	free(job);
 }
 
+/**
+ * A callback returned, or its thread was cancelled in it (at shutdown)
+ */
+static void callback_done(private_cxtp_ctar_queue_t *this)
+{
+	this->mutex->lock(this->mutex);
+	this->running--;
+	this->condvar->signal(this->condvar);
+	this->mutex->unlock(this->mutex);
+}
+
 CALLBACK(process_lane, job_requeue_t,
 	job_data_t *job)
 {
@@ -185,16 +207,12 @@ CALLBACK(process_lane, job_requeue_t,
 		this->running++;
 		this->mutex->unlock(this->mutex);
 
+		/* destroy() waits for running callbacks, also for cancelled ones */
+		thread_cleanup_push((thread_cleanup_t)callback_done, this);
+		thread_cleanup_push((thread_cleanup_t)entry_handed_over, entry);
 		this->cb(this->data, entry->src, entry->dst, entry->message);
-		entry->message = NULL;
-		entry->src->destroy(entry->src);
-		entry->dst->destroy(entry->dst);
-		free(entry);
-
-		this->mutex->lock(this->mutex);
-		this->running--;
-		this->condvar->signal(this->condvar);
-		this->mutex->unlock(this->mutex);
+		thread_cleanup_pop(TRUE);
+		thread_cleanup_pop(TRUE);
 	}
 	/* more of them: a new job continues the lane (still busy) */
 	this->mutex->lock(this->mutex);
