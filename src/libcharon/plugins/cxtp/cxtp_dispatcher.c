@@ -14,6 +14,7 @@
 
 
 #include "cxtp_dispatcher.h"
+#include "cxtp_ctar_queue.h"
 
 #include <daemon.h>
 #include <processing/jobs/callback_job.h>
@@ -47,6 +48,11 @@ struct private_cxtp_dispatcher_t {
 	cxtp_transport_t *transport;
 
 	/**
+	 * CTARs received, processed in jobs
+	 */
+	cxtp_ctar_queue_t *ctars;
+
+	/**
 	 * The roles messages go to
 	 */
 	cxtp_par_t *par;
@@ -77,6 +83,45 @@ static bool get_roles(private_cxtp_dispatcher_t *this, cxtp_par_t **par,
 }
 
 /**
+ * What we hold of a mobile node
+ */
+typedef enum {
+	/** no IKE_SA with it */
+	HELD_NONE,
+	/** an established IKE_SA */
+	HELD_ESTABLISHED,
+	/** an IKE_SA in another state, e.g. frozen for a transfer */
+	HELD_OTHER,
+} held_t;
+
+/**
+ * Whether we hold an IKE_SA with a mobile node, and how
+ */
+static held_t held(host_t *mn)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	held_t found = HELD_NONE;
+
+	enumerator = charon->controller->create_ike_sa_enumerator(
+													charon->controller, TRUE);
+	while (enumerator->enumerate(enumerator, &ike_sa))
+	{
+		if (mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
+		{
+			if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED)
+			{
+				found = HELD_ESTABLISHED;
+				break;
+			}
+			found = HELD_OTHER;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return found;
+}
+
+/**
  * Hand a CTAR to the role that processes it
  */
 static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
@@ -86,6 +131,7 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 	host_t *mn = message->get_mn_address(message);
 	host_t *ar = message->get_ar_address(message);
 	cxtp_peer_t *peer;
+	held_t state;
 
 	if (nar->is_duplicate(nar, src, dst, message))
 	{
@@ -100,25 +146,64 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 		return;
 	}
 	peer = ar ? this->settings->find_peer(this->settings, ar, TRUE) : NULL;
-	if (peer && par->has_ike_sa(par, mn))
+	if (!peer)
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR for %H names %H as previous access router, "
+			 "which is no CXTP peer, ignored", mn, ar);
+		message->destroy(message);
+		return;
+	}
+	state = held(mn);
+	if (state == HELD_ESTABLISHED)
 	{	/* still attached here, naming the access router it moves to */
 		par->process_ctar(par, peer->get_name(peer), src, dst, message);
-		peer->destroy(peer);
-		return;
 	}
-	if (peer)
+	else if (state == HELD_OTHER)
+	{	/* e.g. frozen for a transfer: the context is ours, asking a peer for
+		 * it would reflect the CTAR there */
+		DBG1(DBG_IKE, "cxtp: CTAR for %H names peer '%s', but its IKE_SA is "
+			 "here and not established, ignored", mn, peer->get_name(peer));
+		message->destroy(message);
+	}
+	else if (src->ip_equals(src, mn))
+	{	/* a node arriving here has a new address */
+		DBG1(DBG_IKE, "cxtp: CTAR for %H from that address names peer '%s', "
+			 "but we hold no IKE_SA with it, ignored", mn,
+			 peer->get_name(peer));
+		message->destroy(message);
+	}
+	else
 	{	/* arrived without its context, naming the router that has it */
 		nar->request_context(nar, peer->get_name(peer), src, dst, message);
-		peer->destroy(peer);
-		return;
 	}
-	DBG1(DBG_IKE, "cxtp: CTAR for %H names %H as previous access router, "
-		 "which is no CXTP peer, ignored", mn, ar);
-	message->destroy(message);
+	peer->destroy(peer);
 }
 
 /**
- * CTARs go to the access router's roles, CTAAs to the mobile node's
+ * A queued CTAR, processed in a job
+ */
+CALLBACK(process_ctar, void,
+	private_cxtp_dispatcher_t *this, host_t *src, host_t *dst,
+	cxtp_message_t *message)
+{
+	cxtp_par_t *par;
+	cxtp_nar_t *nar;
+	cxtp_mn_t *mn;
+
+	get_roles(this, &par, &nar, &mn);
+	if (par && nar)
+	{
+		dispatch_ctar(this, par, nar, src, dst, message);
+	}
+	else
+	{
+		message->destroy(message);
+	}
+}
+
+/**
+ * CTARs go to the access router's roles, in a job, CTAAs to the mobile
+ * node's
  */
 CALLBACK(icmp_received, void,
 	private_cxtp_dispatcher_t *this, host_t *src, host_t *dst,
@@ -131,7 +216,7 @@ CALLBACK(icmp_received, void,
 	get_roles(this, &par, &nar, &mn);
 	if (message->get_type(message) == CXTP_CTAR && par && nar)
 	{
-		dispatch_ctar(this, par, nar, src, dst, message);
+		this->ctars->enqueue(this->ctars, src, dst, message);
 	}
 	else if (message->get_type(message) == CXTP_CTAA && mn)
 	{
@@ -163,6 +248,7 @@ CALLBACK(process_received, job_requeue_t,
 	received_t *received)
 {
 	cxtp_message_t *message = received->message;
+	cxtp_transfer_id_t id;
 	cxtp_par_t *par;
 	cxtp_nar_t *nar;
 	cxtp_mn_t *mn;
@@ -178,7 +264,15 @@ CALLBACK(process_received, job_requeue_t,
 			nar->process_ctd(nar, received->peer, message);
 			break;
 		case CXTP_CTDR:
-			par->process_ctdr(par, received->peer, message);
+			if (!message->get_success(message) &&
+				!message->get_transfer_id(message, &id))
+			{	/* pAR's answer to our CT-Req */
+				nar->process_no_context(nar, received->peer, message);
+			}
+			else
+			{
+				par->process_ctdr(par, received->peer, message);
+			}
 			break;
 		case CXTP_CTREQ:
 			par->process_ctreq(par, received->peer, message);
@@ -267,8 +361,9 @@ METHOD(cxtp_dispatcher_t, set_roles, void,
 METHOD(cxtp_dispatcher_t, destroy, void,
 	private_cxtp_dispatcher_t *this)
 {
-	/* both wait for running callbacks */
+	/* all wait for running callbacks, the ICMP transport's queue CTARs */
 	DESTROY_IF(this->icmp);
+	this->ctars->destroy(this->ctars);
 	DESTROY_IF(this->transport);
 	this->mutex->destroy(this->mutex);
 	free(this);
@@ -295,6 +390,7 @@ cxtp_dispatcher_t *cxtp_dispatcher_create_with(cxtp_settings_t *settings,
 		.settings = settings,
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
+	this->ctars = cxtp_ctar_queue_create(process_ctar, this);
 	if (icmp)
 	{
 		this->icmp = icmp(icmp_data, icmp_received, this);

@@ -35,16 +35,21 @@ typedef struct cxtp_dispatcher_t cxtp_dispatcher_t;
  * routers over UDP, and hands each to the role that processes it.
  *
  * A CTAR goes, in this order: nowhere if it repeats the last valid one; to
- * nAR if it imported a context for the mobile node; to pAR if it holds an
- * IKE_SA with the node and the CTAR names a configured peer as the next
- * access router; else to nAR, which asks the peer the CTAR names for the
- * context. A CTAA goes to the mobile node's side. A PCTD, CTD or CTC goes
- * to nAR, a CTDR or CT-Req to pAR. A transport timeout goes to nAR for a
- * CT-Req (CXTP_NAR_REQUEST), to pAR for a context it sent.
+ * nAR if it imported a context for the mobile node; nowhere if it names no
+ * configured peer; to pAR if it holds an established IKE_SA with the node
+ * (the peer is the next access router); nowhere if it holds one in another
+ * state (frozen: the context is here, asking the peer for it would reflect
+ * the CTAR to it) or the CTAR comes from the node's previous address (not
+ * a node arriving here); else to nAR, which asks the peer the CTAR names
+ * for the context. A CTAA goes to the mobile node's side. A PCTD, CTD or
+ * CTC goes to nAR, a CT-Req to pAR, a CTDR to pAR, but one without S flag
+ * and transfer ID, pAR's answer that it holds no context for a CT-Req, to
+ * nAR. A transport timeout goes to nAR for a CT-Req (CXTP_NAR_REQUEST), to
+ * pAR for a context it sent.
  *
- * A CTAR is processed in the thread that received it, as the mobile node's
- * traffic waits for its activation; messages from peers are processed in a
- * job, as they check out IKE_SAs.
+ * CTARs are processed in jobs behind a bounded queue (cxtp_ctar_queue_t),
+ * so the ICMP watcher only receives and checks what is cheap; messages from
+ * peers are processed in a job too, as they check out IKE_SAs.
  *
  * The dispatcher creates and owns both transports, so the roles, which send
  * with them, come after it (set_roles()); it drops messages until then.

@@ -156,6 +156,12 @@ struct cxtp_transfer_id_t {
 #define CXTP_STATUS_CANCELLED 0x81
 
 /**
+ * Status code in a CTDR without transfer ID answering a CT-Req: pAR holds no
+ * context of the mobile node, so nAR stops asking; a project extension.
+ */
+#define CXTP_STATUS_NO_CONTEXT 0x82
+
+/**
  * A CXTP message (RFC 4067), encoded and parsed.
  *
  * All addresses of a message share the family of the MN's previous address,

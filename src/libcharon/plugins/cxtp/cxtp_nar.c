@@ -20,6 +20,8 @@
 #include "cxtp_options.h"
 #include "cxtp_token.h"
 
+#include <inttypes.h>
+
 #include <daemon.h>
 #include <collections/linked_list.h>
 #include <threading/mutex.h>
@@ -81,6 +83,19 @@ struct private_cxtp_nar_t {
 	 * Identifier of the last CT-Req
 	 */
 	uint32_t requests;
+
+	/**
+	 * Number of CTARs waiting for their context at most
+	 */
+	u_int max_waiting;
+
+	/**
+	 * CTARs dropped as too many waited, since the last notice and in all,
+	 * and the time of the notice
+	 */
+	u_int waiting_dropped;
+	uint64_t waiting_dropped_total;
+	time_t waiting_log;
 
 	/**
 	 * Protects the waiting CTARs and the CT-Req identifiers
@@ -164,10 +179,13 @@ typedef struct {
 	cxtp_message_t *message;
 	/** identifier of the CT-Req sent for it */
 	uint32_t request;
+	/** the peer the CT-Req went to */
+	char *peer;
 } ctar_t;
 
 static void ctar_destroy(ctar_t *ctar)
 {
+	free(ctar->peer);
 	ctar->src->destroy(ctar->src);
 	ctar->dst->destroy(ctar->dst);
 	ctar->message->destroy(ctar->message);
@@ -689,10 +707,11 @@ static bool activate_for(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 }
 
 /**
- * Take the CTARs waiting for a mobile node's context out of the queue, their
- * CT-Req answered
+ * Take the CTARs waiting for a mobile node's context (from a peer, NULL for
+ * any) out of the queue, their CT-Req answered
  */
-static linked_list_t *take_waiting(private_cxtp_nar_t *this, host_t *mn)
+static linked_list_t *take_waiting(private_cxtp_nar_t *this, host_t *mn,
+								   char *peer)
 {
 	enumerator_t *enumerator;
 	linked_list_t *found;
@@ -703,7 +722,8 @@ static linked_list_t *take_waiting(private_cxtp_nar_t *this, host_t *mn)
 	enumerator = this->waiting->create_enumerator(this->waiting);
 	while (enumerator->enumerate(enumerator, &ctar))
 	{
-		if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+		if ((!peer || streq(ctar->peer, peer)) &&
+			mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
 		{
 			this->waiting->remove_at(this->waiting, enumerator);
 			found->insert_last(found, ctar);
@@ -730,7 +750,7 @@ static void activate_waiting(private_cxtp_nar_t *this, host_t *mn)
 
 	/* a forged CTAR may wait beside the mobile node's own, its token
 	 * decides which one activates */
-	found = take_waiting(this, mn);
+	found = take_waiting(this, mn, NULL);
 	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
 		activate_for(this, ctar->src, ctar->dst, ctar->message);
@@ -748,7 +768,7 @@ static void refuse_waiting(private_cxtp_nar_t *this, host_t *mn, chunk_t key)
 	linked_list_t *found;
 	ctar_t *ctar;
 
-	found = take_waiting(this, mn);
+	found = take_waiting(this, mn, NULL);
 	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
 	{
 		if (key.len && ctar->message->verify_token(ctar->message, key,
@@ -1159,6 +1179,63 @@ CALLBACK(match_waiting, bool,
 		   waiting->get_token(waiting) == message->get_token(message);
 }
 
+/**
+ * Whether a CTAR may not wait for its context, as too many wait already
+ * for its mobile node or in all (mutex held); logged at most once a second
+ * during a flood, with the number dropped
+ */
+static bool waiting_full(private_cxtp_nar_t *this, host_t *mn, char *peer,
+						 uint32_t sequence)
+{
+	enumerator_t *enumerator;
+	ctar_t *ctar;
+	u_int count = 0;
+	time_t now;
+	bool all;
+
+	all = this->waiting->get_count(this->waiting) >= this->max_waiting;
+	if (!all)
+	{
+		enumerator = this->waiting->create_enumerator(this->waiting);
+		while (enumerator->enumerate(enumerator, &ctar))
+		{
+			if (mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+			{
+				count++;
+			}
+		}
+		enumerator->destroy(enumerator);
+		if (count < CXTP_NAR_WAITING_PER_NODE)
+		{
+			return FALSE;
+		}
+	}
+	this->waiting_dropped++;
+	this->waiting_dropped_total++;
+	now = time_monotonic(NULL);
+	if (this->waiting_log && now == this->waiting_log)
+	{
+		return TRUE;
+	}
+	if (all)
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs wait for their "
+			 "context already, not asking peer '%s' (%u dropped since the "
+			 "last notice, %"PRIu64" in all)", sequence, mn, this->max_waiting,
+			 peer, this->waiting_dropped, this->waiting_dropped_total);
+	}
+	else
+	{
+		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs for it wait for "
+			 "its context already, not asking peer '%s' (%u dropped since the "
+			 "last notice, %"PRIu64" in all)", sequence, mn, count, peer,
+			 this->waiting_dropped, this->waiting_dropped_total);
+	}
+	this->waiting_dropped = 0;
+	this->waiting_log = now;
+	return TRUE;
+}
+
 METHOD(cxtp_nar_t, request_context, void,
 	private_cxtp_nar_t *this, char *peer, host_t *src, host_t *dst,
 	cxtp_message_t *message)
@@ -1191,8 +1268,17 @@ METHOD(cxtp_nar_t, request_context, void,
 		.src = src->clone(src),
 		.dst = dst->clone(dst),
 		.message = message,
+		.peer = strdup(peer),
 	);
 	this->mutex->lock(this->mutex);
+	if (waiting_full(this, message->get_mn_address(message), peer,
+					 message->get_sequence(message)))
+	{
+		this->mutex->unlock(this->mutex);
+		request->destroy(request);
+		ctar_destroy(ctar);
+		return;
+	}
 	ctar->request = CXTP_NAR_REQUEST | (++this->requests & ~CXTP_NAR_REQUEST);
 	this->waiting->insert_last(this->waiting, ctar);
 	this->mutex->unlock(this->mutex);
@@ -1233,6 +1319,32 @@ METHOD(cxtp_nar_t, timeout, void,
 			 peer, ctar->message->get_mn_address(ctar->message));
 		ctar_destroy(ctar);
 	}
+}
+
+METHOD(cxtp_nar_t, process_no_context, void,
+	private_cxtp_nar_t *this, char *peer, cxtp_message_t *message)
+{
+	host_t *mn = message->get_mn_address(message);
+	linked_list_t *found;
+	ctar_t *ctar;
+
+	found = take_waiting(this, mn, peer);
+	if (!found->get_count(found))
+	{
+		DBG2(DBG_IKE, "cxtp: peer '%s' holds no context of %H, but no CTAR "
+			 "waits for it", peer, mn);
+	}
+	else
+	{	/* no answer to the mobile node, its address is not confirmed */
+		DBG1(DBG_IKE, "cxtp: peer '%s' holds no context of %H, dropping %d "
+			 "CTAR%s waiting for it", peer, mn, found->get_count(found),
+			 found->get_count(found) == 1 ? "" : "s");
+	}
+	while (found->remove_first(found, (void**)&ctar) == SUCCESS)
+	{
+		ctar_destroy(ctar);
+	}
+	found->destroy(found);
 }
 
 METHOD(cxtp_nar_t, get_state, char*,
@@ -1383,7 +1495,9 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 							cxtp_pad_t *pad, cxtp_leases_t *leases)
 {
 	private_cxtp_nar_t *this;
+	cxtp_options_t *options;
 
+	options = cxtp_options_create("cxtp");
 	INIT(this,
 		.public = {
 			.listener = {
@@ -1396,6 +1510,7 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 			.has_context = _has_context,
 			.process_ctar = _process_ctar,
 			.request_context = _request_context,
+			.process_no_context = _process_no_context,
 			.process_ctd = _process_ctd,
 			.timeout = _timeout,
 			.get_state = _get_state,
@@ -1412,6 +1527,9 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 		.waiting = linked_list_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.transfer_mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+		.max_waiting = options->get_uint(options, "ctar_waiting",
+										 CXTP_NAR_WAITING_MAX, 1, 1 << 20),
 	);
+	options->destroy(options);
 	return &this->public;
 }

@@ -40,6 +40,18 @@
  */
 #define CXTP_NAR_REQUEST 0x80000000
 
+/**
+ * CTARs waiting for their context per mobile node at most: the node's own
+ * beside forged ones, whose token pAR refuses
+ */
+#define CXTP_NAR_WAITING_PER_NODE 4
+
+/**
+ * Default number of CTARs waiting for their context at most
+ * (charon.plugins.cxtp.ctar_waiting)
+ */
+#define CXTP_NAR_WAITING_MAX 128
+
 typedef struct cxtp_nar_t cxtp_nar_t;
 
 /**
@@ -107,9 +119,8 @@ struct cxtp_nar_t {
 	 * Process a CTAR for an imported context: activate it if the token is
 	 * valid, log and ignore it otherwise.
 	 *
-	 * The CTAR is processed in the calling thread: the mobile node's
-	 * traffic waits for the activation, a hop to another thread only adds
-	 * to that.
+	 * The CTAR is processed in the calling thread, the dispatcher's job
+	 * for the mobile node's CTARs.
 	 *
 	 * @param src			the mobile node's new address
 	 * @param dst			our address the CTAR arrived at
@@ -122,6 +133,10 @@ struct cxtp_nar_t {
 	 * Ask the pAR a CTAR names for the context with a CT-Req (reactive
 	 * transfer), keeping the CTAR until the context arrives.
 	 *
+	 * At most CXTP_NAR_WAITING_PER_NODE CTARs wait per mobile node, and
+	 * charon.plugins.cxtp.ctar_waiting in all; a CTAR beyond is dropped
+	 * with a log line, without a CT-Req.
+	 *
 	 * @param peer			the configured peer the CTAR names
 	 * @param src			the mobile node's new address
 	 * @param dst			our address the CTAR arrived at
@@ -129,6 +144,17 @@ struct cxtp_nar_t {
 	 */
 	void (*request_context)(cxtp_nar_t *this, char *peer, host_t *src,
 							host_t *dst, cxtp_message_t *message);
+
+	/**
+	 * Process pAR's answer to a CT-Req that it holds no context of the
+	 * mobile node (a CTDR without S flag and transfer ID): stop asking,
+	 * drop the CTARs waiting for it from that peer.
+	 *
+	 * @param peer			the peer that sent it
+	 * @param message		the CTDR
+	 */
+	void (*process_no_context)(cxtp_nar_t *this, char *peer,
+							   cxtp_message_t *message);
 
 	/**
 	 * Process a PCTD or CTD: import the context and acknowledge it with a

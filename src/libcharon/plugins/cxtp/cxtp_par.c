@@ -845,28 +845,6 @@ static u_int find_ike_sa(private_cxtp_par_t *this, cxtp_message_t *message,
 	return found;
 }
 
-METHOD(cxtp_par_t, has_ike_sa, bool,
-	private_cxtp_par_t *this, host_t *mn)
-{
-	enumerator_t *enumerator;
-	ike_sa_t *ike_sa;
-	bool found = FALSE;
-
-	enumerator = charon->controller->create_ike_sa_enumerator(
-													charon->controller, TRUE);
-	while (enumerator->enumerate(enumerator, &ike_sa))
-	{
-		if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED &&
-			mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
-		{
-			found = TRUE;
-			break;
-		}
-	}
-	enumerator->destroy(enumerator);
-	return found;
-}
-
 /**
  * The serial and peer of the transfer of an IKE_SA, if any
  */
@@ -1041,6 +1019,26 @@ static bool ctreq_from_addressee(private_cxtp_par_t *this, char *peer,
 	return match;
 }
 
+/**
+ * Answer a CT-Req for a mobile node we hold no IKE_SA with, once: nAR would
+ * retransmit it otherwise, four CT-Reqs for one forged CTAR
+ */
+static void send_no_context(private_cxtp_par_t *this, char *peer,
+							cxtp_message_t *message)
+{
+	cxtp_message_t *reply;
+
+	DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H, but we hold no IKE_SA "
+		 "with it, answering so", peer, message->get_mn_address(message));
+	reply = cxtp_message_create(CXTP_CTDR, message->get_mn_address(message));
+	reply->set_success(reply, FALSE);
+	if (reply->add_status(reply, CXTP_FPT_IKE_SA, CXTP_STATUS_NO_CONTEXT))
+	{
+		this->transport->send(this->transport, peer, reply);
+	}
+	reply->destroy(reply);
+}
+
 METHOD(cxtp_par_t, process_ctreq, void,
 	private_cxtp_par_t *this, char *peer, cxtp_message_t *message)
 {
@@ -1050,8 +1048,7 @@ METHOD(cxtp_par_t, process_ctreq, void,
 	}
 	if (!transfer_for(this, peer, message, CXTP_CTD, NULL, NULL))
 	{
-		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' for %H, but we hold no "
-			 "IKE_SA with it, ignored", peer, message->get_mn_address(message));
+		send_no_context(this, peer, message);
 	}
 }
 
@@ -1217,7 +1214,6 @@ cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 			},
 			.push = _push,
 			.cancel = _cancel,
-			.has_ike_sa = _has_ike_sa,
 			.process_ctar = _process_ctar,
 			.process_ctreq = _process_ctreq,
 			.process_ctdr = _process_ctdr,

@@ -91,14 +91,6 @@ struct cxtp_par_t {
 	char* (*cancel)(cxtp_par_t *this, u_int ike_id);
 
 	/**
-	 * Whether we hold an established IKE_SA with a mobile node.
-	 *
-	 * @param mn			the mobile node's address
-	 * @return				TRUE if we do
-	 */
-	bool (*has_ike_sa)(cxtp_par_t *this, host_t *mn);
-
-	/**
 	 * Process a CTAR the mobile node sent us before moving on, naming the
 	 * access router it moves to: push the context there if the CTAR
 	 * carries the node's valid token (predictive transfer started by the

@@ -30,7 +30,8 @@
 #define CXTP_RATE_WINDOW 1000
 
 /**
- * Maximum number of sources with rate limiting state
+ * Default number of sources with rate limiting state
+ * (charon.plugins.cxtp.ctar_sources)
  */
 #define CXTP_RATE_MAX_SOURCES 1024
 
@@ -38,9 +39,17 @@ typedef struct cxtp_rate_limit_t cxtp_rate_limit_t;
 
 /**
  * The CTAR rate limit of RFC 4067 section 6.3 (CT_REQUEST_RATE): at most
- * charon.plugins.cxtp.ctar_rate CTARs per second and source address, for at
- * most CXTP_RATE_MAX_SOURCES sources within a window. Drops are logged at
- * most once a second, with their number.
+ * charon.plugins.cxtp.ctar_rate CTARs per second and source address.
+ *
+ * The state of at most charon.plugins.cxtp.ctar_sources sources is kept, in
+ * a hash table (keyed with chunk_hash()'s secret, so an attacker can't pick
+ * colliding addresses) and a list from the most to the least recently seen.
+ * A source that is not known takes the place of the least recently seen one
+ * if the table is full: spoofed sources can't keep a new one out (a mobile
+ * node arriving on the link during a flood), and the eviction can only give
+ * a source a fresh allowance, never take one away. Both steps cost O(1).
+ *
+ * Drops are logged at most once a second, with their number.
  */
 struct cxtp_rate_limit_t {
 
@@ -53,13 +62,23 @@ struct cxtp_rate_limit_t {
 	bool (*check)(cxtp_rate_limit_t *this, host_t *src);
 
 	/**
+	 * Get the counters since the creation.
+	 *
+	 * @param dropped	CTARs dropped over the rate of their source
+	 * @param evicted	sources forgotten for a new one, table full
+	 */
+	void (*get_counters)(cxtp_rate_limit_t *this, uint64_t *dropped,
+						 uint64_t *evicted);
+
+	/**
 	 * Destroy a cxtp_rate_limit_t.
 	 */
 	void (*destroy)(cxtp_rate_limit_t *this);
 };
 
 /**
- * Create a cxtp_rate_limit_t.
+ * Create a cxtp_rate_limit_t, with charon.plugins.cxtp.ctar_sources read
+ * once.
  *
  * @param settings		plugin settings, for ctar_rate
  * @return				instance

@@ -299,6 +299,8 @@ static void process_ctar(uint32_t seq, uint32_t token_seq, bool ack)
 	ctar = cxtp_test_mn_request(env, CXTP_CTAR, PAR, seq, token_seq, ack,
 								MN_NEW, NAR);
 	cxtp_test_icmp_deliver(icmp, MN_NEW, NAR, ctar);
+	/* processed in a job, off the ICMP watcher */
+	ck_assert(cxtp_charon_run_job());
 }
 
 /**
@@ -941,6 +943,76 @@ START_TEST(test_reactive_spoofed_source)
 }
 END_TEST
 
+/**
+ * pAR's answer to a CT-Req that it holds no context of the mobile node
+ */
+static void deliver_no_context()
+{
+	cxtp_message_t *ctdr;
+	host_t *old = cxtp_test_host(MN_OLD);
+
+	ctdr = cxtp_message_create(CXTP_CTDR, old);
+	ctdr->set_success(ctdr, FALSE);
+	ck_assert(ctdr->add_status(ctdr, CXTP_FPT_IKE_SA, CXTP_STATUS_NO_CONTEXT));
+	cxtp_test_transport_deliver(nar_transport, "par", ctdr);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	old->destroy(old);
+}
+
+START_TEST(test_reactive_no_context)
+{
+	cxtp_test_sent_t *sent;
+
+	cxtp_charon_remove(par_id);
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 1);
+	sent = cxtp_test_transport_get(nar_transport, CXTP_CTREQ, 0);
+
+	/* nAR stops asking, the CTAR no longer waits */
+	deliver_no_context();
+	ck_assert(cxtp_test_transport_acked(nar_transport, sent->id));
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 2);
+}
+END_TEST
+
+START_TEST(test_reactive_waiting_per_node)
+{
+	int i;
+
+	cxtp_charon_remove(par_id);
+	/* forged CTARs for the node, each another sequence number */
+	for (i = 0; i < CXTP_NAR_WAITING_PER_NODE + 2; i++)
+	{
+		process_ctar(SEQ + i, SEQ + i, TRUE);
+	}
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ),
+					 CXTP_NAR_WAITING_PER_NODE);
+	/* room again once pAR answered */
+	deliver_no_context();
+	process_ctar(SEQ + 10, SEQ + 10, TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ),
+					 CXTP_NAR_WAITING_PER_NODE + 1);
+}
+END_TEST
+
+START_TEST(test_ctar_from_previous_address)
+{
+	cxtp_message_t *ctar;
+
+	/* not a node arriving here: no CT-Req */
+	cxtp_charon_remove(par_id);
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, PAR, SEQ, SEQ, TRUE,
+								MN_OLD, NAR);
+	cxtp_test_icmp_deliver(icmp, MN_OLD, NAR, ctar);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+}
+END_TEST
+
 START_TEST(test_import_vip)
 {
 	cxtp_test_ike_sa_info_t info;
@@ -1048,7 +1120,7 @@ START_TEST(test_ctar_unknown_par)
 	ctar = cxtp_test_mn_request(env, CXTP_CTAR, "192.0.2.222", SEQ, SEQ, TRUE,
 								MN_NEW, NAR);
 	cxtp_test_icmp_deliver(icmp, MN_NEW, NAR, ctar);
-	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 0);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 }
@@ -1378,6 +1450,9 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_reactive_spoofed_source);
 	tcase_add_test(tc, test_reactive_timeout);
 	tcase_add_test(tc, test_reactive_vip_in_use);
+	tcase_add_test(tc, test_reactive_no_context);
+	tcase_add_test(tc, test_reactive_waiting_per_node);
+	tcase_add_test(tc, test_ctar_from_previous_address);
 	tcase_add_test(tc, test_ctar_unknown_par);
 	suite_add_tcase(s, tc);
 

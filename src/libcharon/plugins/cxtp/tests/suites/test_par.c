@@ -1039,12 +1039,13 @@ static void process_ctar(bool valid)
 	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, valid ? 815 : 816,
 								FALSE, MN_OLD, PAR);
 	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
+	/* processed in a job, off the ICMP watcher */
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 }
 
 START_TEST(test_ctar_predictive)
 {
 	process_ctar(TRUE);
-	/* in the thread that received it, no job */
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
 	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
 	assert_context(cxtp_test_transport_get(transport, CXTP_PCTD, 0), CXTP_PCTD);
@@ -1071,7 +1072,7 @@ static void replay_ctar(cxtp_message_t *captured)
 {
 	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR,
 						   cxtp_test_message_copy(captured));
-	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 }
 
 /**
@@ -1130,7 +1131,7 @@ START_TEST(test_ctar_rewritten_ar)
 								MN_OLD, PAR);
 	ck_assert(ctar->set_ar_address(ctar, other));
 	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
-	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
 	/* nothing remembered, nothing used up */
@@ -1147,7 +1148,7 @@ START_TEST(test_ctar_other_destination)
 	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, 815, FALSE,
 								MN_OLD, NAR);
 	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
-	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
 }
@@ -1162,7 +1163,7 @@ START_TEST(test_ctar_lookahead)
 	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 815, 815, FALSE,
 								MN_OLD, PAR);
 	cxtp_test_icmp_deliver(icmp, MN_OLD, PAR, ctar);
-	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
 	if (_i < CXTP_TOKEN_WINDOW)
 	{
 		ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
@@ -1236,6 +1237,58 @@ START_TEST(test_ctreq_for_another_peer)
 }
 END_TEST
 
+START_TEST(test_ctreq_no_ike_sa)
+{
+	cxtp_test_sent_t *sent;
+	cxtp_transfer_id_t id;
+	cxtp_status_t *status;
+	enumerator_t *enumerator;
+
+	cxtp_charon_remove(par_id);
+	deliver_ctreq(TRUE);
+	/* one answer, not retransmitted, so nAR stops asking */
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_CTDR), 1);
+	sent = cxtp_test_transport_get(transport, CXTP_CTDR, 0);
+	ck_assert_str_eq(sent->peer, "nar");
+	ck_assert(!sent->reliable);
+	ck_assert(!sent->message->get_success(sent->message));
+	ck_assert(!sent->message->get_transfer_id(sent->message, &id));
+	ck_assert(cxtp_test_host_is(sent->message->get_mn_address(sent->message),
+								MN_OLD));
+	enumerator = sent->message->create_status_enumerator(sent->message);
+	ck_assert(enumerator->enumerate(enumerator, &status));
+	ck_assert_int_eq(status->fpt, CXTP_FPT_IKE_SA);
+	ck_assert_int_eq(status->status, CXTP_STATUS_NO_CONTEXT);
+	ck_assert(!enumerator->enumerate(enumerator, &status));
+	enumerator->destroy(enumerator);
+}
+END_TEST
+
+/**
+ * A CTAR from an attacker naming nAR for the IKE_SA pAR froze after the
+ * node's own CTAR: pAR holds the context, asking nAR for it would reflect
+ * the CTAR there
+ */
+START_TEST(test_ctar_frozen_no_reflection)
+{
+	cxtp_message_t *ctar;
+
+	process_ctar(TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
+
+	ctar = cxtp_test_mn_request(env, CXTP_CTAR, NAR, 816, 816, FALSE,
+								"192.0.2.66", PAR);
+	cxtp_test_icmp_deliver(icmp, "192.0.2.66", PAR, ctar);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_CTREQ), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert_str_eq(transfer_state(), "pending");
+}
+END_TEST
+
 Suite *par_suite_create()
 {
 	Suite *s;
@@ -1303,6 +1356,8 @@ Suite *par_suite_create()
 	tcase_add_test(tc, test_ctreq_elsewhere);
 	tcase_add_test(tc, test_ctar_predictive);
 	tcase_add_test(tc, test_ctar_predictive_forged);
+	tcase_add_test(tc, test_ctreq_no_ike_sa);
+	tcase_add_test(tc, test_ctar_frozen_no_reflection);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("replay");

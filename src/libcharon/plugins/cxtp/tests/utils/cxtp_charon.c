@@ -618,27 +618,36 @@ static void run_job(job_t *job)
 	job->destroy(job);
 }
 
-u_int cxtp_charon_run_jobs()
+bool cxtp_charon_run_job()
 {
 	job_t *job, *next;
-	u_int count = 0;
-	int i, index;
+	int i, index = 0;
 
-	while (array_count(jobs.queued))
+	if (!array_count(jobs.queued))
 	{
-		index = 0;
-		array_get(jobs.queued, 0, &next);
-		for (i = 1; i < array_count(jobs.queued); i++)
+		return FALSE;
+	}
+	array_get(jobs.queued, 0, &next);
+	for (i = 1; i < array_count(jobs.queued); i++)
+	{
+		array_get(jobs.queued, i, &job);
+		if (job->get_priority(job) < next->get_priority(next))
 		{
-			array_get(jobs.queued, i, &job);
-			if (job->get_priority(job) < next->get_priority(next))
-			{
-				index = i;
-				next = job;
-			}
+			index = i;
+			next = job;
 		}
-		array_remove(jobs.queued, index, NULL);
-		run_job(next);
+	}
+	array_remove(jobs.queued, index, NULL);
+	run_job(next);
+	return TRUE;
+}
+
+u_int cxtp_charon_run_jobs()
+{
+	u_int count = 0;
+
+	while (cxtp_charon_run_job())
+	{
 		count++;
 	}
 	return count;

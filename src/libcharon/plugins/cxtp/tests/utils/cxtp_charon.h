@@ -127,6 +127,13 @@ void cxtp_charon_stop();
 u_int cxtp_charon_run_jobs();
 
 /**
+ * Run the next queued job (by priority) only, not the ones it queues.
+ *
+ * @return			FALSE if no job was queued
+ */
+bool cxtp_charon_run_job();
+
+/**
  * Number of jobs scheduled with a delay that did not run yet.
  *
  * @param ms		delay in ms
