@@ -1180,16 +1180,22 @@ CALLBACK(match_waiting, bool,
 }
 
 /**
- * Whether a CTAR may not wait for its context, as too many wait already
- * for its mobile node or in all (mutex held); logged at most once a second
- * during a flood, with the number dropped
+ * Make room for a CTAR to wait for its context (mutex held): when too many
+ * wait already for its mobile node or in all, a random one of those goes.
+ * Refusing the newcomer instead would let a flood of spoofed CTARs keep the
+ * node's own from ever being asked for; an evicted CTAR's CT-Req is no
+ * longer retransmitted, but pAR's answer to it still imports the context,
+ * which the node's next CTAR activates. Logged at most once a second during
+ * a flood, with the number evicted.
+ *
+ * @return			the evicted CTAR, to acknowledge and destroy, or NULL
  */
-static bool waiting_full(private_cxtp_nar_t *this, host_t *mn, char *peer,
+static ctar_t *make_room(private_cxtp_nar_t *this, host_t *mn, char *peer,
 						 uint32_t sequence)
 {
 	enumerator_t *enumerator;
-	ctar_t *ctar;
-	u_int count = 0;
+	ctar_t *ctar, *evicted = NULL;
+	u_int count = 0, pick;
 	time_t now;
 	bool all;
 
@@ -1207,33 +1213,50 @@ static bool waiting_full(private_cxtp_nar_t *this, host_t *mn, char *peer,
 		enumerator->destroy(enumerator);
 		if (count < CXTP_NAR_WAITING_PER_NODE)
 		{
-			return FALSE;
+			return NULL;
 		}
 	}
+	pick = random() % (all ? this->waiting->get_count(this->waiting) : count);
+	enumerator = this->waiting->create_enumerator(this->waiting);
+	while (enumerator->enumerate(enumerator, &ctar))
+	{
+		if (!all &&
+			!mn->ip_equals(mn, ctar->message->get_mn_address(ctar->message)))
+		{
+			continue;
+		}
+		if (pick-- == 0)
+		{
+			this->waiting->remove_at(this->waiting, enumerator);
+			evicted = ctar;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
 	this->waiting_dropped++;
 	this->waiting_dropped_total++;
 	now = time_monotonic(NULL);
 	if (this->waiting_log && now == this->waiting_log)
 	{
-		return TRUE;
+		return evicted;
 	}
 	if (all)
 	{
-		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs wait for their "
-			 "context already, not asking peer '%s' (%u dropped since the "
-			 "last notice, %"PRIu64" in all)", sequence, mn, this->max_waiting,
-			 peer, this->waiting_dropped, this->waiting_dropped_total);
+		DBG1(DBG_IKE, "cxtp: %u CTARs wait for their context already, a "
+			 "random one dropped for CTAR %u for %H (%u dropped since the "
+			 "last notice, %"PRIu64" in all)", this->max_waiting, sequence,
+			 mn, this->waiting_dropped, this->waiting_dropped_total);
 	}
 	else
 	{
-		DBG1(DBG_IKE, "cxtp: CTAR %u for %H dropped, %u CTARs for it wait for "
-			 "its context already, not asking peer '%s' (%u dropped since the "
-			 "last notice, %"PRIu64" in all)", sequence, mn, count, peer,
+		DBG1(DBG_IKE, "cxtp: %u CTARs for %H wait for its context already, a "
+			 "random one dropped for CTAR %u (%u dropped since the last "
+			 "notice, %"PRIu64" in all)", count, mn, sequence,
 			 this->waiting_dropped, this->waiting_dropped_total);
 	}
 	this->waiting_dropped = 0;
 	this->waiting_log = now;
-	return TRUE;
+	return evicted;
 }
 
 METHOD(cxtp_nar_t, request_context, void,
@@ -1241,7 +1264,8 @@ METHOD(cxtp_nar_t, request_context, void,
 	cxtp_message_t *message)
 {
 	cxtp_message_t *request;
-	ctar_t *ctar;
+	ctar_t *ctar, *evicted;
+	uint32_t id;
 	bool duplicate;
 
 	this->mutex->lock(this->mutex);
@@ -1270,22 +1294,22 @@ METHOD(cxtp_nar_t, request_context, void,
 		.message = message,
 		.peer = strdup(peer),
 	);
-	this->mutex->lock(this->mutex);
-	if (waiting_full(this, message->get_mn_address(message), peer,
-					 message->get_sequence(message)))
-	{
-		this->mutex->unlock(this->mutex);
-		request->destroy(request);
-		ctar_destroy(ctar);
-		return;
-	}
-	ctar->request = CXTP_NAR_REQUEST | (++this->requests & ~CXTP_NAR_REQUEST);
-	this->waiting->insert_last(this->waiting, ctar);
-	this->mutex->unlock(this->mutex);
 	DBG1(DBG_IKE, "cxtp: no context for %H, requesting it from peer '%s'",
 		 message->get_mn_address(message), peer);
-	this->transport->send_reliable(this->transport, peer, request,
-								   ctar->request);
+	this->mutex->lock(this->mutex);
+	evicted = make_room(this, message->get_mn_address(message), peer,
+						message->get_sequence(message));
+	id = ctar->request = CXTP_NAR_REQUEST |
+						 (++this->requests & ~CXTP_NAR_REQUEST);
+	/* once in the list, another thread may take and destroy it */
+	this->waiting->insert_last(this->waiting, ctar);
+	this->mutex->unlock(this->mutex);
+	if (evicted)
+	{
+		this->transport->acknowledge(this->transport, evicted->request);
+		ctar_destroy(evicted);
+	}
+	this->transport->send_reliable(this->transport, peer, request, id);
 	request->destroy(request);
 }
 

@@ -134,8 +134,9 @@ struct cxtp_nar_t {
 	 * transfer), keeping the CTAR until the context arrives.
 	 *
 	 * At most CXTP_NAR_WAITING_PER_NODE CTARs wait per mobile node, and
-	 * charon.plugins.cxtp.ctar_waiting in all; a CTAR beyond is dropped
-	 * with a log line, without a CT-Req.
+	 * charon.plugins.cxtp.ctar_waiting in all; beyond, a random one of them
+	 * makes room for the new one (logged), its CT-Req no longer
+	 * retransmitted; the context pAR sends for it is still imported.
 	 *
 	 * @param peer			the configured peer the CTAR names
 	 * @param src			the mobile node's new address

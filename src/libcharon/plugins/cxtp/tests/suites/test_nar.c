@@ -978,23 +978,75 @@ START_TEST(test_reactive_no_context)
 }
 END_TEST
 
+/**
+ * How many of the CT-Reqs sent so far nAR no longer retransmits
+ */
+static int ctreqs_acked()
+{
+	int i, acked = 0;
+
+	for (i = 0; i < cxtp_test_transport_count(nar_transport, CXTP_CTREQ); i++)
+	{
+		if (cxtp_test_transport_acked(nar_transport, cxtp_test_transport_get(
+									nar_transport, CXTP_CTREQ, i)->id))
+		{
+			acked++;
+		}
+	}
+	return acked;
+}
+
 START_TEST(test_reactive_waiting_per_node)
 {
 	int i;
 
 	cxtp_charon_remove(par_id);
-	/* forged CTARs for the node, each another sequence number */
+	/* forged CTARs for the node, each another sequence number: beyond the
+	 * cap, each newcomer is asked for and a random waiting one goes */
 	for (i = 0; i < CXTP_NAR_WAITING_PER_NODE + 2; i++)
 	{
 		process_ctar(SEQ + i, SEQ + i, TRUE);
 	}
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ),
-					 CXTP_NAR_WAITING_PER_NODE);
-	/* room again once pAR answered */
+					 CXTP_NAR_WAITING_PER_NODE + 2);
+	ck_assert_int_eq(ctreqs_acked(), 2);
+	/* pAR's answer drops the rest */
 	deliver_no_context();
+	ck_assert_int_eq(ctreqs_acked(), CXTP_NAR_WAITING_PER_NODE + 2);
 	process_ctar(SEQ + 10, SEQ + 10, TRUE);
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ),
-					 CXTP_NAR_WAITING_PER_NODE + 1);
+					 CXTP_NAR_WAITING_PER_NODE + 3);
+}
+END_TEST
+
+START_TEST(test_reactive_flooded_node)
+{
+	cxtp_message_t *ctd;
+	int i;
+
+	ctd = requested();
+	/* forged CTARs for the node fill its slots before and after its own */
+	for (i = 1; i <= CXTP_NAR_WAITING_PER_NODE; i++)
+	{
+		process_ctar(SEQ + i, SEQ + 100 + i, TRUE);
+	}
+	process_ctar(SEQ, SEQ, TRUE);
+	for (i = 1; i <= 2 * CXTP_NAR_WAITING_PER_NODE; i++)
+	{
+		process_ctar(SEQ + 10 + i, SEQ + 200 + i, TRUE);
+	}
+	/* the node's own was asked for: the context pAR sends is imported
+	 * whether its CTAR still waits or not, and activated by it or by its
+	 * next retransmission */
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ),
+					 3 * CXTP_NAR_WAITING_PER_NODE + 1);
+	cxtp_test_transport_deliver(nar_transport, "par", ctd);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	/* its retransmission activates it, unless it still waited (then it is
+	 * a duplicate) */
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(cxtp_test_events_get("nar", "import", 0)->ike_id);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
 }
 END_TEST
 
@@ -1452,6 +1504,7 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_reactive_vip_in_use);
 	tcase_add_test(tc, test_reactive_no_context);
 	tcase_add_test(tc, test_reactive_waiting_per_node);
+	tcase_add_test(tc, test_reactive_flooded_node);
 	tcase_add_test(tc, test_ctar_from_previous_address);
 	tcase_add_test(tc, test_ctar_unknown_par);
 	suite_add_tcase(s, tc);
