@@ -693,16 +693,27 @@ START_TEST(test_move_send_fails)
 }
 END_TEST
 
+/**
+ * The operator's command to activate on nAR after a move to a link where
+ * charon knows an address, accepted
+ */
+static void activate_after_move(char *address)
+{
+	char *reason;
+
+	cxtp_test_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(address, TRUE);
+	reason = activate(NAR, FALSE);
+	ck_assert_msg(!reason, "activate failed: %s", reason);
+}
+
 START_TEST(test_activate_unprepared)
 {
 	cxtp_test_sent_t *sent;
 	char *reason;
 
 	/* the operator's command after a move, without a preparation */
-	cxtp_test_net_set_address(MN_OLD, FALSE);
-	cxtp_test_net_set_address(MN_NEW, TRUE);
-	reason = activate(NAR, FALSE);
-	ck_assert_msg(!reason, "activate failed: %s", reason);
+	activate_after_move(MN_NEW);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
 	sent = assert_moved_ctar(0, NAR, FALSE);
 	assert_activating(NAR);
@@ -765,10 +776,7 @@ START_TEST(test_activate_link_local)
 
 	/* the operator's command right after a move: charon knows only the
 	 * new link's link-local address yet */
-	cxtp_test_net_set_address(MN_OLD, FALSE);
-	cxtp_test_net_set_address(MN_LINK_LOCAL, TRUE);
-	reason = activate(NAR, FALSE);
-	ck_assert_msg(!reason, "activate failed: %s", reason);
+	activate_after_move(MN_LINK_LOCAL);
 	assert_waiting();
 	/* nor with another change */
 	roam();
@@ -802,11 +810,8 @@ START_TEST(test_activate_tentative)
 	cxtp_test_sent_t *sent;
 	char *reason;
 
-	cxtp_test_net_set_address(MN_OLD, FALSE);
-	cxtp_test_net_set_address(MN_NEW, TRUE);
 	cxtp_test_net_set_tentative(MN_NEW, TRUE);
-	reason = activate(NAR, FALSE);
-	ck_assert_msg(!reason, "activate failed: %s", reason);
+	activate_after_move(MN_NEW);
 	assert_waiting();
 	cxtp_charon_run_scheduled(CXTP_MN_POLL_INTERVAL);
 	assert_waiting();
@@ -828,10 +833,7 @@ START_TEST(test_activate_no_address_timeout)
 {
 	char *reason;
 
-	cxtp_test_net_set_address(MN_OLD, FALSE);
-	cxtp_test_net_set_address(MN_LINK_LOCAL, TRUE);
-	reason = activate(NAR, FALSE);
-	ck_assert_msg(!reason, "activate failed: %s", reason);
+	activate_after_move(MN_LINK_LOCAL);
 	assert_waiting();
 	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
 	/* the command fails as it would have at once, left with pAR */
