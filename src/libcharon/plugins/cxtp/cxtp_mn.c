@@ -19,11 +19,18 @@
 
 #include <daemon.h>
 #include <threading/mutex.h>
+#include <threading/condvar.h>
 #include <collections/array.h>
 #include <collections/linked_list.h>
 #include <processing/jobs/callback_job.h>
 
 typedef struct private_cxtp_mn_t private_cxtp_mn_t;
+
+/**
+ * How long wait_activation() waits past handover_timeout for the timeout
+ * job, in ms
+ */
+#define CXTP_MN_WAIT_SLACK 5000
 
 /**
  * Private data of a cxtp_mn_t object.
@@ -77,10 +84,50 @@ struct private_cxtp_mn_t {
 	void *event_data;
 
 	/**
+	 * Activations waiting for a usable address, outcome_t*
+	 */
+	linked_list_t *outcomes;
+
+	/**
+	 * Signals a resolved outcome, or that we are going away
+	 */
+	condvar_t *condvar;
+
+	/**
+	 * Threads in wait_activation()
+	 */
+	u_int waiters;
+
+	/**
+	 * Set while destroying, the waiters return
+	 */
+	bool destroying;
+
+	/**
 	 * Protects the members above
 	 */
 	mutex_t *mutex;
 };
+
+/**
+ * How an activation that waited for a usable address ended, for the
+ * operator's command waiting for it
+ */
+typedef struct {
+	/** the IKE_SA and the serial of its transfer */
+	u_int ike_id;
+	u_int serial;
+	/** whether it ended */
+	bool done;
+	/** why no CTAR went out, NULL if one did */
+	char *reason;
+} outcome_t;
+
+static void outcome_destroy(outcome_t *outcome)
+{
+	free(outcome->reason);
+	free(outcome);
+}
 
 /**
  * Where a transfer stands
@@ -115,6 +162,11 @@ typedef struct {
 	bool ack;
 	/** why the last check of a moved IKE_SA sent no CTAR, logged once */
 	char *waiting;
+	/** prepared by an activation after the move, which found no usable
+	 * address: it waits for one, not for the move */
+	bool moved;
+	/** moved: why there is no usable address, the failure if none comes */
+	char *unusable;
 	/** activating: the addresses before the move, to go back to */
 	host_t *old_me;
 	host_t *old_other;
@@ -129,6 +181,7 @@ static void transfer_destroy(transfer_t *transfer)
 	DESTROY_IF(transfer->old_me);
 	DESTROY_IF(transfer->old_other);
 	free(transfer->waiting);
+	free(transfer->unusable);
 	free(transfer);
 }
 
@@ -209,6 +262,30 @@ static void event(private_cxtp_mn_t *this, cxtp_event_t name, u_int ike_id,
 		}
 		cb(data, name, ike_id, ar ? peer : NULL, mn, error);
 	}
+}
+
+/**
+ * End the wait of an activation for a usable address, if one waits with
+ * the transfer of a serial
+ */
+static void resolve(private_cxtp_mn_t *this, u_int serial, char *reason)
+{
+	enumerator_t *enumerator;
+	outcome_t *outcome;
+
+	this->mutex->lock(this->mutex);
+	enumerator = this->outcomes->create_enumerator(this->outcomes);
+	while (enumerator->enumerate(enumerator, &outcome))
+	{
+		if (outcome->serial == serial && !outcome->done)
+		{
+			outcome->done = TRUE;
+			outcome->reason = strdupnull(reason);
+			this->condvar->broadcast(this->condvar);
+		}
+	}
+	enumerator->destroy(enumerator);
+	this->mutex->unlock(this->mutex);
 }
 
 /**
@@ -423,6 +500,7 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 	host_t *old_me, *old_other, *named;
 	uint32_t sequence = 0, counter = 0;
 	uint64_t packets;
+	u_int serial = 0;
 	char *reason;
 	bool prepared = FALSE, sent;
 
@@ -433,6 +511,7 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 		prepared = transfer->state == TRANSFER_PREPARED;
 		sequence = transfer->sequence;
 		counter = transfer->counter;
+		serial = transfer->serial;
 	}
 	this->mutex->unlock(this->mutex);
 	if (!prepared)
@@ -480,6 +559,10 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 			 "retransmitting it until the activation", ike_sa->get_name(ike_sa),
 			 ike_sa->get_unique_id(ike_sa), src, nar);
 		DESTROY_IF(named);
+		if (prepared)
+		{
+			resolve(this, serial, NULL);
+		}
 	}
 	else
 	{
@@ -582,65 +665,6 @@ static status_t roll_back(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 	return ike_sa->roam(ike_sa, TRUE);
 }
 
-METHOD(cxtp_mn_t, activate, char*,
-	private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar, bool ack)
-{
-	transfer_t *transfer;
-	host_t *router = NULL, *src;
-	char *reason, why[128], buf[256];
-
-	if (!this->icmp)
-	{
-		return strdup("no ICMP transport to access routers, see the log");
-	}
-	if (traffic_since_ctar(this, ike_sa, 0))
-	{
-		activated(this, ike_sa, "ESP traffic since the CTAR");
-	}
-	transfer = remove_transfer(this, ike_sa, TRANSFER_ACTIVATING);
-	if (transfer)
-	{	/* from where it was confirmed last, as the operator asks */
-		DBG1(DBG_IKE, "cxtp: no activation of IKE_SA %s[%u] on %H seen yet, "
-			 "activating it anew", ike_sa->get_name(ike_sa), transfer->ike_id,
-			 transfer->nar);
-		move_back(this, ike_sa, transfer);
-		transfer_destroy(transfer);
-	}
-	if (!nar)
-	{
-		nar = router = default_router(ike_sa);
-		if (!nar)
-		{
-			return strdup("no default router other than the current access "
-						  "router, name the new one");
-		}
-	}
-	src = this->source->get(this->source, nar, why, sizeof(why));
-	if (!src)
-	{
-		snprintf(buf, sizeof(buf), "no usable address towards %H yet: %s",
-				 nar, why);
-		DESTROY_IF(router);
-		return strdup(buf);
-	}
-	reason = send_ctar(this, ike_sa, nar, src, ack);
-	if (reason)
-	{
-		transfer = remove_transfer(this, ike_sa, TRANSFER_PREPARED);
-		if (transfer)
-		{	/* thawed: a failed activation leaves the IKE_SA with pAR,
-			 * where it may still work */
-			ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
-			transfer_destroy(transfer);
-		}
-		event(this, CXTP_EVENT_FAILURE, ike_sa->get_unique_id(ike_sa), nar,
-			  ike_sa->get_my_host(ike_sa), reason);
-	}
-	src->destroy(src);
-	DESTROY_IF(router);
-	return reason;
-}
-
 /**
  * A job for one transfer
  */
@@ -695,7 +719,20 @@ CALLBACK(prepare_timeout, job_requeue_t,
 		return JOB_REQUEUE_NONE;
 	}
 	transfer = remove_transfer(this, ike_sa, TRANSFER_PREPARED);
-	if (transfer)
+	if (transfer && transfer->moved)
+	{	/* the operator's activation fails as without waiting */
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] found no usable address towards "
+			 "%H within %s, leaving it with %H", ike_sa->get_name(ike_sa),
+			 job->ike_id, transfer->nar, cxtp_options_print_time(
+					this->settings->get_handover_timeout(this->settings),
+					timeout, sizeof(timeout)), ike_sa->get_other_host(ike_sa));
+		ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+		event(this, CXTP_EVENT_FAILURE, job->ike_id, transfer->nar,
+			  ike_sa->get_my_host(ike_sa), transfer->unusable);
+		resolve(this, transfer->serial, transfer->unusable);
+		transfer_destroy(transfer);
+	}
+	else if (transfer)
 	{
 		moved = !charon->kernel->get_interface(charon->kernel,
 									ike_sa->get_my_host(ike_sa), NULL);
@@ -717,12 +754,14 @@ CALLBACK(prepare_timeout, job_requeue_t,
 }
 
 /**
- * Log why a moved IKE_SA sent no CTAR yet, once per reason
+ * Log why a moved IKE_SA sent no CTAR yet, once per reason; with what an
+ * activation waiting for an address fails with if it stays so, if any
  */
-static void waiting(private_cxtp_mn_t *this, ike_sa_t *ike_sa, char *reason)
+static void waiting(private_cxtp_mn_t *this, ike_sa_t *ike_sa, char *reason,
+					char *unusable)
 {
 	transfer_t *transfer;
-	bool changed = FALSE;
+	bool changed = FALSE, moved = FALSE;
 
 	this->mutex->lock(this->mutex);
 	transfer = find_transfer(this, ike_sa);
@@ -732,8 +771,19 @@ static void waiting(private_cxtp_mn_t *this, ike_sa_t *ike_sa, char *reason)
 		transfer->waiting = strdup(reason);
 		changed = TRUE;
 	}
+	if (transfer && transfer->moved && unusable)
+	{
+		moved = TRUE;
+		free(transfer->unusable);
+		transfer->unusable = strdup(unusable);
+	}
 	this->mutex->unlock(this->mutex);
-	if (changed)
+	if (changed && moved)
+	{
+		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] is still %s",
+			 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa), reason);
+	}
+	else if (changed)
 	{
 		DBG1(DBG_IKE, "cxtp: %H of IKE_SA %s[%u] is gone, %s",
 			 ike_sa->get_my_host(ike_sa), ike_sa->get_name(ike_sa),
@@ -749,13 +799,11 @@ static void check_move(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
 {
 	transfer_t *transfer;
 	host_t *nar = NULL, *src;
-	char *reason, why[128], buf[256];
-	bool ack = FALSE, prepared = FALSE;
+	char *reason, why[128], buf[256], unusable[256];
+	bool ack = FALSE, prepared = FALSE, moved = FALSE;
 
-	if (ike_sa->get_state(ike_sa) != IKE_PASSIVE ||
-		charon->kernel->get_interface(charon->kernel,
-									  ike_sa->get_my_host(ike_sa), NULL))
-	{	/* not moved (yet) */
+	if (ike_sa->get_state(ike_sa) != IKE_PASSIVE)
+	{
 		return;
 	}
 	this->mutex->lock(this->mutex);
@@ -765,10 +813,17 @@ static void check_move(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
 		prepared = TRUE;
 		nar = transfer->nar ? transfer->nar->clone(transfer->nar) : NULL;
 		ack = transfer->ack;
+		moved = transfer->moved;
 	}
 	this->mutex->unlock(this->mutex);
 	if (!prepared)
 	{
+		return;
+	}
+	if (!moved && charon->kernel->get_interface(charon->kernel,
+										ike_sa->get_my_host(ike_sa), NULL))
+	{	/* not moved (yet) */
+		DESTROY_IF(nar);
 		return;
 	}
 	if (!nar)
@@ -777,7 +832,7 @@ static void check_move(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
 		if (!nar)
 		{
 			waiting(this, ike_sa, "waiting for a default router on a new "
-					"link");
+					"link", NULL);
 			return;
 		}
 	}
@@ -786,19 +841,29 @@ static void check_move(private_cxtp_mn_t *this, ike_sa_t *ike_sa)
 	{
 		snprintf(buf, sizeof(buf), "waiting for a usable address towards "
 				 "%H: %s", nar, why);
-		waiting(this, ike_sa, buf);
+		snprintf(unusable, sizeof(unusable), "no usable address towards %H "
+				 "yet: %s", nar, why);
+		waiting(this, ike_sa, buf, unusable);
 		nar->destroy(nar);
 		return;
 	}
-	DBG1(DBG_IKE, "cxtp: %H of IKE_SA %s[%u] is gone, activating it on %H",
-		 ike_sa->get_my_host(ike_sa), ike_sa->get_name(ike_sa),
-		 ike_sa->get_unique_id(ike_sa), nar);
+	if (moved)
+	{
+		DBG1(DBG_IKE, "cxtp: %H is usable now, activating IKE_SA %s[%u] on %H",
+			 src, ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa), nar);
+	}
+	else
+	{
+		DBG1(DBG_IKE, "cxtp: %H of IKE_SA %s[%u] is gone, activating it on %H",
+			 ike_sa->get_my_host(ike_sa), ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa), nar);
+	}
 	reason = send_ctar(this, ike_sa, nar, src, ack);
 	if (reason)
 	{	/* still prepared, the next address change tries again */
 		snprintf(buf, sizeof(buf), "activating it on %H failed (%s), trying "
 				 "again on the next address change", nar, reason);
-		waiting(this, ike_sa, buf);
+		waiting(this, ike_sa, buf, NULL);
 		free(reason);
 	}
 	src->destroy(src);
@@ -882,6 +947,182 @@ CALLBACK(poll_move, job_requeue_t,
 	this->mutex->unlock(this->mutex);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return JOB_REQUEUE_NONE;
+}
+
+/**
+ * An activation found no usable address towards nAR: right after a move
+ * charon may not know the new address yet, or it is link-local or
+ * tentative.  Wait for one as a prepared IKE_SA does, frozen with pAR for at
+ * most handover_timeout, unless a preparation waits already.
+ */
+static char *wait_for_source(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
+							 host_t *nar, bool ack, char *why)
+{
+	transfer_t *transfer;
+	outcome_t *outcome;
+	char *reason, buf[256], timeout[32];
+	uint32_t ms;
+
+	snprintf(buf, sizeof(buf), "no usable address towards %H yet: %s",
+			 nar, why);
+	this->mutex->lock(this->mutex);
+	transfer = find_transfer(this, ike_sa);
+	this->mutex->unlock(this->mutex);
+	if (transfer)
+	{	/* prepared, it activates itself once it can */
+		return strdup(buf);
+	}
+	reason = cxtp_export_check(this->capture, ike_sa);
+	if (reason)
+	{
+		return reason;
+	}
+	INIT(transfer,
+		.ike_id = ike_sa->get_unique_id(ike_sa),
+		.id = ike_sa->get_id(ike_sa)->clone(ike_sa->get_id(ike_sa)),
+		.state = TRANSFER_PREPARED,
+		.nar = nar->clone(nar),
+		.counter = new_attempt(this, ike_sa),
+		.ack = ack,
+		.moved = TRUE,
+		.unusable = strdup(buf),
+	);
+	INIT(outcome,
+		.ike_id = transfer->ike_id,
+	);
+	snprintf(buf, sizeof(buf), "waiting for a usable address towards %H: %s",
+			 nar, why);
+	/* logged below, not again by the first check */
+	transfer->waiting = strdup(buf);
+	ms = this->settings->get_handover_timeout(this->settings);
+	this->mutex->lock(this->mutex);
+	transfer->serial = outcome->serial = ++this->serial;
+	this->transfers_list->insert_last(this->transfers_list, transfer);
+	this->outcomes->insert_last(this->outcomes, outcome);
+	schedule(this, transfer, prepare_timeout, ms);
+	/* a tentative address becoming usable is no roam event */
+	schedule(this, transfer, poll_move, CXTP_MN_POLL_INTERVAL);
+	this->mutex->unlock(this->mutex);
+
+	/* as when prepared: no MOBIKE towards pAR from the new address */
+	ike_sa->set_state(ike_sa, IKE_PASSIVE);
+	DBG1(DBG_IKE, "cxtp: no usable address towards %H yet for IKE_SA %s[%u] "
+		 "(%s), waiting at most %s for one", nar, ike_sa->get_name(ike_sa),
+		 ike_sa->get_unique_id(ike_sa), why,
+		 cxtp_options_print_time(ms, timeout, sizeof(timeout)));
+	return NULL;
+}
+
+METHOD(cxtp_mn_t, activate, char*,
+	private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar, bool ack)
+{
+	transfer_t *transfer;
+	host_t *router = NULL, *src;
+	char *reason, why[128], buf[256];
+
+	if (!this->icmp)
+	{
+		return strdup("no ICMP transport to access routers, see the log");
+	}
+	if (traffic_since_ctar(this, ike_sa, 0))
+	{
+		activated(this, ike_sa, "ESP traffic since the CTAR");
+	}
+	transfer = remove_transfer(this, ike_sa, TRANSFER_ACTIVATING);
+	if (transfer)
+	{	/* from where it was confirmed last, as the operator asks */
+		DBG1(DBG_IKE, "cxtp: no activation of IKE_SA %s[%u] on %H seen yet, "
+			 "activating it anew", ike_sa->get_name(ike_sa), transfer->ike_id,
+			 transfer->nar);
+		move_back(this, ike_sa, transfer);
+		transfer_destroy(transfer);
+	}
+	if (!nar)
+	{
+		nar = router = default_router(ike_sa);
+		if (!nar)
+		{
+			return strdup("no default router other than the current access "
+						  "router, name the new one");
+		}
+	}
+	src = this->source->get(this->source, nar, why, sizeof(why));
+	if (!src)
+	{
+		reason = wait_for_source(this, ike_sa, nar, ack, why);
+		DESTROY_IF(router);
+		return reason;
+	}
+	reason = send_ctar(this, ike_sa, nar, src, ack);
+	if (reason)
+	{
+		transfer = remove_transfer(this, ike_sa, TRANSFER_PREPARED);
+		if (transfer)
+		{	/* thawed: a failed activation leaves the IKE_SA with pAR,
+			 * where it may still work */
+			ike_sa->set_state(ike_sa, IKE_ESTABLISHED);
+			resolve(this, transfer->serial, reason);
+			transfer_destroy(transfer);
+		}
+		event(this, CXTP_EVENT_FAILURE, ike_sa->get_unique_id(ike_sa), nar,
+			  ike_sa->get_my_host(ike_sa), reason);
+	}
+	src->destroy(src);
+	DESTROY_IF(router);
+	return reason;
+}
+
+METHOD(cxtp_mn_t, wait_activation, char*,
+	private_cxtp_mn_t *this, u_int ike_id)
+{
+	enumerator_t *enumerator;
+	outcome_t *outcome = NULL, *current;
+	timeval_t deadline;
+	char *reason;
+
+	/* the timeout job ends it in time, unless the scheduler is gone */
+	time_monotonic(&deadline);
+	timeval_add_ms(&deadline, (uint64_t)this->settings->get_handover_timeout(
+									this->settings) + CXTP_MN_WAIT_SLACK);
+	this->mutex->lock(this->mutex);
+	enumerator = this->outcomes->create_enumerator(this->outcomes);
+	while (enumerator->enumerate(enumerator, &current))
+	{
+		if (current->ike_id == ike_id)
+		{
+			outcome = current;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (!outcome)
+	{
+		this->mutex->unlock(this->mutex);
+		return NULL;
+	}
+	this->waiters++;
+	while (!outcome->done && !this->destroying &&
+		   !this->condvar->timed_wait_abs(this->condvar, this->mutex,
+										  deadline))
+	{
+		/* woken for another outcome */
+	}
+	this->waiters--;
+	this->outcomes->remove(this->outcomes, outcome, NULL);
+	this->condvar->broadcast(this->condvar);
+	this->mutex->unlock(this->mutex);
+
+	if (outcome->done)
+	{
+		reason = outcome->reason;
+		outcome->reason = NULL;
+	}
+	else
+	{
+		reason = strdup("no outcome of the activation in time");
+	}
+	outcome_destroy(outcome);
+	return reason;
 }
 
 /**
@@ -1065,6 +1306,7 @@ METHOD(listener_t, ike_message, bool,
 static void ended(private_cxtp_mn_t *this, ike_sa_t *ike_sa, char *how)
 {
 	transfer_t *transfer = NULL;
+	char buf[64];
 
 	this->mutex->lock(this->mutex);
 	transfer = find_transfer(this, ike_sa);
@@ -1081,6 +1323,8 @@ static void ended(private_cxtp_mn_t *this, ike_sa_t *ike_sa, char *how)
 		}
 		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] %s, its handover ends",
 			 ike_sa->get_name(ike_sa), transfer->ike_id, how);
+		snprintf(buf, sizeof(buf), "IKE_SA %s", how);
+		resolve(this, transfer->serial, buf);
 		transfer_destroy(transfer);
 	}
 }
@@ -1360,6 +1604,17 @@ METHOD(cxtp_mn_t, set_event_cb, void,
 METHOD(cxtp_mn_t, destroy, void,
 	private_cxtp_mn_t *this)
 {
+	/* commands may still wait for an activation */
+	this->mutex->lock(this->mutex);
+	this->destroying = TRUE;
+	this->condvar->broadcast(this->condvar);
+	while (this->waiters)
+	{
+		this->condvar->wait(this->condvar, this->mutex);
+	}
+	this->mutex->unlock(this->mutex);
+	this->outcomes->destroy_function(this->outcomes, (void*)outcome_destroy);
+	this->condvar->destroy(this->condvar);
 	/* the ICMP transport is gone already, and with it its callbacks */
 	this->transfers_list->destroy_function(this->transfers_list,
 										   (void*)transfer_destroy);
@@ -1390,6 +1645,7 @@ cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture,
 				.ike_reestablish_pre = _ike_reestablish_pre,
 			},
 			.activate = _activate,
+			.wait_activation = _wait_activation,
 			.prepare = _prepare,
 			.get_state = _get_state,
 			.process_ctaa = _process_ctaa,
@@ -1402,6 +1658,8 @@ cxtp_mn_t *cxtp_mn_create(cxtp_capture_t *capture,
 		.icmp = icmp,
 		.source = source,
 		.transfers_list = linked_list_create(),
+		.outcomes = linked_list_create(),
+		.condvar = condvar_create(CONDVAR_TYPE_DEFAULT),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
 	if (icmp)

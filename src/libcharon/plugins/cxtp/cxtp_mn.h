@@ -87,17 +87,33 @@ struct cxtp_mn_t {
 	/**
 	 * Activate the context of an IKE_SA on a new access router.
 	 *
+	 * Right after a move the new link may have no usable address yet (only
+	 * a link-local one, or a tentative one, or charon has not seen the new
+	 * one yet): the IKE_SA then waits for one as a prepared IKE_SA does,
+	 * frozen for at most handover_timeout, and the CTAR goes out once there
+	 * is one; wait_activation() tells how that ended.
+	 *
 	 * @param ike_sa		IKE_SA with the previous access router, checked out
 	 * @param nar			address of the new access router, NULL for the
 	 *						default router of the link we moved to
 	 * @param ack			whether to ask for a CTAA (the CTAR is
 	 *						retransmitted until the activation shows either
 	 *						way)
-	 * @return				NULL if the CTAR was sent, otherwise why not
-	 *						(allocated)
+	 * @return				NULL if the CTAR was sent or waits for a usable
+	 *						address, otherwise why not (allocated)
 	 */
 	char* (*activate)(cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 					  bool ack);
+
+	/**
+	 * Wait until an activation of an IKE_SA that waits for a usable address
+	 * sent its CTAR or gave up.
+	 *
+	 * @param ike_id		unique ID of the IKE_SA, not checked out
+	 * @return				NULL if the CTAR was sent or nothing waits,
+	 *						otherwise why not (allocated)
+	 */
+	char* (*wait_activation)(cxtp_mn_t *this, u_int ike_id);
 
 	/**
 	 * Prepare an IKE_SA for a handover: freeze it and send the CTAR

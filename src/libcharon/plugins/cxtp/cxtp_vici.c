@@ -598,6 +598,10 @@ static vici_message_t *mn_command(private_cxtp_vici_t *this,
 	}
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	DESTROY_IF(ar);
+	if (!prepare && !reason)
+	{	/* right after a move it may wait for a usable address */
+		reason = this->mn->wait_activation(this->mn, ike_id);
+	}
 	if (reason)
 	{
 		DBG1(DBG_CFG, "cxtp: not sending a CTAR for IKE_SA [%u]: %s", ike_id,

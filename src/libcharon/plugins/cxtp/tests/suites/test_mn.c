@@ -693,16 +693,27 @@ START_TEST(test_move_send_fails)
 }
 END_TEST
 
+/**
+ * The operator's command to activate on nAR after a move to a link where
+ * charon knows an address, accepted
+ */
+static void activate_after_move(char *address)
+{
+	char *reason;
+
+	cxtp_test_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(address, TRUE);
+	reason = activate(NAR, FALSE);
+	ck_assert_msg(!reason, "activate failed: %s", reason);
+}
+
 START_TEST(test_activate_unprepared)
 {
 	cxtp_test_sent_t *sent;
 	char *reason;
 
 	/* the operator's command after a move, without a preparation */
-	cxtp_test_net_set_address(MN_OLD, FALSE);
-	cxtp_test_net_set_address(MN_NEW, TRUE);
-	reason = activate(NAR, FALSE);
-	ck_assert_msg(!reason, "activate failed: %s", reason);
+	activate_after_move(MN_NEW);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
 	sent = assert_moved_ctar(0, NAR, FALSE);
 	assert_activating(NAR);
@@ -746,20 +757,107 @@ START_TEST(test_prepare_after_traffic)
 }
 END_TEST
 
+/**
+ * Assert an activation waits for a usable address: no CTAR, frozen with pAR
+ */
+static void assert_waiting()
+{
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_PASSIVE);
+	ck_assert_str_eq(state(), "prepared");
+	assert_hosts(MN_OLD, PAR);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
+}
+
+START_TEST(test_activate_link_local)
+{
+	cxtp_test_sent_t *sent;
+	char *reason;
+
+	/* the operator's command right after a move: charon knows only the
+	 * new link's link-local address yet */
+	activate_after_move(MN_LINK_LOCAL);
+	assert_waiting();
+	/* nor with another change */
+	roam();
+	assert_waiting();
+
+	/* the new global address shows */
+	cxtp_test_net_set_address(MN_NEW, TRUE);
+	roam();
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
+	sent = assert_moved_ctar(0, NAR, FALSE);
+	/* the operator's command reports the CTAR sent */
+	reason = mn->wait_activation(mn, mn_id);
+	ck_assert_msg(!reason, "activation failed: %s", reason);
+	assert_activating(NAR);
+	/* counted once, when it started waiting */
+	assert_attempts(1);
+	/* no more checks once sent */
+	cxtp_charon_run_scheduled(CXTP_MN_POLL_INTERVAL);
+	ck_assert_int_eq(cxtp_charon_scheduled(CXTP_MN_POLL_INTERVAL), 0);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
+	ike_message_from(NAR);
+	assert_activated(NAR, sent);
+	/* its timeout touches no other transfer */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 0);
+}
+END_TEST
+
 START_TEST(test_activate_tentative)
+{
+	cxtp_test_sent_t *sent;
+	char *reason;
+
+	cxtp_test_net_set_tentative(MN_NEW, TRUE);
+	activate_after_move(MN_NEW);
+	assert_waiting();
+	cxtp_charon_run_scheduled(CXTP_MN_POLL_INTERVAL);
+	assert_waiting();
+
+	/* DAD is done, without a roam event: the next check sees it */
+	cxtp_test_net_set_tentative(MN_NEW, FALSE);
+	cxtp_charon_run_scheduled(CXTP_MN_POLL_INTERVAL);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 1);
+	sent = assert_moved_ctar(0, NAR, FALSE);
+	reason = mn->wait_activation(mn, mn_id);
+	ck_assert_msg(!reason, "activation failed: %s", reason);
+	assert_activating(NAR);
+	ike_message_from(NAR);
+	assert_activated(NAR, sent);
+}
+END_TEST
+
+START_TEST(test_activate_no_address_timeout)
 {
 	char *reason;
 
-	cxtp_test_net_set_address(MN_OLD, FALSE);
-	cxtp_test_net_set_address(MN_NEW, TRUE);
-	cxtp_test_net_set_tentative(MN_NEW, TRUE);
-	reason = activate(NAR, FALSE);
+	activate_after_move(MN_LINK_LOCAL);
+	assert_waiting();
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	/* the command fails as it would have at once, left with pAR */
+	reason = mn->wait_activation(mn, mn_id);
 	ck_assert(reason);
-	ck_assert(strstr(reason, "tentative"));
+	ck_assert_str_eq(reason, "no usable address towards " NAR " yet: only "
+					 "the link-local address " MN_LINK_LOCAL);
 	free(reason);
+	assert_back(NAR);
+	ck_assert_str_eq(cxtp_test_events_get("mn", "failure", 0)->error,
+					 "no usable address towards " NAR " yet: only the "
+					 "link-local address " MN_LINK_LOCAL);
 	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
-	ck_assert(!state());
 	assert_hosts(MN_OLD, PAR);
+	/* no more checks */
+	ck_assert_int_eq(cxtp_charon_scheduled(CXTP_MN_POLL_INTERVAL), 1);
+	cxtp_charon_run_scheduled(CXTP_MN_POLL_INTERVAL);
+	ck_assert_int_eq(cxtp_charon_scheduled(CXTP_MN_POLL_INTERVAL), 0);
+	/* an address later sends nothing */
+	cxtp_test_net_set_address(MN_NEW, TRUE);
+	roam();
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	/* and nothing is left to wait for */
+	ck_assert(!mn->wait_activation(mn, mn_id));
 }
 END_TEST
 
@@ -953,7 +1051,9 @@ Suite *mn_suite_create()
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_activate_unprepared);
 	tcase_add_test(tc, test_prepare_after_traffic);
+	tcase_add_test(tc, test_activate_link_local);
 	tcase_add_test(tc, test_activate_tentative);
+	tcase_add_test(tc, test_activate_no_address_timeout);
 	tcase_add_test(tc, test_activate_without_router);
 	tcase_add_test(tc, test_activate_send_fails);
 	suite_add_tcase(s, tc);
