@@ -645,6 +645,64 @@ static void forward(int fd, chunk_t datagram)
 }
 
 /**
+ * prf+ with HMAC-SHA2-256 over a configured secret, as the transport
+ * derives its keys
+ */
+static chunk_t prf_plus(char *secret, chunk_t salt, size_t len)
+{
+	kdf_t *kdf;
+	chunk_t key;
+
+	kdf = lib->crypto->create_kdf(lib->crypto, KDF_PRF_PLUS,
+								  PRF_HMAC_SHA2_256);
+	ck_assert(kdf);
+	ck_assert(kdf->set_param(kdf, KDF_PARAM_KEY, chunk_from_str(secret)));
+	ck_assert(kdf->set_param(kdf, KDF_PARAM_SALT, salt));
+	ck_assert(kdf->allocate_bytes(kdf, len, &key));
+	kdf->destroy(kdf);
+	return key;
+}
+
+/**
+ * The key and salt of one direction, as the header describes them
+ */
+static chunk_t data_key(char *secret, char *sender, char *receiver,
+						uint64_t sender_epoch, uint64_t receiver_epoch)
+{
+	host_t *snd, *rcv;
+	u_char epochs[16];
+	chunk_t key;
+
+	snd = host_create_from_string(sender, 0);
+	rcv = host_create_from_string(receiver, 0);
+	htoun64(epochs, sender_epoch);
+	htoun64(epochs + 8, receiver_epoch);
+	key = prf_plus(secret, chunk_cata("cccc", chunk_from_str("cxtp transport"),
+							chunk_from_thing(epochs), snd->get_address(snd),
+							rcv->get_address(rcv)), 36);
+	snd->destroy(snd);
+	rcv->destroy(rcv);
+	return key;
+}
+
+/**
+ * The key of the handshakes one router sends another
+ */
+static chunk_t handshake_key(char *secret, char *sender, char *receiver)
+{
+	host_t *snd, *rcv;
+	chunk_t key;
+
+	snd = host_create_from_string(sender, 0);
+	rcv = host_create_from_string(receiver, 0);
+	key = prf_plus(secret, chunk_cata("ccc", chunk_from_str("cxtp handshake"),
+							snd->get_address(snd), rcv->get_address(rcv)), 32);
+	snd->destroy(snd);
+	rcv->destroy(rcv);
+	return key;
+}
+
+/**
  * Seal a message the way the header describes it, independently of the
  * implementation
  */
@@ -652,28 +710,16 @@ static chunk_t seal(char *secret, char *sender, char *receiver, uint8_t version,
 					uint64_t sender_epoch, uint64_t receiver_epoch,
 					uint64_t seq, chunk_t plain)
 {
-	host_t *snd, *rcv;
-	kdf_t *kdf;
 	aead_t *aead;
-	chunk_t salt, key, header, ct, datagram;
+	chunk_t key, header, ct, datagram;
 	u_char hdr[28] = { version, 1 };
 
-	snd = host_create_from_string(sender, 0);
-	rcv = host_create_from_string(receiver, 0);
-	kdf = lib->crypto->create_kdf(lib->crypto, KDF_PRF_PLUS,
-								  PRF_HMAC_SHA2_256);
-	ck_assert(kdf);
 	aead = lib->crypto->create_aead(lib->crypto, ENCR_AES_GCM_ICV16, 32, 4);
 	ck_assert(aead);
 	htoun64(hdr + 4, sender_epoch);
 	htoun64(hdr + 12, receiver_epoch);
 	htoun64(hdr + 20, seq);
-	salt = chunk_cata("cccc", chunk_from_str("cxtp transport"),
-					  chunk_create(hdr + 4, 16),
-					  snd->get_address(snd), rcv->get_address(rcv));
-	ck_assert(kdf->set_param(kdf, KDF_PARAM_KEY, chunk_from_str(secret)));
-	ck_assert(kdf->set_param(kdf, KDF_PARAM_SALT, salt));
-	ck_assert(kdf->allocate_bytes(kdf, 36, &key));
+	key = data_key(secret, sender, receiver, sender_epoch, receiver_epoch);
 	ck_assert(aead->set_key(aead, key));
 	header = chunk_from_thing(hdr);
 	/* the IV is the sequence number */
@@ -682,9 +728,6 @@ static chunk_t seal(char *secret, char *sender, char *receiver, uint8_t version,
 	datagram = chunk_cat("cm", header, ct);
 	chunk_clear(&key);
 	aead->destroy(aead);
-	kdf->destroy(kdf);
-	snd->destroy(snd);
-	rcv->destroy(rcv);
 	return datagram;
 }
 
@@ -807,30 +850,17 @@ END_TEST
 static void handshake_icv(char *secret, char *sender, char *receiver,
 						  chunk_t datagram)
 {
-	host_t *snd, *rcv;
-	kdf_t *kdf;
 	signer_t *signer;
-	chunk_t salt, key;
+	chunk_t key;
 
-	snd = host_create_from_string(sender, 0);
-	rcv = host_create_from_string(receiver, 0);
-	kdf = lib->crypto->create_kdf(lib->crypto, KDF_PRF_PLUS,
-								  PRF_HMAC_SHA2_256);
 	signer = lib->crypto->create_signer(lib->crypto, AUTH_HMAC_SHA2_256_128);
-	ck_assert(kdf && signer);
-	salt = chunk_cata("ccc", chunk_from_str("cxtp handshake"),
-					  snd->get_address(snd), rcv->get_address(rcv));
-	ck_assert(kdf->set_param(kdf, KDF_PARAM_KEY, chunk_from_str(secret)));
-	ck_assert(kdf->set_param(kdf, KDF_PARAM_SALT, salt));
-	ck_assert(kdf->allocate_bytes(kdf, 32, &key));
+	ck_assert(signer);
+	key = handshake_key(secret, sender, receiver);
 	ck_assert(signer->set_key(signer, key));
 	ck_assert(signer->get_signature(signer, chunk_create(datagram.ptr, 28),
 									datagram.ptr + 28));
 	chunk_clear(&key);
 	signer->destroy(signer);
-	kdf->destroy(kdf);
-	snd->destroy(snd);
-	rcv->destroy(rcv);
 }
 
 START_TEST(test_format_handshake_kat)
@@ -915,6 +945,98 @@ START_TEST(test_format_epochs)
 	chunk_free(&d1);
 	chunk_free(&d2);
 	chunk_free(&d3);
+}
+END_TEST
+
+/**
+ * Everything the transport logged, at any level, while a test captured it
+ */
+static char *logged;
+static mutex_t *log_mutex;
+
+static void capture_log(debug_t group, level_t level, char *fmt, ...)
+{
+	char line[4096], *all;
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(line, sizeof(line), fmt, args);
+	va_end(args);
+	log_mutex->lock(log_mutex);
+	if (asprintf(&all, "%s%s\n", logged ?: "", line) > 0)
+	{
+		free(logged);
+		logged = all;
+	}
+	log_mutex->unlock(log_mutex);
+}
+
+/**
+ * Whether any four octets in a row of a key are in the log, in hex as %B,
+ * %#B or %b print them, upper or lower case
+ */
+static bool key_logged(chunk_t key)
+{
+	char spaced[16], plain[12];
+	u_char *p;
+	size_t i;
+
+	for (i = 0; i + 4 <= key.len; i++)
+	{
+		p = key.ptr + i;
+		snprintf(spaced, sizeof(spaced), "%02x %02x %02x %02x",
+				 p[0], p[1], p[2], p[3]);
+		snprintf(plain, sizeof(plain), "%02x%02x%02x%02x",
+				 p[0], p[1], p[2], p[3]);
+		if (strcasestr(logged, spaced) || strcasestr(logged, plain))
+		{
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+START_TEST(test_no_key_logged)
+{
+	void (*previous)(debug_t, level_t, char*, ...) = dbg;
+	chunk_t datagram, key;
+	int i;
+	struct {
+		char *sender;
+		char *receiver;
+	} directions[] = {
+		{ "127.0.0.1", "127.0.0.2" },
+		{ "127.0.0.2", "127.0.0.1" },
+	};
+
+	log_mutex = mutex_create(MUTEX_TYPE_DEFAULT);
+	logged = NULL;
+	dbg = capture_log;
+	create_proxied(SECRET, SECRET);
+	confirm();
+	datagram = capture(1);
+	send_raw(fwd, datagram, "127.0.0.2", port_b);
+	ck_assert_int_eq(wait_for(received, 1, WAIT_MS), 1);
+	chunk_free(&datagram);
+	dbg = previous;
+
+	/* it did log, at every level it logs at */
+	ck_assert(logged && strstr(logged, "epoch"));
+	ck_assert(!strstr(logged, SECRET));
+	for (i = 0; i < countof(directions); i++)
+	{
+		key = data_key(SECRET, directions[i].sender, directions[i].receiver,
+					   i ? epoch_b : epoch_a, i ? epoch_a : epoch_b);
+		ck_assert(!key_logged(key));
+		chunk_clear(&key);
+		key = handshake_key(SECRET, directions[i].sender,
+							directions[i].receiver);
+		ck_assert(!key_logged(key));
+		chunk_clear(&key);
+	}
+	free(logged);
+	logged = NULL;
+	log_mutex->destroy(log_mutex);
 }
 END_TEST
 
@@ -1801,6 +1923,7 @@ Suite *transport_suite_create()
 	tcase_add_test(tc, test_format_accept);
 	tcase_add_test(tc, test_format_nonce);
 	tcase_add_test(tc, test_format_epochs);
+	tcase_add_test(tc, test_no_key_logged);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
