@@ -23,6 +23,7 @@
 #include <cxtp_encode.h>
 #include <cxtp_icmp.h>
 #include <cxtp_message.h>
+#include <cxtp_transport.h>
 #include <mobike_spi_notify.h>
 
 static char *top;
@@ -43,6 +44,14 @@ static void seed(char *target, char *name, chunk_t data)
 		exit(1);
 	}
 	chunk_free(&data);
+}
+
+/**
+ * Input of fuzz_cxtp_transport_receive for a message the peer seals
+ */
+static chunk_t sealed_input(chunk_t encoding)
+{
+	return chunk_cat("cc", chunk_from_chars(0x00, 0,0,0,0,0,0,0,1), encoding);
 }
 
 static host_t *address(int family, int which)
@@ -195,8 +204,10 @@ static void context_seeds()
 		chunk_free(&ike);
 		chunk_free(&enc);
 		chunk_free(&pad);
-		seed("cxtp_message_parse", v6 ? "pctd-v6" : "ctd-v4",
-			 message->encode(message));
+		enc = message->encode(message);
+		seed("cxtp_transport_receive", v6 ? "sealed-pctd-v6" : "sealed-ctd-v4",
+			 sealed_input(enc));
+		seed("cxtp_message_parse", v6 ? "pctd-v6" : "ctd-v4", enc);
 		if (!v6)
 		{	/* data beyond one wire CDB, sent as continued CDBs */
 			big = chunk_alloc(3000);
@@ -326,12 +337,38 @@ static chunk_t icmp_input(int family, chunk_t body)
 	return input;
 }
 
+/**
+ * Handshakes of the peer: telling its epoch and asking for ours, and
+ * answering a challenge (the target authenticates them), and one as an
+ * attacker without the secret sends it
+ */
+static void handshake_seeds()
+{
+	chunk_t hello = chunk_from_chars(0x02, 0x02, 0x02, 0x00, 0x00,
+		0x22,0x22,0x22,0x22,0x22,0x22,0x22,0x22,
+		0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08,
+		0,0,0,0,0,0,0,0);
+	chunk_t answer = chunk_from_chars(0x02, 0x02, 0x02, 0x00, 0x00,
+		0x33,0x33,0x33,0x33,0x33,0x33,0x33,0x33,
+		0,0,0,0,0,0,0,0,
+		0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08);
+	chunk_t forged;
+
+	seed("cxtp_transport_receive", "handshake-hello", chunk_clone(hello));
+	seed("cxtp_transport_receive", "handshake-answer", chunk_clone(answer));
+	forged = chunk_alloc(1 + CXTP_TRANSPORT_HANDSHAKE_LEN);
+	memset(forged.ptr, 0x5a, forged.len);
+	forged.ptr[0] = 0x01;
+	memcpy(forged.ptr + 1, hello.ptr + 1, hello.len - 1);
+	seed("cxtp_transport_receive", "handshake-forged", forged);
+}
+
 static void message_seeds()
 {
 	char *names[] = { "ctar", "ctaa", "ctdr", "ctc", "ctreq" };
 	cxtp_message_t *message;
 	chunk_t encoding;
-	char name[32];
+	char name[32], sealed[40];
 	int i, family;
 
 	for (i = 0; i < countof(names); i++)
@@ -346,6 +383,11 @@ static void message_seeds()
 			if (i <= 1)
 			{
 				seed("cxtp_icmp_receive", name, icmp_input(family, encoding));
+			}
+			if (i >= 2)
+			{
+				snprintf(sealed, sizeof(sealed), "sealed-%s", name);
+				seed("cxtp_transport_receive", sealed, sealed_input(encoding));
 			}
 			seed("cxtp_message_parse", name, encoding);
 			message->destroy(message);
@@ -405,6 +447,7 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	context_seeds();
+	handshake_seeds();
 	message_seeds();
 	notify_seeds();
 	libcharon_deinit();
