@@ -47,3 +47,16 @@ SUN_INNER6=fd00:100::3 SUN_INNER4=10.100.0.3
 # carol's inner addresses, from the routers' pools (virtual IP 10.3.0.1),
 # which stay when it moves
 VIP_NET6=fd00:3::/64 VIP_NET4=10.3.0.0/24
+
+# the crowd, mn1 to mnN in scenarios with CROWD=N in test.conf: node I has
+# host number 100 + I on each access link (fd00:1::101 and 192.168.1.101
+# for mn1 on the par link); their inner addresses come from moon's pool
+CROWD_MAX=100
+
+# crowd_address I par|nar: node I's care-of addresses there, "IPV6 IPV4"
+crowd_address() {
+	case $2 in
+	par) echo "fd00:1::$((100 + $1)) 192.168.1.$((100 + $1))" ;;
+	nar) echo "fd00:2::$((100 + $1)) 192.168.2.$((100 + $1))" ;;
+	esac
+}

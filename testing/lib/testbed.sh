@@ -14,6 +14,14 @@
 # link (sun's acc-carol) and mallory's (acc-mallory), so mallory sends on
 # the link carol arrives on without changing what carol or sun see.
 #
+# A scenario whose test.conf sets CROWD=N gets N more mobile nodes, mn1 to
+# mnN, each configured from the template testing/nodes/crowd/etc (see
+# crowd_etc) with its own identity and care-of addresses (addresses.sh):
+# both routers' eth0 are then bridges, with a port for each node (acc-mnI)
+# and carol (acc-carol), and the crowd starts on the par link as carol
+# does. The node name "crowd" (testbed exec, .dat lines) runs a command on
+# all of them at once, see crowd_exec.
+#
 # carol starts on the par link; "move" takes it to the nar link with a new
 # care-of address (its eth1), as a Mobile IPv6 handover would. Its inner
 # address (its virtual IP) stays; alice's route to it follows.
@@ -47,8 +55,11 @@ NS_PREFIX=${CXTP_NS_PREFIX:-cxtp-}
 state=${CXTP_STATE:-$top/build/testbed}
 BASE_NODES=(carol moon sun alice)
 NODES=("${BASE_NODES[@]}")
-# the attacker, if the testbed that is up has one
+# the attacker and the crowd, if the testbed that is up has them
 [ ! -e "$state/mallory" ] || NODES+=(mallory)
+CROWD=()
+[ ! -e "$state/crowd" ] || read -r -a CROWD < "$state/crowd"
+NODES+=("${CROWD[@]}")
 
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 
@@ -133,12 +144,13 @@ build_network() {
 		in_ns "$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	done
 
-	link carol eth0 moon eth0
-	if [ -e "$state/mallory" ]; then
-		attacker_link
+	if [ ${#CROWD[@]} -gt 0 ]; then
+		crowd_links
 	else
-		link carol eth1 sun eth0
+		link carol eth0 moon eth0
+		[ -e "$state/mallory" ] || link carol eth1 sun eth0
 	fi
+	[ ! -e "$state/mallory" ] || attacker_link
 	link moon eth1 alice eth0
 	link sun eth1 alice eth1
 	link moon eth2 sun eth2
@@ -190,35 +202,67 @@ build_network() {
 		done
 	fi
 
-	in_ns carol ip link set eth1 down
-	attach carol par
+	for n in carol "${CROWD[@]}"; do
+		in_ns "$n" ip link set eth1 down
+		attach "$n" par
+	done
 }
 
-# mallory on nAR's access link: sun's eth0 becomes a bridge, carol's link
-# and mallory's its ports (no STP: a port forwards as soon as it is up).
-# The bridge is the link's switch: what carol and mallory send each other
-# stays out of sun's IP filter even where br_netfilter is loaded
-attacker_link() {
-	local port
-	in_ns sun ip link add eth0 type bridge stp_state 0 mcast_snooping 0
-	in_ns sun sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+# access_bridge ROUTER: the router's access link becomes a switch, its eth0 a
+# bridge (no STP: a port forwards as soon as it is up) whose ports are the
+# nodes' links (access_port); what the nodes send each other stays out of the
+# router's IP filter even where br_netfilter is loaded
+access_bridge() {
+	in_ns "$1" ip link add eth0 type bridge stp_state 0 mcast_snooping 0
+	in_ns "$1" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
 		net.bridge.bridge-nf-call-ip6tables=0 \
 		net.bridge.bridge-nf-call-arptables=0 2> /dev/null || true
-	link carol eth1 sun acc-carol
-	link mallory eth0 sun acc-mallory
-	for port in acc-carol acc-mallory; do
-		in_ns sun ip link set "$port" master eth0
-	done
-	in_ns sun ip link set eth0 up
+	in_ns "$1" ip link set eth0 up
+}
+
+# access_port ROUTER NODE DEV: NODE's DEV on ROUTER's access bridge, through
+# the router's port acc-NODE
+access_port() {
+	link "$2" "$3" "$1" "acc-$2"
+	in_ns "$1" ip link set "acc-$2" master eth0
+}
+
+# mallory on nAR's access link, beside carol (and the crowd, if any)
+attacker_link() {
+	[ ${#CROWD[@]} -gt 0 ] || { access_bridge sun; access_port sun carol eth1; }
+	access_port sun mallory eth0
 	addr mallory eth0 "$MALLORY_NAR6" "$MALLORY_NAR4"
 }
 
-# scenario_nodes DIR: the base nodes, and mallory if the scenario's test.conf
-# lists it in VIRTHOSTS
+# the crowd and carol on both access links, each node's eth0 on moon's
+# bridge and its eth1 on sun's
+crowd_links() {
+	local r n
+	for r in moon sun; do
+		access_bridge "$r"
+	done
+	for n in carol "${CROWD[@]}"; do
+		access_port moon "$n" eth0
+		access_port sun "$n" eth1
+	done
+}
+
+# scenario_nodes DIR: the base nodes, mallory if the scenario's test.conf
+# lists it in VIRTHOSTS, and the crowd it asks for with CROWD=N
 scenario_nodes() {
+	local n i
 	NODES=("${BASE_NODES[@]}")
+	CROWD=()
 	if [ -n "$1" ] && grep -Eq '^VIRTHOSTS=.*\bmallory\b' "$1/test.conf" 2>/dev/null; then
 		NODES+=(mallory)
+	fi
+	n=$( { [ -n "$1" ] && sed -n 's/^CROWD="\{0,1\}\([0-9]*\)"\{0,1\}$/\1/p' "$1/test.conf" 2>/dev/null; } || true)
+	if [ -n "$n" ]; then
+		[ "$n" -ge 1 ] && [ "$n" -le "$CROWD_MAX" ] || die "CROWD=$n in $1/test.conf, not 1 to $CROWD_MAX"
+		for ((i = 1; i <= n; i++)); do
+			CROWD+=("mn$i")
+		done
+		NODES+=("${CROWD[@]}")
 	fi
 }
 
@@ -228,15 +272,27 @@ scenario_nodes() {
 attach() {
 	local node=$1 where=$2 dad=${3:-} dev a6 a4 gw6 gw4
 	case $where in
-	par) dev=eth0 a6=$CAROL_PAR6 a4=$CAROL_PAR4 gw6=$MOON_ACCESS6 gw4=$MOON_ACCESS4 ;;
-	nar) dev=eth1 a6=$CAROL_NAR6 a4=$CAROL_NAR4 gw6=$SUN_ACCESS6 gw4=$SUN_ACCESS4 ;;
+	par) dev=eth0 gw6=$MOON_ACCESS6 gw4=$MOON_ACCESS4 ;;
+	nar) dev=eth1 gw6=$SUN_ACCESS6 gw4=$SUN_ACCESS4 ;;
 	*) die "unknown access link '$where' (par or nar)" ;;
 	esac
+	read -r a6 a4 <<< "$(care_of "$node" "$where")"
 	in_ns "$node" sysctl -qw "net.ipv6.conf.$dev.accept_dad=$([ "$dad" = dad ] && echo 1 || echo 0)"
 	in_ns "$node" ip link set "$dev" up
 	addr "$node" "$dev" "$a6" "$a4" "$dad"
 	route "$node" default via "$gw6" dev "$dev"
 	route "$node" default via "$gw4" dev "$dev"
+}
+
+# care_of NODE par|nar: the mobile node's care-of addresses on that access
+# link, "IPV6 IPV4"
+care_of() {
+	case $1:$2 in
+	carol:par) echo "$CAROL_PAR6 $CAROL_PAR4" ;;
+	carol:nar) echo "$CAROL_NAR6 $CAROL_NAR4" ;;
+	mn*) crowd_address "${1#mn}" "$2" ;;
+	*) die "no care-of address of '$1' on the $2 link" ;;
+	esac
 }
 
 # alice_via IPV6 IPV4: alice's route to the MN's inner addresses, through
@@ -282,7 +338,10 @@ build_mounts() {
 	for n in "${NODES[@]}"; do
 		mkdir -p "$state/$n"
 		: > "$state/ns/$n"
-		node_etc "$n" "$scenario" "$state/$n/etc"
+		case $n in
+		mn*) crowd_etc "$n" "$scenario" "$state/$n/etc" ;;
+		*) node_etc "$n" "$scenario" "$state/$n/etc" ;;
+		esac
 		node_conf "$n" "$state/$n/etc" > "$state/$n/strongswan.conf"
 		node_swanctl_dir "$state/$n/etc/swanctl"
 		unshare --mount="$state/ns/$n" --propagation private \
@@ -311,6 +370,17 @@ node_etc() {
 			cp -r "$src/." "$dir/"
 		fi
 	done
+}
+
+# crowd_etc NODE SCENARIO DIR: a crowd node's etc/, from the crowd's
+# template (node_etc's, with "crowd" as the node's name) with @NODE@
+# replaced by the node's name
+crowd_etc() {
+	local node=$1 f
+	node_etc crowd "$2" "$3"
+	while IFS= read -r -d '' f; do
+		sed -i "s/@NODE@/$node/g" "$f"
+	done < <(find "$3" -type f -print0)
 }
 
 # a node's swanctl directory gets the credential directories swanctl
@@ -365,11 +435,37 @@ node_conf() {
 # testbed's helpers and strongSwan's tools on PATH
 node_exec() {
 	local node=$1; shift
+	[ "$node" != crowd ] || { crowd_exec "$@"; return; }
 	[ -e "$state/ns/$node" ] || die "no node '$node' (is the testbed up?)"
 	nsenter --net="$state/ns/$node.net" --mount="$state/ns/$node" \
 		env CXTP_NODE="$node" CXTP_STATE="$state" CXTP_TOP="$top" \
 		CXTP_KERNEL="${CXTP_KERNEL:-libipsec}" \
 		PATH="$top/testing/bin:$top/testing/tools:$prefix/sbin:$prefix/bin:$PATH" "$@"
+}
+
+# crowd_exec COMMAND...: run a command on every crowd node at once (node_exec
+# of the node "crowd"); their outputs follow each other, mn1's first; fails
+# naming the nodes it failed on
+crowd_exec() {
+	local n out=$state/crowd-exec.$BASHPID rc=0 pids=() status
+	[ ${#CROWD[@]} -gt 0 ] || die "no crowd (CROWD=N in the scenario's test.conf)"
+	mkdir -p "$out"
+	for n in "${CROWD[@]}"; do
+		( if node_exec "$n" "$@" > "$out/$n" 2>&1; then
+			echo 0; else echo $?; fi > "$out/$n.rc" ) < /dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || true
+	for n in "${CROWD[@]}"; do
+		cat "$out/$n"
+		status=$(cat "$out/$n.rc" 2> /dev/null || echo unknown)
+		if [ "$status" != 0 ]; then
+			echo "crowd: failed on $n (exit status $status)" >&2
+			rc=1
+		fi
+	done
+	rm -rf "$out"
+	return $rc
 }
 
 testbed_up() {
@@ -391,6 +487,7 @@ testbed_up() {
 	echo "$scenario" > "$state/scenario"
 	scenario_nodes "$scenario"
 	[[ " ${NODES[*]} " != *" mallory "* ]] || mkdir "$state/mallory"
+	[ ${#CROWD[@]} -eq 0 ] || echo "${CROWD[*]}" > "$state/crowd"
 	build_namespaces
 	build_network
 	build_mounts "$scenario"

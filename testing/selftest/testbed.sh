@@ -104,4 +104,25 @@ wait "$pid" || true
 "$testbed" exec sun ip -d link show eth0 | grep -qw veth || fail "sun's eth0 is no veth without mallory"
 "$testbed" exec mallory true 2> /dev/null && fail "mallory is up without being asked for"
 "$testbed" down
-echo "testbed: up, exec, move, refusal, down and cleanup all fine, with and without mallory"
+# with a crowd (and mallory): mn1 to mn3 on moon's link with their own
+# addresses and configurations, each reaching sun alone after its move;
+# "crowd" runs a command on each and fails naming a node it failed on
+"$testbed" up "$fixtures/crowd"
+[ "$("$testbed" exec crowd sh -c 'echo $CXTP_NODE')" = "$(printf 'mn%s\n' 1 2 3)" ] ||
+	fail "crowd exec does not run on mn1 to mn3 in turn"
+"$testbed" exec mn2 ip -br addr show eth0 | grep -q 'fd00:1::102/64' || fail "mn2 has not its care-of address"
+seen_swanctl_conf mn3 | grep -q 'id = mn3@strongswan.org' || fail "mn3 has not its own identity"
+"$testbed" exec crowd ping -c 1 -W 1 "$MOON_ACCESS6" > /dev/null || fail "the crowd cannot reach moon"
+"$testbed" move mn2 nar
+"$testbed" exec mn2 ping -c 1 -W 1 "$SUN_ACCESS6" > /dev/null || fail "mn2 cannot reach sun after its move"
+"$testbed" exec carol ping -c 1 -W 1 "$MOON_ACCESS6" > /dev/null || fail "carol cannot reach moon beside the crowd"
+"$testbed" exec mallory ping -c 1 -W 1 fd00:2::102 > /dev/null || fail "mallory and mn2 are not on one link"
+if "$testbed" exec crowd ping -c 1 -W 1 "$SUN_ACCESS6" > out.txt 2> err.txt; then
+	fail "mn1 and mn3 reach sun without a move"
+fi
+[ "$(grep -c '^crowd: failed on' err.txt)" = 2 ] && grep -q 'failed on mn3 ' err.txt ||
+	fail "crowd exec does not name the nodes it failed on: $(cat err.txt)"
+rm -f out.txt err.txt
+"$testbed" down
+[ -z "$(leftovers)" ] || fail "left behind after down with a crowd: $(leftovers)"
+echo "testbed: up, exec, move, refusal, down and cleanup all fine, with and without mallory, and with a crowd"
