@@ -78,13 +78,36 @@ run_scenario() {
 			failed=1
 		fi
 	fi
+	# what the scenario leaves behind fails it as its own checks do; a
+	# scenario that failed already gets no time for its transfers to go
+	if [ $failed = 0 ]; then
+		leftovers "$logdir/posttest.log" running || failed=1
+	else
+		CXTP_LEFTOVER_WAIT=0 leftovers "$logdir/posttest.log" running || true
+	fi
 	while IFS= read -r line; do
-		run_step "$logdir/posttest.log" "${line%%::*}" "${line#*::}" < /dev/null ||
-			echo "  posttest failed: $line" >> "$logdir/posttest.log"
+		if ! run_step "$logdir/posttest.log" "${line%%::*}" "${line#*::}" < /dev/null; then
+			echo "  posttest failed: $line" | tee -a "$logdir/posttest.log"
+			failed=1
+		fi
 	done < <(dat_lines "$dir/posttest.dat")
+	leftovers "$logdir/posttest.log" stopped || failed=1
 	collect_logs "$logdir"
 	testbed_down
 	return $failed
+}
+
+# leftovers LOG running|stopped: testing/bin/leftovers on every node, its
+# findings in the log and on our output
+leftovers() {
+	local log=$1 phase=$2 n out rc=0
+	for n in "${NODES[@]}"; do
+		echo "$(date +%T.%3N) $n# leftovers $phase" >> "$log"
+		out=$(node_exec "$n" leftovers "$phase" 2>&1 < /dev/null) || rc=1
+		[ -z "$out" ] || echo "$out" >> "$log"
+		grep '^leftover:' <<< "$out" | sed 's/^/  /' || true
+	done
+	return $rc
 }
 
 collect_logs() {

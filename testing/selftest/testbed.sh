@@ -79,6 +79,20 @@ grep -q "^FAIL" out.txt || fail "failing scenario not reported: $(cat out.txt)"
 rm -f out.txt
 [ -z "$(leftovers)" ] || fail "left behind after a failing scenario: $(leftovers)"
 
+# a scenario whose checks all hold fails all the same when its posttest
+# fails, or when it leaves something behind (here, an XFRM policy)
+if "$top/testing/run-scenario" "$fixtures/posttest-failing" > out.txt 2>&1; then
+	fail "scenario with a failing posttest passed"
+fi
+grep -q "posttest failed: carol::false" out.txt || fail "failing posttest not reported: $(cat out.txt)"
+if "$top/testing/run-scenario" "$fixtures/leftover" > out.txt 2>&1; then
+	fail "scenario leaving an XFRM policy passed"
+fi
+grep -q "leftover: moon: XFRM policy src 10.1.0.0/16 dst 10.2.0.0/16" out.txt ||
+	fail "leftover XFRM policy not reported: $(cat out.txt)"
+rm -f out.txt
+[ -z "$(leftovers)" ] || fail "left behind after a scenario with leftovers: $(leftovers)"
+
 # an interrupted scenario is cleaned up too
 setsid "$top/testing/run-scenario" "$fixtures/blocking" > /dev/null 2>&1 &
 pid=$!
