@@ -24,6 +24,10 @@ MOON_ACCESS6=fd00:1::1 MOON_ACCESS4=192.168.1.1
 CAROL_PAR6=fd00:1::10 CAROL_PAR4=192.168.1.10
 SUN_ACCESS6=fd00:2::1 SUN_ACCESS4=192.168.2.1
 CAROL_NAR6=fd00:2::10 CAROL_NAR4=192.168.2.10
+# the anycast gateway address, in scenarios with ANYCAST=yes in test.conf:
+# both routers answer on it, each on its own access link, so a mobile node
+# configured with it reaches the router of the link it is on
+ANYCAST6=fd00:a::1 ANYCAST4=192.168.0.1
 # the attacker on nAR's access link, in the scenarios that have one
 MALLORY_NAR6=fd00:2::66 MALLORY_NAR4=192.168.2.66
 

@@ -34,6 +34,19 @@
 # on every node reads its own configuration at the usual paths, as on
 # upstream's KVM hosts.
 #
+# A scenario whose test.conf sets STOCK="NODE..." runs those nodes'
+# strongSwan from Debian's own packages (testing/bootstrap installs them),
+# not from the install prefix: /usr/lib/ipsec/charon and /usr/sbin/swanctl,
+# with the node's files bound over /etc/strongswan.conf, /etc/strongswan.d
+# (empty unless the scenario gives the node one) and /etc/swanctl. Such a
+# node has no cxtp plugin: it never sends a CTAR. The testbed's helpers
+# find its swanctl and charon first on its PATH (node_exec).
+#
+# A scenario whose test.conf sets ANYCAST=yes gets the anycast gateway
+# address (addresses.sh) on both routers' access links, as access routers
+# sharing one gateway address for their mobile nodes do; the MN's route to
+# it goes through the router of the link it is on (attach).
+#
 # ESP runs in userspace (kernel-libipsec, the scenarios' own load lists)
 # unless CXTP_KERNEL=netlink: then the nodes drop kernel-libipsec from their
 # load lists and kernel-netlink installs the SAs and policies into the
@@ -60,6 +73,12 @@ NODES=("${BASE_NODES[@]}")
 CROWD=()
 [ ! -e "$state/crowd" ] || read -r -a CROWD < "$state/crowd"
 NODES+=("${CROWD[@]}")
+# the nodes running Debian's strongSwan, and the anycast address, if the
+# testbed that is up has them
+STOCK=()
+[ ! -e "$state/stock" ] || read -r -a STOCK < "$state/stock"
+ANYCAST=
+[ ! -e "$state/anycast" ] || ANYCAST=yes
 
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 
@@ -168,6 +187,14 @@ build_network() {
 	# routes tunnelled traffic from it
 	addr moon lo "$MOON_INNER6" "$MOON_INNER4"
 	addr sun lo "$SUN_INNER6" "$SUN_INNER4"
+	# the anycast gateway address: on both access links, as a host address
+	# (the MN reaches it through its default router, attach)
+	if [ -n "$ANYCAST" ]; then
+		for n in moon sun; do
+			in_ns "$n" ip addr add "$ANYCAST6/128" dev eth0 nodad
+			in_ns "$n" ip addr add "$ANYCAST4/32" dev eth0
+		done
+	fi
 
 	route moon "$PROTECTED_NET6" via "$ALICE_MOON6"
 	route moon "$PROTECTED_NET4" via "$ALICE_MOON4"
@@ -264,6 +291,26 @@ scenario_nodes() {
 		done
 		NODES+=("${CROWD[@]}")
 	fi
+	STOCK=()
+	ANYCAST=
+	[ -n "$1" ] && [ -f "$1/test.conf" ] || return 0
+	read -r -a STOCK <<< "$(sed -n 's/^STOCK="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$1/test.conf")"
+	for n in "${STOCK[@]}"; do
+		[[ " ${NODES[*]} " == *" $n "* ]] || die "STOCK names '$n' in $1/test.conf, not a node of the testbed"
+	done
+	if [ ${#STOCK[@]} -gt 0 ] && ! { [ -x /usr/lib/ipsec/charon ] && [ -x /usr/sbin/swanctl ]; }; then
+		die "STOCK=${STOCK[*]} in $1/test.conf, but Debian's strongSwan is not installed (testing/bootstrap)"
+	fi
+	case $(sed -n 's/^ANYCAST="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$1/test.conf") in
+	yes) ANYCAST=yes ;;
+	''|no) ;;
+	*) die "ANYCAST in $1/test.conf is neither yes nor no" ;;
+	esac
+}
+
+# stock NODE: the node runs Debian's strongSwan (STOCK)
+stock() {
+	[[ " ${STOCK[*]} " == *" $1 "* ]]
 }
 
 # attach NODE par|nar [dad]: the MN's care-of address on the given access
@@ -282,6 +329,10 @@ attach() {
 	addr "$node" "$dev" "$a6" "$a4" "$dad"
 	route "$node" default via "$gw6" dev "$dev"
 	route "$node" default via "$gw4" dev "$dev"
+	if [ -n "$ANYCAST" ]; then
+		route "$node" "$ANYCAST6/128" via "$gw6" dev "$dev"
+		route "$node" "$ANYCAST4/32" via "$gw4" dev "$dev"
+	fi
 }
 
 # care_of NODE par|nar: the mobile node's care-of addresses on that access
@@ -344,18 +395,28 @@ build_mounts() {
 		esac
 		node_conf "$n" "$state/$n/etc" > "$state/$n/strongswan.conf"
 		node_swanctl_dir "$state/$n/etc/swanctl"
-		unshare --mount="$state/ns/$n" --propagation private \
-			bash -c "$(declare -f node_mounts); node_mounts '$prefix' '$state/$n'"
+		if stock "$n"; then
+			mkdir -p "$state/$n/etc/strongswan.d"
+			unshare --mount="$state/ns/$n" --propagation private \
+				bash -c "$(declare -f node_mounts); node_mounts /usr '$state/$n' /etc"
+		else
+			unshare --mount="$state/ns/$n" --propagation private \
+				bash -c "$(declare -f node_mounts); node_mounts '$prefix' '$state/$n'"
+		fi
 	done
 }
 
-# inside a node's new mount namespace
+# inside a node's new mount namespace: node_mounts PREFIX DIR [ETC], ETC
+# being the prefix's configuration directory (PREFIX/etc unless given; a
+# stock node's, /etc, also has strongswan.d, which Debian's strongswan.conf
+# includes: the node's, empty unless the scenario has one, replaces it)
 node_mounts() {
-	local prefix=$1 dir=$2
+	local prefix=$1 dir=$2 etc=${3:-$1/etc}
 	set -e
 	mount -t tmpfs -o mode=0755 tmpfs /run
-	mount --bind "$dir/strongswan.conf" "$prefix/etc/strongswan.conf"
-	mount --bind "$dir/etc/swanctl" "$prefix/etc/swanctl"
+	mount --bind "$dir/strongswan.conf" "$etc/strongswan.conf"
+	mount --bind "$dir/etc/swanctl" "$etc/swanctl"
+	[ "$etc" != /etc ] || mount --bind "$dir/etc/strongswan.d" "$etc/strongswan.d"
 }
 
 # node_etc NODE SCENARIO DIR: the node's etc/ as the scenario sets it up,
@@ -437,10 +498,12 @@ node_exec() {
 	local node=$1; shift
 	[ "$node" != crowd ] || { crowd_exec "$@"; return; }
 	[ -e "$state/ns/$node" ] || die "no node '$node' (is the testbed up?)"
+	local bin=$prefix/sbin:$prefix/bin
+	! stock "$node" || bin=/usr/sbin:/usr/bin
 	nsenter --net="$state/ns/$node.net" --mount="$state/ns/$node" \
 		env CXTP_NODE="$node" CXTP_STATE="$state" CXTP_TOP="$top" \
 		CXTP_KERNEL="${CXTP_KERNEL:-libipsec}" \
-		PATH="$top/testing/bin:$top/testing/tools:$prefix/sbin:$prefix/bin:$PATH" "$@"
+		PATH="$top/testing/bin:$top/testing/tools:$bin:$PATH" "$@"
 }
 
 # crowd_exec COMMAND...: run a command on every crowd node at once (node_exec
@@ -488,6 +551,8 @@ testbed_up() {
 	scenario_nodes "$scenario"
 	[[ " ${NODES[*]} " != *" mallory "* ]] || mkdir "$state/mallory"
 	[ ${#CROWD[@]} -eq 0 ] || echo "${CROWD[*]}" > "$state/crowd"
+	[ ${#STOCK[@]} -eq 0 ] || echo "${STOCK[*]}" > "$state/stock"
+	[ -z "$ANYCAST" ] || : > "$state/anycast"
 	build_namespaces
 	build_network
 	build_mounts "$scenario"

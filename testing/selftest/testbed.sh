@@ -117,7 +117,41 @@ wait "$pid" || true
 "$testbed" up
 "$testbed" exec sun ip -d link show eth0 | grep -qw veth || fail "sun's eth0 is no veth without mallory"
 "$testbed" exec mallory true 2> /dev/null && fail "mallory is up without being asked for"
+"$testbed" exec moon ip -br addr show eth0 | grep -q "$ANYCAST6" && fail "moon has the anycast address without being asked for"
+[ "$("$testbed" exec carol sh -c 'command -v swanctl')" = "$prefix/sbin/swanctl" ] ||
+	fail "carol does not run the install prefix's swanctl"
 "$testbed" down
+# a stock node: Debian's charon and swanctl, reading the node's files at
+# /etc (the host's stay as they are); the anycast address on both routers,
+# reached through the router of carol's link
+"$testbed" up "$fixtures/stock"
+[ "$("$testbed" exec carol sh -c 'command -v swanctl')" = /usr/sbin/swanctl ] ||
+	fail "stock carol does not run Debian's swanctl"
+[ "$("$testbed" exec moon sh -c 'command -v swanctl')" = "$prefix/sbin/swanctl" ] ||
+	fail "moon does not run the install prefix's swanctl beside a stock carol"
+"$testbed" exec carol cat /etc/swanctl/swanctl.conf | cmp -s - "$top/testing/nodes/carol/etc/swanctl/swanctl.conf" ||
+	fail "stock carol does not read its swanctl.conf at /etc/swanctl"
+"$testbed" exec carol grep -q "^include $state/carol/etc/strongswan.conf" /etc/strongswan.conf ||
+	fail "stock carol does not read its strongswan.conf at /etc"
+[ -z "$("$testbed" exec carol ls -A /etc/strongswan.d)" ] || fail "stock carol sees Debian's strongswan.d"
+grep -q "$state" /etc/strongswan.conf && fail "the host's /etc/strongswan.conf is the node's"
+"$testbed" exec carol systemctl start strongswan
+[ "$("$testbed" exec carol sh -c 'readlink /proc/$(cat $CXTP_STATE/carol/charon.pid)/exe')" = /usr/lib/ipsec/charon ] ||
+	fail "stock carol's systemctl did not start Debian's charon"
+"$testbed" exec carol swanctl --stats | grep -q 'loaded plugins: charon .*kernel-libipsec kernel-netlink' ||
+	fail "stock carol's charon did not load its plugins"
+"$testbed" exec carol systemctl stop strongswan
+for n in moon sun; do
+	"$testbed" exec "$n" ip -br addr show eth0 | grep -q "$ANYCAST6/128" || fail "$n has not the anycast address"
+done
+"$testbed" exec carol ip -6 route get "$ANYCAST6" | grep -q "via $MOON_ACCESS6 " || fail "carol's route to the anycast address is not through moon"
+"$testbed" exec carol ping -c 1 -W 1 "$ANYCAST6" > /dev/null || fail "carol cannot reach the anycast address"
+"$testbed" move carol nar
+"$testbed" exec carol ip -6 route get "$ANYCAST6" | grep -q "via $SUN_ACCESS6 " || fail "carol's route to the anycast address does not follow the move"
+"$testbed" exec carol ip route get "$ANYCAST4" | grep -q "via $SUN_ACCESS4 " || fail "carol's IPv4 route to the anycast address does not follow the move"
+"$testbed" exec carol ping -c 1 -W 1 "$ANYCAST4" > /dev/null || fail "carol cannot reach the IPv4 anycast address after the move"
+"$testbed" down
+[ -z "$(leftovers)" ] || fail "left behind after down with a stock node: $(leftovers)"
 # with a crowd (and mallory): mn1 to mn3 on moon's link with their own
 # addresses and configurations, each reaching sun alone after its move;
 # "crowd" runs a command on each and fails naming a node it failed on
@@ -139,4 +173,4 @@ fi
 rm -f out.txt err.txt
 "$testbed" down
 [ -z "$(leftovers)" ] || fail "left behind after down with a crowd: $(leftovers)"
-echo "testbed: up, exec, move, refusal, down and cleanup all fine, with and without mallory, and with a crowd"
+echo "testbed: up, exec, move, refusal, down and cleanup all fine, with and without mallory, with a stock node and the anycast address, and with a crowd"
