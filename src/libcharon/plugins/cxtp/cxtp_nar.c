@@ -612,11 +612,12 @@ static void age_context(cxtp_context_t *context, time_t imported)
  * node's new address
  *
  * @param counter	transfer counter the node uses for its next token
+ * @param by_peer	TRUE if the node's own IKE request activates it
  * @return			TRUE if activated, FALSE if the IKE_SA stays passive
  */
 static bool activate_ike_sa(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 							ref_t *ref, cxtp_context_t *context, host_t *local,
-							host_t *remote, uint32_t counter)
+							host_t *remote, uint32_t counter, bool by_peer)
 {
 	enumerator_t *enumerator;
 	entry_t *entry;
@@ -634,7 +635,8 @@ static bool activate_ike_sa(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 	enumerator->destroy(enumerator);
 	age_context(context, imported);
 
-	if (!cxtp_activate(ike_sa, context, local, remote, this->settings))
+	if (!cxtp_activate(ike_sa, context, local, remote, this->settings,
+					   by_peer))
 	{
 		return FALSE;
 	}
@@ -701,7 +703,7 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	{
 		charon->bus->set_sa(charon->bus, ike_sa);
 		ok = activate_ike_sa(this, ike_sa, ref, context, dst, src,
-							 counter + 1);
+							 counter + 1, FALSE);
 		if (ok)
 		{
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
@@ -1583,7 +1585,9 @@ CALLBACK(drop_failed, job_requeue_t,
  * IKE_SA moves to the addresses of the request, and charon processes the
  * request once we return, as it does for any active IKE_SA: a MOBIKE update
  * then moves the SAs, the node gets its standard answer. Any request does,
- * not only a MOBIKE update: the node evidently uses this router now.
+ * not only a MOBIKE update: the node evidently uses this router now, and a
+ * stock strongSwan client probes the path with an empty INFORMATIONAL before
+ * it sends its update, only once that probe is answered.
  */
 static void activate_by_message(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 								message_t *message)
@@ -1629,7 +1633,7 @@ static void activate_by_message(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 	counter = context->ike.transfers;
 	ok = activate_ike_sa(this, ike_sa, &ref, context,
 						 message->get_destination(message),
-						 message->get_source(message), counter);
+						 message->get_source(message), counter, TRUE);
 	context->destroy(context);
 	if (!ok)
 	{	/* still passive: charon drops the request and checks it in */

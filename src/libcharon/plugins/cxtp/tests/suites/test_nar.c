@@ -1574,16 +1574,20 @@ START_TEST(test_mobike_update)
 }
 END_TEST
 
-START_TEST(test_mobike_dpd)
+START_TEST(test_mobike_probe)
 {
 	uint32_t mid = mn_mid();
 	u_int id;
 
-	/* the node uses this router: an empty INFORMATIONAL activates too */
+	/* a stock strongSwan client probes the new path with an empty
+	 * INFORMATIONAL, and sends its update only once that is answered */
 	id = import();
 	receive_ike(mn_informational(mid, TRUE, FALSE));
 	assert_activated(id);
 	assert_answer(mid);
+	receive_ike(mn_informational(mid + 1, TRUE, TRUE));
+	assert_answer(mid + 1);
+	assert_activated(id);
 }
 END_TEST
 
@@ -1732,7 +1736,7 @@ Suite *nar_suite_create()
 	tc = tcase_create("mobike");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_mobike_update);
-	tcase_add_test(tc, test_mobike_dpd);
+	tcase_add_test(tc, test_mobike_probe);
 	tcase_add_test(tc, test_mobike_tampered);
 	tcase_add_test(tc, test_mobike_replayed);
 	tcase_add_test(tc, test_mobike_response);
