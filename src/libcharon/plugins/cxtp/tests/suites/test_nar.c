@@ -1591,6 +1591,29 @@ START_TEST(test_mobike_probe)
 }
 END_TEST
 
+START_TEST(test_mobike_activate_fails)
+{
+	cxtp_test_event_t *event;
+	u_int id;
+
+	id = import();
+	cxtp_test_kernel_refuse(TRUE);
+	receive_ike(mn_informational(mn_mid(), TRUE, TRUE));
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	event = cxtp_test_events_get("nar", "failure", 0);
+	ck_assert_int_eq(event->ike_id, id);
+	ck_assert_str_eq(event->peer, "par");
+	/* pAR keeps the mobile node, the node gets no answer from here */
+	assert_ctdr(1, FALSE, CXTP_STATUS_FAILED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	ck_assert(!ike_sent());
+	/* the IKE_SA goes once charon checked it in, nothing half-installed */
+	ck_assert(cxtp_charon_run_jobs() >= 1);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
+}
+END_TEST
+
 START_TEST(test_mobike_tampered)
 {
 	uint32_t mid = mn_mid();
@@ -1737,6 +1760,7 @@ Suite *nar_suite_create()
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_mobike_update);
 	tcase_add_test(tc, test_mobike_probe);
+	tcase_add_test(tc, test_mobike_activate_fails);
 	tcase_add_test(tc, test_mobike_tampered);
 	tcase_add_test(tc, test_mobike_replayed);
 	tcase_add_test(tc, test_mobike_response);
