@@ -17,6 +17,7 @@
 #include "../../cxtp_encode.h"
 
 #include <exchange_test_helper.h>
+#include <encoding/payloads/delete_payload.h>
 #include <processing/jobs/process_message_job.h>
 
 /**
@@ -1468,9 +1469,11 @@ static uint32_t mn_mid()
  * @param mid		message ID
  * @param request	FALSE for a response
  * @param update	TRUE to ask for a MOBIKE update (UPDATE_SA_ADDRESSES)
+ * @param payload	another payload to carry, adopted, NULL for none
  * @return			the packet as nAR receives it
  */
-static packet_t *mn_informational(uint32_t mid, bool request, bool update)
+static packet_t *mn_informational_with(uint32_t mid, bool request,
+									   bool update, payload_t *payload)
 {
 	message_t *message;
 	packet_t *packet;
@@ -1484,12 +1487,24 @@ static packet_t *mn_informational(uint32_t mid, bool request, bool update)
 	{
 		message->add_notify(message, FALSE, UPDATE_SA_ADDRESSES, chunk_empty);
 	}
+	if (payload)
+	{
+		message->add_payload(message, payload);
+	}
 	message->set_source(message, cxtp_test_host(MN_NEW));
 	message->set_destination(message, cxtp_test_host(NAR));
 	ck_assert(message->generate(message, env->mn->get_keymat(env->mn),
 								&packet) == SUCCESS);
 	message->destroy(message);
 	return packet;
+}
+
+/**
+ * The mobile node's INFORMATIONAL, see mn_informational_with()
+ */
+static packet_t *mn_informational(uint32_t mid, bool request, bool update)
+{
+	return mn_informational_with(mid, request, update, NULL);
 }
 
 /**
@@ -1588,6 +1603,25 @@ START_TEST(test_mobike_probe)
 	receive_ike(mn_informational(mid + 1, TRUE, TRUE));
 	assert_answer(mid + 1);
 	assert_activated(id);
+}
+END_TEST
+
+START_TEST(test_mobike_delete)
+{
+	uint32_t mid = mn_mid();
+	u_int id;
+
+	/* the node deletes the IKE_SA from its new link: pAR drops its copy as
+	 * activated here, where charon deletes it as the node asks, rather than
+	 * thaw one the node considers gone */
+	id = import();
+	receive_ike(mn_informational_with(mid, TRUE, FALSE, (payload_t*)
+						delete_payload_create(PLV2_DELETE, PROTO_IKE)));
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
+	assert_ctdr(1, TRUE, CXTP_STATUS_ACTIVATED);
+	assert_answer(mid);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
 }
 END_TEST
 
@@ -1760,6 +1794,7 @@ Suite *nar_suite_create()
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_mobike_update);
 	tcase_add_test(tc, test_mobike_probe);
+	tcase_add_test(tc, test_mobike_delete);
 	tcase_add_test(tc, test_mobike_activate_fails);
 	tcase_add_test(tc, test_mobike_tampered);
 	tcase_add_test(tc, test_mobike_replayed);
