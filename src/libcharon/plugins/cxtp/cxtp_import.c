@@ -427,7 +427,7 @@ static void keep_lifetimes(ike_sa_t *ike_sa, cxtp_ike_context_t *ike,
  * Described in header
  */
 bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
-				   host_t *remote, cxtp_settings_t *settings)
+				   host_t *remote, cxtp_settings_t *settings, bool by_peer)
 {
 	cxtp_ike_context_t *ike = &context->ike;
 	enumerator_t *enumerator;
@@ -463,7 +463,7 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	/* its virtual IPs are served here now (imported as transferred leases) */
 	charon->bus->assign_vips(charon->bus, ike_sa, TRUE);
 	/* cxtp-spi-hook: the MOBIKE update, UPDATE_SPI for replaced SPIs */
-	cxtp_spi_hook_activated(ike_sa);
+	cxtp_spi_hook_activated(ike_sa, by_peer);
 	DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] activated between %H[%Y]...%H[%Y]",
 		 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa),
 		 ike_sa->get_my_host(ike_sa), ike_sa->get_my_id(ike_sa),

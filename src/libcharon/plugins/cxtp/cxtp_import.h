@@ -63,10 +63,13 @@ u_int cxtp_import(cxtp_context_t *context, cxtp_leases_t *leases,
  * @param local			the gateway's address on the mobile node's link
  * @param remote		the mobile node's new care-of address
  * @param settings		plugin settings (seq_jump, seq_rate, retransmissions)
+ * @param by_peer		TRUE if the node's own IKE request (its MOBIKE
+ *						probe or update) activates it, which charon
+ *						answers next
  * @return				TRUE if activated, FALSE on failure (logged; the
  *						IKE_SA stays passive and the caller deletes it)
  */
 bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
-				   host_t *remote, cxtp_settings_t *settings);
+				   host_t *remote, cxtp_settings_t *settings, bool by_peer);
 
 #endif /** CXTP_IMPORT_H_ @}*/

@@ -24,6 +24,7 @@
 
 #include <daemon.h>
 #include <collections/linked_list.h>
+#include <processing/jobs/callback_job.h>
 #include <threading/mutex.h>
 
 typedef struct private_cxtp_nar_t private_cxtp_nar_t;
@@ -98,7 +99,16 @@ struct private_cxtp_nar_t {
 	time_t waiting_log;
 
 	/**
-	 * Protects the waiting CTARs and the CT-Req identifiers
+	 * IKE messages that did not activate an import, since the last notice
+	 * and in all, and the time of the notice
+	 */
+	u_int refused;
+	uint64_t refused_total;
+	time_t refused_log;
+
+	/**
+	 * Protects the waiting CTARs, the CT-Req identifiers and the counters
+	 * of refused IKE messages
 	 */
 	mutex_t *mutex;
 
@@ -598,17 +608,20 @@ static void age_context(cxtp_context_t *context, time_t imported)
 }
 
 /**
- * Activate the imported context a CTAR with a valid token selected
+ * Install the context of an import on its IKE_SA, checked out, at the mobile
+ * node's new address
+ *
+ * @param counter	transfer counter the node uses for its next token
+ * @param by_peer	TRUE if the node's own IKE request activates it
+ * @return			TRUE if activated, FALSE if the IKE_SA stays passive
  */
-static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
-					 cxtp_message_t *message, ref_t *ref,
-					 cxtp_context_t *context, chunk_t key, uint32_t counter)
+static bool activate_ike_sa(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
+							ref_t *ref, cxtp_context_t *context, host_t *local,
+							host_t *remote, uint32_t counter, bool by_peer)
 {
 	enumerator_t *enumerator;
-	ike_sa_t *ike_sa;
 	entry_t *entry;
 	time_t imported = 0;
-	bool ok = FALSE;
 
 	enumerator = this->imported->create_enumerator(this->imported, NULL);
 	while (enumerator->enumerate(enumerator, &entry))
@@ -622,27 +635,23 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	enumerator->destroy(enumerator);
 	age_context(context, imported);
 
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													ref->ike_id);
-	if (ike_sa)
+	if (!cxtp_activate(ike_sa, context, local, remote, this->settings,
+					   by_peer))
 	{
-		charon->bus->set_sa(charon->bus, ike_sa);
-		ok = cxtp_activate(ike_sa, context, dst, src, this->settings);
-		if (ok)
-		{
-			this->transfers->set_transfers(this->transfers, ike_sa,
-										   counter + 1);
-			this->pad->add(this->pad, context);
-			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-		}
-		else
-		{
-			charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
-														ike_sa);
-		}
-		charon->bus->set_sa(charon->bus, NULL);
+		return FALSE;
 	}
-	context->destroy(context);
+	this->transfers->set_transfers(this->transfers, ike_sa, counter);
+	this->pad->add(this->pad, context);
+	return TRUE;
+}
+
+/**
+ * Record what became of an activation, remembered for a while
+ */
+static void activation_done(private_cxtp_nar_t *this, ref_t *ref, bool ok)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
 
 	enumerator = this->imported->create_enumerator(this->imported, NULL);
 	while (enumerator->enumerate(enumerator, &entry))
@@ -662,6 +671,52 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	}
 	enumerator->destroy(enumerator);
 	remember(this, ref->serial);
+}
+
+/**
+ * Tell pAR what became of an activation: it removes its copy without a
+ * DELETE, or thaws it
+ */
+static void report_activation(private_cxtp_nar_t *this, ref_t *ref, bool ok)
+{
+	send_ctdr(this, ref->peer, ref->mn, &ref->id, ok,
+			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
+	this->imported->event(this->imported,
+						  ok ? CXTP_EVENT_ACTIVATE : CXTP_EVENT_FAILURE,
+						  ref->ike_id, ref->peer, ref->mn,
+						  ok ? NULL : "activating the context failed");
+}
+
+/**
+ * Activate the imported context a CTAR with a valid token selected
+ */
+static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+					 cxtp_message_t *message, ref_t *ref,
+					 cxtp_context_t *context, chunk_t key, uint32_t counter)
+{
+	ike_sa_t *ike_sa;
+	bool ok = FALSE;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													ref->ike_id);
+	if (ike_sa)
+	{
+		charon->bus->set_sa(charon->bus, ike_sa);
+		ok = activate_ike_sa(this, ike_sa, ref, context, dst, src,
+							 counter + 1, FALSE);
+		if (ok)
+		{
+			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+		}
+		else
+		{
+			charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
+														ike_sa);
+		}
+		charon->bus->set_sa(charon->bus, NULL);
+	}
+	context->destroy(context);
+	activation_done(this, ref, ok);
 
 	if (ok && message->get_ack(message))
 	{
@@ -671,12 +726,7 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	{
 		send_refusal(this, src, dst, message, key);
 	}
-	send_ctdr(this, ref->peer, ref->mn, &ref->id, ok,
-			  ok ? CXTP_STATUS_ACTIVATED : CXTP_STATUS_FAILED);
-	this->imported->event(this->imported,
-						  ok ? CXTP_EVENT_ACTIVATE : CXTP_EVENT_FAILURE,
-						  ref->ike_id, ref->peer, ref->mn,
-						  ok ? NULL : "activating the context failed");
+	report_activation(this, ref, ok);
 }
 
 /**
@@ -1411,6 +1461,204 @@ METHOD(cxtp_nar_t, create_transfer_enumerator, enumerator_t*,
 												  transfer_state);
 }
 
+/**
+ * Log why an IKE message did not activate an import: at most once a second,
+ * as anyone on the access link sees the IKE SPIs and may send many
+ */
+static void refuse_message(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
+						   message_t *message, char *reason)
+{
+	time_t now = time_monotonic(NULL);
+	uint64_t total;
+	u_int refused;
+
+	this->mutex->lock(this->mutex);
+	this->refused++;
+	total = ++this->refused_total;
+	if (this->refused_log && now == this->refused_log)
+	{
+		this->mutex->unlock(this->mutex);
+		return;
+	}
+	refused = this->refused;
+	this->refused = 0;
+	this->refused_log = now;
+	this->mutex->unlock(this->mutex);
+
+	DBG1(DBG_IKE, "cxtp: %N %s %u from %#H for imported IKE_SA %s[%u] "
+		 "ignored, %s (%u refused since the last notice, %"PRIu64" in all)",
+		 exchange_type_names, message->get_exchange_type(message),
+		 message->get_request(message) ? "request" : "response",
+		 message->get_message_id(message), message->get_source(message),
+		 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa), reason,
+		 refused, total);
+}
+
+/**
+ * Whether an IKE message is the request the mobile node sends next, with
+ * the keys of the IKE_SA: parsed on a copy of the packet, so the task
+ * manager gets the message as it arrived
+ *
+ * @return			NULL if it is, or why not
+ */
+static char *check_message(ike_sa_t *ike_sa, message_t *message)
+{
+	message_t *copy;
+	status_t status;
+
+	if (message->get_exchange_type(message) != INFORMATIONAL)
+	{
+		return "not an INFORMATIONAL";
+	}
+	if (!message->get_request(message))
+	{
+		return "not a request";
+	}
+	/* an older request of the node, captured on its previous link, must
+	 * not take the IKE_SA over */
+	if (message->get_message_id(message) !=
+		ike_sa->get_message_id(ike_sa, FALSE))
+	{
+		return "not the message ID the node sends next";
+	}
+	copy = message_create_from_packet(message->get_packet(message));
+	status = copy->parse_header(copy);
+	if (status == SUCCESS)
+	{
+		status = copy->parse_body(copy, ike_sa->get_keymat(ike_sa));
+	}
+	copy->destroy(copy);
+	return status == SUCCESS ? NULL : "not protected with the transferred keys";
+}
+
+/**
+ * The state of the transfer an IKE_SA was imported with, and, if imported,
+ * start its activation, taking its context
+ *
+ * @param claim		TRUE to start the activation
+ * @param ref		receives the transfer, if claimed
+ * @param context	receives its context, if claimed
+ * @return			its state, -1 if the IKE_SA is not an import of ours
+ */
+static int claim_import(private_cxtp_nar_t *this, u_int ike_id, bool claim,
+						ref_t *ref, cxtp_context_t **context)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
+	int state = -1;
+
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.ike_id != ike_id)
+		{
+			continue;
+		}
+		state = entry->state;
+		if (claim && entry->state == STATE_IMPORTED)
+		{
+			ref_init(ref, entry);
+			entry->state = STATE_ACTIVATING;
+			*context = entry->context;
+			entry->context = NULL;
+			/* no CTAR to answer retransmissions of */
+			chunk_clear(&entry->token_key);
+		}
+		break;
+	}
+	enumerator->destroy(enumerator);
+	return state;
+}
+
+CALLBACK(drop_failed, job_requeue_t,
+	void *ike_id)
+{
+	drop_passive((uintptr_t)ike_id);
+	return JOB_REQUEUE_NONE;
+}
+
+/**
+ * An IKE message for an imported IKE_SA, checked out in this thread: the
+ * mobile node's request from its new address (e.g. a stock client's MOBIKE
+ * update sent to the anycast gateway address), protected with the
+ * transferred keys, authorizes the activation as a CTAR's token does. The
+ * IKE_SA moves to the addresses of the request, and charon processes the
+ * request once we return, as it does for any active IKE_SA: a MOBIKE update
+ * then moves the SAs, the node gets its standard answer. Any request does,
+ * not only a MOBIKE update: the node evidently uses this router now, and a
+ * stock strongSwan client probes the path with an empty INFORMATIONAL before
+ * it sends its update, only once that probe is answered.
+ */
+static void activate_by_message(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
+								message_t *message)
+{
+	u_int ike_id = ike_sa->get_unique_id(ike_sa);
+	cxtp_context_t *context = NULL;
+	char *reason, buf[64];
+	ref_t ref = {};
+	uint32_t counter;
+	int state;
+	bool ok;
+
+	state = claim_import(this, ike_id, FALSE, NULL, NULL);
+	if (state == -1)
+	{	/* passive for another reason (e.g. the ha plugin), not ours */
+		return;
+	}
+	if (state != STATE_IMPORTED)
+	{
+		snprintf(buf, sizeof(buf), "its transfer is %N", state_names, state);
+		refuse_message(this, ike_sa, message, buf);
+		return;
+	}
+	reason = check_message(ike_sa, message);
+	if (reason)
+	{
+		refuse_message(this, ike_sa, message, reason);
+		return;
+	}
+	state = claim_import(this, ike_id, TRUE, &ref, &context);
+	if (!context)
+	{	/* a CTAR came first, it checks the IKE_SA out once we are done */
+		snprintf(buf, sizeof(buf), "its transfer is %N", state_names, state);
+		refuse_message(this, ike_sa, message, buf);
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: %N request %u from %#H verified with the keys of "
+		 "transfer %u from peer '%s', activating imported IKE_SA %s[%u]",
+		 exchange_type_names, message->get_exchange_type(message),
+		 message->get_message_id(message), message->get_source(message),
+		 ref.id.serial, ref.peer, ike_sa->get_name(ike_sa), ike_id);
+	/* the node used no token, its counter stays where pAR's push left it */
+	counter = context->ike.transfers;
+	ok = activate_ike_sa(this, ike_sa, &ref, context,
+						 message->get_destination(message),
+						 message->get_source(message), counter, TRUE);
+	context->destroy(context);
+	if (!ok)
+	{	/* still passive: charon drops the request and checks it in */
+		lib->processor->queue_job(lib->processor, (job_t*)
+				callback_job_create(drop_failed, (void*)(uintptr_t)ike_id,
+									NULL, NULL));
+	}
+	activation_done(this, &ref, ok);
+	report_activation(this, &ref, ok);
+	ref_clear(&ref);
+}
+
+METHOD(listener_t, alert, bool,
+	listener_t *listener, ike_sa_t *ike_sa, alert_t alert, va_list args)
+{
+	private_cxtp_nar_t *this = (private_cxtp_nar_t*)((char*)listener -
+								offsetof(private_cxtp_nar_t, public.listener));
+
+	if (alert == ALERT_MESSAGE_FOR_PASSIVE_IKE_SA && ike_sa)
+	{
+		activate_by_message(this, ike_sa, va_arg(args, message_t*));
+	}
+	return TRUE;
+}
+
 METHOD(listener_t, ike_state_change, bool,
 	listener_t *listener, ike_sa_t *ike_sa, ike_sa_state_t state)
 {
@@ -1525,6 +1773,7 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 	INIT(this,
 		.public = {
 			.listener = {
+				.alert = _alert,
 				.ike_state_change = _ike_state_change,
 				.ike_rekey = _ike_rekey,
 			},

@@ -67,6 +67,15 @@ typedef struct cxtp_nar_t cxtp_nar_t;
  * a second CTDR. Without a context for the node, nAR asks the pAR the CTAR
  * names with a CT-Req and activates the context once it arrives.
  *
+ * A node that sends no CTAR (a stock MOBIKE client, configured with the
+ * gateway address the access routers share) activates its import with its
+ * next IKE request instead, its MOBIKE update from the new address: the
+ * request must carry the message ID the IKE_SA expects next and verify with
+ * the transferred keys. The IKE_SA moves to the addresses of the request,
+ * pAR learns of it as of a CTAR's activation, and charon answers the request
+ * as the MOBIKE responder. Anything else for the passive IKE_SA changes
+ * nothing (logged at most once a second).
+ *
  * pAR withdraws a context with a CTC: nAR drops an import not activated and
  * answers "cancelled", or "activated" if it was. An import not activated
  * within handover_timeout goes, and nAR tells pAR so ("cancelled"). nAR
@@ -78,7 +87,9 @@ struct cxtp_nar_t {
 
 	/**
 	 * IKE_SA state changes and rekeyings, to drop an import whose IKE_SA
-	 * goes and follow an activated one.
+	 * goes and follow an activated one; IKE messages for a passive IKE_SA
+	 * (core patch, ALERT_MESSAGE_FOR_PASSIVE_IKE_SA), to activate an import
+	 * with the mobile node's own request.
 	 */
 	listener_t listener;
 

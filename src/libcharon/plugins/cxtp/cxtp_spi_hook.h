@@ -78,8 +78,12 @@ struct cxtp_spi_hook_t {
 	 * The IKE_SA was activated and is established (still checked out).
 	 *
 	 * @param ike_sa		activated IKE_SA
+	 * @param by_peer		TRUE if the peer's own IKE request activated it,
+	 *						which charon answers next: a MOBIKE peer updates
+	 *						the addresses itself if they changed, no update
+	 *						of ours is needed
 	 */
-	void (*activated)(cxtp_spi_hook_t *this, ike_sa_t *ike_sa);
+	void (*activated)(cxtp_spi_hook_t *this, ike_sa_t *ike_sa, bool by_peer);
 };
 
 /**
@@ -113,13 +117,13 @@ static inline uint32_t cxtp_spi_hook_inbound(ike_sa_t *ike_sa,
 /**
  * Tell the registered hook, if any, that an IKE_SA was activated.
  */
-static inline void cxtp_spi_hook_activated(ike_sa_t *ike_sa)
+static inline void cxtp_spi_hook_activated(ike_sa_t *ike_sa, bool by_peer)
 {
 	cxtp_spi_hook_t *hook = lib->get(lib, CXTP_SPI_HOOK);
 
 	if (hook)
 	{
-		hook->activated(hook, ike_sa);
+		hook->activated(hook, ike_sa, by_peer);
 	}
 }
 

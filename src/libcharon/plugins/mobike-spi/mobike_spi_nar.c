@@ -620,7 +620,7 @@ static void queue_job(private_mobike_spi_nar_t *this, u_int ike_id,
 }
 
 METHOD(cxtp_spi_hook_t, activated, void,
-	cxtp_spi_hook_t *hook, ike_sa_t *ike_sa)
+	cxtp_spi_hook_t *hook, ike_sa_t *ike_sa, bool by_peer)
 {
 	private_mobike_spi_nar_t *this = from_hook(hook);
 	entry_t *entry;
@@ -633,6 +633,14 @@ METHOD(cxtp_spi_hook_t, activated, void,
 	entry = get_entry(this, ike_sa);
 	resolve = entry && array_count(entry->replacements);
 
+	if (!resolve && by_peer)
+	{	/* the peer reached us with its own request, with MOBIKE it updates
+		 * the addresses itself if they changed */
+		DBG1(DBG_IKE, "mobike-spi: IKE_SA %s[%u] activated by the peer's "
+			 "own request, no update of ours", ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa));
+		return;
+	}
 	/* RFC 4555 3.5: the address we used (pAR's) is gone, so we update */
 	delay = this->settings->get_update_delay(this->settings);
 	if (!resolve && delay)

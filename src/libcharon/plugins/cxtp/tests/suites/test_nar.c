@@ -16,6 +16,10 @@
 
 #include "../../cxtp_encode.h"
 
+#include <exchange_test_helper.h>
+#include <encoding/payloads/delete_payload.h>
+#include <processing/jobs/process_message_job.h>
+
 /**
  * nAR's side of a transfer: import, CTAR, activation, expiry, CT-Req, as
  * the dispatcher of an access router hands it messages.
@@ -1449,6 +1453,283 @@ START_TEST(test_imported_ike_sa_deleted)
 }
 END_TEST
 
+/**
+ * The message ID the mobile node sends its next request with
+ */
+static uint32_t mn_mid()
+{
+	return env->mn->get_message_id(env->mn, TRUE);
+}
+
+/**
+ * An INFORMATIONAL of the mobile node from its new address, protected with
+ * the keys of its IKE_SA, as a stock MOBIKE client sends it to the anycast
+ * gateway address after its move
+ *
+ * @param mid		message ID
+ * @param request	FALSE for a response
+ * @param update	TRUE to ask for a MOBIKE update (UPDATE_SA_ADDRESSES)
+ * @param payload	another payload to carry, adopted, NULL for none
+ * @return			the packet as nAR receives it
+ */
+static packet_t *mn_informational_with(uint32_t mid, bool request,
+									   bool update, payload_t *payload)
+{
+	message_t *message;
+	packet_t *packet;
+
+	message = message_create(IKEV2_MAJOR_VERSION, IKEV2_MINOR_VERSION);
+	message->set_exchange_type(message, INFORMATIONAL);
+	message->set_request(message, request);
+	message->set_message_id(message, mid);
+	message->set_ike_sa_id(message, env->mn->get_id(env->mn));
+	if (update)
+	{
+		message->add_notify(message, FALSE, UPDATE_SA_ADDRESSES, chunk_empty);
+	}
+	if (payload)
+	{
+		message->add_payload(message, payload);
+	}
+	message->set_source(message, cxtp_test_host(MN_NEW));
+	message->set_destination(message, cxtp_test_host(NAR));
+	ck_assert(message->generate(message, env->mn->get_keymat(env->mn),
+								&packet) == SUCCESS);
+	message->destroy(message);
+	return packet;
+}
+
+/**
+ * The mobile node's INFORMATIONAL, see mn_informational_with()
+ */
+static packet_t *mn_informational(uint32_t mid, bool request, bool update)
+{
+	return mn_informational_with(mid, request, update, NULL);
+}
+
+/**
+ * nAR's charon receives an IKE packet, as its receiver hands it on
+ */
+static void receive_ike(packet_t *packet)
+{
+	message_t *message;
+	job_t *job;
+
+	message = message_create_from_packet(packet);
+	ck_assert(message->parse_header(message) == SUCCESS);
+	job = (job_t*)process_message_job_create(message);
+	job->execute(job);
+	job->destroy(job);
+}
+
+/**
+ * The IKE message nAR's charon sent, if any
+ */
+static message_t *ike_sent()
+{
+	return exchange_test_helper->sender->dequeue(exchange_test_helper->sender);
+}
+
+/**
+ * Assert nAR answered the mobile node's request with the message ID mid,
+ * protected with the IKE_SA's keys, from the address the request went to
+ */
+static void assert_answer(uint32_t mid)
+{
+	message_t *message;
+
+	message = ike_sent();
+	ck_assert(message);
+	ck_assert_int_eq(message->get_exchange_type(message), INFORMATIONAL);
+	ck_assert(!message->get_request(message));
+	ck_assert_int_eq(message->get_message_id(message), mid);
+	ck_assert(cxtp_test_host_is(message->get_source(message), NAR));
+	ck_assert(cxtp_test_host_is(message->get_destination(message), MN_NEW));
+	ck_assert(message->parse_body(message,
+								  env->mn->get_keymat(env->mn)) == SUCCESS);
+	message->destroy(message);
+	ck_assert(!ike_sent());
+}
+
+/**
+ * Assert an IKE message changed nothing on nAR: the import waits for its
+ * activation, pAR and the mobile node were told nothing
+ */
+static void assert_unchanged(u_int id)
+{
+	assert_passive(id);
+	ck_assert_str_eq(transfer_state(id), "imported");
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 1);
+	ck_assert(!ike_sent());
+}
+
+START_TEST(test_mobike_update)
+{
+	uint32_t mid = mn_mid();
+	packet_t *packet;
+	u_int id;
+
+	id = import();
+	packet = mn_informational(mid, TRUE, TRUE);
+	receive_ike(packet->clone(packet));
+	assert_activated(id);
+	/* no CTAR, no CTAA: the node gets the standard MOBIKE answer */
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	assert_answer(mid);
+	/* a retransmission gets the same answer, without a second activation */
+	receive_ike(packet);
+	assert_answer(mid);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
+	/* the import's timeout, due now, leaves the activated IKE_SA alone */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+}
+END_TEST
+
+START_TEST(test_mobike_probe)
+{
+	uint32_t mid = mn_mid();
+	u_int id;
+
+	/* a stock strongSwan client probes the new path with an empty
+	 * INFORMATIONAL, and sends its update only once that is answered */
+	id = import();
+	receive_ike(mn_informational(mid, TRUE, FALSE));
+	assert_activated(id);
+	assert_answer(mid);
+	receive_ike(mn_informational(mid + 1, TRUE, TRUE));
+	assert_answer(mid + 1);
+	assert_activated(id);
+}
+END_TEST
+
+START_TEST(test_mobike_delete)
+{
+	uint32_t mid = mn_mid();
+	u_int id;
+
+	/* the node deletes the IKE_SA from its new link: pAR drops its copy as
+	 * activated here, where charon deletes it as the node asks, rather than
+	 * thaw one the node considers gone */
+	id = import();
+	receive_ike(mn_informational_with(mid, TRUE, FALSE, (payload_t*)
+						delete_payload_create(PLV2_DELETE, PROTO_IKE)));
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
+	assert_ctdr(1, TRUE, CXTP_STATUS_ACTIVATED);
+	assert_answer(mid);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
+}
+END_TEST
+
+START_TEST(test_mobike_activate_fails)
+{
+	cxtp_test_event_t *event;
+	u_int id;
+
+	id = import();
+	cxtp_test_kernel_refuse(TRUE);
+	receive_ike(mn_informational(mn_mid(), TRUE, TRUE));
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	event = cxtp_test_events_get("nar", "failure", 0);
+	ck_assert_int_eq(event->ike_id, id);
+	ck_assert_str_eq(event->peer, "par");
+	/* pAR keeps the mobile node, the node gets no answer from here */
+	assert_ctdr(1, FALSE, CXTP_STATUS_FAILED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	ck_assert(!ike_sent());
+	/* the IKE_SA goes once charon checked it in, nothing half-installed */
+	ck_assert(cxtp_charon_run_jobs() >= 1);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
+}
+END_TEST
+
+START_TEST(test_mobike_tampered)
+{
+	uint32_t mid = mn_mid();
+	packet_t *packet;
+	chunk_t data;
+	u_int id;
+
+	id = import();
+	packet = mn_informational(mid, TRUE, TRUE);
+	data = packet->get_data(packet);
+	/* its integrity check value, the message as such parses */
+	data.ptr[data.len - 1] ^= 0x01;
+	receive_ike(packet);
+	assert_unchanged(id);
+	/* the node's own copy still activates */
+	receive_ike(mn_informational(mid, TRUE, TRUE));
+	assert_activated(id);
+	assert_answer(mid);
+}
+END_TEST
+
+START_TEST(test_mobike_replayed)
+{
+	uint32_t mid = mn_mid();
+	u_int id;
+
+	/* a request the node sent pAR before, captured on the old link */
+	id = import();
+	receive_ike(mn_informational(mid - 1, TRUE, TRUE));
+	assert_unchanged(id);
+	receive_ike(mn_informational(mid + 1, TRUE, TRUE));
+	assert_unchanged(id);
+}
+END_TEST
+
+START_TEST(test_mobike_response)
+{
+	uint32_t mid = mn_mid();
+	u_int id;
+
+	id = import();
+	receive_ike(mn_informational(mid, FALSE, TRUE));
+	assert_unchanged(id);
+	/* pAR never sent a request, its next one has ID 0 */
+	receive_ike(mn_informational(0, FALSE, FALSE));
+	assert_unchanged(id);
+}
+END_TEST
+
+START_TEST(test_mobike_cancelled)
+{
+	uint32_t mid = mn_mid();
+	u_int id;
+
+	id = import();
+	deliver_ctc(sent_id(), 2);
+	assert_ctdr(1, TRUE, CXTP_STATUS_CANCELLED);
+	receive_ike(mn_informational(mid, TRUE, TRUE));
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
+	ck_assert(!ike_sent());
+}
+END_TEST
+
+START_TEST(test_mobike_after_ctar)
+{
+	uint32_t mid = mn_mid();
+	u_int id;
+
+	/* the project's node confirms its CTAR's move with MOBIKE, as usual */
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+	receive_ike(mn_informational(mid, TRUE, TRUE));
+	assert_answer(mid);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
+}
+END_TEST
+
 Suite *nar_suite_create()
 {
 	Suite *s;
@@ -1507,6 +1788,19 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_reactive_flooded_node);
 	tcase_add_test(tc, test_ctar_from_previous_address);
 	tcase_add_test(tc, test_ctar_unknown_par);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mobike");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_mobike_update);
+	tcase_add_test(tc, test_mobike_probe);
+	tcase_add_test(tc, test_mobike_delete);
+	tcase_add_test(tc, test_mobike_activate_fails);
+	tcase_add_test(tc, test_mobike_tampered);
+	tcase_add_test(tc, test_mobike_replayed);
+	tcase_add_test(tc, test_mobike_response);
+	tcase_add_test(tc, test_mobike_cancelled);
+	tcase_add_test(tc, test_mobike_after_ctar);
 	suite_add_tcase(s, tc);
 
 	return s;

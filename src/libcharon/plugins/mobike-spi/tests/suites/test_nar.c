@@ -245,16 +245,24 @@ static uint32_t transfer_child(ike_sa_t *b)
 }
 
 /**
- * Let b activate its IKE_SA after a transfer: the hook sees the MOBIKE
- * extension and starts round 1
+ * Let b activate its IKE_SA after a transfer, on a's own IKE request or not:
+ * the hook sees the MOBIKE extension and starts round 1 if needed
  */
-static void activated(ike_sa_t *a, ike_sa_t *b)
+static void activated_by(ike_sa_t *a, ike_sa_t *b, bool by_peer)
 {
 	a->enable_extension(a, EXT_MOBIKE);
 	b->enable_extension(b, EXT_MOBIKE);
 	charon->bus->set_sa(charon->bus, b);
-	nar->hook.activated(&nar->hook, b);
+	nar->hook.activated(&nar->hook, b, by_peer);
 	charon->bus->set_sa(charon->bus, NULL);
+}
+
+/**
+ * Let b activate its IKE_SA after a transfer (a CTAR): round 1 starts
+ */
+static void activated(ike_sa_t *a, ike_sa_t *b)
+{
+	activated_by(a, b, FALSE);
 }
 
 /**
@@ -395,6 +403,39 @@ START_TEST(test_no_collision)
 }
 END_TEST
 
+START_TEST(test_activated_by_peer)
+{
+	ike_sa_t *a, *b;
+
+	/* a's own request (its MOBIKE probe or update) activated it: a updates
+	 * the addresses itself, no update of b's */
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	activated_by(a, b, TRUE);
+	assert_quiet();
+	assert_unchanged();
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+START_TEST(test_activated_by_peer_collision)
+{
+	ike_sa_t *a, *b;
+	uint32_t spi;
+
+	/* a replaced SPI still needs b's round, whoever moved the IKE_SA */
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	spi = transfer_child(b);
+	ck_assert(spi && spi != SPI_B);
+	activated_by(a, b, TRUE);
+	round_trip(a, b, TRUE);
+	assert_quiet();
+	ck_assert_int_eq(child(b)->get_spi(child(b), TRUE), spi);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
 START_TEST(test_no_collision_spi)
 {
 	ike_sa_t *a, *b;
@@ -479,7 +520,7 @@ START_TEST(test_exhausted_activation)
 	ck_assert_int_eq(transfer_child(b), 0);
 	exhaust(FALSE);
 	charon->bus->set_sa(charon->bus, b);
-	nar->hook.activated(&nar->hook, b);
+	nar->hook.activated(&nar->hook, b, FALSE);
 	charon->bus->set_sa(charon->bus, NULL);
 	round_trip(a, b, FALSE);
 	ck_assert_int_eq(child(b)->get_spi(child(b), TRUE), SPI_B);
@@ -933,6 +974,8 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_no_collision);
 	tcase_add_test(tc, test_no_collision_spi);
 	tcase_add_test(tc, test_no_collision_delayed);
+	tcase_add_test(tc, test_activated_by_peer);
+	tcase_add_test(tc, test_activated_by_peer_collision);
 	tcase_add_test(tc, test_resolved);
 	tcase_add_test(tc, test_retries);
 	tcase_add_test(tc, test_retry_resolves);
