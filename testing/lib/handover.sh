@@ -1,4 +1,4 @@
-# What the handover loops on carol (testing/bin/handover-acked,
+# What the handover loops on carol (testing/bin/handover-loop, handover-acked,
 # transfer-rounds) use to act on the other nodes and wait for them. Expects
 # $state (the testbed's CXTP_STATE) and, for swanctl_bg, $scale.
 #
