@@ -103,6 +103,9 @@ cxtp_relabel_t *cxtp_relabel_create()
 	{
 		return NULL;
 	}
+	DBG1(DBG_CFG, "cxtp: IKE SPI label 0x%.16"PRIx64" (mask 0x%.16"PRIx64"), "
+		 "IKE_SAs activated here with another label are rekeyed", label & mask,
+		 mask);
 	INIT(this,
 		.public = {
 			.listener = {
