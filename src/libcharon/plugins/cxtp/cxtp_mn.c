@@ -581,8 +581,51 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 }
 
 /**
+ * Put the address of the access router an IKE_SA is with first in its
+ * MOBIKE peer address list, where charon looks for a path when the current
+ * one fails; drop the others unless they are still that router's
+ */
+static void peer_addresses_of(ike_sa_t *ike_sa, host_t *router, bool keep)
+{
+	enumerator_t *enumerator;
+	array_t *others = NULL;
+	host_t *address;
+
+	if (!ike_sa->supports_extension(ike_sa, EXT_MOBIKE))
+	{	/* without MOBIKE charon knows the current address only */
+		return;
+	}
+	if (keep)
+	{
+		enumerator = ike_sa->create_peer_address_enumerator(ike_sa);
+		while (enumerator->enumerate(enumerator, &address))
+		{
+			if (!address->ip_equals(address, router))
+			{
+				array_insert_create(&others, ARRAY_TAIL,
+									address->clone(address));
+			}
+		}
+		enumerator->destroy(enumerator);
+	}
+	ike_sa->clear_peer_addresses(ike_sa);
+	ike_sa->add_peer_address(ike_sa, router->clone(router));
+	while (array_remove(others, ARRAY_HEAD, &address))
+	{
+		ike_sa->add_peer_address(ike_sa, address);
+	}
+	array_destroy(others);
+	DBG2(DBG_IKE, "cxtp: MOBIKE peer addresses of IKE_SA %s[%u] start with "
+		 "%H%s", ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa),
+		 router, keep ? "" : ", the previous router's dropped");
+}
+
+/**
  * The activation showed: the IKE_SA roams again (the next transfer's token
- * gets a fresh key, counted when this one started)
+ * gets a fresh key, counted when this one started).  The addresses the
+ * previous router announced lead nowhere now: a roll back of the next
+ * transfer must probe this router, and nAR's own announcements, if any,
+ * replace the list in its MOBIKE update as usual.
  */
 static void activated(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 					  char *evidence)
@@ -595,6 +638,7 @@ static void activated(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 		return;
 	}
 	this->icmp->acknowledge(this->icmp, transfer->sequence);
+	peer_addresses_of(ike_sa, transfer->nar, FALSE);
 	ike_sa->set_condition(ike_sa, COND_ROAMING_SUSPENDED, FALSE);
 	DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] activated on %H, confirmed by %s",
 		 ike_sa->get_name(ike_sa), transfer->ike_id, transfer->nar, evidence);
@@ -630,7 +674,8 @@ static bool traffic_since_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 
 /**
  * Move an IKE_SA back to where it was before the CTAR of a transfer, with
- * the token counter pAR has too
+ * the token counter pAR has too; MOBIKE probes pAR first when it looks for
+ * a path, also from a link other than pAR's
  */
 static void move_back(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 					  transfer_t *transfer)
@@ -638,6 +683,7 @@ static void move_back(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 	this->icmp->acknowledge(this->icmp, transfer->sequence);
 	ike_sa->update_hosts(ike_sa, transfer->old_me, transfer->old_other,
 						 UPDATE_HOSTS_FORCE_ADDRS);
+	peer_addresses_of(ike_sa, transfer->old_other, TRUE);
 	ike_sa->set_condition(ike_sa, COND_ROAMING_SUSPENDED, FALSE);
 }
 

@@ -1002,6 +1002,187 @@ START_TEST(test_roll_back)
 }
 END_TEST
 
+/**
+ * Another address pAR announced in IKE_AUTH (ADDITIONAL_IP4_ADDRESS), one
+ * no other router has
+ */
+#define PAR_ANNOUNCED	"192.0.2.2"
+
+/**
+ * Replace the IKE_SA's MOBIKE peer addresses, as ike_mobike does with those
+ * a router announces
+ */
+static void set_peer_addresses(char *first, char *second)
+{
+	ike_sa_t *ike_sa;
+
+	ike_sa = checkout();
+	ike_sa->clear_peer_addresses(ike_sa);
+	ike_sa->add_peer_address(ike_sa, cxtp_test_host(first));
+	ike_sa->add_peer_address(ike_sa, cxtp_test_host(second));
+	checkin(ike_sa);
+}
+
+/**
+ * Assert the IKE_SA's MOBIKE peer addresses, where charon looks for a path
+ * when the current one fails, in order, e.g. "192.0.2.1 192.0.2.2"
+ */
+static void assert_peer_addresses(char *expected)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	host_t *address;
+	char buf[256] = "";
+	int len = 0;
+
+	ike_sa = checkout();
+	enumerator = ike_sa->create_peer_address_enumerator(ike_sa);
+	while (enumerator->enumerate(enumerator, &address) &&
+		   len < sizeof(buf))
+	{
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%H", len ? " " : "",
+						address);
+	}
+	enumerator->destroy(enumerator);
+	/* checked in before asserting, a failure must not leave it out */
+	checkin(ike_sa);
+	ck_assert_str_eq(buf, expected);
+}
+
+/**
+ * Assert the MOBIKE probes the IKE_SA sent went from an address to one
+ * router only, returns the last one
+ */
+static message_t *assert_probes(char *from, char *to)
+{
+	message_t *message, *last = NULL;
+
+	while ((message = exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender)))
+	{
+		ck_assert_int_eq(message->get_exchange_type(message), INFORMATIONAL);
+		ck_assert(message->get_request(message));
+		ck_assert_msg(cxtp_test_host_is(message->get_destination(message), to),
+					  "probe to %H, not to %s", message->get_destination(message),
+					  to);
+		ck_assert(cxtp_test_host_is(message->get_source(message), from));
+		DESTROY_IF(last);
+		last = message;
+	}
+	ck_assert(last);
+	return last;
+}
+
+/**
+ * A router with the IKE_SA's keys answers its request, and the mobile node
+ * processes the answer and whatever follows, until it sends no more
+ */
+static void answered_by(char *router, message_t *request)
+{
+	ike_sa_t *ike_sa, *copy = env->par;
+	message_t *response;
+	status_t status;
+
+	call_ikesa(copy, set_my_host, cxtp_test_host(router));
+	call_ikesa(copy, set_other_host, cxtp_test_host(MN_NEW));
+	while (request)
+	{
+		ck_assert_int_eq(exchange_test_helper->process_message(
+								exchange_test_helper, copy, request), SUCCESS);
+		response = exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender);
+		ck_assert(response);
+		ck_assert(!response->get_request(response));
+		ike_sa = checkout();
+		status = exchange_test_helper->process_message(exchange_test_helper,
+													   ike_sa, response);
+		checkin(ike_sa);
+		ck_assert_int_eq(status, SUCCESS);
+		request = exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender);
+	}
+}
+
+START_TEST(test_roll_back_after_handover)
+{
+	cxtp_test_sent_t *sent;
+	message_t *probe;
+	char *reason;
+
+	/* pAR announced another address of its own in IKE_AUTH */
+	set_peer_addresses(PAR, PAR_ANNOUNCED);
+	prepare(NULL, FALSE);
+	move(ROUTER);
+	assert_handover(0, ROUTER);
+	/* what pAR announced leads nowhere now, nAR announced nothing */
+	assert_peer_addresses(ROUTER);
+
+	/* back on pAR's link, and back to pAR, but no activation shows */
+	cxtp_test_net_set_address(MN_NEW, FALSE);
+	cxtp_test_net_set_address(MN_OLD, TRUE);
+	cxtp_test_net_set_router(PAR);
+	reason = activate(PAR, FALSE);
+	ck_assert_msg(!reason, "activate failed: %s", reason);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 2);
+	sent = cxtp_test_icmp_get(icmp, CXTP_CTAR, 1);
+	ck_assert(cxtp_test_host_is(sent->dst, PAR));
+	ctar_timeout(sent);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "failure"), 1);
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
+	ck_assert(!state());
+	assert_hosts(MN_NEW, ROUTER);
+	/* MOBIKE looks for a path to the router it went back to, not to what
+	 * pAR announced rounds ago */
+	assert_peer_addresses(ROUTER);
+	probe = assert_probes(MN_OLD, ROUTER);
+	probe->destroy(probe);
+
+	/* the router of that address is not reachable from pAR's link here: the
+	 * mobile node returns to its link, where the next probe reaches it */
+	cxtp_test_net_set_address(MN_OLD, FALSE);
+	cxtp_test_net_set_address(MN_NEW, TRUE);
+	cxtp_test_net_set_router(ROUTER);
+	cxtp_charon_run_scheduled(ROUTABILITY_CHECK_INTERVAL);
+	probe = assert_probes(MN_NEW, ROUTER);
+	answered_by(ROUTER, probe);
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
+	assert_hosts(MN_NEW, ROUTER);
+	/* no more probing: the retransmission due finds the exchange done */
+	cxtp_charon_run_scheduled(ROUTABILITY_CHECK_INTERVAL);
+	ck_assert(!exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender));
+	ck_assert_int_eq(cxtp_charon_state(mn_id), IKE_ESTABLISHED);
+	ck_assert_int_eq(cxtp_test_events_count("mn", "activate"), 1);
+}
+END_TEST
+
+START_TEST(test_roll_back_probes_par_first)
+{
+	cxtp_test_sent_t *sent;
+	message_t *probe;
+
+	/* pAR's current address last, as after a MOBIKE update to it */
+	set_peer_addresses(PAR_ANNOUNCED, PAR);
+	prepare(NULL, TRUE);
+	move(ROUTER);
+	sent = assert_moved_ctar(0, ROUTER, TRUE);
+	ctar_timeout(sent);
+	assert_back(ROUTER);
+	assert_hosts(MN_OLD, PAR);
+	/* the path MOBIKE looks for is the one to where it went back */
+	assert_peer_addresses(PAR " " PAR_ANNOUNCED);
+	probe = exchange_test_helper->sender->dequeue(exchange_test_helper->sender);
+	ck_assert(probe);
+	ck_assert(cxtp_test_host_is(probe->get_destination(probe), PAR));
+	probe->destroy(probe);
+	while ((probe = exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender)))
+	{
+		probe->destroy(probe);
+	}
+}
+END_TEST
+
 START_TEST(test_activating_gone)
 {
 	cxtp_test_sent_t *sent;
@@ -1065,6 +1246,8 @@ Suite *mn_suite_create()
 	tcase_add_test(tc, test_ike_message_elsewhere);
 	tcase_add_test(tc, test_activated_by_esp);
 	tcase_add_test(tc, test_roll_back);
+	tcase_add_test(tc, test_roll_back_after_handover);
+	tcase_add_test(tc, test_roll_back_probes_par_first);
 	tcase_add_test(tc, test_activating_gone);
 	suite_add_tcase(s, tc);
 
