@@ -657,6 +657,57 @@ START_TEST(test_activated)
 }
 END_TEST
 
+/**
+ * Assert the IKE_SA is gone without a DELETE and not thawed: the mobile node
+ * set up a new IKE_SA with nAR instead of activating it there
+ */
+static void assert_superseded()
+{
+	cxtp_test_event_t *event;
+
+	ck_assert_int_eq(cxtp_test_events_count("par", "supersede"), 1);
+	event = cxtp_test_events_get("par", "supersede", 0);
+	ck_assert_int_eq(event->ike_id, par_id);
+	ck_assert_str_eq(event->peer, "nar");
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	ck_assert_int_eq(cxtp_test_kernel_count(par_id), 0);
+	/* the node left it for its new IKE_SA, no DELETE to send */
+	ck_assert(!exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender));
+	ck_assert_int_eq(cxtp_test_events_count("par", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("par", "failure"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("par", "thaw"), 0);
+}
+
+START_TEST(test_superseded)
+{
+	push();
+	deliver_ctdr(TRUE, 0);
+	deliver_ctdr(TRUE, CXTP_STATUS_SUPERSEDED);
+	assert_superseded();
+	/* and its handover timer does nothing more */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_CTC), 0);
+}
+END_TEST
+
+START_TEST(test_superseded_after_timeout)
+{
+	cxtp_transfer_id_t id;
+
+	push();
+	id = sent_id(0);
+	deliver_ctdr(TRUE, 0);
+	/* nAR's CTDR saying so got lost, it answers the CTC alike */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	assert_frozen();
+	assert_ctc(0, id, TRUE);
+	deliver_ctdr(TRUE, CXTP_STATUS_SUPERSEDED);
+	assert_superseded();
+}
+END_TEST
+
 START_TEST(test_ctdr_unknown)
 {
 	cxtp_message_t *ctdr;
@@ -1322,6 +1373,8 @@ Suite *par_suite_create()
 	tcase_add_test(tc, test_activated);
 	tcase_add_test(tc, test_transport_timeout_activated);
 	tcase_add_test(tc, test_handover_timeout_activated);
+	tcase_add_test(tc, test_superseded);
+	tcase_add_test(tc, test_superseded_after_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("unreachable");
