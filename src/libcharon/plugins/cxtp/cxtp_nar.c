@@ -1676,7 +1676,8 @@ METHOD(listener_t, alert, bool,
 
 /**
  * Whether an imported context is of the mobile node an IKE_SA is with, under
- * the same config: the same identities, EAP's included
+ * the same config: the same identities, EAP's included, in a config whose
+ * identities name one node each (not unique = never, as charon sees them)
  */
 static bool same_node(entry_t *entry, ike_sa_t *ike_sa)
 {
@@ -1687,6 +1688,7 @@ static bool same_node(entry_t *entry, ike_sa_t *ike_sa)
 	peer_cfg = ike_sa->get_peer_cfg(ike_sa);
 	other = ike->remote_eap_id ?: ike->remote_id;
 	return peer_cfg && streq(peer_cfg->get_name(peer_cfg), ike->peer_cfg) &&
+		   peer_cfg->get_unique_policy(peer_cfg) != UNIQUE_NEVER &&
 		   ike->local_id->equals(ike->local_id, ike_sa->get_my_id(ike_sa)) &&
 		   other->equals(other, ike_sa->get_other_eap_id(ike_sa));
 }

@@ -1459,19 +1459,36 @@ END_TEST
  * an imported IKE_SA, or as 'dave'; IKE_AUTH runs charon's uniqueness check
  * first, which with the node's INITIAL_CONTACT replaces any IKE_SA of the
  * node, the passive one included
+ *
+ * @param never		TRUE for a config of the same name with unique = never
  */
-static void node_establishes(u_int imported, bool initial_contact, bool dave)
+static void node_establishes_in(u_int imported, bool initial_contact,
+								bool dave, bool never)
 {
 	ike_sa_id_t *id = ike_sa_id_create(IKEV2, 0x5555, 0x6666, FALSE);
 	ike_sa_t *passive, *ike_sa;
 	identification_t *other;
+	peer_cfg_t *peer_cfg;
 
 	ike_sa = ike_sa_create(id, FALSE, IKEV2);
 	id->destroy(id);
 	passive = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													 imported);
 	ck_assert(passive);
-	ike_sa->set_peer_cfg(ike_sa, passive->get_peer_cfg(passive));
+	peer_cfg = passive->get_peer_cfg(passive);
+	if (never)
+	{
+		peer_cfg = peer_cfg_create(peer_cfg->get_name(peer_cfg),
+						peer_cfg->get_ike_cfg(peer_cfg)->get_ref(
+											peer_cfg->get_ike_cfg(peer_cfg)),
+						&(peer_cfg_create_t){ .unique = UNIQUE_NEVER });
+		ike_sa->set_peer_cfg(ike_sa, peer_cfg);
+		peer_cfg->destroy(peer_cfg);
+	}
+	else
+	{
+		ike_sa->set_peer_cfg(ike_sa, peer_cfg);
+	}
 	ike_sa->set_my_id(ike_sa, passive->get_my_id(passive)->clone(
 												passive->get_my_id(passive)));
 	other = passive->get_other_id(passive);
@@ -1490,6 +1507,11 @@ static void node_establishes(u_int imported, bool initial_contact, bool dave)
 	charon->bus->ike_updown(charon->bus, ike_sa, TRUE);
 	charon->bus->set_sa(charon->bus, NULL);
 	ike_sa->destroy(ike_sa);
+}
+
+static void node_establishes(u_int imported, bool initial_contact, bool dave)
+{
+	node_establishes_in(imported, initial_contact, dave, FALSE);
 }
 
 /**
@@ -1583,6 +1605,20 @@ START_TEST(test_not_superseded_by_other_node)
 	/* its CTAR still activates it */
 	process_ctar(SEQ, SEQ, TRUE);
 	assert_activated(id);
+}
+END_TEST
+
+START_TEST(test_not_superseded_identities_shared)
+{
+	u_int id;
+
+	id = import();
+	/* the config's identities may stand for several nodes */
+	node_establishes_in(id, FALSE, FALSE, TRUE);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	assert_passive(id);
+	ck_assert_int_eq(transfers("imported"), 1);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "supersede"), 0);
 }
 END_TEST
 
@@ -1931,6 +1967,7 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_superseded_initial_contact);
 	tcase_add_test(tc, test_superseded_late_pctd);
 	tcase_add_test(tc, test_not_superseded_by_other_node);
+	tcase_add_test(tc, test_not_superseded_identities_shared);
 	tcase_add_test(tc, test_not_superseded_after_activation);
 	suite_add_tcase(s, tc);
 
