@@ -51,6 +51,8 @@ static struct {
 	{ "failed",		1,	"failed" },
 	{ "thawed",		2,	"not activated, IKE_SA thawed here" },
 	{ "cancelled",	3,	"cancelled, IKE_SA thawed here" },
+	{ "superseded",	4,	"superseded by a new IKE_SA of the mobile node there, "
+						"IKE_SA removed here" },
 };
 
 /**
@@ -296,7 +298,7 @@ static void __attribute__ ((constructor))reg()
 			{"ike",			'i', 1, "push the IKE_SA with this name"},
 			{"ike-id",		'I', 1, "push the IKE_SA with this unique ID"},
 			{"peer",		'p', 1, "CXTP peer gateway to push to"},
-			{"wait",		'w', 0, "wait for the outcome: exit 0 activated, 1 failed, 2 thawed, 3 cancelled"},
+			{"wait",		'w', 0, "wait for the outcome: exit 0 activated, 1 failed, 2 thawed, 3 cancelled, 4 superseded"},
 			{"raw",			'r', 0, "dump raw response message"},
 			{"pretty",		'P', 0, "dump raw response message in pretty print"},
 		}

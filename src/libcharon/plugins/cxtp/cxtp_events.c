@@ -21,4 +21,5 @@ ENUM(cxtp_event_names, CXTP_EVENT_EXPORT, CXTP_EVENT_LAST,
 	"failure",
 	"cancel",
 	"thaw",
+	"supersede",
 );

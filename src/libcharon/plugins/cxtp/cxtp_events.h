@@ -41,16 +41,19 @@ enum cxtp_event_t {
 	CXTP_EVENT_CANCEL,
 	/** pAR thawed an IKE_SA its peer confirmed it did not activate */
 	CXTP_EVENT_THAW,
+	/** the mobile node set up a new IKE_SA with nAR instead of activating
+	 * the context, both routers removed their copies */
+	CXTP_EVENT_SUPERSEDE,
 };
 
 /**
  * The last event, to iterate over all
  */
-#define CXTP_EVENT_LAST CXTP_EVENT_THAW
+#define CXTP_EVENT_LAST CXTP_EVENT_SUPERSEDE
 
 /**
  * Names of the events: "export", "import", "activate", "failure",
- * "cancel", "thaw".
+ * "cancel", "thaw", "supersede".
  */
 extern enum_name_t *cxtp_event_names;
 
@@ -59,8 +62,8 @@ extern enum_name_t *cxtp_event_names;
  *
  * Access routers report all events with the name of the other access router
  * as peer and the mobile node's previous address (pAR ends each transfer
- * with exactly one of CXTP_EVENT_ACTIVATE, CXTP_EVENT_THAW, CXTP_EVENT_CANCEL
- * and CXTP_EVENT_FAILURE); a mobile node reports
+ * with exactly one of CXTP_EVENT_ACTIVATE, CXTP_EVENT_THAW, CXTP_EVENT_CANCEL,
+ * CXTP_EVENT_SUPERSEDE and CXTP_EVENT_FAILURE); a mobile node reports
  * CXTP_EVENT_ACTIVATE (CTAR sent after its move) and CXTP_EVENT_FAILURE
  * with the access router's address as peer and its own address.
  *

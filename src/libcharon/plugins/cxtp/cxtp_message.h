@@ -162,6 +162,14 @@ struct cxtp_transfer_id_t {
 #define CXTP_STATUS_NO_CONTEXT 0x82
 
 /**
+ * Status code in a CTDR telling pAR that the mobile node set up an IKE_SA
+ * of its own with nAR instead of activating the context (a client without
+ * MOBIKE re-establishes after its move), so nAR dropped its import and pAR
+ * removes its copy rather than thaw it; a project extension.
+ */
+#define CXTP_STATUS_SUPERSEDED 0x83
+
+/**
  * A CXTP message (RFC 4067), encoded and parsed.
  *
  * All addresses of a message share the family of the MN's previous address,

@@ -131,13 +131,16 @@ typedef enum {
 	STATE_ACTIVATED,
 	/** withdrawn, expired or failed, remembered */
 	STATE_CANCELLED,
+	/** dropped for a new IKE_SA the mobile node set up here, remembered */
+	STATE_SUPERSEDED,
 } state_t;
 
-ENUM(state_names, STATE_IMPORTED, STATE_CANCELLED,
+ENUM(state_names, STATE_IMPORTED, STATE_SUPERSEDED,
 	"imported",
 	"activating",
 	"activated",
 	"cancelled",
+	"superseded",
 );
 
 /**
@@ -386,6 +389,7 @@ CALLBACK(entry_timeout, void,
 				break;
 			case STATE_ACTIVATED:
 			case STATE_CANCELLED:
+			case STATE_SUPERSEDED:
 				forget = TRUE;
 				break;
 			case STATE_ACTIVATING:
@@ -926,6 +930,13 @@ static bool answer_known(private_cxtp_nar_t *this, char *peer, host_t *mn,
 						 "ended here already, refused", id->serial, peer, mn);
 					send_ctdr(this, peer, mn, id, TRUE, CXTP_STATUS_CANCELLED);
 					break;
+				case STATE_SUPERSEDED:
+					DBG1(DBG_IKE, "cxtp: transfer %u from peer '%s' for %H "
+						 "was superseded here already, refused", id->serial,
+						 peer, mn);
+					send_ctdr(this, peer, mn, id, TRUE,
+							  CXTP_STATUS_SUPERSEDED);
+					break;
 				case STATE_ACTIVATING:
 					/* answered once activated */
 					break;
@@ -1129,6 +1140,10 @@ METHOD(cxtp_nar_t, process_ctc, void,
 			else if (ref.state == STATE_ACTIVATED)
 			{
 				send_ctdr(this, peer, mn, &id, TRUE, CXTP_STATUS_ACTIVATED);
+			}
+			else if (ref.state == STATE_SUPERSEDED)
+			{
+				send_ctdr(this, peer, mn, &id, TRUE, CXTP_STATUS_SUPERSEDED);
 			}
 			/* activating: pAR retransmits, by then we know */
 			break;
@@ -1659,6 +1674,112 @@ METHOD(listener_t, alert, bool,
 	return TRUE;
 }
 
+/**
+ * Whether an imported context is of the mobile node an IKE_SA is with, under
+ * the same config: the same identities, EAP's included, in a config whose
+ * identities name one node each (not unique = never, as charon sees them)
+ */
+static bool same_node(entry_t *entry, ike_sa_t *ike_sa)
+{
+	cxtp_ike_context_t *ike = &entry->context->ike;
+	identification_t *other;
+	peer_cfg_t *peer_cfg;
+
+	peer_cfg = ike_sa->get_peer_cfg(ike_sa);
+	other = ike->remote_eap_id ?: ike->remote_id;
+	return peer_cfg && streq(peer_cfg->get_name(peer_cfg), ike->peer_cfg) &&
+		   peer_cfg->get_unique_policy(peer_cfg) != UNIQUE_NEVER &&
+		   ike->local_id->equals(ike->local_id, ike_sa->get_my_id(ike_sa)) &&
+		   other->equals(other, ike_sa->get_other_eap_id(ike_sa));
+}
+
+/**
+ * Drop the imports an IKE_SA of the mobile node supersedes: it set up a new
+ * one here instead of activating them (a client without MOBIKE does so after
+ * its move), so neither router may keep a copy, nor pAR thaw one that nobody
+ * would use. With its INITIAL_CONTACT charon's uniqueness check destroys our
+ * passive IKE_SA itself (gone, the IKE_SA given), otherwise we remove those
+ * of the node, in a job as the new IKE_SA is checked out in this thread.
+ */
+static void supersede(private_cxtp_nar_t *this, ike_sa_t *ike_sa, bool gone)
+{
+	enumerator_t *enumerator;
+	linked_list_t *refs;
+	entry_t *entry;
+	ref_t *ref;
+	u_int ike_id = ike_sa->get_unique_id(ike_sa);
+	bool match;
+
+	refs = linked_list_create();
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->state != STATE_IMPORTED)
+		{
+			continue;
+		}
+		match = gone ? entry->handover.ike_id == ike_id
+					 : entry->handover.ike_id != ike_id &&
+					   same_node(entry, ike_sa);
+		if (match)
+		{
+			INIT(ref);
+			ref_init(ref, entry);
+			refs->insert_last(refs, ref);
+			entry->state = STATE_SUPERSEDED;
+			entry->handover.ike_id = 0;
+			entry_forget(entry);
+		}
+	}
+	enumerator->destroy(enumerator);
+	while (refs->remove_first(refs, (void**)&ref) == SUCCESS)
+	{
+		if (gone)
+		{
+			DBG1(DBG_IKE, "cxtp: the mobile node's INITIAL_CONTACT "
+				 "supersedes imported IKE_SA %s[%u] of transfer %u, telling "
+				 "peer '%s'", ike_sa->get_name(ike_sa), ref->ike_id,
+				 ref->id.serial, ref->peer);
+		}
+		else
+		{
+			DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] of the mobile node supersedes "
+				 "imported IKE_SA [%u] of transfer %u, removing it and telling "
+				 "peer '%s'", ike_sa->get_name(ike_sa), ike_id, ref->ike_id,
+				 ref->id.serial, ref->peer);
+			lib->processor->queue_job(lib->processor, (job_t*)
+					callback_job_create(drop_failed,
+										(void*)(uintptr_t)ref->ike_id,
+										NULL, NULL));
+		}
+		send_ctdr(this, ref->peer, ref->mn, &ref->id, TRUE,
+				  CXTP_STATUS_SUPERSEDED);
+		this->imported->event(this->imported, CXTP_EVENT_SUPERSEDE,
+							  ref->ike_id, ref->peer, ref->mn, NULL);
+		remember(this, ref->serial);
+		ref_clear(ref);
+		free(ref);
+	}
+	refs->destroy(refs);
+}
+
+METHOD(listener_t, ike_updown, bool,
+	listener_t *listener, ike_sa_t *ike_sa, bool up)
+{
+	private_cxtp_nar_t *this = (private_cxtp_nar_t*)((char*)listener -
+								offsetof(private_cxtp_nar_t, public.listener));
+
+	if (up)
+	{
+		supersede(this, ike_sa, FALSE);
+	}
+	else if (ike_sa->get_state(ike_sa) == IKE_PASSIVE)
+	{	/* only a peer's INITIAL_CONTACT takes a passive IKE_SA down */
+		supersede(this, ike_sa, TRUE);
+	}
+	return TRUE;
+}
+
 METHOD(listener_t, ike_state_change, bool,
 	listener_t *listener, ike_sa_t *ike_sa, ike_sa_state_t state)
 {
@@ -1774,6 +1895,7 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 		.public = {
 			.listener = {
 				.alert = _alert,
+				.ike_updown = _ike_updown,
 				.ike_state_change = _ike_state_change,
 				.ike_rekey = _ike_rekey,
 			},

@@ -424,12 +424,24 @@ static void finish(private_cxtp_par_t *this, entry_t *entry,
 	{
 		return;
 	}
-	if (event == CXTP_EVENT_ACTIVATE)
+	if (event == CXTP_EVENT_ACTIVATE || event == CXTP_EVENT_SUPERSEDE)
 	{
-		DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] was activated on peer '%s', "
-			 "removing it", ike_sa->get_name(ike_sa), handover->ike_id,
-			 handover->peer);
-		/* no DELETE: nAR continues the very same SAs, and what fell due */
+		if (event == CXTP_EVENT_ACTIVATE)
+		{
+			DBG1(DBG_IKE, "cxtp: IKE_SA %s[%u] was activated on peer '%s', "
+				 "removing it", ike_sa->get_name(ike_sa), handover->ike_id,
+				 handover->peer);
+		}
+		else
+		{
+			DBG1(DBG_IKE, "cxtp: the mobile node set up a new IKE_SA with "
+				 "peer '%s' instead of activating IKE_SA %s[%u] there "
+				 "(transfer %u), removing it", handover->peer,
+				 ike_sa->get_name(ike_sa), handover->ike_id,
+				 handover->serial);
+		}
+		/* no DELETE: nAR continues the very same SAs, and what fell due;
+		 * or the node left this IKE_SA behind for a new one */
 		this->freeze->forget(this->freeze, handover->ike_id);
 		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
 													ike_sa);
@@ -506,6 +518,7 @@ typedef enum {
 	CTDR_IMPORTED,
 	CTDR_ACTIVATED,
 	CTDR_CANCELLED,
+	CTDR_SUPERSEDED,
 	CTDR_FAILED,
 } ctdr_t;
 
@@ -513,6 +526,7 @@ ENUM(ctdr_names, CTDR_IMPORTED, CTDR_FAILED,
 	"imported",
 	"activated",
 	"cancelled",
+	"superseded",
 	"failed",
 );
 
@@ -539,6 +553,9 @@ static ctdr_t get_outcome(cxtp_message_t *message)
 				break;
 			case CXTP_STATUS_CANCELLED:
 				outcome = CTDR_CANCELLED;
+				break;
+			case CXTP_STATUS_SUPERSEDED:
+				outcome = CTDR_SUPERSEDED;
 				break;
 			case 0:
 				break;
@@ -576,8 +593,10 @@ static void stale_ctdr(private_cxtp_par_t *this, char *peer,
 			send_ctc(this, peer, message->get_mn_address(message), id, FALSE);
 			break;
 		case CTDR_ACTIVATED:
-			DBG1(DBG_IKE, "cxtp: peer '%s' activated the context of %H for "
+		case CTDR_SUPERSEDED:
+			DBG1(DBG_IKE, "cxtp: peer '%s' %s the context of %H for "
 				 "transfer %u, which we ended", peer,
+				 outcome == CTDR_ACTIVATED ? "activated" : "superseded",
 				 message->get_mn_address(message), id->serial);
 			break;
 		default:
@@ -656,6 +675,9 @@ METHOD(cxtp_par_t, process_ctdr, void,
 	{
 		case CTDR_ACTIVATED:
 			finish(this, entry, CXTP_EVENT_ACTIVATE, NULL);
+			break;
+		case CTDR_SUPERSEDED:
+			finish(this, entry, CXTP_EVENT_SUPERSEDE, NULL);
 			break;
 		case CTDR_CANCELLED:
 			if (entry->phase == PHASE_CANCELLING)

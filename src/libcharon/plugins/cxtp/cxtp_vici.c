@@ -404,6 +404,8 @@ static char *outcome_name(cxtp_event_t event)
 			return "cancelled";
 		case CXTP_EVENT_THAW:
 			return "thawed";
+		case CXTP_EVENT_SUPERSEDE:
+			return "superseded";
 		default:
 			return "failed";
 	}
@@ -642,7 +644,8 @@ CALLBACK(raise_event, void,
 	char name[32];
 
 	if (event == CXTP_EVENT_ACTIVATE || event == CXTP_EVENT_FAILURE ||
-		event == CXTP_EVENT_CANCEL || event == CXTP_EVENT_THAW)
+		event == CXTP_EVENT_CANCEL || event == CXTP_EVENT_THAW ||
+		event == CXTP_EVENT_SUPERSEDE)
 	{	/* the transfer's end, for those who wait for it */
 		this->mutex->lock(this->mutex);
 		enumerator = this->waiters->create_enumerator(this->waiters);

@@ -37,7 +37,7 @@ typedef struct cxtp_vici_t cxtp_vici_t;
  * progress, or remembered, as pAR and nAR.
  * cxtp-push: push the context of an IKE_SA to a peer gateway; with wait,
  * reply with the outcome once the transfer ended (outcome: activated,
- * thawed, cancelled or failed; reason).
+ * thawed, cancelled, superseded or failed; reason).
  * cxtp-cancel: withdraw the context of an IKE_SA from the peer it was sent
  * to; with wait, reply with the outcome.
  * cxtp-activate: as mobile node, activate the context of an IKE_SA on a
@@ -45,10 +45,10 @@ typedef struct cxtp_vici_t cxtp_vici_t;
  * cxtp-prepare: as mobile node, ask the current access router to push the
  * context of an IKE_SA to the next one.
  *
- * Events cxtp-export, cxtp-import, cxtp-activate, cxtp-cancel, cxtp-thaw
- * and cxtp-failure report the steps of transfers with the IKE_SA's unique
- * ID, the other access router, the mobile node's address and, for failures,
- * what failed (for cancels and thaws, why).
+ * Events cxtp-export, cxtp-import, cxtp-activate, cxtp-cancel, cxtp-thaw,
+ * cxtp-supersede and cxtp-failure report the steps of transfers with the
+ * IKE_SA's unique ID, the other access router, the mobile node's address
+ * and, for failures, what failed (for cancels and thaws, why).
  */
 struct cxtp_vici_t {
 

@@ -1454,6 +1454,191 @@ START_TEST(test_imported_ike_sa_deleted)
 END_TEST
 
 /**
+ * The mobile node sets up an IKE_SA of its own with nAR (a client without
+ * MOBIKE re-establishes after its move), under the config and identities of
+ * an imported IKE_SA, or as 'dave'; IKE_AUTH runs charon's uniqueness check
+ * first, which with the node's INITIAL_CONTACT replaces any IKE_SA of the
+ * node, the passive one included
+ *
+ * @param never		TRUE for a config of the same name with unique = never
+ */
+static void node_establishes_in(u_int imported, bool initial_contact,
+								bool dave, bool never)
+{
+	ike_sa_id_t *id = ike_sa_id_create(IKEV2, 0x5555, 0x6666, FALSE);
+	ike_sa_t *passive, *ike_sa;
+	identification_t *other;
+	peer_cfg_t *peer_cfg;
+
+	ike_sa = ike_sa_create(id, FALSE, IKEV2);
+	id->destroy(id);
+	passive = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													 imported);
+	ck_assert(passive);
+	peer_cfg = passive->get_peer_cfg(passive);
+	if (never)
+	{
+		peer_cfg = peer_cfg_create(peer_cfg->get_name(peer_cfg),
+						peer_cfg->get_ike_cfg(peer_cfg)->get_ref(
+											peer_cfg->get_ike_cfg(peer_cfg)),
+						&(peer_cfg_create_t){ .unique = UNIQUE_NEVER });
+		ike_sa->set_peer_cfg(ike_sa, peer_cfg);
+		peer_cfg->destroy(peer_cfg);
+	}
+	else
+	{
+		ike_sa->set_peer_cfg(ike_sa, peer_cfg);
+	}
+	ike_sa->set_my_id(ike_sa, passive->get_my_id(passive)->clone(
+												passive->get_my_id(passive)));
+	other = passive->get_other_id(passive);
+	ike_sa->set_other_id(ike_sa, dave ? identification_create_from_string("dave")
+									  : other->clone(other));
+	ike_sa->set_other_host(ike_sa, cxtp_test_host(MN_NEW));
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, passive);
+
+	charon->bus->set_sa(charon->bus, ike_sa);
+	if (initial_contact)
+	{
+		ck_assert(!charon->ike_sa_manager->check_uniqueness(
+								charon->ike_sa_manager, ike_sa, TRUE));
+	}
+	charon->bus->set_sa(charon->bus, ike_sa);
+	charon->bus->ike_updown(charon->bus, ike_sa, TRUE);
+	charon->bus->set_sa(charon->bus, NULL);
+	ike_sa->destroy(ike_sa);
+}
+
+static void node_establishes(u_int imported, bool initial_contact, bool dave)
+{
+	node_establishes_in(imported, initial_contact, dave, FALSE);
+}
+
+/**
+ * Assert nAR dropped its import for the node's new IKE_SA and told pAR so,
+ * to remove its copy rather than thaw it, with its n-th CTDR
+ */
+static void assert_superseded(u_int id, u_int ctdrs)
+{
+	cxtp_test_event_t *event;
+
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR),
+					 ctdrs);
+	assert_ctdr(ctdrs - 1, TRUE, CXTP_STATUS_SUPERSEDED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "supersede"), 1);
+	event = cxtp_test_events_get("nar", "supersede", 0);
+	ck_assert_int_eq(event->ike_id, id);
+	ck_assert_str_eq(event->peer, "par");
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "cancel"), 0);
+	ck_assert_int_eq(transfers("imported"), 0);
+	ck_assert_int_eq(transfers("superseded"), 1);
+	/* its handover timer does nothing more */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR),
+					 ctdrs);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 0);
+}
+
+START_TEST(test_superseded)
+{
+	u_int id;
+
+	id = import();
+	/* without INITIAL_CONTACT (make-before-break), the import stays */
+	node_establishes(id, FALSE, FALSE);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	assert_superseded(id, 2);
+	/* pAR asks after its timeout, its CTDR got lost: the same answer */
+	deliver_ctc(sent_id(), 3);
+	assert_ctdr(2, TRUE, CXTP_STATUS_SUPERSEDED);
+	/* the node's CTAR activates nothing any more */
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+}
+END_TEST
+
+START_TEST(test_superseded_initial_contact)
+{
+	u_int id;
+
+	id = import();
+	/* charon's uniqueness check destroys the passive IKE_SA itself */
+	node_establishes(id, TRUE, FALSE);
+	assert_superseded(id, 2);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+}
+END_TEST
+
+START_TEST(test_superseded_late_pctd)
+{
+	cxtp_message_t *pctd;
+	u_int id;
+
+	pctd = pushed();
+	deliver(cxtp_test_message_copy(pctd), 1);
+	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	node_establishes(id, FALSE, FALSE);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	assert_superseded(id, 2);
+	/* a late copy of its PCTD does not import it again */
+	deliver(pctd, 3);
+	assert_ctdr(2, TRUE, CXTP_STATUS_SUPERSEDED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 1);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+}
+END_TEST
+
+START_TEST(test_not_superseded_by_other_node)
+{
+	u_int id;
+
+	id = import();
+	node_establishes(id, FALSE, TRUE);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	assert_passive(id);
+	ck_assert_int_eq(transfers("imported"), 1);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 1);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "supersede"), 0);
+	/* its CTAR still activates it */
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+}
+END_TEST
+
+START_TEST(test_not_superseded_identities_shared)
+{
+	u_int id;
+
+	id = import();
+	/* the config's identities may stand for several nodes */
+	node_establishes_in(id, FALSE, FALSE, TRUE);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	assert_passive(id);
+	ck_assert_int_eq(transfers("imported"), 1);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "supersede"), 0);
+}
+END_TEST
+
+START_TEST(test_not_superseded_after_activation)
+{
+	u_int id;
+
+	id = import();
+	process_ctar(SEQ, SEQ, TRUE);
+	assert_activated(id);
+	/* e.g. the node reauthenticates with make-before-break */
+	node_establishes(id, FALSE, FALSE);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+	ck_assert_int_eq(transfers("activated"), 1);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "supersede"), 0);
+}
+END_TEST
+
+/**
  * The message ID the mobile node sends its next request with
  */
 static uint32_t mn_mid()
@@ -1774,6 +1959,16 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_remembered);
 	tcase_add_test(tc, test_activated_ike_sa_deleted);
 	tcase_add_test(tc, test_imported_ike_sa_deleted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("superseded");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_superseded);
+	tcase_add_test(tc, test_superseded_initial_contact);
+	tcase_add_test(tc, test_superseded_late_pctd);
+	tcase_add_test(tc, test_not_superseded_by_other_node);
+	tcase_add_test(tc, test_not_superseded_identities_shared);
+	tcase_add_test(tc, test_not_superseded_after_activation);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reactive");

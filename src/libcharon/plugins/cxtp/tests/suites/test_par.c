@@ -277,25 +277,39 @@ static void assert_thawed()
 }
 
 /**
- * Assert the IKE_SA is gone without a DELETE, activated on nAR
+ * Assert the IKE_SA is gone without a DELETE, with one event of a name and
+ * none of the others: activated on nAR, or superseded there by a new IKE_SA
+ * of the mobile node
  */
-static void assert_removed()
+static void assert_removed_with(char *name)
 {
 	cxtp_test_event_t *event;
+	char *others[] = { "activate", "supersede", "failure", "thaw" };
+	int i;
 
-	ck_assert_int_eq(cxtp_test_events_count("par", "activate"), 1);
-	event = cxtp_test_events_get("par", "activate", 0);
+	ck_assert_int_eq(cxtp_test_events_count("par", name), 1);
+	event = cxtp_test_events_get("par", name, 0);
 	ck_assert_int_eq(event->ike_id, par_id);
 	ck_assert_str_eq(event->peer, "nar");
-	/* gone with its kernel state, nAR continues it */
+	/* gone with its kernel state, nAR continues it or the node left it */
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_DESTROYING);
 	ck_assert_int_eq(cxtp_charon_count(), 0);
 	ck_assert_int_eq(cxtp_test_kernel_count(par_id), 0);
 	/* without a DELETE to the mobile node */
 	ck_assert(!exchange_test_helper->sender->dequeue(
 												exchange_test_helper->sender));
-	ck_assert_int_eq(cxtp_test_events_count("par", "failure"), 0);
-	ck_assert_int_eq(cxtp_test_events_count("par", "thaw"), 0);
+	for (i = 0; i < countof(others); i++)
+	{
+		if (!streq(others[i], name))
+		{
+			ck_assert_int_eq(cxtp_test_events_count("par", others[i]), 0);
+		}
+	}
+}
+
+static void assert_removed()
+{
+	assert_removed_with("activate");
 }
 
 START_TEST(test_push)
@@ -654,6 +668,34 @@ START_TEST(test_activated)
 	deliver_ctdr(TRUE, 0);
 	deliver_ctdr(TRUE, CXTP_STATUS_ACTIVATED);
 	assert_removed();
+}
+END_TEST
+
+START_TEST(test_superseded)
+{
+	push();
+	deliver_ctdr(TRUE, 0);
+	deliver_ctdr(TRUE, CXTP_STATUS_SUPERSEDED);
+	assert_removed_with("supersede");
+	/* and its handover timer does nothing more */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_CTC), 0);
+}
+END_TEST
+
+START_TEST(test_superseded_after_timeout)
+{
+	cxtp_transfer_id_t id;
+
+	push();
+	id = sent_id(0);
+	deliver_ctdr(TRUE, 0);
+	/* nAR's CTDR saying so got lost, it answers the CTC alike */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	assert_frozen();
+	assert_ctc(0, id, TRUE);
+	deliver_ctdr(TRUE, CXTP_STATUS_SUPERSEDED);
+	assert_removed_with("supersede");
 }
 END_TEST
 
@@ -1322,6 +1364,8 @@ Suite *par_suite_create()
 	tcase_add_test(tc, test_activated);
 	tcase_add_test(tc, test_transport_timeout_activated);
 	tcase_add_test(tc, test_handover_timeout_activated);
+	tcase_add_test(tc, test_superseded);
+	tcase_add_test(tc, test_superseded_after_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("unreachable");
