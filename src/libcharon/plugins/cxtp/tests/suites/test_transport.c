@@ -468,15 +468,24 @@ static void *relay(void *arg)
 			if (datagram.len == CXTP_TRANSPORT_HANDSHAKE_LEN &&
 				datagram.ptr[1] == CXTP_TRANSPORT_HANDSHAKE)
 			{
+				/* "b" starts before "a" has a port: its first handshake
+				 * goes nowhere, as to a router not up yet, and "b" asks
+				 * again before it sends to "a" */
 				if (i == 0)
 				{
 					epoch_a = untoh64(datagram.ptr + 4);
-					send_raw(fwd, datagram, "127.0.0.2", port_b);
+					if (port_b)
+					{
+						send_raw(fwd, datagram, "127.0.0.2", port_b);
+					}
 				}
 				else
 				{
 					epoch_b = untoh64(datagram.ptr + 4);
-					send_raw(proxy, datagram, "127.0.0.1", port_a);
+					if (port_a)
+					{
+						send_raw(proxy, datagram, "127.0.0.1", port_a);
+					}
 				}
 				relay_keep(i == 0 ? a_hs : b_hs, datagram);
 			}
@@ -798,6 +807,8 @@ START_TEARDOWN(teardown)
 		mutex->unlock(mutex);
 		relay_thread->join(relay_thread);
 	}
+	/* the next test's relay must not send to this one's ports */
+	port_a = port_b = 0;
 	/* the transports' threads, which may still have logged, are gone */
 	if (log_mutex)
 	{
