@@ -42,6 +42,10 @@
 # node has no cxtp plugin: it never sends a CTAR. The testbed's helpers
 # find its swanctl and charon first on its PATH (node_exec).
 #
+# A scenario whose test.conf sets KERNEL=netlink runs with kernel-netlink
+# only (CXTP_KERNEL=netlink, in the VM): its mobile node is a client
+# without userspace ESP (testing/bin/libreswan, testing/bin/openiked).
+#
 # A scenario whose test.conf sets ANYCAST=yes gets the anycast gateway
 # address (addresses.sh) on both routers' access links, as access routers
 # sharing one gateway address for their mobile nodes do; the MN's route to
@@ -300,6 +304,9 @@ scenario_nodes() {
 	done
 	if [ ${#STOCK[@]} -gt 0 ] && ! { [ -x /usr/lib/ipsec/charon ] && [ -x /usr/sbin/swanctl ]; }; then
 		die "STOCK=${STOCK[*]} in $1/test.conf, but Debian's strongSwan is not installed (testing/bootstrap)"
+	fi
+	if grep -Eq '^KERNEL="?netlink"?$' "$1/test.conf" && [ "${CXTP_KERNEL:-libipsec}" != netlink ]; then
+		die "$1 needs the kernel's ESP (KERNEL=netlink in its test.conf): run it in the VM, CXTP_KERNEL=netlink testing/vm/run"
 	fi
 	case $(sed -n 's/^ANYCAST="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$1/test.conf") in
 	yes) ANYCAST=yes ;;
