@@ -1051,6 +1051,24 @@ static void send_no_context(private_cxtp_par_t *this, char *peer,
 }
 
 /**
+ * Answer a CT-Req with an IKE request that we send no context for, so nAR
+ * drops the request rather than ask again; the node's next try may succeed
+ */
+static void answer_no_context(private_cxtp_par_t *this, char *peer,
+							  cxtp_message_t *message)
+{
+	cxtp_message_t *reply;
+
+	reply = cxtp_message_create(CXTP_CTDR, message->get_mn_address(message));
+	reply->set_success(reply, FALSE);
+	if (reply->add_status(reply, CXTP_FPT_IKE_SA, CXTP_STATUS_NO_CONTEXT))
+	{
+		this->transport->send(this->transport, peer, reply);
+	}
+	reply->destroy(reply);
+}
+
+/**
  * Refuse a CT-Req with an IKE request: answered once, so that nAR drops the
  * request, and logged at most once a second, as anyone may make nAR send
  * such CT-Reqs with made-up requests
@@ -1059,7 +1077,6 @@ static void refuse_request(private_cxtp_par_t *this, char *peer,
 						   cxtp_message_t *message, message_t *request,
 						   char *reason)
 {
-	cxtp_message_t *reply;
 	ike_sa_id_t *id;
 	time_t now = time_monotonic(NULL);
 	uint64_t total;
@@ -1099,13 +1116,44 @@ static void refuse_request(private_cxtp_par_t *this, char *peer,
 			 "%"PRIu64" in all)", peer, message->get_mn_address(message),
 			 reason, refused, total);
 	}
-	reply = cxtp_message_create(CXTP_CTDR, message->get_mn_address(message));
-	reply->set_success(reply, FALSE);
-	if (reply->add_status(reply, CXTP_FPT_IKE_SA, CXTP_STATUS_NO_CONTEXT))
+	answer_no_context(this, peer, message);
+}
+
+/**
+ * Drop the liveness check we sent the node's previous address, if that is
+ * all we wait for: the node's request, verified, shows it alive elsewhere,
+ * and the check, never answered there, would keep the context from going.
+ * The context then carries its message ID as the next one of ours: nAR's
+ * first request, its own liveness check in all likelihood, reuses it, which
+ * the node answers whether or not the lost check reached it.
+ */
+static void drop_liveness_check(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	task_t *task;
+	bool dpd = FALSE, other = FALSE;
+
+	enumerator = ike_sa->create_task_enumerator(ike_sa, TASK_QUEUE_ACTIVE);
+	while (enumerator->enumerate(enumerator, &task))
 	{
-		this->transport->send(this->transport, peer, reply);
+		if (task->get_type(task) == TASK_IKE_DPD)
+		{
+			dpd = TRUE;
+		}
+		else
+		{
+			other = TRUE;
+		}
 	}
-	reply->destroy(reply);
+	enumerator->destroy(enumerator);
+	if (dpd && !other)
+	{
+		DBG1(DBG_IKE, "cxtp: dropping our liveness check (message ID %u) of "
+			 "IKE_SA %s[%u], the node's request shows it alive elsewhere",
+			 ike_sa->get_message_id(ike_sa, TRUE), ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa));
+		ike_sa->flush_queue(ike_sa, TASK_QUEUE_ACTIVE);
+	}
 }
 
 /**
@@ -1176,6 +1224,7 @@ static void transfer_verified(private_cxtp_par_t *this, char *peer,
 	}
 	else
 	{
+		drop_liveness_check(ike_sa);
 		counter = this->transfers->get_transfers(this->transfers, ike_sa);
 		reason = transfer(this, ike_sa, peer, CXTP_CTD, FALSE, counter);
 		if (reason)
@@ -1183,6 +1232,7 @@ static void transfer_verified(private_cxtp_par_t *this, char *peer,
 			DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to "
 				 "peer '%s': %s", ike_id, peer, reason);
 			free(reason);
+			answer_no_context(this, peer, message);
 		}
 	}
 	free(sent_to);

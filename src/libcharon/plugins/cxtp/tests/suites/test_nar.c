@@ -19,6 +19,7 @@
 
 #include <exchange_test_helper.h>
 #include <encoding/payloads/delete_payload.h>
+#include <sa/ikev2/tasks/ike_dpd.h>
 #include <processing/jobs/process_message_job.h>
 
 /**
@@ -1901,6 +1902,51 @@ START_TEST(test_fetch)
 }
 END_TEST
 
+START_TEST(test_fetch_dpd_in_flight)
+{
+	cxtp_message_t *ctd;
+	message_t *dpd;
+	packet_t *packet;
+	ike_sa_t *ike_sa;
+	uint32_t mid = mn_mid(), ours;
+	u_int id;
+
+	/* pAR checks the node's liveness at its previous address just as the
+	 * node moved: never answered there, the check must not keep the
+	 * context from going */
+	configure_labels();
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ours = ike_sa->get_message_id(ike_sa, TRUE);
+	ike_sa->queue_task(ike_sa, (task_t*)ike_dpd_create(TRUE));
+	ck_assert(ike_sa->initiate(ike_sa, NULL, NULL) == SUCCESS);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	dpd = ike_sent();
+	ck_assert(dpd);
+	ck_assert_int_eq(dpd->get_message_id(dpd), ours);
+	dpd->destroy(dpd);
+
+	packet = mn_informational(mid, TRUE, TRUE);
+	ck_assert_int_eq(ask_par(packet), 1);
+	ctd = cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
+	cxtp_charon_remove(par_id);
+	reactive = TRUE;
+	receive_ike(packet->clone(packet));
+	fetch_sent(0, packet);
+	cxtp_test_transport_deliver(nar_transport, "par", ctd);
+	ck_assert(cxtp_charon_run_jobs() >= 2);
+	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	assert_activated(id);
+	assert_answer(mid);
+	/* nAR's own requests continue with the check's message ID */
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	ck_assert_int_eq(ike_sa->get_message_id(ike_sa, TRUE), ours);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	packet->destroy(packet);
+}
+END_TEST
+
 START_TEST(test_fetch_tampered)
 {
 	packet_t *packet;
@@ -2131,6 +2177,7 @@ Suite *nar_suite_create()
 	tc = tcase_create("fetch");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_fetch);
+	tcase_add_test(tc, test_fetch_dpd_in_flight);
 	tcase_add_test(tc, test_fetch_tampered);
 	tcase_add_test(tc, test_fetch_replayed);
 	tcase_add_test(tc, test_fetch_unknown_ike_sa);
