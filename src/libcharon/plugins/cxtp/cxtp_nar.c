@@ -19,6 +19,7 @@
 #include "cxtp_held.h"
 #include "cxtp_ike_request.h"
 #include "cxtp_import.h"
+#include "cxtp_notice.h"
 #include "cxtp_options.h"
 #include "cxtp_token.h"
 
@@ -102,12 +103,9 @@ struct private_cxtp_nar_t {
 	time_t waiting_log;
 
 	/**
-	 * IKE messages that did not activate an import, since the last notice
-	 * and in all, and the time of the notice
+	 * IKE messages that did not activate an import
 	 */
-	u_int refused;
-	uint64_t refused_total;
-	time_t refused_log;
+	cxtp_notice_t *refused;
 
 	/**
 	 * IKE requests for IKE_SAs we do not hold, whose context we fetch
@@ -115,17 +113,12 @@ struct private_cxtp_nar_t {
 	cxtp_held_t *held;
 
 	/**
-	 * IKE requests for IKE_SAs we do not hold that we did not fetch a
-	 * context for, since the last notice and in all, and the time of the
-	 * notice
+	 * IKE requests for IKE_SAs we do not hold that we fetch no context for
 	 */
-	u_int unfetched;
-	uint64_t unfetched_total;
-	time_t unfetched_log;
+	cxtp_notice_t *unfetched;
 
 	/**
-	 * Protects the waiting CTARs, the CT-Req identifiers and the counters
-	 * of refused IKE messages
+	 * Protects the waiting CTARs and the CT-Req identifiers
 	 */
 	mutex_t *mutex;
 
@@ -1533,23 +1526,13 @@ METHOD(cxtp_nar_t, create_transfer_enumerator, enumerator_t*,
 static void refuse_message(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 						   message_t *message, char *reason)
 {
-	time_t now = time_monotonic(NULL);
 	uint64_t total;
 	u_int refused;
 
-	this->mutex->lock(this->mutex);
-	this->refused++;
-	total = ++this->refused_total;
-	if (this->refused_log && now == this->refused_log)
+	if (!this->refused->count(this->refused, &refused, &total))
 	{
-		this->mutex->unlock(this->mutex);
 		return;
 	}
-	refused = this->refused;
-	this->refused = 0;
-	this->refused_log = now;
-	this->mutex->unlock(this->mutex);
-
 	DBG1(DBG_IKE, "cxtp: %N %s %u from %#H for imported IKE_SA %s[%u] "
 		 "ignored, %s (%u refused since the last notice, %"PRIu64" in all)",
 		 exchange_type_names, message->get_exchange_type(message),
@@ -1725,23 +1708,13 @@ static void refuse_fetch(private_cxtp_nar_t *this, message_t *message,
 						 char *peer, char *reason)
 {
 	ike_sa_id_t *id = message->get_ike_sa_id(message);
-	time_t now = time_monotonic(NULL);
 	uint64_t total;
 	u_int refused;
 
-	this->mutex->lock(this->mutex);
-	this->unfetched++;
-	total = ++this->unfetched_total;
-	if (this->unfetched_log && now == this->unfetched_log)
+	if (!this->unfetched->count(this->unfetched, &refused, &total))
 	{
-		this->mutex->unlock(this->mutex);
 		return;
 	}
-	refused = this->unfetched;
-	this->unfetched = 0;
-	this->unfetched_log = now;
-	this->mutex->unlock(this->mutex);
-
 	DBG1(DBG_IKE, "cxtp: %N request %u from %#H for unknown IKE_SA "
 		 "%.16"PRIx64"_i %.16"PRIx64"_r fetches no context%s%s%s, %s (%u "
 		 "refused since the last notice, %"PRIu64" in all)",
@@ -1928,6 +1901,8 @@ METHOD(cxtp_nar_t, destroy, void,
 {
 	this->imported->destroy(this->imported);
 	this->held->destroy(this->held);
+	this->refused->destroy(this->refused);
+	this->unfetched->destroy(this->unfetched);
 	this->waiting->destroy_function(this->waiting, (void*)ctar_destroy);
 	this->mutex->destroy(this->mutex);
 	this->transfer_mutex->destroy(this->transfer_mutex);
@@ -1975,6 +1950,8 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 		.imported = cxtp_handovers_create((void*)entry_destroy),
 		.waiting = linked_list_create(),
 		.held = cxtp_held_create(),
+		.refused = cxtp_notice_create(),
+		.unfetched = cxtp_notice_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.transfer_mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.max_waiting = options->get_uint(options, "ctar_waiting",

@@ -18,13 +18,13 @@
 #include "cxtp_export.h"
 #include "cxtp_handovers.h"
 #include "cxtp_ike_request.h"
+#include "cxtp_notice.h"
 #include "cxtp_options.h"
 
 #include <inttypes.h>
 
 #include <daemon.h>
 #include <collections/array.h>
-#include <threading/mutex.h>
 
 typedef struct private_cxtp_par_t private_cxtp_par_t;
 
@@ -69,13 +69,9 @@ struct private_cxtp_par_t {
 	cxtp_handovers_t *pending;
 
 	/**
-	 * CT-Reqs with an IKE request refused since the last notice and in
-	 * all, the time of the notice, and a mutex protecting them
+	 * CT-Reqs with an IKE request refused
 	 */
-	u_int refused;
-	uint64_t refused_total;
-	time_t refused_log;
-	mutex_t *mutex;
+	cxtp_notice_t *refused;
 };
 
 /**
@@ -1078,25 +1074,11 @@ static void refuse_request(private_cxtp_par_t *this, char *peer,
 						   char *reason)
 {
 	ike_sa_id_t *id;
-	time_t now = time_monotonic(NULL);
 	uint64_t total;
 	u_int refused;
-	bool log = TRUE;
+	bool log;
 
-	this->mutex->lock(this->mutex);
-	this->refused++;
-	total = ++this->refused_total;
-	refused = this->refused;
-	if (this->refused_log && now == this->refused_log)
-	{
-		log = FALSE;
-	}
-	else
-	{
-		this->refused = 0;
-		this->refused_log = now;
-	}
-	this->mutex->unlock(this->mutex);
+	log = this->refused->count(this->refused, &refused, &total);
 	if (log && request)
 	{
 		id = request->get_ike_sa_id(request);
@@ -1398,7 +1380,7 @@ METHOD(cxtp_par_t, destroy, void,
 	private_cxtp_par_t *this)
 {
 	this->pending->destroy(this->pending);
-	this->mutex->destroy(this->mutex);
+	this->refused->destroy(this->refused);
 	free(this);
 }
 
@@ -1435,7 +1417,7 @@ cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 		.transport = transport,
 		.freeze = freeze,
 		.pending = cxtp_handovers_create((void*)entry_destroy),
-		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
+		.refused = cxtp_notice_create(),
 	);
 	return &this->public;
 }

@@ -1862,6 +1862,36 @@ static cxtp_test_sent_t *fetch_sent(u_int n, packet_t *packet)
 	return sent;
 }
 
+/**
+ * The CTD pAR sends for the node's request, verified while pAR still holds
+ * the IKE_SA, before it moves "away"
+ */
+static cxtp_message_t *fetched(packet_t *packet)
+{
+	cxtp_message_t *ctd;
+
+	ck_assert_int_eq(ask_par(packet), 1);
+	ctd = cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
+	cxtp_charon_remove(par_id);
+	reactive = TRUE;
+	return ctd;
+}
+
+/**
+ * Deliver the CTD for a held request to nAR, which imports it and processes
+ * the request again in a job of its own
+ *
+ * @return			unique ID of the imported IKE_SA
+ */
+static u_int deliver_fetched(cxtp_message_t *ctd)
+{
+	cxtp_test_transport_deliver(nar_transport, "par", ctd);
+	ck_assert(cxtp_charon_run_jobs() >= 2);
+	assert_ctdr(0, TRUE, 0);
+	return cxtp_test_events_get("nar", "import", 0)->ike_id;
+}
+
 START_TEST(test_fetch)
 {
 	cxtp_message_t *ctd;
@@ -1873,11 +1903,7 @@ START_TEST(test_fetch)
 	configure_labels();
 	packet = mn_informational(mid, TRUE, TRUE);
 	/* pAR verifies the request before it freezes and sends the context */
-	ck_assert_int_eq(ask_par(packet), 1);
-	ctd = cxtp_test_message_copy(
-				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
-	cxtp_charon_remove(par_id);
-	reactive = TRUE;
+	ctd = fetched(packet);
 
 	/* the node's MOBIKE update for an IKE_SA nAR does not hold: its SPI's
 	 * label names pAR, asked with the request itself */
@@ -1890,10 +1916,7 @@ START_TEST(test_fetch)
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 1);
 
 	/* the context arrives, the held request activates it, charon answers */
-	cxtp_test_transport_deliver(nar_transport, "par", ctd);
-	ck_assert(cxtp_charon_run_jobs() >= 2);
-	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
-	assert_ctdr(0, TRUE, 0);
+	id = deliver_fetched(ctd);
 	assert_activated(id);
 	assert_answer(mid);
 	ck_assert(cxtp_test_transport_acked(nar_transport, sent->id));
@@ -1927,16 +1950,10 @@ START_TEST(test_fetch_dpd_in_flight)
 	dpd->destroy(dpd);
 
 	packet = mn_informational(mid, TRUE, TRUE);
-	ck_assert_int_eq(ask_par(packet), 1);
-	ctd = cxtp_test_message_copy(
-				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
-	cxtp_charon_remove(par_id);
-	reactive = TRUE;
+	ctd = fetched(packet);
 	receive_ike(packet->clone(packet));
 	fetch_sent(0, packet);
-	cxtp_test_transport_deliver(nar_transport, "par", ctd);
-	ck_assert(cxtp_charon_run_jobs() >= 2);
-	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	id = deliver_fetched(ctd);
 	assert_activated(id);
 	assert_answer(mid);
 	/* nAR's own requests continue with the check's message ID */
@@ -2019,11 +2036,7 @@ START_TEST(test_fetch_not_verified)
 	 * SPIs arrived at nAR first */
 	configure_labels();
 	packet = mn_informational(mn_mid(), TRUE, TRUE);
-	ck_assert_int_eq(ask_par(packet), 1);
-	ctd = cxtp_test_message_copy(
-				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
-	cxtp_charon_remove(par_id);
-	reactive = TRUE;
+	ctd = fetched(packet);
 	tampered = packet->clone(packet);
 	data = tampered->get_data(tampered);
 	data.ptr[data.len - 1] ^= 0x01;
@@ -2031,10 +2044,7 @@ START_TEST(test_fetch_not_verified)
 	fetch_sent(0, NULL);
 
 	/* imported, the held request does not verify: dropped, pAR thaws */
-	cxtp_test_transport_deliver(nar_transport, "par", ctd);
-	ck_assert(cxtp_charon_run_jobs() >= 2);
-	id = cxtp_test_events_get("nar", "import", 0)->ike_id;
-	assert_ctdr(0, TRUE, 0);
+	id = deliver_fetched(ctd);
 	assert_ctdr(1, TRUE, CXTP_STATUS_CANCELLED);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
