@@ -23,6 +23,7 @@
 #include "cxtp_nar.h"
 #include "cxtp_pad.h"
 #include "cxtp_par.h"
+#include "cxtp_relabel.h"
 
 #include <daemon.h>
 
@@ -82,6 +83,11 @@ struct private_cxtp_plugin_t {
 	 * The new access router's side, if peers can be reached
 	 */
 	cxtp_nar_t *nar;
+
+	/**
+	 * Rekeys activated IKE_SAs for an SPI with our label, if we label them
+	 */
+	cxtp_relabel_t *relabel;
 
 	/**
 	 * The mobile node's side
@@ -156,6 +162,12 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			this->nar = cxtp_nar_create(this->transfers, settings, transport,
 										icmp, this->pad, this->leases);
 			charon->bus->add_listener(charon->bus, &this->nar->listener);
+			this->relabel = cxtp_relabel_create();
+			if (this->relabel)
+			{
+				charon->bus->add_listener(charon->bus,
+										  &this->relabel->listener);
+			}
 		}
 		this->dispatcher->set_roles(this->dispatcher, this->par, this->nar,
 									this->mn);
@@ -188,6 +200,12 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		if (this->nar)
 		{
 			charon->bus->remove_listener(charon->bus, &this->nar->listener);
+		}
+		if (this->relabel)
+		{
+			charon->bus->remove_listener(charon->bus, &this->relabel->listener);
+			this->relabel->destroy(this->relabel);
+			this->relabel = NULL;
 		}
 		/* the transports call into the roles until they are gone */
 		DESTROY_IF(this->dispatcher);
