@@ -37,6 +37,13 @@ struct private_cxtp_capture_t {
 	hashtable_t *ike_keys;
 
 	/**
+	 * IKE_SA unique ID => cxtp_ike_keys_t of the IKE_SA replacing it, while
+	 * we rekey it: charon derives the new IKE_SA's keys with the old one on
+	 * the bus when it initiated the rekeying
+	 */
+	hashtable_t *rekeying;
+
+	/**
 	 * CHILD_SA unique ID => cxtp_child_keys_t
 	 */
 	hashtable_t *child_keys;
@@ -102,15 +109,21 @@ bool cxtp_capture_transferable(ike_sa_t *ike_sa)
  */
 static void drop_ike_keys(private_cxtp_capture_t *this, ike_sa_t *ike_sa)
 {
-	cxtp_ike_keys_t *keys;
+	cxtp_ike_keys_t *keys, *next;
 
 	this->mutex->lock(this->mutex);
 	keys = this->ike_keys->remove(this->ike_keys,
+								  id_key(ike_sa->get_unique_id(ike_sa)));
+	next = this->rekeying->remove(this->rekeying,
 								  id_key(ike_sa->get_unique_id(ike_sa)));
 	this->mutex->unlock(this->mutex);
 	if (keys)
 	{
 		ike_keys_destroy(keys);
+	}
+	if (next)
+	{
+		ike_keys_destroy(next);
 	}
 }
 
@@ -152,8 +165,37 @@ METHOD(listener_t, ike_derived_keys, bool,
 		.sk_pr = chunk_clone(sk_pr),
 	);
 	this->mutex->lock(this->mutex);
-	keys = this->ike_keys->put(this->ike_keys,
-							   id_key(ike_sa->get_unique_id(ike_sa)), keys);
+	if (ike_sa && ike_sa->get_state(ike_sa) == IKE_REKEYING)
+	{	/* the keys of the IKE_SA we rekey it with, see ike_rekey() */
+		keys = this->rekeying->put(this->rekeying,
+							id_key(ike_sa->get_unique_id(ike_sa)), keys);
+	}
+	else
+	{
+		keys = this->ike_keys->put(this->ike_keys,
+							id_key(ike_sa->get_unique_id(ike_sa)), keys);
+	}
+	this->mutex->unlock(this->mutex);
+	if (keys)
+	{
+		ike_keys_destroy(keys);
+	}
+	return TRUE;
+}
+
+METHOD(listener_t, ike_rekey, bool,
+	private_cxtp_capture_t *this, ike_sa_t *old, ike_sa_t *new)
+{
+	cxtp_ike_keys_t *keys;
+
+	this->mutex->lock(this->mutex);
+	keys = this->rekeying->remove(this->rekeying,
+								  id_key(old->get_unique_id(old)));
+	if (keys)
+	{
+		keys = this->ike_keys->put(this->ike_keys,
+								   id_key(new->get_unique_id(new)), keys);
+	}
 	this->mutex->unlock(this->mutex);
 	if (keys)
 	{
@@ -294,6 +336,7 @@ METHOD(cxtp_capture_t, destroy, void,
 	private_cxtp_capture_t *this)
 {
 	this->ike_keys->destroy_function(this->ike_keys, (void*)ike_keys_destroy);
+	this->rekeying->destroy_function(this->rekeying, (void*)ike_keys_destroy);
 	this->child_keys->destroy_function(this->child_keys,
 									   (void*)child_keys_destroy);
 	this->mutex->destroy(this->mutex);
@@ -311,6 +354,7 @@ cxtp_capture_t *cxtp_capture_create()
 		.public = {
 			.listener = {
 				.ike_derived_keys = _ike_derived_keys,
+				.ike_rekey = _ike_rekey,
 				.child_derived_keys = _child_derived_keys,
 				.ike_state_change = _ike_state_change,
 				.child_state_change = _child_state_change,
@@ -320,6 +364,7 @@ cxtp_capture_t *cxtp_capture_create()
 			.destroy = _destroy,
 		},
 		.ike_keys = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr, 8),
+		.rekeying = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr, 8),
 		.child_keys = hashtable_create(hashtable_hash_ptr,
 									   hashtable_equals_ptr, 8),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),

@@ -46,6 +46,7 @@ ENUM(cxtp_message_type_names, CXTP_CTAR, CXTP_CTREQ,
 #define FLAG_R 0x10
 #define FLAG_M 0x20
 #define FLAG_B 0x08
+#define FLAG_I 0x04
 
 /**
  * Flags in the fourth octet of a CDB
@@ -103,6 +104,12 @@ ENUM(cxtp_message_type_names, CXTP_CTAR, CXTP_CTREQ,
  * addresses in a CT-Req
  */
 #define BINDING_HEADER_LEN 4
+
+/**
+ * Length of the length and reserved octets before the IKE request a CT-Req
+ * carries
+ */
+#define IKE_HEADER_LEN 4
 
 /**
  * Check if enough data is left to read len octets; bio_reader_t would
@@ -191,6 +198,11 @@ struct private_cxtp_message_t {
 	 */
 	host_t *src;
 	host_t *dst;
+
+	/**
+	 * The IKE request a CT-Req carries (I flag), chunk_empty if none
+	 */
+	chunk_t ike;
 
 	/**
 	 * MAC of a CTAA, if has_mac
@@ -602,6 +614,25 @@ METHOD(cxtp_message_t, set_ctar_addresses, bool,
 	return TRUE;
 }
 
+METHOD(cxtp_message_t, set_ike_request, bool,
+	private_cxtp_message_t *this, chunk_t packet)
+{
+	if (this->type != CXTP_CTREQ || !packet.len ||
+		packet.len > CXTP_IKE_REQUEST_MAX)
+	{
+		return FALSE;
+	}
+	chunk_free(&this->ike);
+	this->ike = chunk_clone(packet);
+	return TRUE;
+}
+
+METHOD(cxtp_message_t, get_ike_request, chunk_t,
+	private_cxtp_message_t *this)
+{
+	return this->ike;
+}
+
 METHOD(cxtp_message_t, get_ctar_source, host_t*,
 	private_cxtp_message_t *this)
 {
@@ -762,7 +793,11 @@ static size_t get_length(private_cxtp_message_t *this)
 	switch (this->type)
 	{
 		case CXTP_CTREQ:
-			if (this->ar && this->src && this->dst)
+			if (this->ike.len)
+			{
+				len += IKE_HEADER_LEN + round_up(this->ike.len, 4);
+			}
+			else if (this->ar && this->src && this->dst)
 			{
 				len += addr_len + BINDING_HEADER_LEN +
 					   this->src->get_address(this->src).len +
@@ -827,7 +862,11 @@ static uint8_t get_flags(private_cxtp_message_t *this)
 	{
 		flags |= FLAG_M;
 	}
-	if (this->type == CXTP_CTREQ && this->ar && this->src && this->dst)
+	if (this->type == CXTP_CTREQ && this->ike.len)
+	{
+		flags |= FLAG_I;
+	}
+	else if (this->type == CXTP_CTREQ && this->ar && this->src && this->dst)
 	{
 		flags |= FLAG_B;
 	}
@@ -855,6 +894,14 @@ static void write_fields(private_cxtp_message_t *this, bio_writer_t *writer)
 	switch (this->type)
 	{
 		case CXTP_CTREQ:
+			if (this->ike.len)
+			{
+				writer->write_uint16(writer, this->ike.len);
+				writer->write_uint16(writer, 0);
+				writer->write_data(writer, this->ike);
+				pad = pad_len(this->ike.len, 4);
+				memset(writer->skip(writer, pad).ptr, 0, pad);
+			}
 			if (!(get_flags(this) & FLAG_B))
 			{
 				writer->write_uint32(writer, this->sequence);
@@ -1004,6 +1051,42 @@ static bool parse_binding(private_cxtp_message_t *this, bio_reader_t *reader,
 							   "CTAR's source address") &&
 		   parse_sized_address(this, reader, dst_len, &this->dst,
 							   "CTAR's destination address");
+}
+
+/**
+ * Parse the IKE request a CT-Req carries
+ */
+static bool parse_ike_request(private_cxtp_message_t *this,
+							  bio_reader_t *reader)
+{
+	uint16_t len, reserved;
+	chunk_t packet, padding;
+
+	if (!has(reader, IKE_HEADER_LEN) ||
+		!reader->read_uint16(reader, &len) ||
+		!reader->read_uint16(reader, &reserved))
+	{
+		DBG1(DBG_ENC, "CXTP: %N truncated in the IKE request's length",
+			 cxtp_message_type_names, this->type);
+		return FALSE;
+	}
+	if (!len || len > CXTP_IKE_REQUEST_MAX)
+	{
+		DBG1(DBG_ENC, "CXTP: %N carries an IKE request of %u octets, "
+			 "expected 1 to %d", cxtp_message_type_names, this->type, len,
+			 CXTP_IKE_REQUEST_MAX);
+		return FALSE;
+	}
+	if (!has(reader, round_up(len, 4)) ||
+		!reader->read_data(reader, len, &packet) ||
+		!reader->read_data(reader, pad_len(len, 4), &padding))
+	{
+		DBG1(DBG_ENC, "CXTP: %N IKE request of %u octets overruns the "
+			 "message", cxtp_message_type_names, this->type, len);
+		return FALSE;
+	}
+	this->ike = chunk_clone(packet);
+	return TRUE;
 }
 
 /**
@@ -1371,6 +1454,18 @@ static bool parse_body(private_cxtp_message_t *this, bio_reader_t *reader,
 			}
 			/* fall-through */
 		case CXTP_CTREQ:
+			if (this->type == CXTP_CTREQ && (flags & FLAG_I) &&
+				(flags & FLAG_B))
+			{
+				DBG1(DBG_ENC, "CXTP: %N carries both a CTAR's addresses and "
+					 "an IKE request", cxtp_message_type_names, this->type);
+				return FALSE;
+			}
+			if (this->type == CXTP_CTREQ && (flags & FLAG_I) &&
+				!parse_ike_request(this, reader))
+			{
+				return FALSE;
+			}
 			if (this->type == CXTP_CTREQ && (flags & FLAG_B) &&
 				!parse_binding(this, reader, family))
 			{
@@ -1433,6 +1528,7 @@ METHOD(cxtp_message_t, destroy, void,
 	DESTROY_IF(this->ar);
 	DESTROY_IF(this->src);
 	DESTROY_IF(this->dst);
+	chunk_free(&this->ike);
 	free(this);
 }
 
@@ -1462,6 +1558,8 @@ static private_cxtp_message_t *create_empty(cxtp_message_type_t type)
 			.set_ctar_addresses = _set_ctar_addresses,
 			.get_ctar_source = _get_ctar_source,
 			.get_ctar_destination = _get_ctar_destination,
+			.set_ike_request = _set_ike_request,
+			.get_ike_request = _get_ike_request,
 			.sign_ctaa = _sign_ctaa,
 			.verify_ctaa = _verify_ctaa,
 			.is_authenticated = _is_authenticated,

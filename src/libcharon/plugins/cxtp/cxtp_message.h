@@ -56,6 +56,12 @@
  */
 #define CXTP_CDB_MAX_DATA 65536
 
+/**
+ * Maximum length of the IKE request a CT-Req carries (a MOBIKE update is a
+ * few hundred octets)
+ */
+#define CXTP_IKE_REQUEST_MAX 2048
+
 typedef struct cxtp_message_t cxtp_message_t;
 typedef struct cxtp_cdb_t cxtp_cdb_t;
 typedef struct cxtp_status_t cxtp_status_t;
@@ -207,6 +213,13 @@ struct cxtp_transfer_id_t {
  * (4 or 16) of the CTAR's IP source and IP destination, two reserved zero
  * octets, the source and the destination; then the sequence number and the
  * token as in RFC 4067. Its A flag is the CTAR's.
+ *
+ * A CT-Req may instead carry the IKE request of a mobile node that sends
+ * no CTAR (a stock MOBIKE client), signaled by the I (0x04) flag, never
+ * with B: right after the MN's previous address a 16-bit length of the
+ * request, two reserved zero octets, the request as received (IKE header
+ * first, so its SPIs name the IKE_SA) and zero padding to 4 octets; then
+ * the sequence number and token as in RFC 4067, both zero.
  *
  * A CTAA may be authenticated, signaled by the M (0x20) flag: right after
  * the MN's previous address the sequence number of the CTAR it answers and
@@ -428,6 +441,24 @@ struct cxtp_message_t {
 	 * @return			address, internal object, NULL if none
 	 */
 	host_t* (*get_ctar_destination)(cxtp_message_t *this);
+
+	/**
+	 * Set the IKE request a CT-Req carries instead of a CTAR's token: the
+	 * mobile node's request to an IKE_SA the receiver holds, which
+	 * authorizes the transfer if it verifies with that IKE_SA's keys.
+	 *
+	 * @param packet	the request as received, cloned
+	 * @return			FALSE if not a CT-Req, empty or longer than
+	 *					CXTP_IKE_REQUEST_MAX
+	 */
+	bool (*set_ike_request)(cxtp_message_t *this, chunk_t packet);
+
+	/**
+	 * Get the IKE request a CT-Req carries.
+	 *
+	 * @return			the request, internal data, chunk_empty if none
+	 */
+	chunk_t (*get_ike_request)(cxtp_message_t *this);
 
 	/**
 	 * Set the MN authorization token of a CTAR (token v2, see

@@ -16,7 +16,10 @@
 #include "cxtp_nar.h"
 #include "cxtp_encode.h"
 #include "cxtp_handovers.h"
+#include "cxtp_held.h"
+#include "cxtp_ike_request.h"
 #include "cxtp_import.h"
+#include "cxtp_notice.h"
 #include "cxtp_options.h"
 #include "cxtp_token.h"
 
@@ -25,6 +28,7 @@
 #include <daemon.h>
 #include <collections/linked_list.h>
 #include <processing/jobs/callback_job.h>
+#include <processing/jobs/process_message_job.h>
 #include <threading/mutex.h>
 
 typedef struct private_cxtp_nar_t private_cxtp_nar_t;
@@ -99,16 +103,22 @@ struct private_cxtp_nar_t {
 	time_t waiting_log;
 
 	/**
-	 * IKE messages that did not activate an import, since the last notice
-	 * and in all, and the time of the notice
+	 * IKE messages that did not activate an import
 	 */
-	u_int refused;
-	uint64_t refused_total;
-	time_t refused_log;
+	cxtp_notice_t *refused;
 
 	/**
-	 * Protects the waiting CTARs, the CT-Req identifiers and the counters
-	 * of refused IKE messages
+	 * IKE requests for IKE_SAs we do not hold, whose context we fetch
+	 */
+	cxtp_held_t *held;
+
+	/**
+	 * IKE requests for IKE_SAs we do not hold that we fetch no context for
+	 */
+	cxtp_notice_t *unfetched;
+
+	/**
+	 * Protects the waiting CTARs and the CT-Req identifiers
 	 */
 	mutex_t *mutex;
 
@@ -160,6 +170,8 @@ typedef struct {
 	uint32_t sequence;
 	/** when it was imported */
 	time_t imported;
+	/** the IKE request we fetched it for, if any */
+	chunk_t request;
 } entry_t;
 
 /**
@@ -174,6 +186,7 @@ static void entry_forget(entry_t *entry)
 
 static void entry_destroy(entry_t *entry)
 {
+	chunk_free(&entry->request);
 	free(entry->handover.peer);
 	entry->handover.mn->destroy(entry->handover.mn);
 	entry_forget(entry);
@@ -957,6 +970,28 @@ static bool answer_known(private_cxtp_nar_t *this, char *peer, host_t *mn,
 }
 
 /**
+ * Process an IKE request held for the context just imported, as it had
+ * arrived now: it reaches the passive IKE_SA, whose alert activates it if
+ * the request verifies with the transferred keys, as a pushed one would be
+ */
+static void process_held(private_cxtp_nar_t *this, cxtp_held_request_t *held,
+						 u_int ike_id)
+{
+	message_t *message;
+
+	this->transport->acknowledge(this->transport, held->request);
+	message = cxtp_held_request_message(held);
+	if (message)
+	{
+		DBG1(DBG_IKE, "cxtp: processing the IKE request from %#H held for "
+			 "imported IKE_SA [%u]", held->src, ike_id);
+		lib->processor->queue_job(lib->processor,
+								  (job_t*)process_message_job_create(message));
+	}
+	cxtp_held_request_destroy(held);
+}
+
+/**
  * Import the context of a PCTD/CTD
  */
 static void import(private_cxtp_nar_t *this, char *peer,
@@ -967,6 +1002,7 @@ static void import(private_cxtp_nar_t *this, char *peer,
 	entry_t *entry;
 	ref_t ref = {}, older = {};
 	known_t known;
+	cxtp_held_request_t *held;
 	char *reason = NULL;
 	u_int ike_id, serial;
 
@@ -1027,6 +1063,7 @@ static void import(private_cxtp_nar_t *this, char *peer,
 	DBG1(DBG_IKE, "cxtp: context of '%Y' at %H from peer '%s' (transfer %u) "
 		 "imported as IKE_SA [%u]", context->ike.remote_id, mn, peer,
 		 id->serial, ike_id);
+	held = this->held->take_spis(this->held, peer, id->spi_i, id->spi_r);
 	INIT(entry,
 		.handover = {
 			.ike_id = ike_id,
@@ -1038,6 +1075,7 @@ static void import(private_cxtp_nar_t *this, char *peer,
 		.context = context,
 		.token_key = chunk_clone(message->get_key(message)),
 		.imported = time_monotonic(NULL),
+		.request = held ? chunk_clone(held->data) : chunk_empty,
 	);
 	serial = this->imported->add(this->imported, &entry->handover);
 	/* pAR thaws its copy if no activation follows, so must we drop ours */
@@ -1049,6 +1087,10 @@ static void import(private_cxtp_nar_t *this, char *peer,
 						  NULL);
 	/* reactive: the mobile node asked for it already */
 	activate_waiting(this, mn);
+	if (held)
+	{
+		process_held(this, held, ike_id);
+	}
 }
 
 METHOD(cxtp_nar_t, process_ctd, void,
@@ -1393,6 +1435,7 @@ CALLBACK(match_request, bool,
 METHOD(cxtp_nar_t, timeout, void,
 	private_cxtp_nar_t *this, char *peer, uint32_t id)
 {
+	cxtp_held_request_t *held;
 	ctar_t *ctar = NULL;
 
 	this->mutex->lock(this->mutex);
@@ -1408,12 +1451,20 @@ METHOD(cxtp_nar_t, timeout, void,
 			 peer, ctar->message->get_mn_address(ctar->message));
 		ctar_destroy(ctar);
 	}
+	held = this->held->take_request(this->held, id);
+	if (held)
+	{
+		DBG1(DBG_IKE, "cxtp: peer '%s' sent no context for the IKE request "
+			 "from %#H, dropping it", peer, held->src);
+		cxtp_held_request_destroy(held);
+	}
 }
 
 METHOD(cxtp_nar_t, process_no_context, void,
 	private_cxtp_nar_t *this, char *peer, cxtp_message_t *message)
 {
 	host_t *mn = message->get_mn_address(message);
+	cxtp_held_request_t *held;
 	linked_list_t *found;
 	ctar_t *ctar;
 
@@ -1434,6 +1485,13 @@ METHOD(cxtp_nar_t, process_no_context, void,
 		ctar_destroy(ctar);
 	}
 	found->destroy(found);
+	while ((held = this->held->take_source(this->held, peer, mn)))
+	{	/* it did not verify there, or names an IKE_SA gone */
+		DBG1(DBG_IKE, "cxtp: peer '%s' sends no context for the IKE request "
+			 "from %#H, dropping it", peer, held->src);
+		this->transport->acknowledge(this->transport, held->request);
+		cxtp_held_request_destroy(held);
+	}
 }
 
 METHOD(cxtp_nar_t, get_state, char*,
@@ -1483,23 +1541,13 @@ METHOD(cxtp_nar_t, create_transfer_enumerator, enumerator_t*,
 static void refuse_message(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 						   message_t *message, char *reason)
 {
-	time_t now = time_monotonic(NULL);
 	uint64_t total;
 	u_int refused;
 
-	this->mutex->lock(this->mutex);
-	this->refused++;
-	total = ++this->refused_total;
-	if (this->refused_log && now == this->refused_log)
+	if (!this->refused->count(this->refused, &refused, &total))
 	{
-		this->mutex->unlock(this->mutex);
 		return;
 	}
-	refused = this->refused;
-	this->refused = 0;
-	this->refused_log = now;
-	this->mutex->unlock(this->mutex);
-
 	DBG1(DBG_IKE, "cxtp: %N %s %u from %#H for imported IKE_SA %s[%u] "
 		 "ignored, %s (%u refused since the last notice, %"PRIu64" in all)",
 		 exchange_type_names, message->get_exchange_type(message),
@@ -1507,43 +1555,6 @@ static void refuse_message(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 		 message->get_message_id(message), message->get_source(message),
 		 ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa), reason,
 		 refused, total);
-}
-
-/**
- * Whether an IKE message is the request the mobile node sends next, with
- * the keys of the IKE_SA: parsed on a copy of the packet, so the task
- * manager gets the message as it arrived
- *
- * @return			NULL if it is, or why not
- */
-static char *check_message(ike_sa_t *ike_sa, message_t *message)
-{
-	message_t *copy;
-	status_t status;
-
-	if (message->get_exchange_type(message) != INFORMATIONAL)
-	{
-		return "not an INFORMATIONAL";
-	}
-	if (!message->get_request(message))
-	{
-		return "not a request";
-	}
-	/* an older request of the node, captured on its previous link, must
-	 * not take the IKE_SA over */
-	if (message->get_message_id(message) !=
-		ike_sa->get_message_id(ike_sa, FALSE))
-	{
-		return "not the message ID the node sends next";
-	}
-	copy = message_create_from_packet(message->get_packet(message));
-	status = copy->parse_header(copy);
-	if (status == SUCCESS)
-	{
-		status = copy->parse_body(copy, ike_sa->get_keymat(ike_sa));
-	}
-	copy->destroy(copy);
-	return status == SUCCESS ? NULL : "not protected with the transferred keys";
 }
 
 /**
@@ -1593,6 +1604,48 @@ CALLBACK(drop_failed, job_requeue_t,
 }
 
 /**
+ * The IKE request we fetched an import for did not verify with it (pAR
+ * verified it, so its keys or message ID changed meanwhile): drop the
+ * import, and let pAR thaw its copy
+ */
+static void fail_fetched(private_cxtp_nar_t *this, u_int ike_id,
+						 message_t *message, char *reason)
+{
+	enumerator_t *enumerator;
+	entry_t *entry;
+	ref_t ref = {};
+
+	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	while (enumerator->enumerate(enumerator, &entry))
+	{
+		if (entry->handover.ike_id == ike_id &&
+			entry->state == STATE_IMPORTED && entry->request.len &&
+			chunk_equals(entry->request, message->get_packet_data(message)))
+		{
+			ref_init(&ref, entry);
+			cancel_entry(entry);
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (!ref.serial)
+	{
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: the IKE request imported IKE_SA [%u] of transfer %u "
+		 "was fetched for did not verify (%s), removing it and telling peer "
+		 "'%s'", ike_id, ref.id.serial, reason, ref.peer);
+	lib->processor->queue_job(lib->processor, (job_t*)
+				callback_job_create(drop_failed, (void*)(uintptr_t)ike_id,
+									NULL, NULL));
+	send_ctdr(this, ref.peer, ref.mn, &ref.id, TRUE, CXTP_STATUS_CANCELLED);
+	this->imported->event(this->imported, CXTP_EVENT_FAILURE, ike_id,
+						  ref.peer, ref.mn, "IKE request did not verify");
+	remember(this, ref.serial);
+	ref_clear(&ref);
+}
+
+/**
  * An IKE message for an imported IKE_SA, checked out in this thread: the
  * mobile node's request from its new address (e.g. a stock client's MOBIKE
  * update sent to the anycast gateway address), protected with the
@@ -1626,10 +1679,11 @@ static void activate_by_message(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 		refuse_message(this, ike_sa, message, buf);
 		return;
 	}
-	reason = check_message(ike_sa, message);
+	reason = cxtp_ike_request_check(ike_sa, message);
 	if (reason)
 	{
 		refuse_message(this, ike_sa, message, reason);
+		fail_fetched(this, ike_id, message, reason);
 		return;
 	}
 	state = claim_import(this, ike_id, TRUE, &ref, &context);
@@ -1661,6 +1715,96 @@ static void activate_by_message(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 	ref_clear(&ref);
 }
 
+/**
+ * Log why an IKE request for an IKE_SA we do not hold fetches no context:
+ * at most once a second, as anyone may send many with made-up SPIs
+ */
+static void refuse_fetch(private_cxtp_nar_t *this, message_t *message,
+						 char *peer, char *reason)
+{
+	ike_sa_id_t *id = message->get_ike_sa_id(message);
+	uint64_t total;
+	u_int refused;
+
+	if (!this->unfetched->count(this->unfetched, &refused, &total))
+	{
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: %N request %u from %#H for unknown IKE_SA "
+		 "%.16"PRIx64"_i %.16"PRIx64"_r fetches no context%s%s%s, %s (%u "
+		 "refused since the last notice, %"PRIu64" in all)",
+		 exchange_type_names, message->get_exchange_type(message),
+		 message->get_message_id(message), message->get_source(message),
+		 be64toh(id->get_initiator_spi(id)), be64toh(id->get_responder_spi(id)),
+		 peer ? " from peer '" : "", peer ?: "", peer ? "'" : "", reason,
+		 refused, total);
+}
+
+/**
+ * An IKE request for an IKE_SA we do not hold, maybe the MOBIKE update of a
+ * stock client that arrives here without a push: the label of our SPI names
+ * the router that allocated it, which holds the IKE_SA. Ask it for the
+ * context with a CT-Req that carries the request, its only authorization
+ * (pAR verifies it with the IKE_SA's keys before it freezes anything), and
+ * hold the request to process it once the context is imported.
+ */
+static void fetch_for_message(private_cxtp_nar_t *this, message_t *message)
+{
+	ike_sa_id_t *id = message->get_ike_sa_id(message);
+	cxtp_message_t *request;
+	cxtp_peer_t *peer;
+	uint64_t spi;
+	uint32_t rid;
+	char *reason, *name;
+	bool own;
+
+	if (message->get_major_version(message) != IKEV2_MAJOR_VERSION ||
+		message->get_exchange_type(message) != INFORMATIONAL ||
+		!message->get_request(message))
+	{
+		return;
+	}
+	/* our SPI is the one the node did not choose */
+	spi = id->is_initiator(id) ? id->get_responder_spi(id)
+							   : id->get_initiator_spi(id);
+	peer = this->settings->find_peer_by_spi(this->settings, spi, &own);
+	if (!peer)
+	{
+		if (!own)
+		{
+			refuse_fetch(this, message, NULL,
+						 "its SPI carries no peer's label");
+		}
+		return;
+	}
+	name = strdupa(peer->get_name(peer));
+	peer->destroy(peer);
+	if (message->get_packet_data(message).len > CXTP_IKE_REQUEST_MAX)
+	{
+		refuse_fetch(this, message, name, "it is too long");
+		return;
+	}
+	this->mutex->lock(this->mutex);
+	rid = CXTP_NAR_REQUEST | (++this->requests & ~CXTP_NAR_REQUEST);
+	this->mutex->unlock(this->mutex);
+	reason = this->held->hold(this->held, message, name, rid);
+	if (reason)
+	{
+		refuse_fetch(this, message, name, reason);
+		return;
+	}
+	request = cxtp_message_create(CXTP_CTREQ, message->get_source(message));
+	request->set_ike_request(request, message->get_packet_data(message));
+	DBG1(DBG_IKE, "cxtp: %N request %u from %#H for IKE_SA %.16"PRIx64"_i "
+		 "%.16"PRIx64"_r of peer '%s', requesting its context",
+		 exchange_type_names, message->get_exchange_type(message),
+		 message->get_message_id(message), message->get_source(message),
+		 be64toh(id->get_initiator_spi(id)), be64toh(id->get_responder_spi(id)),
+		 name);
+	this->transport->send_reliable(this->transport, name, request, rid);
+	request->destroy(request);
+}
+
 METHOD(listener_t, alert, bool,
 	listener_t *listener, ike_sa_t *ike_sa, alert_t alert, va_list args)
 {
@@ -1670,6 +1814,10 @@ METHOD(listener_t, alert, bool,
 	if (alert == ALERT_MESSAGE_FOR_PASSIVE_IKE_SA && ike_sa)
 	{
 		activate_by_message(this, ike_sa, va_arg(args, message_t*));
+	}
+	else if (alert == ALERT_INVALID_IKE_SPI)
+	{
+		fetch_for_message(this, va_arg(args, message_t*));
 	}
 	return TRUE;
 }
@@ -1873,6 +2021,9 @@ METHOD(cxtp_nar_t, destroy, void,
 	private_cxtp_nar_t *this)
 {
 	this->imported->destroy(this->imported);
+	this->held->destroy(this->held);
+	this->refused->destroy(this->refused);
+	this->unfetched->destroy(this->unfetched);
 	this->waiting->destroy_function(this->waiting, (void*)ctar_destroy);
 	this->mutex->destroy(this->mutex);
 	this->transfer_mutex->destroy(this->transfer_mutex);
@@ -1920,6 +2071,9 @@ cxtp_nar_t *cxtp_nar_create(cxtp_transfers_t *transfers,
 		.leases = leases,
 		.imported = cxtp_handovers_create((void*)entry_destroy),
 		.waiting = linked_list_create(),
+		.held = cxtp_held_create(),
+		.refused = cxtp_notice_create(),
+		.unfetched = cxtp_notice_create(),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.transfer_mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.max_waiting = options->get_uint(options, "ctar_waiting",

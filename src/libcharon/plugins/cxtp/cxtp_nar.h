@@ -74,7 +74,12 @@ typedef struct cxtp_nar_t cxtp_nar_t;
  * the transferred keys. The IKE_SA moves to the addresses of the request,
  * pAR learns of it as of a CTAR's activation, and charon answers the request
  * as the MOBIKE responder. Anything else for the passive IKE_SA changes
- * nothing (logged at most once a second).
+ * nothing (logged at most once a second). Such a request for an IKE_SA we
+ * hold no import of is held if our SPI in it carries a peer's label
+ * (peers.<name>.spi_label, cxtp_held_t bounds what is held), and the peer
+ * asked for the context with a CT-Req carrying it; once the context is
+ * imported, the request is processed again and activates it as above. If it
+ * does not verify then, the import goes and the peer thaws its copy.
  *
  * pAR withdraws a context with a CTC: nAR drops an import not activated and
  * answers "cancelled", or "activated" if it was. An import not activated
@@ -89,7 +94,8 @@ struct cxtp_nar_t {
 	 * IKE_SA state changes and rekeyings, to drop an import whose IKE_SA
 	 * goes and follow an activated one; IKE messages for a passive IKE_SA
 	 * (core patch, ALERT_MESSAGE_FOR_PASSIVE_IKE_SA), to activate an import
-	 * with the mobile node's own request.
+	 * with the mobile node's own request; IKE requests for an IKE_SA we do
+	 * not hold (ALERT_INVALID_IKE_SPI), to fetch its context.
 	 */
 	listener_t listener;
 

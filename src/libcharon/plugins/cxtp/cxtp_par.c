@@ -17,6 +17,8 @@
 #include "cxtp_encode.h"
 #include "cxtp_export.h"
 #include "cxtp_handovers.h"
+#include "cxtp_ike_request.h"
+#include "cxtp_notice.h"
 #include "cxtp_options.h"
 
 #include <inttypes.h>
@@ -65,6 +67,11 @@ struct private_cxtp_par_t {
 	 * Contexts sent to a peer, their IKE_SAs frozen here, entry_t
 	 */
 	cxtp_handovers_t *pending;
+
+	/**
+	 * CT-Reqs with an IKE request refused
+	 */
+	cxtp_notice_t *refused;
 };
 
 /**
@@ -1061,9 +1068,189 @@ static void send_no_context(private_cxtp_par_t *this, char *peer,
 	reply->destroy(reply);
 }
 
+/**
+ * Answer a CT-Req with an IKE request that we send no context for, so nAR
+ * drops the request rather than ask again; the node's next try may succeed
+ */
+static void answer_no_context(private_cxtp_par_t *this, char *peer,
+							  cxtp_message_t *message)
+{
+	cxtp_message_t *reply;
+
+	reply = cxtp_message_create(CXTP_CTDR, message->get_mn_address(message));
+	reply->set_success(reply, FALSE);
+	if (reply->add_status(reply, CXTP_FPT_IKE_SA, CXTP_STATUS_NO_CONTEXT))
+	{
+		this->transport->send(this->transport, peer, reply);
+	}
+	reply->destroy(reply);
+}
+
+/**
+ * Refuse a CT-Req with an IKE request: answered once, so that nAR drops the
+ * request, and logged at most once a second, as anyone may make nAR send
+ * such CT-Reqs with made-up requests
+ */
+static void refuse_request(private_cxtp_par_t *this, char *peer,
+						   cxtp_message_t *message, message_t *request,
+						   char *reason)
+{
+	ike_sa_id_t *id;
+	uint64_t total;
+	u_int refused;
+	bool log;
+
+	log = this->refused->count(this->refused, &refused, &total);
+	if (log && request)
+	{
+		id = request->get_ike_sa_id(request);
+		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' with %N request %u of %H "
+			 "for IKE_SA %.16"PRIx64"_i %.16"PRIx64"_r refused, %s, nothing "
+			 "frozen (%u refused since the last notice, %"PRIu64" in all)",
+			 peer, exchange_type_names, request->get_exchange_type(request),
+			 request->get_message_id(request),
+			 message->get_mn_address(message),
+			 be64toh(id->get_initiator_spi(id)),
+			 be64toh(id->get_responder_spi(id)), reason, refused, total);
+	}
+	else if (log)
+	{
+		DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' with an IKE request of %H "
+			 "refused, %s, nothing frozen (%u refused since the last notice, "
+			 "%"PRIu64" in all)", peer, message->get_mn_address(message),
+			 reason, refused, total);
+	}
+	answer_no_context(this, peer, message);
+}
+
+/**
+ * Drop the liveness check we sent the node's previous address, if that is
+ * all we wait for: the node's request, verified, shows it alive elsewhere,
+ * and the check, never answered there, would keep the context from going.
+ * The context then carries its message ID as the next one of ours: nAR's
+ * first request, its own liveness check in all likelihood, reuses it, which
+ * the node answers whether or not the lost check reached it.
+ */
+static void drop_liveness_check(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	task_t *task;
+	bool dpd = FALSE, other = FALSE;
+
+	enumerator = ike_sa->create_task_enumerator(ike_sa, TASK_QUEUE_ACTIVE);
+	while (enumerator->enumerate(enumerator, &task))
+	{
+		if (task->get_type(task) == TASK_IKE_DPD)
+		{
+			dpd = TRUE;
+		}
+		else
+		{
+			other = TRUE;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (dpd && !other)
+	{
+		DBG1(DBG_IKE, "cxtp: dropping our liveness check (message ID %u) of "
+			 "IKE_SA %s[%u], the node's request shows it alive elsewhere",
+			 ike_sa->get_message_id(ike_sa, TRUE), ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa));
+		ike_sa->flush_queue(ike_sa, TASK_QUEUE_ACTIVE);
+	}
+}
+
+/**
+ * A CT-Req that carries the IKE request of a mobile node that sends no CTAR
+ * (a stock MOBIKE client arriving at the peer without a push): the request
+ * names the IKE_SA by its SPIs and authorizes the transfer if it is the one
+ * the IKE_SA expects next from the node and verifies with its keys, checked
+ * before anything is frozen
+ */
+static void transfer_verified(private_cxtp_par_t *this, char *peer,
+							  cxtp_message_t *message)
+{
+	host_t *mn = message->get_mn_address(message), *any;
+	message_t *request;
+	ike_sa_id_t *id;
+	ike_sa_t *ike_sa;
+	char *reason, *sent_to = NULL;
+	u_int ike_id, serial;
+	uint32_t counter;
+
+	any = host_create_any(mn->get_family(mn));
+	request = cxtp_ike_request_parse(message->get_ike_request(message), mn,
+									 any);
+	any->destroy(any);
+	if (!request)
+	{
+		refuse_request(this, peer, message, NULL, "its IKE header is invalid");
+		return;
+	}
+	id = request->get_ike_sa_id(request);
+	id = id->clone(id);
+	id->switch_initiator(id);
+	ike_sa = charon->ike_sa_manager->checkout(charon->ike_sa_manager, id);
+	id->destroy(id);
+	if (!ike_sa)
+	{
+		refuse_request(this, peer, message, request, "we hold no such IKE_SA");
+		request->destroy(request);
+		return;
+	}
+	ike_id = ike_sa->get_unique_id(ike_sa);
+	/* a passive one is an import or the ha plugin's, unless we froze it */
+	if (ike_sa->get_state(ike_sa) != IKE_ESTABLISHED &&
+		!this->pending->has_ike_sa(this->pending, ike_id))
+	{
+		reason = "the IKE_SA is not established";
+	}
+	else
+	{
+		reason = cxtp_ike_request_check(ike_sa, request);
+	}
+	if (reason)
+	{
+		refuse_request(this, peer, message, request, reason);
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+		request->destroy(request);
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: CT-Req from peer '%s' carries %N request %u of %H "
+		 "that verifies with IKE_SA %s[%u]", peer, exchange_type_names,
+		 request->get_exchange_type(request), request->get_message_id(request),
+		 mn, ike_sa->get_name(ike_sa), ike_id);
+	request->destroy(request);
+	serial = find_transfer(this, ike_id, &sent_to);
+	if (serial && pending_counter(this, ike_id, &counter))
+	{
+		transfer_again(this, ike_sa, peer, serial, sent_to, counter);
+	}
+	else
+	{
+		drop_liveness_check(ike_sa);
+		counter = this->transfers->get_transfers(this->transfers, ike_sa);
+		reason = transfer(this, ike_sa, peer, CXTP_CTD, FALSE, counter);
+		if (reason)
+		{
+			DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to "
+				 "peer '%s': %s", ike_id, peer, reason);
+			free(reason);
+			answer_no_context(this, peer, message);
+		}
+	}
+	free(sent_to);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+}
+
 METHOD(cxtp_par_t, process_ctreq, void,
 	private_cxtp_par_t *this, char *peer, cxtp_message_t *message)
 {
+	if (message->get_ike_request(message).len)
+	{
+		transfer_verified(this, peer, message);
+		return;
+	}
 	if (!ctreq_from_addressee(this, peer, message))
 	{
 		return;
@@ -1215,6 +1402,7 @@ METHOD(cxtp_par_t, destroy, void,
 	private_cxtp_par_t *this)
 {
 	this->pending->destroy(this->pending);
+	this->refused->destroy(this->refused);
 	free(this);
 }
 
@@ -1251,6 +1439,7 @@ cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 		.transport = transport,
 		.freeze = freeze,
 		.pending = cxtp_handovers_create((void*)entry_destroy),
+		.refused = cxtp_notice_create(),
 	);
 	return &this->public;
 }

@@ -108,6 +108,11 @@ struct cxtp_par_t {
 	 * Process a CT-Req: send the context to the peer asking for it in a CTD
 	 * if the request carries the mobile node's valid token (reactive
 	 * transfer), withdrawing it first from a peer it was sent to before.
+	 * A CT-Req that carries the node's IKE request instead (a stock MOBIKE
+	 * client) names the IKE_SA by the request's SPIs; the request must be
+	 * the one the IKE_SA expects next from the node and verify with its
+	 * keys, checked before anything is frozen, otherwise the peer gets a
+	 * "no context" CTDR (refusals logged at most once a second).
 	 *
 	 * @param peer			the peer that sent the CT-Req
 	 * @param message		the CT-Req

@@ -49,6 +49,12 @@ struct private_cxtp_peer_t {
 	chunk_t secret;
 
 	/**
+	 * Label of the IKE SPIs it allocates, network order, if has_label
+	 */
+	uint64_t spi_label;
+	bool has_label;
+
+	/**
 	 * References
 	 */
 	refcount_t ref;
@@ -93,6 +99,13 @@ METHOD(cxtp_peer_t, has_address, bool,
 	return FALSE;
 }
 
+METHOD(cxtp_peer_t, get_spi_label, bool,
+	private_cxtp_peer_t *this, uint64_t *label)
+{
+	*label = this->spi_label;
+	return this->has_label;
+}
+
 METHOD(cxtp_peer_t, equals, bool,
 	private_cxtp_peer_t *this, cxtp_peer_t *other_public)
 {
@@ -103,6 +116,8 @@ METHOD(cxtp_peer_t, equals, bool,
 	if (!streq(this->name, other->name) ||
 		!this->address->equals(this->address, other->address) ||
 		!chunk_equals_const(this->secret, other->secret) ||
+		this->has_label != other->has_label ||
+		this->spi_label != other->spi_label ||
 		array_count(this->access) != array_count(other->access))
 	{
 		return FALSE;
@@ -143,7 +158,7 @@ METHOD(cxtp_peer_t, destroy, void,
  * Described in header
  */
 cxtp_peer_t *cxtp_peer_create(char *name, host_t *address, array_t *access,
-							  chunk_t secret)
+							  chunk_t secret, uint64_t *spi_label)
 {
 	private_cxtp_peer_t *this;
 
@@ -153,6 +168,7 @@ cxtp_peer_t *cxtp_peer_create(char *name, host_t *address, array_t *access,
 			.get_address = _get_address,
 			.get_secret = _get_secret,
 			.has_address = _has_address,
+			.get_spi_label = _get_spi_label,
 			.equals = _equals,
 			.get_ref = _get_ref,
 			.destroy = _destroy,
@@ -161,6 +177,8 @@ cxtp_peer_t *cxtp_peer_create(char *name, host_t *address, array_t *access,
 		.address = address,
 		.access = access ?: array_create(0, 0),
 		.secret = chunk_clone(secret),
+		.spi_label = spi_label ? *spi_label : 0,
+		.has_label = spi_label != NULL,
 		.ref = 1,
 	);
 	return &this->public;

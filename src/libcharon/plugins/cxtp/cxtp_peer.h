@@ -65,11 +65,21 @@ struct cxtp_peer_t {
 	bool (*has_address)(cxtp_peer_t *this, host_t *address, bool access);
 
 	/**
+	 * The label the peer puts into the IKE SPIs it allocates
+	 * (peers.<name>.spi_label, its charon.spi_label), under the mask of
+	 * charon.spi_mask the access routers share.
+	 *
+	 * @param label		receives the label, network order
+	 * @return			FALSE if none is configured
+	 */
+	bool (*get_spi_label)(cxtp_peer_t *this, uint64_t *label);
+
+	/**
 	 * Whether another peer object is configured the same way (a reload
 	 * keeps such a peer, and with it the transport's state).
 	 *
 	 * @param other		other peer
-	 * @return			TRUE if name, addresses and secret are equal
+	 * @return			TRUE if name, addresses, secret and SPI label are equal
 	 */
 	bool (*equals)(cxtp_peer_t *this, cxtp_peer_t *other);
 
@@ -93,9 +103,11 @@ struct cxtp_peer_t {
  * @param address		CXTP address with port, adopted
  * @param access		access addresses (host_t*), adopted, may be NULL
  * @param secret		secret, copied
+ * @param spi_label		label of the IKE SPIs it allocates, network order,
+ *						NULL if none
  * @return				instance
  */
 cxtp_peer_t *cxtp_peer_create(char *name, host_t *address, array_t *access,
-							  chunk_t secret);
+							  chunk_t secret, uint64_t *spi_label);
 
 #endif /** CXTP_PEER_H_ @}*/

@@ -74,9 +74,10 @@ METHOD(listener_t, ike_state_change, bool,
 	DBG1(DBG_IKE, "cxtp: IKE SPI %.16"PRIx64" of IKE_SA %s[%u] has another "
 		 "router's label, rekeying the IKE_SA for an SPI of ours",
 		 be64toh(spi), ike_sa->get_name(ike_sa), ike_sa->get_unique_id(ike_sa));
-	/* the IKE_SA is checked out by whoever activates it: the job waits */
-	lib->processor->queue_job(lib->processor, (job_t*)
-			rekey_ike_sa_job_create(ike_sa->get_id(ike_sa), FALSE));
+	/* after the node's own exchanges, see CXTP_RELABEL_DELAY */
+	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
+			rekey_ike_sa_job_create(ike_sa->get_id(ike_sa), FALSE),
+			CXTP_RELABEL_DELAY);
 	return TRUE;
 }
 

@@ -22,6 +22,17 @@
 
 #include <bus/listeners/listener.h>
 
+/**
+ * How long after the activation the IKE_SA is rekeyed, in ms: the mobile
+ * node's own exchanges after its move (a stock client's MOBIKE path probe
+ * and UPDATE_SA_ADDRESSES, kernel-libipsec's CHILD_SA rekeying) go first.
+ * A rekeying that crossed them left a stock client's new IKE_SA at its old
+ * address (the rekeying request arrived before the answer to its probe), or
+ * its CHILD_SA rekeying sent to the new IKE_SA before the router had it,
+ * retransmitted 4 s later.
+ */
+#define CXTP_RELABEL_DELAY 5000
+
 typedef struct cxtp_relabel_t cxtp_relabel_t;
 
 /**
@@ -33,8 +44,8 @@ typedef struct cxtp_relabel_t cxtp_relabel_t;
  * it does not hold find the router that does. A transferred IKE_SA keeps the
  * SPIs of the router that set it up, so after a handover its label names the
  * previous router, not this one. Once such an IKE_SA is activated here
- * (IKE_PASSIVE to IKE_ESTABLISHED), it is rekeyed, which gives it an SPI
- * this router allocates, with this router's label.
+ * (IKE_PASSIVE to IKE_ESTABLISHED), it is rekeyed CXTP_RELABEL_DELAY later,
+ * which gives it an SPI this router allocates, with this router's label.
  */
 struct cxtp_relabel_t {
 

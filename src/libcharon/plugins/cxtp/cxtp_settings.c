@@ -37,6 +37,8 @@ typedef struct {
 	uint32_t seq_jump;
 	uint32_t seq_rate;
 	uint32_t handover_timeout;
+	uint64_t spi_mask;
+	uint64_t spi_label;
 } values_t;
 
 /**
@@ -114,7 +116,8 @@ static cxtp_peer_t *load_peer(private_cxtp_settings_t *this, char *name,
 							  uint16_t port)
 {
 	host_t *host;
-	char key[BUF_LEN], *address, *secret;
+	uint64_t spi_label;
+	char key[BUF_LEN], *address, *secret, *label;
 
 	snprintf(key, sizeof(key), "peers.%s.address", name);
 	address = this->options->get_str(this->options, key);
@@ -150,8 +153,14 @@ static cxtp_peer_t *load_peer(private_cxtp_settings_t *this, char *name,
 		DESTROY_IF(host);
 		return NULL;
 	}
+	snprintf(key, sizeof(key), "peers.%s.spi_label", name);
+	label = this->options->get_str(this->options, key);
+	if (label)
+	{
+		spi_label = htobe64(settings_value_as_uint64(label, 0));
+	}
 	return cxtp_peer_create(name, host, load_access(this, name),
-							chunk_from_str(secret));
+							chunk_from_str(secret), label ? &spi_label : NULL);
 }
 
 /**
@@ -264,6 +273,11 @@ static void load_values(private_cxtp_settings_t *this, values_t *values)
 								0, UINT32_MAX),
 		.handover_timeout = o->get_time(o, "handover_timeout", "s",
 								CXTP_DEFAULT_HANDOVER_TIMEOUT, 1, INT_MAX),
+		/* what ike_sa_manager applies to the SPIs it allocates */
+		.spi_mask = htobe64(settings_value_as_uint64(lib->settings->get_str(
+						lib->settings, "%s.spi_mask", NULL, lib->ns), 0)),
+		.spi_label = htobe64(settings_value_as_uint64(lib->settings->get_str(
+						lib->settings, "%s.spi_label", NULL, lib->ns), 0)),
 	};
 }
 
@@ -432,6 +446,36 @@ METHOD(cxtp_settings_t, find_peer, cxtp_peer_t*,
 	return peer;
 }
 
+METHOD(cxtp_settings_t, find_peer_by_spi, cxtp_peer_t*,
+	private_cxtp_settings_t *this, uint64_t spi, bool *own)
+{
+	cxtp_peer_t *peer, *found = NULL;
+	uint64_t label;
+	int i;
+
+	*own = TRUE;
+	this->lock->read_lock(this->lock);
+	if (!this->values.spi_mask ||
+		(spi & this->values.spi_mask) == this->values.spi_label)
+	{	/* SPIs carry no label, or ours */
+		this->lock->unlock(this->lock);
+		return NULL;
+	}
+	*own = FALSE;
+	for (i = 0; i < array_count(this->peers); i++)
+	{
+		array_get(this->peers, i, &peer);
+		if (peer->get_spi_label(peer, &label) &&
+			(spi & this->values.spi_mask) == label)
+		{
+			found = peer->get_ref(peer);
+			break;
+		}
+	}
+	this->lock->unlock(this->lock);
+	return found;
+}
+
 CALLBACK(destroy_snapshot, void,
 	array_t *peers)
 {
@@ -479,6 +523,7 @@ cxtp_settings_t *cxtp_settings_create()
 			.get_peer_count = _get_peer_count,
 			.get_peer = _get_peer,
 			.find_peer = _find_peer,
+			.find_peer_by_spi = _find_peer_by_spi,
 			.create_peer_enumerator = _create_peer_enumerator,
 			.reload = _reload,
 			.destroy = _destroy,

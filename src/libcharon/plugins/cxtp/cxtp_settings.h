@@ -208,6 +208,18 @@ struct cxtp_settings_t {
 							  bool access);
 
 	/**
+	 * Find the configured peer that allocated an IKE SPI: the one whose
+	 * spi_label the SPI carries under charon.spi_mask.
+	 *
+	 * @param spi		IKE SPI, network order
+	 * @param own		set if the SPI carries our own charon.spi_label, or
+	 *					if charon.spi_mask is not set (no labels at all)
+	 * @return			reference to the peer, NULL if none
+	 */
+	cxtp_peer_t* (*find_peer_by_spi)(cxtp_settings_t *this, uint64_t spi,
+									 bool *own);
+
+	/**
 	 * Create an enumerator over the usable peers, in the order they are
 	 * configured (a snapshot: a reload does not change what it returns).
 	 *

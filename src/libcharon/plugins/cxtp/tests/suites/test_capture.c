@@ -127,6 +127,41 @@ START_TEST(test_ike_rekeyed)
 }
 END_TEST
 
+START_TEST(test_ike_rekeyed_by_us)
+{
+	cxtp_ike_keys_t keys, old_keys;
+	ike_sa_id_t *id;
+	ike_sa_t *new;
+	chunk_t sk = chunk_from_chars(0x01,0x02,0x03,0x04);
+
+	/* as the initiator of an IKE rekeying (pAR relabelling an activated
+	 * IKE_SA), charon derives the new IKE_SA's keys with the old one on
+	 * the bus, and names the new one only once it is established */
+	setup_with(NULL);
+	ck_assert(env->capture->get_ike_keys(env->capture, env->par, &old_keys));
+	id = ike_sa_id_create(IKEV2_MAJOR_VERSION, 0x0102, 0x0304, TRUE);
+	new = ike_sa_create(id, TRUE, IKEV2);
+	id->destroy(id);
+	env->par->set_state(env->par, IKE_REKEYING);
+	charon->bus->set_sa(charon->bus, env->par);
+	charon->bus->ike_derived_keys(charon->bus, sk, sk, sk, sk, sk, sk, sk);
+	/* the old IKE_SA keeps its own keys meanwhile */
+	ck_assert(env->capture->get_ike_keys(env->capture, env->par, &keys));
+	ck_assert_chunk_eq(keys.sk_d, old_keys.sk_d);
+	cxtp_ike_keys_clear(&keys);
+	ck_assert(!has_ike_keys(new));
+	charon->bus->ike_rekey(charon->bus, env->par, new);
+	env->par->set_state(env->par, IKE_REKEYED);
+	charon->bus->set_sa(charon->bus, NULL);
+	ck_assert(env->capture->get_ike_keys(env->capture, new, &keys));
+	ck_assert_chunk_eq(keys.sk_d, sk);
+	cxtp_ike_keys_clear(&keys);
+	cxtp_ike_keys_clear(&old_keys);
+	ck_assert(!has_ike_keys(env->par));
+	new->destroy(new);
+}
+END_TEST
+
 Suite *capture_suite_create()
 {
 	Suite *s;
@@ -144,6 +179,7 @@ Suite *capture_suite_create()
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_child_deleted);
 	tcase_add_test(tc, test_ike_rekeyed);
+	tcase_add_test(tc, test_ike_rekeyed_by_us);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -1259,6 +1259,78 @@ START_TEST(test_ctreq_binding)
 }
 END_TEST
 
+START_TEST(test_ctreq_ike_request)
+{
+	cxtp_message_t *message, *parsed;
+	chunk_t encoding, data, ike, big;
+	host_t *par, *src, *dst;
+
+	ike = chunk_from_chars(0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08,0x09);
+	message = create(CXTP_CTREQ, AF_INET);
+	ck_assert(message->set_ike_request(message, ike));
+	encoding = message->encode(message);
+	message->destroy(message);
+	/* I flag; previous address, length, reserved, request padded to 12,
+	 * zero sequence number and token */
+	ck_assert_int_eq(encoding.ptr[1], 0x84);
+	ck_assert_int_eq(encoding.len, 4 + 4 + 4 + 12 + 8);
+	ck_assert_int_eq(encoding.ptr[8], 0);
+	ck_assert_int_eq(encoding.ptr[9], 9);
+	parsed = parse_exact(encoding);
+	ck_assert(parsed);
+	ck_assert_chunk_eq(parsed->get_ike_request(parsed), ike);
+	ck_assert(!parsed->get_ctar_source(parsed));
+	ck_assert_int_eq(parsed->get_sequence(parsed), 0);
+	ck_assert_int_eq(parsed->get_token(parsed), 0);
+	parsed->destroy(parsed);
+
+	/* a request that overruns the message */
+	data = copied(encoding);
+	data.ptr[9] = 40;
+	reject(data, "CT-Req IKE request of 40 octets overruns the message");
+	/* an empty one */
+	data = copied(encoding);
+	data.ptr[9] = 0;
+	reject(data, "CT-Req carries an IKE request of 0 octets, expected 1 to "
+		   "2048");
+	/* never with the CTAR's addresses */
+	data = copied(encoding);
+	data.ptr[1] |= 0x08;
+	reject(data, "CT-Req carries both a CTAR's addresses and an IKE request");
+	chunk_free(&encoding);
+
+	/* a CT-Req with the CTAR's addresses decodes as before: no request */
+	par = address(AF_INET, 1);
+	src = host_create_from_string("198.51.100.10", 0);
+	dst = host_create_from_string("198.51.100.1", 0);
+	message = create(CXTP_CTREQ, AF_INET);
+	ck_assert(message->set_ctar_addresses(message, src, dst));
+	ck_assert(message->set_ar_address(message, par));
+	encoding = message->encode(message);
+	message->destroy(message);
+	ck_assert_int_eq(encoding.ptr[1], 0x88);
+	parsed = parse_exact(encoding);
+	ck_assert(parsed);
+	ck_assert(!parsed->get_ike_request(parsed).len);
+	parsed->destroy(parsed);
+	chunk_free(&encoding);
+	par->destroy(par);
+	src->destroy(src);
+	dst->destroy(dst);
+
+	/* only a CT-Req carries one, of a bounded size */
+	message = create(CXTP_CTAR, AF_INET);
+	ck_assert(!message->set_ike_request(message, ike));
+	message->destroy(message);
+	big = chunk_alloca(CXTP_IKE_REQUEST_MAX + 1);
+	memset(big.ptr, 0, big.len);
+	message = create(CXTP_CTREQ, AF_INET);
+	ck_assert(!message->set_ike_request(message, big));
+	ck_assert(!message->set_ike_request(message, chunk_empty));
+	message->destroy(message);
+}
+END_TEST
+
 START_TEST(test_ignore_reserved)
 {
 	cxtp_message_t *message, *parsed;
@@ -1511,6 +1583,7 @@ Suite *message_suite_create()
 	tcase_add_test(tc, test_reject_status);
 	tcase_add_test(tc, test_reject_request_length);
 	tcase_add_test(tc, test_ctreq_binding);
+	tcase_add_test(tc, test_ctreq_ike_request);
 	tcase_add_test(tc, test_ignore_reserved);
 	suite_add_tcase(s, tc);
 

@@ -15,9 +15,11 @@
 #include "../utils/cxtp_charon.h"
 
 #include "../../cxtp_encode.h"
+#include "../../cxtp_held.h"
 
 #include <exchange_test_helper.h>
 #include <encoding/payloads/delete_payload.h>
+#include <sa/ikev2/tasks/ike_dpd.h>
 #include <processing/jobs/process_message_job.h>
 
 /**
@@ -1915,6 +1917,385 @@ START_TEST(test_mobike_after_ctar)
 }
 END_TEST
 
+/**
+ * The first octet of an SPI, the label under the mask we configure
+ */
+static uint8_t label_of(uint64_t spi)
+{
+	return ((uint8_t*)&spi)[0];
+}
+
+/**
+ * Label the SPIs with the first octet: pAR's responder SPI carries peer
+ * "par"'s label, ours (nAR's) another one
+ */
+static void configure_labels()
+{
+	char label[32];
+
+	lib->settings->set_str(lib->settings, "%s.spi_mask", "0xff00000000000000",
+						   lib->ns);
+	snprintf(label, sizeof(label), "0x%02x00000000000000",
+			 label_of(spi_r) ^ 0x80);
+	lib->settings->set_str(lib->settings, "%s.spi_label", label, lib->ns);
+	snprintf(label, sizeof(label), "0x%02x00000000000000", label_of(spi_r));
+	lib->settings->set_str(lib->settings, "%s.plugins.cxtp.peers.par.spi_label",
+						   label, lib->ns);
+	env->settings->reload(env->settings);
+}
+
+/**
+ * An INFORMATIONAL request of the mobile node for an IKE_SA with other SPIs
+ */
+static packet_t *mn_informational_spis(uint64_t ispi, uint64_t rspi,
+									   char *src)
+{
+	ike_sa_id_t *id;
+	message_t *message;
+	packet_t *packet;
+
+	message = message_create(IKEV2_MAJOR_VERSION, IKEV2_MINOR_VERSION);
+	message->set_exchange_type(message, INFORMATIONAL);
+	message->set_request(message, TRUE);
+	message->set_message_id(message, mn_mid());
+	id = ike_sa_id_create(IKEV2_MAJOR_VERSION, ispi, rspi, TRUE);
+	message->set_ike_sa_id(message, id);
+	id->destroy(id);
+	message->add_notify(message, FALSE, UPDATE_SA_ADDRESSES, chunk_empty);
+	message->set_source(message, cxtp_test_host(src));
+	message->set_destination(message, cxtp_test_host(NAR));
+	ck_assert(message->generate(message, env->mn->get_keymat(env->mn),
+								&packet) == SUCCESS);
+	message->destroy(message);
+	return packet;
+}
+
+/**
+ * The CT-Req nAR sends for an IKE request, delivered to pAR, which holds
+ * the IKE_SA still, as in requested()
+ *
+ * @return			number of CTDs pAR sent, 0 or 1
+ */
+static u_int ask_par(packet_t *packet)
+{
+	cxtp_message_t *ctreq;
+	host_t *src = cxtp_test_host(MN_NEW);
+
+	ctreq = cxtp_message_create(CXTP_CTREQ, src);
+	ck_assert(ctreq->set_ike_request(ctreq, packet->get_data(packet)));
+	cxtp_test_transport_deliver(par_transport, "nar", ctreq);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	src->destroy(src);
+	return cxtp_test_transport_count(par_transport, CXTP_CTD);
+}
+
+/**
+ * Assert pAR refused a CT-Req: answered "no context", nothing frozen
+ */
+static void assert_par_refused()
+{
+	cxtp_test_sent_t *sent;
+	enumerator_t *enumerator;
+	cxtp_status_t *status;
+	cxtp_transfer_id_t id;
+	ike_sa_t *ike_sa;
+	uint8_t found = 0;
+
+	ck_assert_int_eq(cxtp_test_transport_count(par_transport, CXTP_CTD), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(par_transport, CXTP_CTDR), 1);
+	sent = cxtp_test_transport_get(par_transport, CXTP_CTDR, 0);
+	ck_assert_str_eq(sent->peer, "nar");
+	ck_assert(!sent->message->get_success(sent->message));
+	ck_assert(!sent->message->get_transfer_id(sent->message, &id));
+	ck_assert(cxtp_test_host_is(sent->message->get_mn_address(sent->message),
+								MN_NEW));
+	enumerator = sent->message->create_status_enumerator(sent->message);
+	while (enumerator->enumerate(enumerator, &status))
+	{
+		found = status->status;
+	}
+	enumerator->destroy(enumerator);
+	ck_assert_int_eq(found, CXTP_STATUS_NO_CONTEXT);
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ck_assert(ike_sa);
+	ck_assert_int_eq(ike_sa->get_state(ike_sa), IKE_ESTABLISHED);
+	ck_assert(!par->par->get_state(par->par, ike_sa));
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	ck_assert_int_eq(cxtp_test_events_count("par", "export"), 0);
+}
+
+/**
+ * The CT-Req nAR sent for a held IKE request
+ */
+static cxtp_test_sent_t *fetch_sent(u_int n, packet_t *packet)
+{
+	cxtp_test_sent_t *sent;
+	cxtp_message_t *ctreq;
+
+	ck_assert(cxtp_test_transport_count(nar_transport, CXTP_CTREQ) > n);
+	sent = cxtp_test_transport_get(nar_transport, CXTP_CTREQ, n);
+	ctreq = sent->message;
+	ck_assert_str_eq(sent->peer, "par");
+	ck_assert(sent->reliable);
+	ck_assert(cxtp_test_host_is(ctreq->get_mn_address(ctreq), MN_NEW));
+	if (packet)
+	{
+		ck_assert_chunk_eq(ctreq->get_ike_request(ctreq),
+						   packet->get_data(packet));
+	}
+	return sent;
+}
+
+/**
+ * The CTD pAR sends for the node's request, verified while pAR still holds
+ * the IKE_SA, before it moves "away"
+ */
+static cxtp_message_t *fetched(packet_t *packet)
+{
+	cxtp_message_t *ctd;
+
+	ck_assert_int_eq(ask_par(packet), 1);
+	ctd = cxtp_test_message_copy(
+				cxtp_test_transport_get(par_transport, CXTP_CTD, 0)->message);
+	cxtp_charon_remove(par_id);
+	reactive = TRUE;
+	return ctd;
+}
+
+/**
+ * Deliver the CTD for a held request to nAR, which imports it and processes
+ * the request again in a job of its own
+ *
+ * @return			unique ID of the imported IKE_SA
+ */
+static u_int deliver_fetched(cxtp_message_t *ctd)
+{
+	cxtp_test_transport_deliver(nar_transport, "par", ctd);
+	ck_assert(cxtp_charon_run_jobs() >= 2);
+	assert_ctdr(0, TRUE, 0);
+	return cxtp_test_events_get("nar", "import", 0)->ike_id;
+}
+
+START_TEST(test_fetch)
+{
+	cxtp_message_t *ctd;
+	cxtp_test_sent_t *sent;
+	packet_t *packet;
+	uint32_t mid = mn_mid();
+	u_int id;
+
+	configure_labels();
+	packet = mn_informational(mid, TRUE, TRUE);
+	/* pAR verifies the request before it freezes and sends the context */
+	ctd = fetched(packet);
+
+	/* the node's MOBIKE update for an IKE_SA nAR does not hold: its SPI's
+	 * label names pAR, asked with the request itself */
+	receive_ike(packet->clone(packet));
+	sent = fetch_sent(0, packet);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 1);
+	ck_assert(!ike_sent());
+	/* its retransmission is not asked for again */
+	receive_ike(packet->clone(packet));
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ), 1);
+
+	/* the context arrives, the held request activates it, charon answers */
+	id = deliver_fetched(ctd);
+	assert_activated(id);
+	assert_answer(mid);
+	ck_assert(cxtp_test_transport_acked(nar_transport, sent->id));
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	packet->destroy(packet);
+}
+END_TEST
+
+START_TEST(test_fetch_dpd_in_flight)
+{
+	cxtp_message_t *ctd;
+	message_t *dpd;
+	packet_t *packet;
+	ike_sa_t *ike_sa;
+	uint32_t mid = mn_mid(), ours;
+	u_int id;
+
+	/* pAR checks the node's liveness at its previous address just as the
+	 * node moved: never answered there, the check must not keep the
+	 * context from going */
+	configure_labels();
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ours = ike_sa->get_message_id(ike_sa, TRUE);
+	ike_sa->queue_task(ike_sa, (task_t*)ike_dpd_create(TRUE));
+	ck_assert(ike_sa->initiate(ike_sa, NULL, NULL) == SUCCESS);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	dpd = ike_sent();
+	ck_assert(dpd);
+	ck_assert_int_eq(dpd->get_message_id(dpd), ours);
+	dpd->destroy(dpd);
+
+	packet = mn_informational(mid, TRUE, TRUE);
+	ctd = fetched(packet);
+	receive_ike(packet->clone(packet));
+	fetch_sent(0, packet);
+	id = deliver_fetched(ctd);
+	assert_activated(id);
+	assert_answer(mid);
+	/* nAR's own requests continue with the check's message ID */
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	ck_assert_int_eq(ike_sa->get_message_id(ike_sa, TRUE), ours);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	packet->destroy(packet);
+}
+END_TEST
+
+START_TEST(test_fetch_tampered)
+{
+	packet_t *packet;
+	chunk_t data;
+
+	configure_labels();
+	packet = mn_informational(mn_mid(), TRUE, TRUE);
+	data = packet->get_data(packet);
+	data.ptr[data.len - 1] ^= 0x01;
+	ck_assert_int_eq(ask_par(packet), 0);
+	assert_par_refused();
+	packet->destroy(packet);
+}
+END_TEST
+
+START_TEST(test_fetch_replayed)
+{
+	packet_t *packet;
+
+	/* a request the node sent pAR before, captured on the old link */
+	configure_labels();
+	packet = mn_informational(mn_mid() - 1, TRUE, TRUE);
+	ck_assert_int_eq(ask_par(packet), 0);
+	assert_par_refused();
+	packet->destroy(packet);
+}
+END_TEST
+
+START_TEST(test_fetch_unknown_ike_sa)
+{
+	packet_t *packet;
+
+	configure_labels();
+	packet = mn_informational_spis(spi_i ^ htobe64(1), spi_r ^ htobe64(1),
+								   MN_NEW);
+	ck_assert_int_eq(ask_par(packet), 0);
+	assert_par_refused();
+	packet->destroy(packet);
+}
+END_TEST
+
+START_TEST(test_fetch_unknown_label)
+{
+	uint64_t spi;
+
+	configure_labels();
+	cxtp_charon_remove(par_id);
+	/* no peer's label */
+	spi = spi_r;
+	((uint8_t*)&spi)[0] ^= 0x01;
+	receive_ike(mn_informational_spis(spi_i, spi, MN_NEW));
+	/* our own label: a stale SPI of ours, nothing to fetch */
+	spi = spi_r;
+	((uint8_t*)&spi)[0] ^= 0x80;
+	receive_ike(mn_informational_spis(spi_i, spi, MN_NEW));
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, 0), 0);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	ck_assert(!ike_sent());
+}
+END_TEST
+
+START_TEST(test_fetch_not_verified)
+{
+	cxtp_message_t *ctd;
+	packet_t *packet, *tampered;
+	chunk_t data;
+	u_int id;
+
+	/* pAR verified the node's request, a forged copy of it with the same
+	 * SPIs arrived at nAR first */
+	configure_labels();
+	packet = mn_informational(mn_mid(), TRUE, TRUE);
+	ctd = fetched(packet);
+	tampered = packet->clone(packet);
+	data = tampered->get_data(tampered);
+	data.ptr[data.len - 1] ^= 0x01;
+	receive_ike(tampered);
+	fetch_sent(0, NULL);
+
+	/* imported, the held request does not verify: dropped, pAR thaws */
+	id = deliver_fetched(ctd);
+	assert_ctdr(1, TRUE, CXTP_STATUS_CANCELLED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert(!ike_sent());
+	packet->destroy(packet);
+}
+END_TEST
+
+START_TEST(test_fetch_no_context)
+{
+	cxtp_message_t *ctdr;
+	cxtp_test_sent_t *sent;
+	packet_t *packet;
+	host_t *src = cxtp_test_host(MN_NEW);
+
+	configure_labels();
+	cxtp_charon_remove(par_id);
+	packet = mn_informational(mn_mid(), TRUE, TRUE);
+	receive_ike(packet->clone(packet));
+	sent = fetch_sent(0, packet);
+
+	/* pAR refused it: the request goes, the node's next try asks again */
+	ctdr = cxtp_message_create(CXTP_CTDR, src);
+	ctdr->set_success(ctdr, FALSE);
+	ck_assert(ctdr->add_status(ctdr, CXTP_FPT_IKE_SA, CXTP_STATUS_NO_CONTEXT));
+	cxtp_test_transport_deliver(nar_transport, "par", ctdr);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 1);
+	ck_assert(cxtp_test_transport_acked(nar_transport, sent->id));
+	receive_ike(packet);
+	fetch_sent(1, NULL);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	src->destroy(src);
+}
+END_TEST
+
+START_TEST(test_fetch_flood)
+{
+	uint64_t spi;
+	char src[32];
+	int i;
+
+	configure_labels();
+	cxtp_charon_remove(par_id);
+	/* random SPIs with pAR's label, from one source */
+	for (i = 0; i < 50; i++)
+	{
+		spi = spi_r ^ htobe64(i + 1);
+		receive_ike(mn_informational_spis(spi_i, spi, MN_NEW));
+	}
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTREQ),
+					 CXTP_HELD_PER_SOURCE);
+	/* and from many */
+	for (i = 0; i < 100; i++)
+	{
+		snprintf(src, sizeof(src), "198.51.100.%d", 100 + i);
+		spi = spi_r ^ htobe64(0x1000 + i);
+		receive_ike(mn_informational_spis(spi_i, spi, src));
+	}
+	ck_assert(cxtp_test_transport_count(nar_transport, CXTP_CTREQ) <=
+			  CXTP_HELD_MAX);
+	ck_assert_int_eq(cxtp_charon_count(), 0);
+	ck_assert(!ike_sent());
+}
+END_TEST
+
 Suite *nar_suite_create()
 {
 	Suite *s;
@@ -1996,6 +2377,19 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_mobike_response);
 	tcase_add_test(tc, test_mobike_cancelled);
 	tcase_add_test(tc, test_mobike_after_ctar);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fetch");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_fetch);
+	tcase_add_test(tc, test_fetch_dpd_in_flight);
+	tcase_add_test(tc, test_fetch_tampered);
+	tcase_add_test(tc, test_fetch_replayed);
+	tcase_add_test(tc, test_fetch_unknown_ike_sa);
+	tcase_add_test(tc, test_fetch_unknown_label);
+	tcase_add_test(tc, test_fetch_not_verified);
+	tcase_add_test(tc, test_fetch_no_context);
+	tcase_add_test(tc, test_fetch_flood);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -234,6 +234,57 @@ START_TEST(test_find_peer)
 }
 END_TEST
 
+START_TEST(test_find_peer_by_spi)
+{
+	cxtp_settings_t *settings;
+	cxtp_peer_t *peer;
+	bool own;
+
+	lib->settings->load_string(lib->settings,
+		"test-runner { spi_mask = 0x00ff000000000000\n"
+		"  spi_label = 0x0001000000000000\n"
+		"  plugins { cxtp { peers {\n"
+		"    sun { address = 192.0.2.2\n secret = s\n"
+		"          spi_label = 0x0002000000000000 }\n"
+		"    mars { address = 192.0.2.3\n secret = s }\n"
+		"} } } }", FALSE);
+	settings = cxtp_settings_create();
+	/* the label under the mask names the peer that allocated the SPI */
+	peer = settings->find_peer_by_spi(settings,
+							htobe64(0x1a02345678901234), &own);
+	ck_assert(peer);
+	ck_assert_str_eq(peer->get_name(peer), "sun");
+	ck_assert(!own);
+	peer->destroy(peer);
+	/* our own label: nothing to fetch */
+	ck_assert(!settings->find_peer_by_spi(settings,
+							htobe64(0x1a01345678901234), &own));
+	ck_assert(own);
+	/* no peer's */
+	ck_assert(!settings->find_peer_by_spi(settings,
+							htobe64(0x1a03345678901234), &own));
+	ck_assert(!own);
+
+	/* reloaded with another label, and without a mask */
+	lib->settings->load_string(lib->settings,
+		"test-runner { plugins { cxtp { peers {\n"
+		"    sun { spi_label = 0x0003000000000000 }\n"
+		"} } } }", TRUE);
+	settings->reload(settings);
+	peer = settings->find_peer_by_spi(settings,
+							htobe64(0x1a03345678901234), &own);
+	ck_assert(peer);
+	ck_assert_str_eq(peer->get_name(peer), "sun");
+	peer->destroy(peer);
+	lib->settings->set_str(lib->settings, "%s.spi_mask", "0", lib->ns);
+	settings->reload(settings);
+	ck_assert(!settings->find_peer_by_spi(settings,
+							htobe64(0x1a03345678901234), &own));
+	ck_assert(own);
+	settings->destroy(settings);
+}
+END_TEST
+
 START_TEST(test_reload)
 {
 	cxtp_settings_t *settings;
@@ -367,6 +418,7 @@ Suite *settings_suite_create()
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_peers);
 	tcase_add_test(tc, test_find_peer);
+	tcase_add_test(tc, test_find_peer_by_spi);
 	tcase_add_test(tc, test_reload);
 	suite_add_tcase(s, tc);
 
