@@ -150,11 +150,15 @@ METHOD(listener_t, ike_derived_keys, bool,
 	chunk_t sk_pr)
 {
 	cxtp_ike_keys_t *keys;
+	hashtable_t *table;
 
 	if (!cxtp_capture_transferable(ike_sa))
 	{
 		return TRUE;
 	}
+	/* the keys of the IKE_SA we rekey it with wait for ike_rekey() */
+	table = ike_sa->get_state(ike_sa) == IKE_REKEYING ? this->rekeying
+													  : this->ike_keys;
 	INIT(keys,
 		.sk_d = chunk_clone(sk_d),
 		.sk_ai = chunk_clone(sk_ai),
@@ -165,16 +169,7 @@ METHOD(listener_t, ike_derived_keys, bool,
 		.sk_pr = chunk_clone(sk_pr),
 	);
 	this->mutex->lock(this->mutex);
-	if (ike_sa && ike_sa->get_state(ike_sa) == IKE_REKEYING)
-	{	/* the keys of the IKE_SA we rekey it with, see ike_rekey() */
-		keys = this->rekeying->put(this->rekeying,
-							id_key(ike_sa->get_unique_id(ike_sa)), keys);
-	}
-	else
-	{
-		keys = this->ike_keys->put(this->ike_keys,
-							id_key(ike_sa->get_unique_id(ike_sa)), keys);
-	}
+	keys = table->put(table, id_key(ike_sa->get_unique_id(ike_sa)), keys);
 	this->mutex->unlock(this->mutex);
 	if (keys)
 	{
