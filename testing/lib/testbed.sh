@@ -375,16 +375,20 @@ move() {
 	''|dad) ;;
 	*) die "usage: move NODE par|nar [dad]" ;;
 	esac
+	# alice's route follows as the MN leaves, before it attaches: the
+	# correspondent's routing is not what a handover method is measured
+	# by, and after the attach it would lag behind the MN's first message
+	# by the time the testbed's own commands take (~300 ms in the VM)
 	case $to in
 	nar)
 		detach "$node" eth0
-		attach "$node" nar "$dad"
 		alice_via "$SUN_CORE6" "$SUN_CORE4"
+		attach "$node" nar "$dad"
 		;;
 	par)
 		detach "$node" eth1
-		attach "$node" par "$dad"
 		alice_via "$MOON_CORE6" "$MOON_CORE4"
+		attach "$node" par "$dad"
 		;;
 	*) die "usage: move NODE par|nar [dad]" ;;
 	esac
