@@ -1012,6 +1012,25 @@ START_TEST(test_ctreq)
 }
 END_TEST
 
+START_TEST(test_ctreq_during_liveness_check)
+{
+	ike_sa_t *ike_sa;
+
+	/* our DPD went to the node's previous address, which is gone */
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+													par_id);
+	ck_assert(ike_sa);
+	ck_assert(ike_sa->send_dpd(ike_sa) == SUCCESS);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+
+	/* the node's token shows it alive at nAR, the check must not block */
+	deliver_ctreq(TRUE);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_CTD), 1);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
+	ck_assert_int_eq(cxtp_test_events_count("par", "export"), 1);
+}
+END_TEST
+
 START_TEST(test_ctreq_forged)
 {
 	deliver_ctreq(FALSE);
@@ -1395,6 +1414,7 @@ Suite *par_suite_create()
 	tc = tcase_create("requested");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ctreq);
+	tcase_add_test(tc, test_ctreq_during_liveness_check);
 	tcase_add_test(tc, test_ctreq_forged);
 	tcase_add_test(tc, test_ctreq_after_push);
 	tcase_add_test(tc, test_ctreq_elsewhere);
