@@ -705,11 +705,12 @@ static void report_activation(private_cxtp_nar_t *this, ref_t *ref, bool ok)
 }
 
 /**
- * Activate the imported context a CTAR with a valid token selected
+ * Check out the IKE_SA of an import and activate it, see activate_ike_sa();
+ * it goes if that fails
  */
-static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
-					 cxtp_message_t *message, ref_t *ref,
-					 cxtp_context_t *context, chunk_t key, uint32_t counter)
+static bool activate_by_id(private_cxtp_nar_t *this, ref_t *ref,
+						   cxtp_context_t *context, host_t *local,
+						   host_t *remote, uint32_t counter, bool by_peer)
 {
 	ike_sa_t *ike_sa;
 	bool ok = FALSE;
@@ -719,8 +720,8 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	if (ike_sa)
 	{
 		charon->bus->set_sa(charon->bus, ike_sa);
-		ok = activate_ike_sa(this, ike_sa, ref, context, dst, src,
-							 counter + 1, FALSE);
+		ok = activate_ike_sa(this, ike_sa, ref, context, local, remote,
+							 counter, by_peer);
 		if (ok)
 		{
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
@@ -732,6 +733,19 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 		}
 		charon->bus->set_sa(charon->bus, NULL);
 	}
+	return ok;
+}
+
+/**
+ * Activate the imported context a CTAR with a valid token selected
+ */
+static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+					 cxtp_message_t *message, ref_t *ref,
+					 cxtp_context_t *context, chunk_t key, uint32_t counter)
+{
+	bool ok;
+
+	ok = activate_by_id(this, ref, context, dst, src, counter + 1, FALSE);
 	context->destroy(context);
 	activation_done(this, ref, ok);
 
@@ -1004,40 +1018,22 @@ static int claim_import(private_cxtp_nar_t *this, u_int ike_id, bool claim,
 static void take_over(private_cxtp_nar_t *this, u_int ike_id)
 {
 	cxtp_context_t *context = NULL;
-	ike_sa_t *ike_sa;
 	ref_t ref = {};
-	bool ok = FALSE;
+	bool ok;
 
 	claim_import(this, ike_id, TRUE, &ref, &context);
 	if (!context)
 	{	/* a CTAR of the node claimed it meanwhile */
 		return;
 	}
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													ike_id);
-	if (ike_sa)
-	{
-		charon->bus->set_sa(charon->bus, ike_sa);
-		DBG1(DBG_IKE, "cxtp: taking over IKE_SA %s[%u] from peer '%s' "
-			 "(transfer %u) at %H...%H, activating it without the mobile "
-			 "node", ike_sa->get_name(ike_sa), ike_id, ref.peer,
-			 ref.id.serial, context->ike.local, context->ike.remote);
-		/* the node used no token, its counter stays where pAR's push left
-		 * it; its addresses stay, so no MOBIKE update of ours either */
-		ok = activate_ike_sa(this, ike_sa, &ref, context, context->ike.local,
-							 context->ike.remote, context->ike.transfers,
-							 TRUE);
-		if (ok)
-		{
-			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-		}
-		else
-		{
-			charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
-														ike_sa);
-		}
-		charon->bus->set_sa(charon->bus, NULL);
-	}
+	DBG1(DBG_IKE, "cxtp: taking over IKE_SA %s[%u] from peer '%s' (transfer "
+		 "%u) at %H...%H, activating it without the mobile node",
+		 context->ike.peer_cfg, ike_id, ref.peer, ref.id.serial,
+		 context->ike.local, context->ike.remote);
+	/* the node used no token, its counter stays where pAR's push left it;
+	 * its addresses stay, so no MOBIKE update of ours either */
+	ok = activate_by_id(this, &ref, context, context->ike.local,
+						context->ike.remote, context->ike.transfers, TRUE);
 	context->destroy(context);
 	activation_done(this, &ref, ok);
 	report_activation(this, &ref, ok);

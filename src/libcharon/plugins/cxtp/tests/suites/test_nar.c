@@ -1670,9 +1670,8 @@ static uint32_t mn_mid()
 }
 
 /**
- * An INFORMATIONAL of the mobile node from its new address, protected with
- * the keys of its IKE_SA, as a stock MOBIKE client sends it to the anycast
- * gateway address after its move
+ * An INFORMATIONAL of the mobile node, protected with the keys of its
+ * IKE_SA, from and to the given addresses
  *
  * @param mid		message ID
  * @param request	FALSE for a response
@@ -1680,8 +1679,8 @@ static uint32_t mn_mid()
  * @param payload	another payload to carry, adopted, NULL for none
  * @return			the packet as nAR receives it
  */
-static packet_t *mn_informational_with(uint32_t mid, bool request,
-									   bool update, payload_t *payload)
+static packet_t *mn_informational_at(uint32_t mid, bool request, bool update,
+									 payload_t *payload, char *src, char *dst)
 {
 	message_t *message;
 	packet_t *packet;
@@ -1699,12 +1698,23 @@ static packet_t *mn_informational_with(uint32_t mid, bool request,
 	{
 		message->add_payload(message, payload);
 	}
-	message->set_source(message, cxtp_test_host(MN_NEW));
-	message->set_destination(message, cxtp_test_host(NAR));
+	message->set_source(message, cxtp_test_host(src));
+	message->set_destination(message, cxtp_test_host(dst));
 	ck_assert(message->generate(message, env->mn->get_keymat(env->mn),
 								&packet) == SUCCESS);
 	message->destroy(message);
 	return packet;
+}
+
+/**
+ * An INFORMATIONAL of the mobile node from its new address, as a stock
+ * MOBIKE client sends it to the anycast gateway address after its move, see
+ * mn_informational_at()
+ */
+static packet_t *mn_informational_with(uint32_t mid, bool request,
+									   bool update, payload_t *payload)
+{
+	return mn_informational_at(mid, request, update, payload, MN_NEW, NAR);
 }
 
 /**
@@ -2323,20 +2333,7 @@ END_TEST
  */
 static packet_t *mn_dpd(uint32_t mid)
 {
-	message_t *message;
-	packet_t *packet;
-
-	message = message_create(IKEV2_MAJOR_VERSION, IKEV2_MINOR_VERSION);
-	message->set_exchange_type(message, INFORMATIONAL);
-	message->set_request(message, TRUE);
-	message->set_message_id(message, mid);
-	message->set_ike_sa_id(message, env->mn->get_id(env->mn));
-	message->set_source(message, cxtp_test_host(MN_OLD));
-	message->set_destination(message, cxtp_test_host(PAR));
-	ck_assert(message->generate(message, env->mn->get_keymat(env->mn),
-								&packet) == SUCCESS);
-	message->destroy(message);
-	return packet;
+	return mn_informational_at(mid, TRUE, FALSE, NULL, MN_OLD, PAR);
 }
 
 /**
