@@ -208,6 +208,14 @@ static void context_seeds()
 		seed("cxtp_transport_receive", v6 ? "sealed-pctd-v6" : "sealed-ctd-v4",
 			 sealed_input(enc));
 		seed("cxtp_message_parse", v6 ? "pctd-v6" : "ctd-v4", enc);
+		if (v6)
+		{	/* the same PCTD for a gateway takeover */
+			message->set_takeover(message, TRUE);
+			enc = message->encode(message);
+			seed("cxtp_transport_receive", "sealed-pctd-takeover-v6",
+				 sealed_input(enc));
+			seed("cxtp_message_parse", "pctd-takeover-v6", enc);
+		}
 		if (!v6)
 		{	/* data beyond one wire CDB, sent as continued CDBs */
 			big = chunk_alloc(3000);

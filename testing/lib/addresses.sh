@@ -28,6 +28,9 @@ CAROL_NAR6=fd00:2::10 CAROL_NAR4=192.168.2.10
 # both routers answer on it, each on its own access link, so a mobile node
 # configured with it reaches the router of the link it is on
 ANYCAST6=fd00:a::1 ANYCAST4=192.168.0.1
+# sun's own address on the par link, in scenarios with TAKEOVER=yes: its
+# port there, to which the gateway address moves from moon
+SUN_PAR6=fd00:1::2 SUN_PAR4=192.168.1.2
 # the attacker on nAR's access link, in the scenarios that have one
 MALLORY_NAR6=fd00:2::66 MALLORY_NAR4=192.168.2.66
 

@@ -57,6 +57,13 @@
 # kernel's XFRM, as on a production gateway (the host kernel has no ESP, so
 # that runs in the VM, testing/vm/).
 #
+# A scenario whose test.conf sets TAKEOVER=yes (with ANYCAST=yes) gives sun
+# a port on the par link, its eth3 (moon's eth0 is then a bridge, as with
+# a crowd), with an address of its own there but not the anycast address;
+# the MN reaches the anycast address on the par link directly, not through
+# moon, so that gateway_takeover can move it from moon to sun (a failover
+# address, as keepalived moves it) while the MN stays.
+#
 # CXTP_ACCESS_DELAY (netem, so in the VM only) delays what the access
 # routers send to the MN.
 #
@@ -83,6 +90,8 @@ STOCK=()
 [ ! -e "$state/stock" ] || read -r -a STOCK < "$state/stock"
 ANYCAST=
 [ ! -e "$state/anycast" ] || ANYCAST=yes
+TAKEOVER=
+[ ! -e "$state/takeover" ] || TAKEOVER=yes
 
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 
@@ -169,11 +178,15 @@ build_network() {
 
 	if [ ${#CROWD[@]} -gt 0 ]; then
 		crowd_links
+	elif [ -n "$TAKEOVER" ]; then
+		access_bridge moon
+		access_port moon carol eth0
 	else
 		link carol eth0 moon eth0
-		[ -e "$state/mallory" ] || link carol eth1 sun eth0
 	fi
+	[ ${#CROWD[@]} -gt 0 ] || [ -e "$state/mallory" ] || link carol eth1 sun eth0
 	[ ! -e "$state/mallory" ] || attacker_link
+	[ -z "$TAKEOVER" ] || takeover_link
 	link moon eth1 alice eth0
 	link sun eth1 alice eth1
 	link moon eth2 sun eth2
@@ -218,7 +231,7 @@ build_network() {
 		table inet access {
 			chain forward {
 				type filter hook forward priority 0; policy accept;
-				iifname "eth0" meta ipsec missing drop
+				iifname { "eth0", "eth3" } meta ipsec missing drop
 			}
 		}
 		NFT
@@ -297,6 +310,7 @@ scenario_nodes() {
 	fi
 	STOCK=()
 	ANYCAST=
+	TAKEOVER=
 	[ -n "$1" ] && [ -f "$1/test.conf" ] || return 0
 	read -r -a STOCK <<< "$(sed -n 's/^STOCK="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$1/test.conf")"
 	for n in "${STOCK[@]}"; do
@@ -313,6 +327,14 @@ scenario_nodes() {
 	''|no) ;;
 	*) die "ANYCAST in $1/test.conf is neither yes nor no" ;;
 	esac
+	case $(sed -n 's/^TAKEOVER="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$1/test.conf") in
+	yes) TAKEOVER=yes ;;
+	''|no) ;;
+	*) die "TAKEOVER in $1/test.conf is neither yes nor no" ;;
+	esac
+	if [ -n "$TAKEOVER" ] && { [ -z "$ANYCAST" ] || [ ${#CROWD[@]} -gt 0 ]; }; then
+		die "TAKEOVER=yes in $1/test.conf needs ANYCAST=yes and no CROWD"
+	fi
 }
 
 # stock NODE: the node runs Debian's strongSwan (STOCK)
@@ -336,10 +358,35 @@ attach() {
 	addr "$node" "$dev" "$a6" "$a4" "$dad"
 	route "$node" default via "$gw6" dev "$dev"
 	route "$node" default via "$gw4" dev "$dev"
-	if [ -n "$ANYCAST" ]; then
+	if [ -n "$TAKEOVER" ] && [ "$where" = par ]; then
+		# on the link, whichever router holds it (gateway_takeover)
+		route "$node" "$ANYCAST6/128" dev "$dev"
+		route "$node" "$ANYCAST4/32" via "$gw4" dev "$dev"
+	elif [ -n "$ANYCAST" ]; then
 		route "$node" "$ANYCAST6/128" via "$gw6" dev "$dev"
 		route "$node" "$ANYCAST4/32" via "$gw4" dev "$dev"
 	fi
+}
+
+# sun's port on the par link (TAKEOVER), its eth3 on moon's access bridge,
+# with its own addresses there
+takeover_link() {
+	access_port moon sun eth3
+	addr sun eth3 "$SUN_PAR6" "$SUN_PAR4"
+}
+
+# gateway_takeover: the anycast gateway address (IPv6, which the MN's IKE
+# uses) moves from moon's par link to sun's port there (TAKEOVER) as a
+# failover daemon moves it: released by moon first, added by sun without
+# duplicate address detection and announced with an unsolicited neighbour
+# advertisement, so the MN's neighbour cache follows at once. alice's route
+# to the MNs' inner addresses follows, as a routing protocol would make it.
+gateway_takeover() {
+	[ -n "$TAKEOVER" ] || die "no takeover link (TAKEOVER=yes in the scenario's test.conf)"
+	in_ns moon ip addr del "$ANYCAST6/128" dev eth0
+	in_ns sun ip addr add "$ANYCAST6/128" dev eth3 nodad
+	in_ns sun "$top/testing/tools/unsolicited-na" eth3 "$ANYCAST6" --router
+	alice_via "$SUN_CORE6" "$SUN_CORE4"
 }
 
 # care_of NODE par|nar: the mobile node's care-of addresses on that access
@@ -564,6 +611,7 @@ testbed_up() {
 	[ ${#CROWD[@]} -eq 0 ] || echo "${CROWD[*]}" > "$state/crowd"
 	[ ${#STOCK[@]} -eq 0 ] || echo "${STOCK[*]}" > "$state/stock"
 	[ -z "$ANYCAST" ] || : > "$state/anycast"
+	[ -z "$TAKEOVER" ] || : > "$state/takeover"
 	build_namespaces
 	build_network
 	build_mounts "$scenario"

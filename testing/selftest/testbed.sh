@@ -152,6 +152,21 @@ done
 "$testbed" exec carol ping -c 1 -W 1 "$ANYCAST4" > /dev/null || fail "carol cannot reach the IPv4 anycast address after the move"
 "$testbed" down
 [ -z "$(leftovers)" ] || fail "left behind after down with a stock node: $(leftovers)"
+# a takeover link: carol reaches the anycast address on moon's link
+# directly, moon answers until the address moves to sun's port there,
+# then sun does, with carol's neighbour entry updated by sun's announcement
+"$testbed" up "$fixtures/takeover"
+"$testbed" exec carol ip -6 route get "$ANYCAST6" | grep -q "via" && fail "carol's route to the anycast address is not on the link"
+"$testbed" exec carol ping -c 1 -W 1 "$ANYCAST6" > /dev/null || fail "carol cannot reach the anycast address on moon"
+"$testbed" exec carol ping -c 1 -W 1 "$SUN_PAR6" > /dev/null || fail "carol cannot reach sun on the par link"
+"$testbed" exec sun gateway-takeover
+"$testbed" exec moon ip -br addr show eth0 | grep -q "$ANYCAST6" && fail "moon keeps the anycast address after the takeover"
+sun_mac=$("$testbed" exec sun ip -br link show eth3 | awk '{ print $3 }')
+"$testbed" exec carol ip -6 neigh show "$ANYCAST6" | grep -q "lladdr $sun_mac " || fail "carol's neighbour entry does not follow the takeover"
+"$testbed" exec carol ping -c 1 -W 1 "$ANYCAST6" > /dev/null || fail "carol cannot reach the anycast address on sun"
+"$testbed" exec alice ip route get 10.3.0.1 | grep -q "via $SUN_CORE4 " || fail "alice's route to the inner addresses does not follow the takeover"
+"$testbed" down
+[ -z "$(leftovers)" ] || fail "left behind after down with a takeover link: $(leftovers)"
 # with a crowd (and mallory): mn1 to mn3 on moon's link with their own
 # addresses and configurations, each reaching sun alone after its move;
 # "crowd" runs a command on each and fails naming a node it failed on
@@ -173,4 +188,4 @@ fi
 rm -f out.txt err.txt
 "$testbed" down
 [ -z "$(leftovers)" ] || fail "left behind after down with a crowd: $(leftovers)"
-echo "testbed: up, exec, move, refusal, down and cleanup all fine, with and without mallory, with a stock node and the anycast address, and with a crowd"
+echo "testbed: up, exec, move, refusal, down and cleanup all fine, with and without mallory, with a stock node and the anycast address, with a takeover link, and with a crowd"

@@ -36,6 +36,7 @@ typedef struct {
 	char *address;
 	bool ack;
 	bool wait;
+	bool takeover;
 	command_format_options_t format;
 } args_t;
 
@@ -95,6 +96,9 @@ static bool parse_args(args_t *args, int *ret)
 				continue;
 			case 'w':
 				args->wait = TRUE;
+				continue;
+			case 'T':
+				args->takeover = TRUE;
 				continue;
 			case 'P':
 				args->format |= COMMAND_FORMAT_PRETTY;
@@ -230,6 +234,10 @@ static int run(vici_conn_t *conn, char *name)
 	if (streq(name, "cxtp-push"))
 	{
 		vici_add_key_valuef(req, "peer", "%s", args.peer);
+		if (args.takeover)
+		{
+			vici_add_key_valuef(req, "takeover", "yes");
+		}
 		snprintf(done, sizeof(done), "context transfer to '%s' %s",
 				 args.peer, args.wait ? "ended" : "started");
 		failed = "context transfer failed";
@@ -292,12 +300,13 @@ static void __attribute__ ((constructor))reg()
 	command_register((command_t) {
 		cxtp_push, 'X', "cxtp-push",
 		"push the context of an IKE_SA to another access router",
-		{"--ike <name> | --ike-id <id> --peer <gateway> [--wait] [--raw|--pretty]"},
+		{"--ike <name> | --ike-id <id> --peer <gateway> [--takeover] [--wait] [--raw|--pretty]"},
 		{
 			{"help",		'h', 0, "show usage information"},
 			{"ike",			'i', 1, "push the IKE_SA with this name"},
 			{"ike-id",		'I', 1, "push the IKE_SA with this unique ID"},
 			{"peer",		'p', 1, "CXTP peer gateway to push to"},
+			{"takeover",	'T', 0, "the gateway address moves there, not the node: activate at once"},
 			{"wait",		'w', 0, "wait for the outcome: exit 0 activated, 1 failed, 2 thawed, 3 cancelled, 4 superseded"},
 			{"raw",			'r', 0, "dump raw response message"},
 			{"pretty",		'P', 0, "dump raw response message in pretty print"},

@@ -65,7 +65,8 @@ u_int cxtp_import(cxtp_context_t *context, cxtp_leases_t *leases,
  * @param settings		plugin settings (seq_jump, seq_rate, retransmissions)
  * @param by_peer		TRUE if the node's own IKE request (its MOBIKE
  *						probe or update) activates it, which charon
- *						answers next
+ *						answers next, or if the node's addresses do not
+ *						change (a gateway takeover): no MOBIKE update
  * @return				TRUE if activated, FALSE on failure (logged; the
  *						IKE_SA stays passive and the caller deletes it)
  */

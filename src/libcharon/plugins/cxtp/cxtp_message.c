@@ -47,6 +47,7 @@ ENUM(cxtp_message_type_names, CXTP_CTAR, CXTP_CTREQ,
 #define FLAG_M 0x20
 #define FLAG_B 0x08
 #define FLAG_I 0x04
+#define FLAG_T 0x02
 
 /**
  * Flags in the fourth octet of a CDB
@@ -156,6 +157,11 @@ struct private_cxtp_message_t {
 	 * S flag (CTDR)
 	 */
 	bool success;
+
+	/**
+	 * T flag (PCTD)
+	 */
+	bool takeover;
 
 	/**
 	 * Sequence number (CTAR, CT-Req)
@@ -311,6 +317,18 @@ METHOD(cxtp_message_t, get_ack, bool,
 	private_cxtp_message_t *this)
 {
 	return this->ack;
+}
+
+METHOD(cxtp_message_t, set_takeover, void,
+	private_cxtp_message_t *this, bool takeover)
+{
+	this->takeover = takeover;
+}
+
+METHOD(cxtp_message_t, get_takeover, bool,
+	private_cxtp_message_t *this)
+{
+	return this->takeover;
 }
 
 METHOD(cxtp_message_t, set_success, void,
@@ -853,6 +871,10 @@ static uint8_t get_flags(private_cxtp_message_t *this)
 	if (this->type == CXTP_CTD && has_key(this))
 	{
 		flags |= FLAG_K;
+	}
+	if (this->type == CXTP_PCTD && this->takeover)
+	{
+		flags |= FLAG_T;
 	}
 	if (this->has_transfer_id)
 	{
@@ -1425,6 +1447,10 @@ static bool parse_body(private_cxtp_message_t *this, bio_reader_t *reader,
 	{
 		this->success = flags & FLAG_S;
 	}
+	if (this->type == CXTP_PCTD)
+	{
+		this->takeover = flags & FLAG_T;
+	}
 	if (has_data(this->type) &&
 		(!has(reader, sizeof(uint32_t)) ||
 		 !reader->read_uint32(reader, &this->elapsed)))
@@ -1547,6 +1573,8 @@ static private_cxtp_message_t *create_empty(cxtp_message_type_t type)
 			.get_ar_address = _get_ar_address,
 			.set_ack = _set_ack,
 			.get_ack = _get_ack,
+			.set_takeover = _set_takeover,
+			.get_takeover = _get_takeover,
 			.set_success = _set_success,
 			.get_success = _get_success,
 			.set_sequence = _set_sequence,

@@ -199,6 +199,12 @@ struct cxtp_transfer_id_t {
  * A CTD may carry the token key like a PCTD, signaled by the K (0x20) flag,
  * for the case RFC 4067 section 2.5.6 describes (CT-Req with a null token).
  *
+ * A PCTD may ask nAR to take the IKE_SA over at once, signaled by the T
+ * (0x02) flag: the mobile node stays where it is, the gateway address moves
+ * to nAR, so nAR activates the context at its import, at the addresses it
+ * names, without waiting for anything from the node. A receiver that does
+ * not know the flag ignores it and waits for the node as for any PCTD.
+ *
  * CTD, PCTD, CTDR and CTC, which only access routers exchange, may carry a
  * transfer ID (cxtp_transfer_id_t), signaled by the R (0x10) flag: 20
  * octets right after the MN's previous address, the two IKE SPIs followed by
@@ -272,6 +278,21 @@ struct cxtp_message_t {
 	 * @return			TRUE if an acknowledgement is requested
 	 */
 	bool (*get_ack)(cxtp_message_t *this);
+
+	/**
+	 * Set the T flag, asking nAR to activate the context at its import
+	 * (encoded in PCTD only).
+	 *
+	 * @param takeover	TRUE for a takeover
+	 */
+	void (*set_takeover)(cxtp_message_t *this, bool takeover);
+
+	/**
+	 * Check if the T flag is set.
+	 *
+	 * @return			TRUE if nAR is to activate the context at its import
+	 */
+	bool (*get_takeover)(cxtp_message_t *this);
 
 	/**
 	 * Set the S flag, indicating that all contexts were received

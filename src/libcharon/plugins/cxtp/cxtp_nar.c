@@ -705,11 +705,12 @@ static void report_activation(private_cxtp_nar_t *this, ref_t *ref, bool ok)
 }
 
 /**
- * Activate the imported context a CTAR with a valid token selected
+ * Check out the IKE_SA of an import and activate it, see activate_ike_sa();
+ * it goes if that fails
  */
-static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
-					 cxtp_message_t *message, ref_t *ref,
-					 cxtp_context_t *context, chunk_t key, uint32_t counter)
+static bool activate_by_id(private_cxtp_nar_t *this, ref_t *ref,
+						   cxtp_context_t *context, host_t *local,
+						   host_t *remote, uint32_t counter, bool by_peer)
 {
 	ike_sa_t *ike_sa;
 	bool ok = FALSE;
@@ -719,8 +720,8 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 	if (ike_sa)
 	{
 		charon->bus->set_sa(charon->bus, ike_sa);
-		ok = activate_ike_sa(this, ike_sa, ref, context, dst, src,
-							 counter + 1, FALSE);
+		ok = activate_ike_sa(this, ike_sa, ref, context, local, remote,
+							 counter, by_peer);
 		if (ok)
 		{
 			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
@@ -732,6 +733,19 @@ static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
 		}
 		charon->bus->set_sa(charon->bus, NULL);
 	}
+	return ok;
+}
+
+/**
+ * Activate the imported context a CTAR with a valid token selected
+ */
+static void activate(private_cxtp_nar_t *this, host_t *src, host_t *dst,
+					 cxtp_message_t *message, ref_t *ref,
+					 cxtp_context_t *context, chunk_t key, uint32_t counter)
+{
+	bool ok;
+
+	ok = activate_by_id(this, ref, context, dst, src, counter + 1, FALSE);
 	context->destroy(context);
 	activation_done(this, ref, ok);
 
@@ -991,6 +1005,41 @@ static void process_held(private_cxtp_nar_t *this, cxtp_held_request_t *held,
 	cxtp_held_request_destroy(held);
 }
 
+static int claim_import(private_cxtp_nar_t *this, u_int ike_id, bool claim,
+						ref_t *ref, cxtp_context_t **context);
+
+/**
+ * Take over an IKE_SA pushed with the T flag: the mobile node stays where it
+ * is and the gateway address moves here, so the import is activated at once
+ * at the addresses pAR held it with, nothing is sent to the node (whose
+ * message IDs, SPIs and addresses do not change), and pAR learns of it as
+ * of any activation
+ */
+static void take_over(private_cxtp_nar_t *this, u_int ike_id)
+{
+	cxtp_context_t *context = NULL;
+	ref_t ref = {};
+	bool ok;
+
+	claim_import(this, ike_id, TRUE, &ref, &context);
+	if (!context)
+	{	/* a CTAR of the node claimed it meanwhile */
+		return;
+	}
+	DBG1(DBG_IKE, "cxtp: taking over IKE_SA %s[%u] from peer '%s' (transfer "
+		 "%u) at %H...%H, activating it without the mobile node",
+		 context->ike.peer_cfg, ike_id, ref.peer, ref.id.serial,
+		 context->ike.local, context->ike.remote);
+	/* the node used no token, its counter stays where pAR's push left it;
+	 * its addresses stay, so no MOBIKE update of ours either */
+	ok = activate_by_id(this, &ref, context, context->ike.local,
+						context->ike.remote, context->ike.transfers, TRUE);
+	context->destroy(context);
+	activation_done(this, &ref, ok);
+	report_activation(this, &ref, ok);
+	ref_clear(&ref);
+}
+
 /**
  * Import the context of a PCTD/CTD
  */
@@ -1078,15 +1127,24 @@ static void import(private_cxtp_nar_t *this, char *peer,
 		.request = held ? chunk_clone(held->data) : chunk_empty,
 	);
 	serial = this->imported->add(this->imported, &entry->handover);
-	/* pAR thaws its copy if no activation follows, so must we drop ours */
-	this->imported->schedule(this->imported, serial,
+	if (message->get_takeover(message))
+	{	/* one CTDR, about the activation */
+		this->imported->event(this->imported, CXTP_EVENT_IMPORT, ike_id, peer,
+							  mn, NULL);
+		take_over(this, ike_id);
+	}
+	else
+	{
+		/* pAR thaws its copy if no activation follows, so must we drop ours */
+		this->imported->schedule(this->imported, serial,
 						this->settings->get_handover_timeout(this->settings),
 						entry_timeout, this);
-	send_ctdr(this, peer, mn, id, TRUE, 0);
-	this->imported->event(this->imported, CXTP_EVENT_IMPORT, ike_id, peer, mn,
-						  NULL);
-	/* reactive: the mobile node asked for it already */
-	activate_waiting(this, mn);
+		send_ctdr(this, peer, mn, id, TRUE, 0);
+		this->imported->event(this->imported, CXTP_EVENT_IMPORT, ike_id, peer,
+							  mn, NULL);
+		/* reactive: the mobile node asked for it already */
+		activate_waiting(this, mn);
+	}
 	if (held)
 	{
 		process_held(this, held, ike_id);

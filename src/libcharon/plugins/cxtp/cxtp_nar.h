@@ -81,6 +81,11 @@ typedef struct cxtp_nar_t cxtp_nar_t;
  * imported, the request is processed again and activates it as above. If it
  * does not verify then, the import goes and the peer thaws its copy.
  *
+ * A PCTD with the T flag (a gateway takeover: the gateway address moves
+ * here, the mobile node does not) is activated at once at the addresses it
+ * names, with no CTAR or request of the node, and acknowledged with a single
+ * CTDR reporting the activation (or the failure, and pAR thaws its copy).
+ *
  * pAR withdraws a context with a CTC: nAR drops an import not activated and
  * answers "cancelled", or "activated" if it was. An import not activated
  * within handover_timeout goes, and nAR tells pAR so ("cancelled"). nAR

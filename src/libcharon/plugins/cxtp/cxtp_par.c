@@ -159,11 +159,13 @@ static bool add_cdbs(cxtp_message_t *message, cxtp_context_t *context)
 }
 
 /**
- * Build the PCTD/CTD with the context of an IKE_SA
+ * Build the PCTD/CTD with the context of an IKE_SA, a PCTD with the T flag
+ * for a takeover
  */
 static cxtp_message_t *build_context(private_cxtp_par_t *this,
 									 ike_sa_t *ike_sa, cxtp_message_type_t type,
-									 cxtp_transfer_id_t *id, uint32_t counter)
+									 bool takeover, cxtp_transfer_id_t *id,
+									 uint32_t counter)
 {
 	cxtp_context_t *context;
 	cxtp_message_t *message;
@@ -178,6 +180,7 @@ static cxtp_message_t *build_context(private_cxtp_par_t *this,
 	}
 	message = cxtp_message_create(type, ike_sa->get_other_host(ike_sa));
 	message->set_ack(message, TRUE);
+	message->set_takeover(message, takeover);
 	ok = message->set_transfer_id(message, id) &&
 		 this->transfers->derive_token_key(this->transfers, ike_sa, counter,
 										   &key);
@@ -220,13 +223,15 @@ static entry_t *create_entry(ike_sa_t *ike_sa, char *peer)
 }
 
 /**
- * Send the context of an IKE_SA to a peer in a PCTD (predictive) or a CTD
- * (reactive, asked for with a CT-Req) and freeze the IKE_SA; frozen is TRUE
- * if it is frozen already, its earlier transfer replaced by this one;
- * counter is the transfer counter of the token key sent along
+ * Send the context of an IKE_SA to a peer in a PCTD (predictive, with
+ * takeover the peer activates it at once) or a CTD (reactive, asked for
+ * with a CT-Req) and freeze the IKE_SA; frozen is TRUE if it is frozen
+ * already, its earlier transfer replaced by this one; counter is the
+ * transfer counter of the token key sent along
  */
 static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
-					  cxtp_message_type_t type, bool frozen, uint32_t counter)
+					  cxtp_message_type_t type, bool takeover, bool frozen,
+					  uint32_t counter)
 {
 	cxtp_message_t *message;
 	cxtp_peer_t *config;
@@ -255,7 +260,8 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 	entry = create_entry(ike_sa, peer);
 	entry->counter = counter;
 	serial = this->pending->add(this->pending, &entry->handover);
-	message = build_context(this, ike_sa, type, &entry->handover.id, counter);
+	message = build_context(this, ike_sa, type, takeover, &entry->handover.id,
+							counter);
 	if (!message)
 	{
 		entry = (entry_t*)this->pending->remove(this->pending, serial);
@@ -272,8 +278,8 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 	}
 	DBG1(DBG_IKE, "cxtp: %s the context of IKE_SA %s[%u] to peer '%s', "
 		 "IKE_SA frozen until it is activated there (transfer %u)",
-		 type == CXTP_PCTD ? "pushing" : "sending", ike_sa->get_name(ike_sa),
-		 ike_id, peer, serial);
+		 takeover ? "handing over" : type == CXTP_PCTD ? "pushing" : "sending",
+		 ike_sa->get_name(ike_sa), ike_id, peer, serial);
 	if (!this->transport->send_reliable(this->transport, peer, message,
 										serial))
 	{
@@ -296,9 +302,9 @@ static char *transfer(private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
 }
 
 METHOD(cxtp_par_t, push, char*,
-	private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer)
+	private_cxtp_par_t *this, ike_sa_t *ike_sa, char *peer, bool takeover)
 {
-	return transfer(this, ike_sa, peer, CXTP_PCTD, FALSE,
+	return transfer(this, ike_sa, peer, CXTP_PCTD, takeover, FALSE,
 					this->transfers->get_transfers(this->transfers, ike_sa));
 }
 
@@ -458,7 +464,7 @@ static void finish(private_cxtp_par_t *this, entry_t *entry,
 	}
 	if (entry->redirect)
 	{	/* still frozen, with what fell due, for the peer that asked */
-		reason = transfer(this, ike_sa, entry->redirect, CXTP_CTD, TRUE,
+		reason = transfer(this, ike_sa, entry->redirect, CXTP_CTD, FALSE, TRUE,
 						  entry->redirect_counter);
 		if (!reason)
 		{
@@ -928,7 +934,7 @@ static void transfer_again(private_cxtp_par_t *this, ike_sa_t *ike_sa,
 		 "did not activate (transfer %u), sending it again", peer,
 		 entry->handover.ike_id, serial);
 	this->transport->acknowledge(this->transport, serial);
-	reason = transfer(this, ike_sa, peer, CXTP_CTD, TRUE, counter);
+	reason = transfer(this, ike_sa, peer, CXTP_CTD, FALSE, TRUE, counter);
 	if (reason)
 	{	/* we hold the IKE_SA, frozen, and no transfer: thaw it */
 		DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to peer "
@@ -1040,7 +1046,7 @@ static bool transfer_for(private_cxtp_par_t *this, char *peer,
 			 * still here and answers it, it may have done so already) */
 			drop_liveness_check(ike_sa);
 		}
-		reason = transfer(this, ike_sa, peer, type, FALSE, counter);
+		reason = transfer(this, ike_sa, peer, type, FALSE, FALSE, counter);
 		if (reason)
 		{
 			DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to "
@@ -1237,7 +1243,7 @@ static void transfer_verified(private_cxtp_par_t *this, char *peer,
 	{
 		drop_liveness_check(ike_sa);
 		counter = this->transfers->get_transfers(this->transfers, ike_sa);
-		reason = transfer(this, ike_sa, peer, CXTP_CTD, FALSE, counter);
+		reason = transfer(this, ike_sa, peer, CXTP_CTD, FALSE, FALSE, counter);
 		if (reason)
 		{
 			DBG1(DBG_IKE, "cxtp: not sending the context of IKE_SA [%u] to "

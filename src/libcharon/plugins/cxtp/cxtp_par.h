@@ -72,12 +72,20 @@ struct cxtp_par_t {
 	/**
 	 * Push the context of an IKE_SA to a peer gateway in a PCTD.
 	 *
+	 * With takeover the peer activates the context as soon as it imported
+	 * it, at the addresses the IKE_SA has here: the mobile node stays where
+	 * it is and the gateway address moves to the peer (failover, anycast),
+	 * so nothing is asked of or sent to the node. This IKE_SA goes once the
+	 * peer reports the activation, as after any.
+	 *
 	 * @param ike_sa		IKE_SA, checked out by the caller
 	 * @param peer			name of the peer in the plugin's configuration
+	 * @param takeover		TRUE for a takeover
 	 * @return				NULL if the push started, otherwise why not
 	 *						(allocated)
 	 */
-	char* (*push)(cxtp_par_t *this, ike_sa_t *ike_sa, char *peer);
+	char* (*push)(cxtp_par_t *this, ike_sa_t *ike_sa, char *peer,
+				  bool takeover);
 
 	/**
 	 * Withdraw the context of an IKE_SA sent to a peer: a CTC asks the peer

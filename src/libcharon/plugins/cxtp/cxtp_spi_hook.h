@@ -80,8 +80,10 @@ struct cxtp_spi_hook_t {
 	 * @param ike_sa		activated IKE_SA
 	 * @param by_peer		TRUE if the peer's own IKE request activated it,
 	 *						which charon answers next: a MOBIKE peer updates
-	 *						the addresses itself if they changed, no update
-	 *						of ours is needed
+	 *						the addresses itself if they changed; or if the
+	 *						peer's addresses stay (a gateway takeover, the
+	 *						gateway address moved here): no update of ours
+	 *						is needed
 	 */
 	void (*activated)(cxtp_spi_hook_t *this, ike_sa_t *ike_sa, bool by_peer);
 };

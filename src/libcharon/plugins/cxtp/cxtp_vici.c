@@ -475,6 +475,7 @@ CALLBACK(push, vici_message_t*,
 	ike_sa_t *ike_sa;
 	char *peer, *error = NULL, *reason;
 	u_int ike_id;
+	bool takeover;
 
 	if (!this->par)
 	{
@@ -482,6 +483,7 @@ CALLBACK(push, vici_message_t*,
 					 "see the log");
 	}
 	peer = request->get_str(request, NULL, "peer");
+	takeover = request->get_bool(request, FALSE, "takeover");
 	if (!peer)
 	{
 		return reply("missing peer");
@@ -497,13 +499,14 @@ CALLBACK(push, vici_message_t*,
 	{
 		return reply("IKE_SA not found");
 	}
-	DBG1(DBG_CFG, "vici cxtp-push of IKE_SA %s[%u] to '%s'",
-		 ike_sa->get_name(ike_sa), ike_id, peer);
+	DBG1(DBG_CFG, "vici cxtp-push of IKE_SA %s[%u] to '%s'%s",
+		 ike_sa->get_name(ike_sa), ike_id, peer,
+		 takeover ? " for a takeover" : "");
 	if (request->get_bool(request, FALSE, "wait"))
 	{	/* before the outcome can be reported */
 		waiter = wait_start(this, ike_id);
 	}
-	reason = this->par->push(this->par, ike_sa, peer);
+	reason = this->par->push(this->par, ike_sa, peer, takeover);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	if (reason)
 	{

@@ -37,7 +37,8 @@ typedef struct cxtp_vici_t cxtp_vici_t;
  * progress, or remembered, as pAR and nAR.
  * cxtp-push: push the context of an IKE_SA to a peer gateway; with wait,
  * reply with the outcome once the transfer ended (outcome: activated,
- * thawed, cancelled, superseded or failed; reason).
+ * thawed, cancelled, superseded or failed; reason); with takeover, the peer
+ * activates it at once, the node stays where it is (gateway takeover).
  * cxtp-cancel: withdraw the context of an IKE_SA from the peer it was sent
  * to; with wait, reply with the outcome.
  * cxtp-activate: as mobile node, activate the context of an IKE_SA on a

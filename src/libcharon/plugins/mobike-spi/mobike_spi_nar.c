@@ -635,9 +635,10 @@ METHOD(cxtp_spi_hook_t, activated, void,
 
 	if (!resolve && by_peer)
 	{	/* the peer reached us with its own request, with MOBIKE it updates
-		 * the addresses itself if they changed */
-		DBG1(DBG_IKE, "mobike-spi: IKE_SA %s[%u] activated by the peer's "
-			 "own request, no update of ours", ike_sa->get_name(ike_sa),
+		 * the addresses itself if they changed; or they did not change (a
+		 * gateway takeover) */
+		DBG1(DBG_IKE, "mobike-spi: IKE_SA %s[%u] activated at the peer's "
+			 "own addresses, no update of ours", ike_sa->get_name(ike_sa),
 			 ike_sa->get_unique_id(ike_sa));
 		return;
 	}

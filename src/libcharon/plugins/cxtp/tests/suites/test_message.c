@@ -291,6 +291,7 @@ static void assert_messages_equal(cxtp_message_t *a, cxtp_message_t *b)
 	ck_assert((!ha && !hb) || (ha && hb && ha->ip_equals(ha, hb)));
 	ck_assert(a->get_ack(a) == b->get_ack(b));
 	ck_assert(a->get_success(a) == b->get_success(b));
+	ck_assert(a->get_takeover(a) == b->get_takeover(b));
 	ck_assert_int_eq(a->get_sequence(a), b->get_sequence(b));
 	ck_assert_int_eq(a->get_token(a), b->get_token(b));
 	ck_assert_int_eq(a->get_elapsed(a), b->get_elapsed(b));
@@ -443,10 +444,12 @@ START_TEST(test_round_trip_flags)
 	uint8_t expected = variants[_i].family == AF_INET ? 0x80 : 0x00;
 	host_t *ar;
 
-	/* A and S share a bit, so each must appear only where it belongs */
+	/* A and S share a bit, so each must appear only where it belongs, as
+	 * must T */
 	message = create(variants[_i].type, variants[_i].family);
 	message->set_ack(message, TRUE);
 	message->set_success(message, TRUE);
+	message->set_takeover(message, TRUE);
 	switch (variants[_i].type)
 	{
 		case CXTP_CTAR:
@@ -461,7 +464,7 @@ START_TEST(test_round_trip_flags)
 			break;
 		case CXTP_PCTD:
 			ck_assert(message->set_key(message, chunk_from_chars(0x01)));
-			expected |= 0x40;
+			expected |= 0x40 | 0x02;
 			break;
 		case CXTP_CTDR:
 			expected |= 0x40;
@@ -480,6 +483,8 @@ START_TEST(test_round_trip_flags)
 			  variants[_i].type == CXTP_CTREQ));
 	ck_assert(parsed->get_success(parsed) ==
 			 (variants[_i].type == CXTP_CTDR));
+	ck_assert(parsed->get_takeover(parsed) ==
+			 (variants[_i].type == CXTP_PCTD));
 	parsed->destroy(parsed);
 	chunk_clear(&encoding);
 	message->destroy(message);
@@ -1375,6 +1380,44 @@ START_TEST(test_ignore_reserved)
 }
 END_TEST
 
+START_TEST(test_pctd_takeover)
+{
+	cxtp_message_t *message, *parsed;
+	chunk_t data, encoding;
+
+	/* a PCTD from before the T flag asks for no takeover */
+	parsed = parse_logged(pctd_v4);
+	ck_assert(parsed);
+	ck_assert(!parsed->get_takeover(parsed));
+	parsed->destroy(parsed);
+
+	/* with it, the same PCTD otherwise */
+	data = copied(pctd_v4);
+	data.ptr[1] |= 0x02;
+	parsed = parse_logged(data);
+	ck_assert(parsed);
+	ck_assert(parsed->get_takeover(parsed));
+	message = build_known(3);
+	message->set_takeover(message, TRUE);
+	assert_messages_equal(message, parsed);
+	encoding = message->encode(message);
+	ck_assert_chunk_eq(encoding, data);
+	chunk_free(&encoding);
+	chunk_free(&data);
+	message->destroy(message);
+	parsed->destroy(parsed);
+
+	/* T is a PCTD flag only: a CTD with it is no takeover */
+	data = copied(ctd_v4);
+	data.ptr[1] |= 0x02;
+	parsed = parse_logged(data);
+	chunk_free(&data);
+	ck_assert(parsed);
+	ck_assert(!parsed->get_takeover(parsed));
+	parsed->destroy(parsed);
+}
+END_TEST
+
 /**
  * The transfer ID of ctdr_id_v4
  */
@@ -1585,6 +1628,7 @@ Suite *message_suite_create()
 	tcase_add_test(tc, test_ctreq_binding);
 	tcase_add_test(tc, test_ctreq_ike_request);
 	tcase_add_test(tc, test_ignore_reserved);
+	tcase_add_test(tc, test_pctd_takeover);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("transfer ID");

@@ -107,9 +107,10 @@ END_TEARDOWN
 /**
  * pAR pushes its context, gets it to another host
  *
+ * @param takeover	TRUE for a gateway takeover
  * @return			the PCTD
  */
-static cxtp_message_t *pushed()
+static cxtp_message_t *pushed_as(bool takeover)
 {
 	ike_sa_t *ike_sa;
 	char *reason;
@@ -117,12 +118,17 @@ static cxtp_message_t *pushed()
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	reason = par->par->push(par->par, ike_sa, "nar");
+	reason = par->par->push(par->par, ike_sa, "nar", takeover);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	ck_assert_msg(!reason, "push failed: %s", reason);
 	cxtp_charon_remove(par_id);
 	return cxtp_test_message_copy(
 				cxtp_test_transport_get(par_transport, CXTP_PCTD, 0)->message);
+}
+
+static cxtp_message_t *pushed()
+{
+	return pushed_as(FALSE);
 }
 
 /**
@@ -149,13 +155,19 @@ static void deliver(cxtp_message_t *ctd, u_int ctdrs)
 /**
  * Import the pushed context on nAR
  *
+ * @param takeover	TRUE if pushed for a gateway takeover
  * @return			unique ID of the imported IKE_SA
  */
-static u_int import()
+static u_int import_as(bool takeover)
 {
-	deliver(pushed(), 1);
+	deliver(pushed_as(takeover), 1);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 1);
 	return cxtp_test_events_get("nar", "import", 0)->ike_id;
+}
+
+static u_int import()
+{
+	return import_as(FALSE);
 }
 
 /**
@@ -384,12 +396,12 @@ static void assert_seq_out(cxtp_test_sa_t *sa)
 }
 
 /**
- * Assert the imported IKE_SA was activated at the mobile node's new address,
- * with pAR's SAs
+ * Assert the imported IKE_SA was activated between our address and the
+ * mobile node's, with pAR's SAs
  */
-static void assert_activated(u_int id)
+static void assert_activated_at(u_int id, char *local, char *remote)
 {
-	host_t *mn = cxtp_test_host(MN_NEW), *me = cxtp_test_host(NAR);
+	host_t *mn = cxtp_test_host(remote), *me = cxtp_test_host(local);
 	host_t *old = cxtp_test_host(MN_OLD);
 	cxtp_test_ike_sa_info_t info;
 	cxtp_test_sa_t *sa;
@@ -404,8 +416,8 @@ static void assert_activated(u_int id)
 	cxtp_charon_info(id, &info);
 	ck_assert(info.found);
 	ck_assert_int_eq(info.state, IKE_ESTABLISHED);
-	ck_assert(cxtp_test_host_is(info.me, NAR));
-	ck_assert(cxtp_test_host_is(info.other, MN_NEW));
+	ck_assert(cxtp_test_host_is(info.me, local));
+	ck_assert(cxtp_test_host_is(info.other, remote));
 	ck_assert_int_eq(info.children, 1);
 	cxtp_test_ike_sa_info_clear(&info);
 	ck_assert(!transfer_state(id));
@@ -432,6 +444,15 @@ static void assert_activated(u_int id)
 	mn->destroy(mn);
 	me->destroy(me);
 	old->destroy(old);
+}
+
+/**
+ * Assert the imported IKE_SA was activated at the mobile node's new address,
+ * with pAR's SAs
+ */
+static void assert_activated(u_int id)
+{
+	assert_activated_at(id, NAR, MN_NEW);
 }
 
 /**
@@ -559,7 +580,7 @@ START_TEST(test_import_collision)
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	reason = par->par->push(par->par, ike_sa, "nar");
+	reason = par->par->push(par->par, ike_sa, "nar", FALSE);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	ck_assert_msg(!reason, "push failed: %s", reason);
 	pctd = cxtp_test_message_copy(
@@ -1649,9 +1670,8 @@ static uint32_t mn_mid()
 }
 
 /**
- * An INFORMATIONAL of the mobile node from its new address, protected with
- * the keys of its IKE_SA, as a stock MOBIKE client sends it to the anycast
- * gateway address after its move
+ * An INFORMATIONAL of the mobile node, protected with the keys of its
+ * IKE_SA, from and to the given addresses
  *
  * @param mid		message ID
  * @param request	FALSE for a response
@@ -1659,8 +1679,8 @@ static uint32_t mn_mid()
  * @param payload	another payload to carry, adopted, NULL for none
  * @return			the packet as nAR receives it
  */
-static packet_t *mn_informational_with(uint32_t mid, bool request,
-									   bool update, payload_t *payload)
+static packet_t *mn_informational_at(uint32_t mid, bool request, bool update,
+									 payload_t *payload, char *src, char *dst)
 {
 	message_t *message;
 	packet_t *packet;
@@ -1678,12 +1698,23 @@ static packet_t *mn_informational_with(uint32_t mid, bool request,
 	{
 		message->add_payload(message, payload);
 	}
-	message->set_source(message, cxtp_test_host(MN_NEW));
-	message->set_destination(message, cxtp_test_host(NAR));
+	message->set_source(message, cxtp_test_host(src));
+	message->set_destination(message, cxtp_test_host(dst));
 	ck_assert(message->generate(message, env->mn->get_keymat(env->mn),
 								&packet) == SUCCESS);
 	message->destroy(message);
 	return packet;
+}
+
+/**
+ * An INFORMATIONAL of the mobile node from its new address, as a stock
+ * MOBIKE client sends it to the anycast gateway address after its move, see
+ * mn_informational_at()
+ */
+static packet_t *mn_informational_with(uint32_t mid, bool request,
+									   bool update, payload_t *payload)
+{
+	return mn_informational_at(mid, request, update, payload, MN_NEW, NAR);
 }
 
 /**
@@ -2296,6 +2327,135 @@ START_TEST(test_fetch_flood)
 }
 END_TEST
 
+/**
+ * An empty INFORMATIONAL request of the mobile node that stayed where it
+ * was, to the gateway address that moved to nAR (a DPD)
+ */
+static packet_t *mn_dpd(uint32_t mid)
+{
+	return mn_informational_at(mid, TRUE, FALSE, NULL, MN_OLD, PAR);
+}
+
+/**
+ * Assert a takeover activated the IKE_SA at the addresses pAR held it with,
+ * told pAR so in its only CTDR, and sent the mobile node nothing
+ */
+static void assert_taken_over(u_int id)
+{
+	assert_activated_at(id, PAR, MN_OLD);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 1);
+	assert_ctdr(0, TRUE, CXTP_STATUS_ACTIVATED);
+	ck_assert_int_eq(transfers("activated"), 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert(!ike_sent());
+}
+
+START_TEST(test_takeover)
+{
+	chunk_t secret = chunk_empty;
+	u_int id;
+
+	id = import_as(TRUE);
+	assert_taken_over(id);
+	/* the PSK came with it, for a reauthentication */
+	ck_assert_int_eq(pad_secrets("init", &secret), 1);
+	ck_assert_chunk_eq(secret, chunk_from_str("test"));
+	/* no import waits for the node, nothing expires */
+	cxtp_charon_run_scheduled(HANDOVER_TIMEOUT * 1000);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 1);
+}
+END_TEST
+
+START_TEST(test_takeover_dpd)
+{
+	uint32_t mid = mn_mid();
+	message_t *message;
+	u_int id;
+
+	id = import_as(TRUE);
+	assert_taken_over(id);
+	/* the node's next request, to the same gateway address, continues the
+	 * message IDs and gets its answer from there */
+	receive_ike(mn_dpd(mid));
+	message = ike_sent();
+	ck_assert(message);
+	ck_assert(!message->get_request(message));
+	ck_assert_int_eq(message->get_message_id(message), mid);
+	ck_assert(cxtp_test_host_is(message->get_source(message), PAR));
+	ck_assert(cxtp_test_host_is(message->get_destination(message), MN_OLD));
+	ck_assert(message->parse_body(message,
+								  env->mn->get_keymat(env->mn)) == SUCCESS);
+	message->destroy(message);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+}
+END_TEST
+
+START_TEST(test_takeover_duplicate)
+{
+	u_int id;
+
+	id = import_as(TRUE);
+	/* a retransmission, as if our CTDR got lost: answered, not activated
+	 * again */
+	deliver(pushed_copy(), 2);
+	assert_ctdr(1, TRUE, CXTP_STATUS_ACTIVATED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "import"), 1);
+	ck_assert_int_eq(cxtp_charon_count(), 1);
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_ESTABLISHED);
+}
+END_TEST
+
+START_TEST(test_takeover_fails)
+{
+	u_int id;
+
+	cxtp_test_kernel_refuse(TRUE);
+	id = import_as(TRUE);
+	/* nothing half-installed stays, pAR keeps the mobile node */
+	ck_assert_int_eq(cxtp_charon_state(id), IKE_DESTROYING);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 1);
+	assert_ctdr(0, FALSE, CXTP_STATUS_FAILED);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+	ck_assert(!ike_sent());
+}
+END_TEST
+
+START_TEST(test_takeover_flag_in_ctd)
+{
+	cxtp_message_t *pctd, *ctd;
+	enumerator_t *enumerator;
+	cxtp_transfer_id_t id;
+	cxtp_cdb_t *cdb;
+	u_int ike_id;
+
+	/* a CTD answers the node's CT-Req on nAR's link: no T flag there */
+	pctd = pushed_as(TRUE);
+	ctd = cxtp_message_create(CXTP_CTD, pctd->get_mn_address(pctd));
+	ctd->set_takeover(ctd, TRUE);
+	ck_assert(pctd->get_transfer_id(pctd, &id));
+	ck_assert(ctd->set_transfer_id(ctd, &id));
+	ck_assert(ctd->set_key(ctd, pctd->get_key(pctd)));
+	enumerator = pctd->create_cdb_enumerator(pctd);
+	while (enumerator->enumerate(enumerator, &cdb))
+	{
+		ck_assert(ctd->add_cdb(ctd, cdb->fpt, cdb->data));
+	}
+	enumerator->destroy(enumerator);
+	pctd->destroy(pctd);
+	deliver(cxtp_test_message_copy(ctd), 1);
+	ctd->destroy(ctd);
+	ike_id = cxtp_test_events_get("nar", "import", 0)->ike_id;
+	assert_passive(ike_id);
+	assert_ctdr(0, TRUE, 0);
+}
+END_TEST
+
 Suite *nar_suite_create()
 {
 	Suite *s;
@@ -2377,6 +2537,15 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_mobike_response);
 	tcase_add_test(tc, test_mobike_cancelled);
 	tcase_add_test(tc, test_mobike_after_ctar);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("takeover");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_takeover);
+	tcase_add_test(tc, test_takeover_dpd);
+	tcase_add_test(tc, test_takeover_duplicate);
+	tcase_add_test(tc, test_takeover_fails);
+	tcase_add_test(tc, test_takeover_flag_in_ctd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fetch");

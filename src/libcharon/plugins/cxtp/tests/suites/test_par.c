@@ -51,9 +51,10 @@ START_TEARDOWN(teardown)
 END_TEARDOWN
 
 /**
- * Push pAR's IKE_SA to a peer, returns why not
+ * Push pAR's IKE_SA to a peer, for a gateway takeover or not, returns why
+ * not
  */
-static char *push_to(char *peer)
+static char *push_as(char *peer, bool takeover)
 {
 	ike_sa_t *ike_sa;
 	char *reason;
@@ -61,9 +62,14 @@ static char *push_to(char *peer)
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
 													par_id);
 	ck_assert(ike_sa);
-	reason = ar->par->push(ar->par, ike_sa, peer);
+	reason = ar->par->push(ar->par, ike_sa, peer, takeover);
 	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	return reason;
+}
+
+static char *push_to(char *peer)
+{
+	return push_as(peer, FALSE);
 }
 
 static void push()
@@ -315,12 +321,16 @@ static void assert_removed()
 START_TEST(test_push)
 {
 	cxtp_test_event_t *event;
+	cxtp_message_t *pctd;
 	host_t *mn = cxtp_test_host(MN_OLD);
 
 	push();
 	assert_frozen();
 	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 1);
 	assert_context(cxtp_test_transport_get(transport, CXTP_PCTD, 0), CXTP_PCTD);
+	/* nAR waits for the mobile node */
+	pctd = cxtp_test_transport_get(transport, CXTP_PCTD, 0)->message;
+	ck_assert(!pctd->get_takeover(pctd));
 	/* frozen, but its CHILD_SA still carries traffic */
 	ck_assert_int_eq(cxtp_test_kernel_count(par_id), 2);
 	ck_assert_int_eq(cxtp_test_events_count("par", "export"), 1);
@@ -329,6 +339,38 @@ START_TEST(test_push)
 	ck_assert_str_eq(event->peer, "nar");
 	ck_assert(mn->ip_equals(mn, event->mn));
 	mn->destroy(mn);
+}
+END_TEST
+
+START_TEST(test_push_takeover)
+{
+	cxtp_test_sent_t *sent;
+	char *reason;
+
+	reason = push_as("nar", TRUE);
+	ck_assert_msg(!reason, "push failed: %s", reason);
+	assert_frozen();
+	sent = cxtp_test_transport_get(transport, CXTP_PCTD, 0);
+	assert_context(sent, CXTP_PCTD);
+	/* nAR activates it at once, the node stays where it is */
+	ck_assert(sent->message->get_takeover(sent->message));
+	ck_assert_int_eq(cxtp_test_kernel_count(par_id), 2);
+	/* the one CTDR a takeover gets: removed without a DELETE */
+	deliver_ctdr(TRUE, CXTP_STATUS_ACTIVATED);
+	assert_removed();
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
+}
+END_TEST
+
+START_TEST(test_push_takeover_refused)
+{
+	char *reason;
+
+	reason = push_as("nar", TRUE);
+	ck_assert_msg(!reason, "push failed: %s", reason);
+	deliver_ctdr(FALSE, CXTP_STATUS_FAILED);
+	assert_thawed();
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, 0), 0);
 }
 END_TEST
 
@@ -1360,6 +1402,8 @@ Suite *par_suite_create()
 	tc = tcase_create("push");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_push);
+	tcase_add_test(tc, test_push_takeover);
+	tcase_add_test(tc, test_push_takeover_refused);
 	tcase_add_test(tc, test_push_unknown_peer);
 	tcase_add_test(tc, test_push_twice);
 	tcase_add_test(tc, test_push_send_fails);
