@@ -184,12 +184,14 @@ local e = {
 		expert.group.PROTOCOL, expert.severity.WARN),
 	keys = ProtoExpert.new("cxtp.cleartext_keys", "Key material in cleartext",
 		expert.group.SECURITY, expert.severity.WARN),
+	cut = ProtoExpert.new("cxtp.capture_cut", "Frame cut by the capture",
+		expert.group.UNDECODED, expert.severity.NOTE),
 	context = ProtoExpert.new("cxtp.context.malformed",
 		"Context data a router does not decode", expert.group.MALFORMED,
 		expert.severity.ERROR),
 }
 cxtp.experts = { e.malformed, e.version, e.flag, e.value, e.icmp, e.keys,
-				 e.context }
+				 e.cut, e.context }
 
 cxtp.prefs.show_keys = Pref.bool("Show key material", false,
 	"Show the octets of keys in decrypted context data, not only their length")
@@ -201,7 +203,9 @@ Reader.__index = Reader
 
 local function reader(tvb, tree, what)
 	return setmetatable({ tvb = tvb, off = 0, tree = tree, what = what,
-						  bad = false }, Reader)
+						  bad = false,
+						  cut = tvb:len() < tvb:reported_length_remaining() },
+						Reader)
 end
 
 function Reader:left()
@@ -216,6 +220,13 @@ end
 -- take LEN octets as a range, or mark the message truncated in WHAT
 function Reader:take(len, what)
 	if len < 0 or self:left() < len then
+		if self.cut and not self.bad then
+			-- a snaplen, not the sender, cut it short
+			self.bad = true
+			self.tree:add_proto_expert_info(e.cut, string.format("capture " ..
+				"ends in the %s", what))
+			return nil
+		end
 		self:malformed(nil, string.format("%s truncated in the %s (%d octets " ..
 			"needed, %d left)", self.what, what, len, math.max(self:left(), 0)))
 		return nil
@@ -485,9 +496,10 @@ local function dissect_message(tvb, pinfo, tree)
 		return "CXTP unknown type " .. mtype
 	end
 	local len = hdr:range(2, 2):uint()
-	if len ~= tvb:len() then
+	local size = tvb:reported_length_remaining()
+	if len ~= size then
 		li:add_proto_expert_info(e.malformed, string.format("Length says %d " ..
-			"octets, the message has %d", len, tvb:len()))
+			"octets, the message has %d", len, size))
 		if len < tvb:len() and len >= 4 then
 			-- decode what the Length covers, as the trailing octets are not
 			-- part of the message
@@ -807,8 +819,10 @@ local te = {
 		expert.group.MALFORMED, expert.severity.ERROR),
 	field = ProtoExpert.new("cxtp_udp.field", "Field a router rejects",
 		expert.group.PROTOCOL, expert.severity.WARN),
+	cut = ProtoExpert.new("cxtp_udp.capture_cut", "Datagram cut by the capture",
+		expert.group.UNDECODED, expert.severity.NOTE),
 }
-transport.experts = { te.malformed, te.field }
+transport.experts = { te.malformed, te.field, te.cut }
 transport.prefs.port = Pref.uint("UDP port", 5091,
 	"UDP port of the transport (charon.plugins.cxtp.port)")
 
@@ -844,13 +858,17 @@ function transport.dissector(tvb, pinfo, tree)
 		return tvb:len()
 	end
 	if dtype == 2 then
-		if tvb:len() ~= TRANSPORT_HANDSHAKE then
+		local size = tvb:reported_length_remaining()
+		if size ~= TRANSPORT_HANDSHAKE then
 			t:add_proto_expert_info(te.malformed, string.format("handshake of " ..
-				"%d octets, expected %d", tvb:len(), TRANSPORT_HANDSHAKE))
-			if tvb:len() < TRANSPORT_HANDSHAKE then
-				pinfo.cols.info = "CXTP handshake (truncated)"
-				return tvb:len()
+				"%d octets, expected %d", size, TRANSPORT_HANDSHAKE))
+		end
+		if tvb:len() < TRANSPORT_HANDSHAKE then
+			if size >= TRANSPORT_HANDSHAKE then
+				t:add_proto_expert_info(te.cut, "capture ends in the handshake")
 			end
+			pinfo.cols.info = "CXTP handshake (truncated)"
+			return tvb:len()
 		end
 		local se = t:add(tf.sender_epoch, tvb:range(4, 8))
 		local ch = tvb:range(12, 8)
@@ -875,11 +893,17 @@ function transport.dissector(tvb, pinfo, tree)
 		pinfo.cols.info = "CXTP transport, unknown type " .. dtype
 		return tvb:len()
 	end
-	if tvb:len() < TRANSPORT_HEADER + TRANSPORT_ICV + 4 then
+	local size = tvb:reported_length_remaining()
+	if size < TRANSPORT_HEADER + TRANSPORT_ICV + 4 then
 		t:add_proto_expert_info(te.malformed, string.format("data datagram of " ..
 			"%d octets is shorter than header, ICV and a message header",
-			tvb:len()))
+			size))
 		pinfo.cols.info = "CXTP data (truncated)"
+		return tvb:len()
+	end
+	if tvb:len() < TRANSPORT_HEADER then
+		t:add_proto_expert_info(te.cut, "capture ends in the header")
+		pinfo.cols.info = "CXTP data"
 		return tvb:len()
 	end
 	local se = t:add(tf.sender_epoch, tvb:range(4, 8))
@@ -895,11 +919,22 @@ function transport.dissector(tvb, pinfo, tree)
 	if is_zero(tvb:range(20, 8)) then
 		si:add_proto_expert_info(te.field, "sequence numbers start at 1")
 	end
-	local elen = tvb:len() - TRANSPORT_HEADER - TRANSPORT_ICV
-	local ei = t:add(tf.encrypted, tvb:range(TRANSPORT_HEADER, elen))
-	ei:append_text(" (AES-GCM, per-direction key from the peers' secret)")
-	ei:add(tf.encrypted_len, tvb:range(TRANSPORT_HEADER, elen), elen)
-	t:add(tf.icv, tvb:range(TRANSPORT_HEADER + elen, TRANSPORT_ICV))
+	local elen = size - TRANSPORT_HEADER - TRANSPORT_ICV
+	local ei
+	if tvb:len() > TRANSPORT_HEADER then
+		ei = t:add(tf.encrypted, tvb:range(TRANSPORT_HEADER,
+					math.min(elen, tvb:len() - TRANSPORT_HEADER)))
+		ei:append_text(" (AES-GCM, per-direction key from the peers' secret)")
+	else
+		ei = t
+	end
+	ei:add(tf.encrypted_len, elen)
+	if tvb:len() == size then
+		t:add(tf.icv, tvb:range(TRANSPORT_HEADER + elen, TRANSPORT_ICV))
+	else
+		t:add_proto_expert_info(te.cut, string.format("capture cut the " ..
+			"datagram at %d of %d octets", tvb:len(), size))
+	end
 	local seq = tvb:range(20, 8):uint64()
 	pinfo.cols.info = string.format("CXTP data seq %s, %d octets encrypted",
 									tostring(seq), elen)
