@@ -236,6 +236,15 @@ function Reader:take(len, what)
 	return r
 end
 
+local function is_zero(range)
+	for i = 0, range:len() - 1 do
+		if range:range(i, 1):uint() ~= 0 then
+			return false
+		end
+	end
+	return true
+end
+
 local function address_text(range)
 	if range:len() == 4 then
 		return tostring(range:ipv4())
@@ -606,8 +615,12 @@ local function dissect_message(tvb, pinfo, tree)
 		end
 		local r = rd:take(8, "sequence number and token")
 		if not r then return table.concat(summary, " ") end
-		t:add(f.seq, r:range(0, 4))
+		local qi = t:add(f.seq, r:range(0, 4))
 		t:add(f.token, r:range(4, 4))
+		if mtype == CTREQ and band(flags, 0x04) ~= 0 and not is_zero(r) then
+			qi:add_proto_expert_info(e.value, "a CT-Req with an IKE request " ..
+				"carries sequence number and token 0")
+		end
 		table.insert(summary, 2, "seq " .. r:range(0, 4):uint())
 		dissect_request_cdbs(rd, t)
 	elseif mtype == CTD or mtype == PCTD then
@@ -825,15 +838,6 @@ local te = {
 transport.experts = { te.malformed, te.field, te.cut }
 transport.prefs.port = Pref.uint("UDP port", 5091,
 	"UDP port of the transport (charon.plugins.cxtp.port)")
-
-local function is_zero(range)
-	for i = 0, range:len() - 1 do
-		if range:range(i, 1):uint() ~= 0 then
-			return false
-		end
-	end
-	return true
-end
 
 function transport.dissector(tvb, pinfo, tree)
 	pinfo.cols.protocol = "CXTP/UDP"
