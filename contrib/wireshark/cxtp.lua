@@ -14,10 +14,11 @@
 --
 -- Wireshark's ICMPv6 dissector has no table for the subtypes of type 150 and
 -- decodes every one as FMIPv6 with ND options, so a CTAR shows as a malformed
--- option ("Invalid option length (Zero)"); its heuristic list is tried for
--- echo messages only. So this script takes the "ip.proto" entries of ICMPv6
--- (58) and ICMP (1): a type 150 / 41 message of subtype 1 is dissected here,
--- every other ICMP message goes to the built-in dissector unchanged.
+-- option ("Invalid option length (Zero)"), and never tries the heuristic
+-- dissectors registered on "icmpv6" for it. So this script takes the
+-- "ip.proto" entries of ICMPv6 (58) and ICMP (1): a type 150 / 41 message of
+-- subtype 1 is dissected here, every other ICMP message goes to the built-in
+-- dissector unchanged.
 --
 -- Every length is checked before it is read: input of any shape decodes
 -- with expert info and without a Lua error.
