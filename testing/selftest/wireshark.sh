@@ -26,8 +26,9 @@ tshark -X lua_script:"$top/contrib/wireshark/cxtp.lua" -r "$tmp/corpus.pcap" \
 frames=$(wc -l < "$tmp/index.txt")
 [ "$(wc -l < "$tmp/fields.txt")" = "$frames" ] ||
 	{ echo "tshark decoded $(wc -l < "$tmp/fields.txt") of $frames frames"; cat "$tmp/tshark.err"; exit 1; }
-if grep -h 'Lua Error' "$tmp/fields.txt" "$tmp/tshark.err" | sort | uniq -c | grep .; then
-	echo "the dissector raised Lua errors"
+if grep -q 'Lua Error' "$tmp/fields.txt" "$tmp/tshark.err"; then
+	grep -ho 'Lua Error: .*' "$tmp/fields.txt" "$tmp/tshark.err" | sed 's/;.*//' | sort | uniq -c
+	echo "the dissector raised Lua errors in $(grep -c 'Lua Error' "$tmp/fields.txt") frames"
 	exit 1
 fi
 
