@@ -23,9 +23,12 @@
  * same name): it creates a TUN device and installs a route per peer.
  *
  * Usage: kernel-libipsec-install CONF ROUNDS N...
+ *        kernel-libipsec-install CONF check
  * Prints one line per N: N, then the process's CPU time in us per policy
  * added, per CHILD_SA added (SAs and policies) and removed, and the wall
  * time per CHILD_SA added (which other load on the machine inflates).
+ * "check" checks instead that routes come and go with the policies, and
+ * exits with 1 if not (testing/selftest/kernel-libipsec.sh).
  */
 
 #include <stdio.h>
@@ -140,9 +143,28 @@ static bool policy(peer_t *peer, policy_dir_t dir, bool inbound, bool add)
 }
 
 /**
+ * Install or remove a peer's policies as child_sa.c does: in, fwd, out, fwd
+ * (out); removal the other way round
+ */
+static bool policies(peer_t *peer, bool add)
+{
+	if (add)
+	{
+		return policy(peer, POLICY_IN, TRUE, TRUE) &&
+			   policy(peer, POLICY_FWD, TRUE, TRUE) &&
+			   policy(peer, POLICY_OUT, FALSE, TRUE) &&
+			   policy(peer, POLICY_FWD, FALSE, TRUE);
+	}
+	return policy(peer, POLICY_OUT, FALSE, FALSE) &&
+		   policy(peer, POLICY_FWD, FALSE, FALSE) &&
+		   policy(peer, POLICY_IN, TRUE, FALSE) &&
+		   policy(peer, POLICY_FWD, TRUE, FALSE);
+}
+
+/**
  * Install or remove peer i's CHILD_SA as child_sa.c does: SAs first, then
- * policies in, fwd, out, fwd (out); removal the other way round. The time
- * CPU time spent in add_policy() is added to policy_us.
+ * policies; removal the other way round. The CPU time spent in
+ * add_policy() is added to policy_us.
  */
 static bool child(int i, bool add, double *policy_us)
 {
@@ -155,10 +177,7 @@ static bool child(int i, bool add, double *policy_us)
 	{
 		ok = sa(&peer, i, TRUE, TRUE) && sa(&peer, i, FALSE, TRUE);
 		start = now(CLOCK_PROCESS_CPUTIME_ID);
-		ok = ok && policy(&peer, POLICY_IN, TRUE, TRUE) &&
-			 policy(&peer, POLICY_FWD, TRUE, TRUE) &&
-			 policy(&peer, POLICY_OUT, FALSE, TRUE) &&
-			 policy(&peer, POLICY_FWD, FALSE, TRUE);
+		ok = ok && policies(&peer, TRUE);
 		if (policy_us)
 		{
 			*policy_us += now(CLOCK_PROCESS_CPUTIME_ID) - start;
@@ -166,10 +185,7 @@ static bool child(int i, bool add, double *policy_us)
 	}
 	else
 	{
-		ok = policy(&peer, POLICY_OUT, FALSE, FALSE) &&
-			 policy(&peer, POLICY_FWD, FALSE, FALSE) &&
-			 policy(&peer, POLICY_IN, TRUE, FALSE) &&
-			 policy(&peer, POLICY_FWD, TRUE, FALSE) &&
+		ok = policies(&peer, FALSE) &&
 			 sa(&peer, i, TRUE, FALSE) && sa(&peer, i, FALSE, FALSE);
 	}
 	peer_clear(&peer);
@@ -181,15 +197,92 @@ static bool child(int i, bool add, double *policy_us)
 	return ok;
 }
 
+/**
+ * Whether the route to peer i's virtual IP is in charon's routing table
+ */
+static bool has_route(int i)
+{
+	char cmd[128], line[256];
+	bool found = FALSE;
+	FILE *ip;
+
+	snprintf(cmd, sizeof(cmd), "ip route show table 220 10.%d.%d.%d/32",
+			 64 + (i >> 16), (i >> 8) & 0xff, i & 0xff);
+	ip = popen(cmd, "r");
+	if (ip)
+	{
+		found = fgets(line, sizeof(line), ip) != NULL;
+		pclose(ip);
+	}
+	return found;
+}
+
+/**
+ * Peer i's policies installed or removed again, as a rekey or a make-
+ * before-break reauthentication does while the first CHILD_SA stays
+ */
+static bool again(int i, bool add)
+{
+	peer_t peer;
+	bool ok;
+
+	peer_init(&peer, i);
+	ok = policies(&peer, add);
+	peer_clear(&peer);
+	return ok;
+}
+
+#define CHECK(what, cond) do { \
+	if (!(cond)) { \
+		printf("FAILED: %s\n", what); \
+		return 1; \
+	} \
+	printf("ok: %s\n", what); \
+} while (0)
+
+/**
+ * What a user notices of the policies kernel-libipsec keeps: the route of a
+ * tunnel stays as long as any CHILD_SA installed its policies, and goes
+ * with the last one or a flush
+ */
+static int check()
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+	{
+		CHECK("CHILD_SA installed", child(i, TRUE, NULL));
+	}
+	CHECK("a route per peer", has_route(0) && has_route(1) && has_route(2));
+	CHECK("peer 1's policies installed again", again(1, TRUE));
+	CHECK("removed once", again(1, FALSE));
+	CHECK("peer 1's route stays while a CHILD_SA has its policies",
+		  has_route(1));
+	CHECK("peer 1's CHILD_SA removed", child(1, FALSE, NULL));
+	CHECK("peer 1's route goes with its last CHILD_SA",
+		  !has_route(1) && has_route(0) && has_route(2));
+	CHECK("policies removed once too often fail", !again(1, FALSE));
+	CHECK("the others' routes stay", has_route(0) && has_route(2));
+	CHECK("peer 1's policies installed after their removal", again(1, TRUE));
+	CHECK("its route is back", has_route(1));
+	CHECK("flushed",
+		  charon->kernel->flush_policies(charon->kernel) == SUCCESS);
+	CHECK("no routes after a flush",
+		  !has_route(0) && !has_route(1) && !has_route(2));
+	CHECK("peer 0's policies installed after the flush", again(0, TRUE));
+	CHECK("its route is back", has_route(0));
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	double start, wall, add_us, del_us, policy_us;
 	int rounds, resident = 0, n, i, j;
 	level_t levels[DBG_MAX];
 
-	if (argc < 4)
+	if (argc < 3 || (argc < 4 && !streq(argv[2], "check")))
 	{
-		fprintf(stderr, "usage: %s CONF ROUNDS N...\n", argv[0]);
+		fprintf(stderr, "usage: %s CONF ROUNDS N...|check\n", argv[0]);
 		return 2;
 	}
 	rounds = atoi(argv[2]);
@@ -213,6 +306,10 @@ int main(int argc, char *argv[])
 	}
 	me = host_create_from_string("192.0.2.1", 4500);
 	my_ts = traffic_selector_create_from_cidr("10.0.0.0/24", 0, 0, 65535);
+	if (streq(argv[2], "check"))
+	{
+		return check();
+	}
 
 	printf("%8s %12s %14s %14s %14s\n", "resident", "CPU us per",
 		   "CPU us per", "CPU us per", "wall us per");
