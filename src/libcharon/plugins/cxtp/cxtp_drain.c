@@ -187,9 +187,9 @@ static drain_t *find_drain(private_cxtp_drain_t *this, u_int id)
 }
 
 /**
- * Log the summary of a drain's skipped IKE_SAs (mutex held)
+ * Log the summary of a drain's skipped IKE_SAs, at its start or end
  */
-static void log_skips(drain_t *drain, char *when)
+static void log_skips(drain_t *drain, bool ended)
 {
 	char buf[256] = "", *pos = buf;
 	size_t len = sizeof(buf);
@@ -210,10 +210,20 @@ static void log_skips(drain_t *drain, char *when)
 			len -= written;
 		}
 	}
-	DBG1(DBG_IKE, "cxtp: drain %u to peer '%s' %s: %u of %u IKE_SAs pushed, "
-		 "%u skipped%s%s%s", drain->progress.id, drain->peer, when,
-		 drain->progress.pushed, drain->progress.selected,
-		 drain->progress.skipped, buf[0] ? " (" : "", buf, buf[0] ? ")" : "");
+	if (ended)
+	{
+		DBG1(DBG_IKE, "cxtp: drain %u to peer '%s' ended: %u of %u IKE_SAs "
+			 "pushed, %u skipped%s%s%s", drain->progress.id, drain->peer,
+			 drain->progress.pushed, drain->progress.selected,
+			 drain->progress.skipped, buf[0] ? " (" : "", buf,
+			 buf[0] ? ")" : "");
+	}
+	else
+	{
+		DBG1(DBG_IKE, "cxtp: drain %u to peer '%s': skipping %u of %u IKE_SAs "
+			 "(%s)", drain->progress.id, drain->peer, drain->progress.skipped,
+			 drain->progress.selected, buf);
+	}
 }
 
 /**
@@ -233,7 +243,7 @@ static bool check_done(private_cxtp_drain_t *this, drain_t *drain)
 		return FALSE;
 	}
 	p->done = TRUE;
-	log_skips(drain, "ended");
+	log_skips(drain, TRUE);
 	DBG1(DBG_IKE, "cxtp: drain %u to peer '%s': %u activated there, %u "
 		 "failed, %u thawed, %u cancelled, %u superseded", p->id, drain->peer,
 		 p->activated, p->failed, p->thawed, p->cancelled, p->superseded);
@@ -491,7 +501,7 @@ METHOD(cxtp_drain_t, start, char*,
 		{
 			error = strdup("no IKE_SA can be pushed");
 		}
-		log_skips(drain, "not started");
+		log_skips(drain, FALSE);
 		drain_destroy(drain);
 		return error;
 	}
@@ -504,7 +514,7 @@ METHOD(cxtp_drain_t, start, char*,
 		 this->settings->get_drain_window(this->settings));
 	if (drain->progress.skipped)
 	{
-		log_skips(drain, "started");
+		log_skips(drain, FALSE);
 	}
 	push_window(this, drain);
 	*progress = drain->progress;
