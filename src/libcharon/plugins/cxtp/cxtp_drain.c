@@ -45,6 +45,11 @@ struct private_cxtp_drain_t {
 	cxtp_par_t *par;
 
 	/**
+	 * pAR's transport
+	 */
+	cxtp_transport_t *transport;
+
+	/**
 	 * Plugin settings
 	 */
 	cxtp_settings_t *settings;
@@ -333,6 +338,8 @@ static bool push_window(private_cxtp_drain_t *this, drain_t *drain)
 	}
 	drain->pushing = TRUE;
 	peer = strdup(drain->peer);
+	/* what this round pushes goes out in as few datagrams as fit */
+	this->transport->cork(this->transport, peer);
 	while (!this->destroyed &&
 		   drain->progress.in_flight <
 						this->settings->get_drain_window(this->settings) &&
@@ -361,6 +368,9 @@ static bool push_window(private_cxtp_drain_t *this, drain_t *drain)
 		drain->progress.skipped++;
 		drain->skips[skip]++;
 	}
+	this->mutex->unlock(this->mutex);
+	this->transport->uncork(this->transport, peer);
+	this->mutex->lock(this->mutex);
 	free(peer);
 	drain->pushing = FALSE;
 	this->condvar->broadcast(this->condvar);
@@ -639,7 +649,8 @@ METHOD(cxtp_drain_t, destroy, void,
 /*
  * Described in header
  */
-cxtp_drain_t *cxtp_drain_create(cxtp_par_t *par, cxtp_settings_t *settings)
+cxtp_drain_t *cxtp_drain_create(cxtp_par_t *par, cxtp_transport_t *transport,
+								cxtp_settings_t *settings)
 {
 	private_cxtp_drain_t *this;
 
@@ -652,6 +663,7 @@ cxtp_drain_t *cxtp_drain_create(cxtp_par_t *par, cxtp_settings_t *settings)
 			.destroy = _destroy,
 		},
 		.par = par,
+		.transport = transport,
 		.settings = settings,
 		.drains = array_create(0, 0),
 		.members = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr,

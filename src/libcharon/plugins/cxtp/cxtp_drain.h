@@ -24,6 +24,7 @@
 #include "cxtp_events.h"
 #include "cxtp_par.h"
 #include "cxtp_settings.h"
+#include "cxtp_transport.h"
 
 typedef struct cxtp_drain_t cxtp_drain_t;
 typedef struct cxtp_drain_progress_t cxtp_drain_progress_t;
@@ -88,6 +89,8 @@ typedef void (*cxtp_drain_cb_t)(void *data, char *peer,
  * then, its counters are as fresh as a single push's, and the peer is not
  * handed thousands of contexts at once, which it would import more slowly
  * than they arrive. IKE_SAs waiting for the window keep running as usual.
+ * The contexts pushed together go several to a datagram where they fit
+ * (cxtp_transport_t.cork()).
  *
  * IKE_SAs that cannot be pushed are skipped: one log line sums them up by
  * reason, each is logged at level 2.
@@ -146,9 +149,11 @@ struct cxtp_drain_t {
  * Create a cxtp_drain_t.
  *
  * @param par			pAR's side, which pushes each IKE_SA
+ * @param transport		pAR's transport, to batch the contexts it sends
  * @param settings		plugin settings, for the window and the peers
  * @return				instance
  */
-cxtp_drain_t *cxtp_drain_create(cxtp_par_t *par, cxtp_settings_t *settings);
+cxtp_drain_t *cxtp_drain_create(cxtp_par_t *par, cxtp_transport_t *transport,
+								cxtp_settings_t *settings);
 
 #endif /** CXTP_DRAIN_H_ @}*/

@@ -926,7 +926,8 @@ METHOD(cxtp_vici_t, destroy, void,
 cxtp_vici_t *cxtp_vici_create(cxtp_settings_t *settings,
 							  cxtp_capture_t *capture,
 							  cxtp_transfers_t *transfers, cxtp_par_t *par,
-							  cxtp_nar_t *nar, cxtp_mn_t *mn)
+							  cxtp_transport_t *transport, cxtp_nar_t *nar,
+							  cxtp_mn_t *mn)
 {
 	private_cxtp_vici_t *this;
 	vici_dispatcher_t *dispatcher;
@@ -953,7 +954,7 @@ cxtp_vici_t *cxtp_vici_create(cxtp_settings_t *settings,
 	);
 	if (par)
 	{
-		this->drain = cxtp_drain_create(par, settings);
+		this->drain = cxtp_drain_create(par, transport, settings);
 	}
 	manage_commands(this, TRUE);
 	return &this->public;

@@ -109,7 +109,7 @@ START_SETUP(setup)
 	env = cxtp_charon_setup();
 	ar = cxtp_test_ar_create(env, "par");
 	transport = ar->transport;
-	drain = cxtp_drain_create(ar->par, env->settings);
+	drain = cxtp_drain_create(ar->par, &transport->transport, env->settings);
 	drain->set_progress_cb(drain, progress_cb, NULL);
 	ar->par->set_event_cb(ar->par, par_event, "par");
 	more[0] = establish();
@@ -206,6 +206,10 @@ START_TEST(test_all)
 	ck_assert_int_eq(in_state(IKE_PASSIVE), 2);
 	ck_assert_int_eq(in_state(IKE_ESTABLISHED), 1);
 	ck_assert_int_eq(reports, 1);
+	/* pushed together, to go in as few datagrams as fit */
+	ck_assert(cxtp_test_transport_get(transport, CXTP_PCTD, 0)->corked);
+	ck_assert(cxtp_test_transport_get(transport, CXTP_PCTD, 1)->corked);
+	ck_assert_int_eq(transport->corked, 0);
 
 	/* the peer's import frees a slot: the third goes */
 	deliver_ctdr(0, TRUE, 0);
