@@ -322,6 +322,16 @@ static skip_t push_one(private_cxtp_drain_t *this, drain_t *drain,
 }
 
 /**
+ * Whether the window of a drain has room and an IKE_SA waits (mutex held)
+ */
+static bool can_push(private_cxtp_drain_t *this, drain_t *drain)
+{
+	return !this->destroyed && array_count(drain->queue) &&
+		   drain->progress.in_flight <
+						this->settings->get_drain_window(this->settings);
+}
+
+/**
  * Push the IKE_SAs of a drain the window allows, unless another thread does
  * (mutex held); returns TRUE if it ended
  */
@@ -333,44 +343,46 @@ static bool push_window(private_cxtp_drain_t *this, drain_t *drain)
 	char *peer;
 
 	if (drain->pushing)
-	{	/* that thread sees the slot freed when it checks the window */
+	{	/* that thread checks the window again before it stops */
 		return FALSE;
 	}
 	drain->pushing = TRUE;
 	peer = strdup(drain->peer);
-	/* what this round pushes goes out in as few datagrams as fit */
-	this->transport->cork(this->transport, peer);
-	while (!this->destroyed &&
-		   drain->progress.in_flight <
-						this->settings->get_drain_window(this->settings) &&
-		   array_remove(drain->queue, ARRAY_HEAD, &ike_id))
+	while (can_push(this, drain))
 	{
-		/* before the push, its outcome may come in another thread */
-		INIT(member,
-			.ike_id = ike_id,
-			.drain = drain,
-			.in_flight = TRUE,
-		);
-		free(this->members->put(this->members, (void*)ike_id, member));
-		drain->progress.queued--;
-		drain->progress.in_flight++;
-		this->mutex->unlock(this->mutex);
-		skip = push_one(this, drain, ike_id, peer);
-		this->mutex->lock(this->mutex);
-		if (skip == SKIP_MAX)
+		/* what this round pushes goes out in as few datagrams as fit */
+		this->transport->cork(this->transport, peer);
+		while (can_push(this, drain))
 		{
-			drain->progress.pushed++;
-			continue;
+			array_remove(drain->queue, ARRAY_HEAD, &ike_id);
+			/* before the push, its outcome may come in another thread */
+			INIT(member,
+				.ike_id = ike_id,
+				.drain = drain,
+				.in_flight = TRUE,
+			);
+			free(this->members->put(this->members, (void*)ike_id, member));
+			drain->progress.queued--;
+			drain->progress.in_flight++;
+			this->mutex->unlock(this->mutex);
+			skip = push_one(this, drain, ike_id, peer);
+			this->mutex->lock(this->mutex);
+			if (skip == SKIP_MAX)
+			{
+				drain->progress.pushed++;
+				continue;
+			}
+			/* a refused push reports nothing */
+			free(this->members->remove(this->members, (void*)ike_id));
+			drain->progress.in_flight--;
+			drain->progress.skipped++;
+			drain->skips[skip]++;
 		}
-		/* a refused push reports nothing */
-		free(this->members->remove(this->members, (void*)ike_id));
-		drain->progress.in_flight--;
-		drain->progress.skipped++;
-		drain->skips[skip]++;
+		/* slots freed meanwhile are seen by the next round */
+		this->mutex->unlock(this->mutex);
+		this->transport->uncork(this->transport, peer);
+		this->mutex->lock(this->mutex);
 	}
-	this->mutex->unlock(this->mutex);
-	this->transport->uncork(this->transport, peer);
-	this->mutex->lock(this->mutex);
 	free(peer);
 	drain->pushing = FALSE;
 	this->condvar->broadcast(this->condvar);
@@ -382,13 +394,19 @@ CALLBACK(push_job, job_requeue_t,
 {
 	private_cxtp_drain_t *this = job->this;
 	drain_t *drain;
+	u_int pushed;
 
 	this->mutex->lock(this->mutex);
 	drain = find_drain(this, job->id);
-	if (drain && push_window(this, drain))
+	if (drain)
 	{
-		report(this, drain);
-		return JOB_REQUEUE_NONE;
+		pushed = drain->progress.pushed + drain->progress.skipped;
+		if (push_window(this, drain) ||
+			pushed != drain->progress.pushed + drain->progress.skipped)
+		{	/* each round that pushed, so a tool sees the window move */
+			report(this, drain);
+			return JOB_REQUEUE_NONE;
+		}
 	}
 	this->mutex->unlock(this->mutex);
 	return JOB_REQUEUE_NONE;

@@ -66,8 +66,8 @@ struct cxtp_drain_progress_t {
 };
 
 /**
- * Callback reporting the progress of a drain: once it started, and after
- * each transfer that ended.
+ * Callback reporting the progress of a drain: once it started, after each
+ * round of pushes into the window, and after each transfer that ended.
  *
  * Invoked without locks held, from the thread that changed the progress.
  *

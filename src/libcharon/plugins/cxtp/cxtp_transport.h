@@ -48,10 +48,11 @@
 
 /**
  * Octets of CXTP messages, with their lengths, a batch datagram carries at
- * most: with the transport's and the IPv6 and UDP headers, one Ethernet
- * frame (two contexts of a mobile node with one CHILD_SA)
+ * most: three IPv6 fragments on Ethernet, five contexts of mobile nodes
+ * with one CHILD_SA each (700-800 octets); a lost fragment costs the
+ * retransmission of the batch's messages, each alone
  */
-#define CXTP_TRANSPORT_BATCH_MAX 1400
+#define CXTP_TRANSPORT_BATCH_MAX 4096
 
 /**
  * Length of the authenticated header of a data datagram (version, type,

@@ -211,9 +211,12 @@ START_TEST(test_all)
 	ck_assert(cxtp_test_transport_get(transport, CXTP_PCTD, 1)->corked);
 	ck_assert_int_eq(transport->corked, 0);
 
-	/* the peer's import frees a slot: the third goes */
+	/* the peer's import frees a slot: the third goes, and is reported */
 	deliver_ctdr(0, TRUE, 0);
 	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 3);
+	ck_assert_int_eq(reports, 2);
+	ck_assert_int_eq(last.pushed, 3);
+	ck_assert_int_eq(last.queued, 0);
 	ck_assert_int_eq(in_state(IKE_PASSIVE), 3);
 	ck_assert(drain->get_progress(drain, p.id, &p));
 	ck_assert_int_eq(p.pushed, 3);
