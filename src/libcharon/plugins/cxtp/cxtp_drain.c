@@ -223,6 +223,11 @@ static void log_skips(drain_t *drain, bool ended)
 			 drain->progress.skipped, buf[0] ? " (" : "", buf,
 			 buf[0] ? ")" : "");
 	}
+	else if (!drain->progress.id)
+	{	/* one that does not start gets no number */
+		DBG1(DBG_IKE, "cxtp: not draining to peer '%s': skipping all %u "
+			 "IKE_SAs (%s)", drain->peer, drain->progress.selected, buf);
+	}
 	else
 	{
 		DBG1(DBG_IKE, "cxtp: drain %u to peer '%s': skipping %u of %u IKE_SAs "
