@@ -19,7 +19,9 @@
  *  - 1: a datagram as received, header and all (what an attacker without
  *    the secret sends);
  *  - 2: the 28 octets of a handshake, which the target authenticates as the
- *    peer does.
+ *    peer does;
+ *  - 3: as 0, sealed as a batch datagram (several messages, each after its
+ *    2 octet length), which the target splits.
  */
 
 /* cxtp_transport.c needs it for in6_pktinfo, before any system header */
@@ -59,15 +61,14 @@ static void reset_peer()
  */
 static void receive(chunk_t datagram)
 {
-	cxtp_message_t *message;
 	chunk_t plain = chunk_empty;
 	char *name = NULL;
+	bool batch = FALSE;
 
 	reset_peer();
-	if (open_datagram(transport, datagram, src, dst, &name, &plain))
-	{
-		message = cxtp_message_parse(plain);
-		DESTROY_IF(message);
+	if (open_datagram(transport, datagram, src, dst, &name, &plain, &batch))
+	{	/* without a receive callback, each message parsed is destroyed */
+		deliver(transport, name, src, plain, batch);
 		chunk_clear(&plain);
 		free(name);
 	}
@@ -76,7 +77,7 @@ static void receive(chunk_t datagram)
 /**
  * Seal a plaintext as the peer does, and receive it
  */
-static void receive_sealed(const uint8_t *buf, size_t len)
+static void receive_sealed(const uint8_t *buf, size_t len, uint8_t type)
 {
 	chunk_t datagram, header, iv, data;
 
@@ -91,7 +92,7 @@ static void receive_sealed(const uint8_t *buf, size_t len)
 	data = chunk_create(header.ptr + header.len, len - sizeof(uint64_t));
 	memset(header.ptr, 0, header.len);
 	header.ptr[0] = CXTP_TRANSPORT_VERSION;
-	header.ptr[1] = CXTP_TRANSPORT_DATA;
+	header.ptr[1] = type;
 	htoun64(header.ptr + 4, PEER_EPOCH);
 	htoun64(header.ptr + 12, OUR_EPOCH);
 	memcpy(header.ptr + 20, buf, sizeof(uint64_t));
@@ -152,13 +153,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	switch (buf[0])
 	{
 		case 0:
-			receive_sealed(buf + 1, len - 1);
+			receive_sealed(buf + 1, len - 1, CXTP_TRANSPORT_DATA);
 			break;
 		case 1:
 			receive(chunk_create((u_char*)buf + 1, len - 1));
 			break;
 		case 2:
 			receive_handshake(buf + 1, len - 1);
+			break;
+		case 3:
+			receive_sealed(buf + 1, len - 1, CXTP_TRANSPORT_BATCH);
 			break;
 	}
 	return 0;

@@ -390,6 +390,37 @@ static void handshake_seeds()
 	seed("cxtp_transport_receive", "handshake-forged", forged);
 }
 
+/**
+ * Input of fuzz_cxtp_transport_receive for a batch the peer seals: the
+ * encodings, each after its length
+ */
+static chunk_t sealed_batch_input(chunk_t a, chunk_t b)
+{
+	uint16_t len_a = htons(a.len), len_b = htons(b.len);
+
+	return chunk_cat("ccccc", chunk_from_chars(0x03, 0,0,0,0,0,0,0,1),
+					 chunk_from_thing(len_a), a, chunk_from_thing(len_b), b);
+}
+
+/**
+ * A batch of two messages, as a drain sends its contexts
+ */
+static void batch_seeds()
+{
+	cxtp_message_t *ctdr, *ctc;
+	chunk_t a, b;
+
+	ctdr = build_small(2, AF_INET6);
+	ctc = build_small(3, AF_INET6);
+	a = ctdr->encode(ctdr);
+	b = ctc->encode(ctc);
+	seed("cxtp_transport_receive", "sealed-batch-v6", sealed_batch_input(a, b));
+	chunk_free(&a);
+	chunk_free(&b);
+	ctdr->destroy(ctdr);
+	ctc->destroy(ctc);
+}
+
 static void message_seeds()
 {
 	char *names[] = { "ctar", "ctaa", "ctdr", "ctc", "ctreq", "ctreq-ike" };
@@ -476,6 +507,7 @@ int main(int argc, char *argv[])
 	context_seeds();
 	handshake_seeds();
 	message_seeds();
+	batch_seeds();
 	notify_seeds();
 	libcharon_deinit();
 	library_deinit();

@@ -37,6 +37,7 @@ typedef struct {
 	bool ack;
 	bool wait;
 	bool takeover;
+	bool all;
 	command_format_options_t format;
 } args_t;
 
@@ -100,6 +101,9 @@ static bool parse_args(args_t *args, int *ret)
 			case 'T':
 				args->takeover = TRUE;
 				continue;
+			case 'l':
+				args->all = TRUE;
+				continue;
 			case 'P':
 				args->format |= COMMAND_FORMAT_PRETTY;
 				/* fall through to raw */
@@ -114,9 +118,9 @@ static bool parse_args(args_t *args, int *ret)
 		}
 		break;
 	}
-	if (!args->ike && !args->ike_id)
+	if (!args->ike && !args->ike_id && !args->all)
 	{
-		*ret = command_usage("--ike or --ike-id is required");
+		*ret = command_usage("--ike, --ike-id or --all is required");
 		return FALSE;
 	}
 	return TRUE;
@@ -136,6 +140,10 @@ static vici_req_t *begin(char *name, args_t *args)
 	if (args->ike_id)
 	{
 		vici_add_key_valuef(req, "ike-id", "%d", args->ike_id);
+	}
+	if (args->all)
+	{
+		vici_add_key_valuef(req, "all", "yes");
 	}
 	return req;
 }
@@ -165,6 +173,38 @@ static int report_outcome(vici_res_t *res, char *what)
 }
 
 /**
+ * Print what a drain of several IKE_SAs did, return the exit status: with
+ * --wait 0 only if every IKE_SA selected was activated there
+ */
+static int report_drain(vici_res_t *res, args_t *args)
+{
+	u_int selected, skipped, activated;
+
+	selected = atoi(vici_find_str(res, "0", "selected"));
+	skipped = atoi(vici_find_str(res, "0", "skipped"));
+	activated = atoi(vici_find_str(res, "0", "activated"));
+	if (!args->wait)
+	{
+		printf("context transfer of %u IKE_SAs to '%s' started (drain %s): "
+			   "%s pushed, %s waiting for the window, %u skipped\n", selected,
+			   args->peer, vici_find_str(res, "", "drain"),
+			   vici_find_str(res, "0", "pushed"),
+			   vici_find_str(res, "0", "queued"), skipped);
+		return 0;
+	}
+	printf("context transfer of %u IKE_SAs to '%s' %s: %u activated, %s "
+		   "failed, %s thawed, %s cancelled, %s superseded, %u skipped\n",
+		   selected, args->peer,
+		   streq(vici_find_str(res, "no", "done"), "yes") ? "ended"
+				: "ended without an outcome for all in time",
+		   activated, vici_find_str(res, "0", "failed"),
+		   vici_find_str(res, "0", "thawed"),
+		   vici_find_str(res, "0", "cancelled"),
+		   vici_find_str(res, "0", "superseded"), skipped);
+	return activated == selected ? 0 : 1;
+}
+
+/**
  * Submit a request and report its outcome
  *
  * @param done		printed on success
@@ -188,6 +228,11 @@ static int submit(vici_conn_t *conn, vici_req_t *req, char *name,
 	{
 		snprintf(reply, sizeof(reply), "%s reply", name);
 		vici_dump(res, reply, args->format & COMMAND_FORMAT_PRETTY, stdout);
+	}
+	else if (streq(vici_find_str(res, "no", "success"), "yes") &&
+			 vici_find_str(res, NULL, "drain"))
+	{
+		ret = report_drain(res, args);
 	}
 	else if (streq(vici_find_str(res, "no", "success"), "yes") &&
 			 vici_find_str(res, NULL, "outcome"))
@@ -300,14 +345,15 @@ static void __attribute__ ((constructor))reg()
 	command_register((command_t) {
 		cxtp_push, 'X', "cxtp-push",
 		"push the context of an IKE_SA to another access router",
-		{"--ike <name> | --ike-id <id> --peer <gateway> [--takeover] [--wait] [--raw|--pretty]"},
+		{"--ike <name> | --ike-id <id> | --all --peer <gateway> [--takeover] [--wait] [--raw|--pretty]"},
 		{
 			{"help",		'h', 0, "show usage information"},
-			{"ike",			'i', 1, "push the IKE_SA with this name"},
+			{"ike",			'i', 1, "push the IKE_SAs with this name"},
 			{"ike-id",		'I', 1, "push the IKE_SA with this unique ID"},
+			{"all",			'l', 0, "push all IKE_SAs that can be pushed"},
 			{"peer",		'p', 1, "CXTP peer gateway to push to"},
 			{"takeover",	'T', 0, "the gateway address moves there, not the node: activate at once"},
-			{"wait",		'w', 0, "wait for the outcome: exit 0 activated, 1 failed, 2 thawed, 3 cancelled, 4 superseded"},
+			{"wait",		'w', 0, "wait for the outcome: exit 0 activated, 1 failed, 2 thawed, 3 cancelled, 4 superseded; of several IKE_SAs: 0 all activated, 1 not"},
 			{"raw",			'r', 0, "dump raw response message"},
 			{"pretty",		'P', 0, "dump raw response message in pretty print"},
 		}

@@ -61,7 +61,8 @@ extern enum_name_t *cxtp_event_names;
  * Callback for the outcome of a transfer step, for events to operators.
  *
  * Access routers report all events with the name of the other access router
- * as peer and the mobile node's previous address (pAR ends each transfer
+ * as peer and the mobile node's previous address (pAR reports
+ * CXTP_EVENT_IMPORT when the peer confirmed the import, and ends each transfer
  * with exactly one of CXTP_EVENT_ACTIVATE, CXTP_EVENT_THAW, CXTP_EVENT_CANCEL,
  * CXTP_EVENT_SUPERSEDE and CXTP_EVENT_FAILURE); a mobile node reports
  * CXTP_EVENT_ACTIVATE (CTAR sent after its move) and CXTP_EVENT_FAILURE

@@ -675,6 +675,9 @@ METHOD(cxtp_par_t, process_ctdr, void,
 			this->pending->schedule(this->pending, id.serial,
 						this->settings->get_handover_timeout(this->settings),
 						activation_timeout, this);
+			/* a drain pushes the next context */
+			this->pending->event(this->pending, CXTP_EVENT_IMPORT, ike_id,
+								 peer, message->get_mn_address(message), NULL);
 		}
 		/* else a repeated one, or a late one while we ask with a CTC */
 		return;

@@ -172,8 +172,8 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		this->dispatcher->set_roles(this->dispatcher, this->par, this->nar,
 									this->mn);
 		this->vici = cxtp_vici_create(settings, this->capture,
-									  this->transfers, this->par, this->nar,
-									  this->mn);
+									  this->transfers, this->par, transport,
+									  this->nar, this->mn);
 		if (!this->vici)
 		{
 			DBG1(DBG_CFG, "cxtp: vici is not loaded, cxtp commands unavailable");

@@ -37,6 +37,7 @@ typedef struct {
 	uint32_t seq_jump;
 	uint32_t seq_rate;
 	uint32_t handover_timeout;
+	u_int drain_window;
 	uint64_t spi_mask;
 	uint64_t spi_label;
 } values_t;
@@ -273,6 +274,8 @@ static void load_values(private_cxtp_settings_t *this, values_t *values)
 								0, UINT32_MAX),
 		.handover_timeout = o->get_time(o, "handover_timeout", "s",
 								CXTP_DEFAULT_HANDOVER_TIMEOUT, 1, INT_MAX),
+		.drain_window = o->get_uint(o, "drain_window",
+								CXTP_DEFAULT_DRAIN_WINDOW, 1, INT_MAX),
 		/* what ike_sa_manager applies to the SPIs it allocates */
 		.spi_mask = htobe64(settings_value_as_uint64(lib->settings->get_str(
 						lib->settings, "%s.spi_mask", NULL, lib->ns), 0)),
@@ -401,6 +404,12 @@ METHOD(cxtp_settings_t, get_handover_timeout, uint32_t,
 	return GET(this, handover_timeout);
 }
 
+METHOD(cxtp_settings_t, get_drain_window, u_int,
+	private_cxtp_settings_t *this)
+{
+	return GET(this, drain_window);
+}
+
 METHOD(cxtp_settings_t, get_peer_count, u_int,
 	private_cxtp_settings_t *this)
 {
@@ -520,6 +529,7 @@ cxtp_settings_t *cxtp_settings_create()
 			.get_seq_jump = _get_seq_jump,
 			.get_seq_rate = _get_seq_rate,
 			.get_handover_timeout = _get_handover_timeout,
+			.get_drain_window = _get_drain_window,
 			.get_peer_count = _get_peer_count,
 			.get_peer = _get_peer,
 			.find_peer = _find_peer,

@@ -88,6 +88,11 @@
  */
 #define CXTP_DEFAULT_HANDOVER_TIMEOUT 30000
 
+/**
+ * Default number of contexts a drain keeps sent and not yet imported
+ */
+#define CXTP_DEFAULT_DRAIN_WINDOW 32
+
 typedef struct cxtp_settings_t cxtp_settings_t;
 
 /**
@@ -179,6 +184,14 @@ struct cxtp_settings_t {
 	 * @return			timeout in ms (> 0)
 	 */
 	uint32_t (*get_handover_timeout)(cxtp_settings_t *this);
+
+	/**
+	 * Get how many contexts a drain keeps in flight to the peer: sent and
+	 * neither imported there nor ended.
+	 *
+	 * @return			number of contexts (> 0)
+	 */
+	u_int (*get_drain_window)(cxtp_settings_t *this);
 
 	/**
 	 * Get the number of usable CXTP peers (sections in peers with an

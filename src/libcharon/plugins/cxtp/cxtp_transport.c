@@ -173,6 +173,12 @@ typedef struct {
 	/** messages waiting for the peer's epoch, queued_t* */
 	array_t *queue;
 
+	/** cork() calls not yet undone by uncork() */
+	u_int corked;
+
+	/** first transmissions held back while corked, queued_t* */
+	array_t *cork;
+
 	/** plain text of an authenticated datagram under an unconfirmed epoch */
 	chunk_t held;
 
@@ -181,6 +187,9 @@ typedef struct {
 
 	/** the sequence number of the held datagram */
 	uint64_t held_seq;
+
+	/** whether the held datagram is a batch of messages */
+	bool held_batch;
 
 } peer_t;
 
@@ -358,6 +367,7 @@ static void peer_destroy(peer_t *peer)
 	dir_key_clear(&peer->in);
 	queue_flush(peer);
 	array_destroy(peer->queue);
+	array_destroy_function(peer->cork, (void*)queued_destroy, NULL);
 	chunk_clear(&peer->held);
 	peer->config->destroy(peer->config);
 	memwipe(peer, sizeof(*peer));
@@ -429,6 +439,7 @@ static peer_t *get_state(private_cxtp_transport_t *this, cxtp_peer_t *config)
 	{
 		INIT(peer,
 			.queue = array_create(0, 0),
+			.cork = array_create(0, 0),
 		);
 		array_insert(this->peers, ARRAY_TAIL, peer);
 	}
@@ -899,9 +910,9 @@ static void new_epoch(private_cxtp_transport_t *this)
  * Encrypt an encoded message and send it to a peer whose epoch we know,
  * with the mutex held
  */
-static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
-						  cxtp_message_type_t type, chunk_t plain,
-						  u_int retransmission, uint32_t id)
+static bool seal(private_cxtp_transport_t *this, peer_t *peer,
+				 uint8_t dtype, u_int count, cxtp_message_type_t type,
+				 chunk_t plain, u_int retransmission, uint32_t id)
 {
 	sock_t *sock;
 	host_t *src;
@@ -937,7 +948,7 @@ static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
 	seq = peer->seq++;
 	memset(header.ptr, 0, header.len);
 	header.ptr[0] = CXTP_TRANSPORT_VERSION;
-	header.ptr[1] = CXTP_TRANSPORT_DATA;
+	header.ptr[1] = dtype;
 	htoun64(header.ptr + 4, this->epoch);
 	htoun64(header.ptr + 12, peer->epoch);
 	htoun64(header.ptr + 20, seq);
@@ -950,7 +961,13 @@ static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
 	}
 	else
 	{
-		if (retransmission)
+		if (count > 1)
+		{
+			DBG1(DBG_NET, "cxtp: sending %u CXTP messages (%N first) to peer "
+				 "'%s' (%#H) in one datagram", count, cxtp_message_type_names,
+				 type, peer->name, peer->address);
+		}
+		else if (retransmission)
 		{
 			DBG1(DBG_NET, "cxtp: retransmit %u of CXTP %N (id %u) to peer "
 				 "'%s' (%#H)", retransmission, cxtp_message_type_names, type,
@@ -971,6 +988,75 @@ static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
 }
 
 /**
+ * Encrypt an encoded message and send it alone to a peer whose epoch we
+ * know, with the mutex held
+ */
+static bool seal_and_send(private_cxtp_transport_t *this, peer_t *peer,
+						  cxtp_message_type_t type, chunk_t plain,
+						  u_int retransmission, uint32_t id)
+{
+	return seal(this, peer, CXTP_TRANSPORT_DATA, 1, type, plain,
+				retransmission, id);
+}
+
+/**
+ * Send what a peer's cork held back, several messages per datagram where
+ * they fit in CXTP_TRANSPORT_BATCH_MAX octets, one alone as ever (mutex
+ * held)
+ */
+static void send_corked(private_cxtp_transport_t *this, peer_t *peer)
+{
+	queued_t *queued, *first;
+	chunk_t batch;
+	size_t len;
+	u_int count;
+	int i;
+
+	while (array_count(peer->cork))
+	{
+		len = count = 0;
+		for (i = 0; i < array_count(peer->cork); i++)
+		{
+			array_get(peer->cork, i, &queued);
+			if (count && len + 2 + queued->encoding.len >
+											CXTP_TRANSPORT_BATCH_MAX)
+			{
+				break;
+			}
+			len += 2 + queued->encoding.len;
+			count++;
+		}
+		array_get(peer->cork, ARRAY_HEAD, &first);
+		if (count == 1)
+		{
+			seal_and_send(this, peer, first->type, first->encoding, 0,
+						  first->id);
+		}
+		else
+		{
+			batch = chunk_alloc(len);
+			len = 0;
+			for (i = 0; i < count; i++)
+			{
+				array_get(peer->cork, i, &queued);
+				htoun16(batch.ptr + len, queued->encoding.len);
+				memcpy(batch.ptr + len + 2, queued->encoding.ptr,
+					   queued->encoding.len);
+				len += 2 + queued->encoding.len;
+			}
+			seal(this, peer, CXTP_TRANSPORT_BATCH, count, first->type, batch,
+				 0, first->id);
+			chunk_clear(&batch);
+		}
+		while (count--)
+		{
+			array_remove(peer->cork, ARRAY_HEAD, &queued);
+			queued_destroy(queued);
+		}
+	}
+}
+
+/**
  * Send a message to a peer, or queue it until the peer told us its epoch
  * (mutex held)
  */
@@ -981,6 +1067,18 @@ static bool send_or_queue(private_cxtp_transport_t *this, peer_t *peer,
 	queued_t *queued;
 	int i;
 
+	if (peer->epoch && peer->corked && !retransmission &&
+		plain.len <= UINT16_MAX)
+	{	/* for a batch when uncorked */
+		INIT(queued,
+			.type = type,
+			.encoding = chunk_clone(plain),
+			.id = id,
+			.reliable = reliable,
+		);
+		array_insert(peer->cork, ARRAY_TAIL, queued);
+		return TRUE;
+	}
 	if (peer->epoch)
 	{
 		return seal_and_send(this, peer, type, plain, retransmission, id);
@@ -1174,6 +1272,7 @@ static bool process_data(private_cxtp_transport_t *this, peer_t *peer,
 	peer->held = *plain;
 	peer->held_epoch = sender_epoch;
 	peer->held_seq = seq;
+	peer->held_batch = datagram.ptr[1] == CXTP_TRANSPORT_BATCH;
 	*plain = chunk_empty;
 	ask_epoch(this, peer);
 	return FALSE;
@@ -1185,7 +1284,7 @@ static bool process_data(private_cxtp_transport_t *this, peer_t *peer,
  */
 static bool process_handshake(private_cxtp_transport_t *this, peer_t *peer,
 							  chunk_t datagram, host_t *src, host_t *dst,
-							  chunk_t *plain)
+							  chunk_t *plain, bool *batch)
 {
 	uint64_t sender_epoch, challenge, echo;
 	chunk_t data, icv;
@@ -1232,6 +1331,7 @@ static bool process_handshake(private_cxtp_transport_t *this, peer_t *peer,
 			{
 				replay_update(peer, peer->held_seq);
 				*plain = peer->held;
+				*batch = peer->held_batch;
 				peer->held = chunk_empty;
 				deliver = TRUE;
 			}
@@ -1278,7 +1378,7 @@ static bool process_handshake(private_cxtp_transport_t *this, peer_t *peer,
  */
 static bool open_datagram(private_cxtp_transport_t *this, chunk_t datagram,
 						  host_t *src, host_t *dst, char **name,
-						  chunk_t *plain)
+						  chunk_t *plain, bool *batch)
 {
 	peer_t *peer;
 	bool ok = FALSE;
@@ -1311,10 +1411,13 @@ static bool open_datagram(private_cxtp_transport_t *this, chunk_t datagram,
 	switch (datagram.ptr[1])
 	{
 		case CXTP_TRANSPORT_DATA:
+		case CXTP_TRANSPORT_BATCH:
 			ok = process_data(this, peer, datagram, src, dst, plain);
+			*batch = datagram.ptr[1] == CXTP_TRANSPORT_BATCH;
 			break;
 		case CXTP_TRANSPORT_HANDSHAKE:
-			ok = process_handshake(this, peer, datagram, src, dst, plain);
+			ok = process_handshake(this, peer, datagram, src, dst, plain,
+								   batch);
 			break;
 		default:
 			DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H) of "
@@ -1366,6 +1469,89 @@ static host_t *get_destination(sock_t *sock, struct msghdr *msg)
 }
 
 /**
+ * Split the next message off the plaintext of a batch: FALSE at its end,
+ * or with *invalid set if an entry's length runs past it
+ */
+static bool next_in_batch(chunk_t *batch, chunk_t *message, bool *invalid)
+{
+	size_t len;
+
+	if (!batch->len)
+	{
+		return FALSE;
+	}
+	if (batch->len < 2 || (len = untoh16(batch->ptr)) == 0 ||
+		batch->len < 2 + len)
+	{
+		*invalid = TRUE;
+		return FALSE;
+	}
+	*message = chunk_create(batch->ptr + 2, len);
+	*batch = chunk_skip(*batch, 2 + len);
+	return TRUE;
+}
+
+/**
+ * Parse a message of an authenticated datagram and hand it to the receive
+ * callback
+ */
+static void deliver_message(private_cxtp_transport_t *this, char *name,
+							host_t *src, chunk_t encoding)
+{
+	cxtp_message_t *message;
+
+	message = cxtp_message_parse(encoding);
+	if (!message)
+	{
+		DBG1(DBG_NET, "cxtp: dropping invalid CXTP message from peer '%s' "
+			 "(%#H)", name, src);
+		return;
+	}
+	DBG1(DBG_NET, "cxtp: received CXTP %N from peer '%s' (%#H)",
+		 cxtp_message_type_names, message->get_type(message), name, src);
+	if (this->cb)
+	{
+		this->cb(this->cb_data, name, src, message);
+	}
+	else
+	{
+		message->destroy(message);
+	}
+}
+
+/**
+ * Deliver the message, or each message of a batch, of an authenticated
+ * datagram; a batch whose framing is invalid is dropped whole
+ */
+static void deliver(private_cxtp_transport_t *this, char *name, host_t *src,
+					chunk_t plain, bool batch)
+{
+	chunk_t rest = plain, encoding;
+	bool invalid = FALSE;
+
+	if (!batch)
+	{
+		deliver_message(this, name, src, plain);
+		return;
+	}
+	while (next_in_batch(&rest, &encoding, &invalid))
+	{
+		/* only check the framing here */
+	}
+	if (invalid || rest.len)
+	{
+		DBG1(DBG_NET, "cxtp: dropping datagram from peer '%s' (%#H), its "
+			 "messages' lengths do not add up", name, src);
+		return;
+	}
+	rest = plain;
+	while (next_in_batch(&rest, &encoding, &invalid))
+	{
+		deliver_message(this, name, src, encoding);
+	}
+}
+
+/**
  * Watcher callback for a readable socket
  */
 static bool receive_cb(sock_t *sock, int fd, watcher_event_t event)
@@ -1389,11 +1575,11 @@ static bool receive_cb(sock_t *sock, int fd, watcher_event_t event)
 		.msg_control = control.buf,
 		.msg_controllen = sizeof(control.buf),
 	};
-	cxtp_message_t *message;
 	host_t *src, *dst;
 	chunk_t plain = chunk_empty;
 	char *name = NULL;
 	ssize_t len;
+	bool batch = FALSE;
 
 	len = recvmsg(fd, &msg, MSG_DONTWAIT);
 	if (len < 0)
@@ -1419,29 +1605,10 @@ static bool receive_cb(sock_t *sock, int fd, watcher_event_t event)
 		return TRUE;
 	}
 	if (open_datagram(this, chunk_create(sock->buffer.ptr, len), src, dst,
-					  &name, &plain))
+					  &name, &plain, &batch))
 	{
-		message = cxtp_message_parse(plain);
+		deliver(this, name, src, plain, batch);
 		chunk_clear(&plain);
-		if (message)
-		{
-			DBG1(DBG_NET, "cxtp: received CXTP %N from peer '%s' (%#H)",
-				 cxtp_message_type_names, message->get_type(message), name,
-				 src);
-			if (this->cb)
-			{
-				this->cb(this->cb_data, name, src, message);
-			}
-			else
-			{
-				message->destroy(message);
-			}
-		}
-		else
-		{
-			DBG1(DBG_NET, "cxtp: dropping invalid CXTP message from peer '%s' "
-				 "(%#H)", name, src);
-		}
 		free(name);
 	}
 	dst->destroy(dst);
@@ -1654,6 +1821,34 @@ METHOD(cxtp_transport_t, acknowledge, void,
 	}
 }
 
+METHOD(cxtp_transport_t, cork, void,
+	private_cxtp_transport_t *this, char *name)
+{
+	peer_t *peer;
+
+	this->mutex->lock(this->mutex);
+	peer = this->destroyed ? NULL : find_peer_by_name(this, name);
+	if (peer)
+	{
+		peer->corked++;
+	}
+	this->mutex->unlock(this->mutex);
+}
+
+METHOD(cxtp_transport_t, uncork, void,
+	private_cxtp_transport_t *this, char *name)
+{
+	peer_t *peer;
+
+	this->mutex->lock(this->mutex);
+	peer = this->destroyed ? NULL : find_peer_by_name(this, name);
+	if (peer && peer->corked && !--peer->corked)
+	{
+		send_corked(this, peer);
+	}
+	this->mutex->unlock(this->mutex);
+}
+
 METHOD(cxtp_transport_t, set_timeout_cb, void,
 	private_cxtp_transport_t *this, cxtp_transport_timeout_cb_t cb,
 	void *data)
@@ -1807,6 +2002,8 @@ static cxtp_transport_t *create(cxtp_settings_t *settings, host_t **locals,
 			.send = _send_,
 			.send_reliable = _send_reliable,
 			.acknowledge = _acknowledge,
+			.cork = _cork,
+			.uncork = _uncork,
 			.set_timeout_cb = _set_timeout_cb,
 			.destroy = _destroy,
 		},

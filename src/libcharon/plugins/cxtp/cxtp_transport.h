@@ -42,6 +42,19 @@
 #define CXTP_TRANSPORT_HANDSHAKE 2
 
 /**
+ * Type of a datagram carrying several CXTP messages
+ */
+#define CXTP_TRANSPORT_BATCH 3
+
+/**
+ * Octets of CXTP messages, with their lengths, a batch datagram carries at
+ * most: three IPv6 fragments on Ethernet, five contexts of mobile nodes
+ * with one CHILD_SA each (700-800 octets); a lost fragment costs the
+ * retransmission of the batch's messages, each alone
+ */
+#define CXTP_TRANSPORT_BATCH_MAX 4096
+
+/**
  * Length of the authenticated header of a data datagram (version, type,
  * reserved, sender epoch, receiver epoch, sequence number)
  */
@@ -138,7 +151,7 @@ typedef void (*cxtp_transport_timeout_cb_t)(void *data, char *peer,
  * Each start of a transport picks a random, non-zero 64-bit epoch.  The
  * keys of a direction depend on the epochs of both sides, so nothing
  * recorded before a restart of either side is accepted after it.  A data
- * datagram carries exactly one CXTP message:
+ * data datagram carries exactly one CXTP message:
  *
  * @verbatim
     0                   1                   2                   3
@@ -188,6 +201,11 @@ typedef void (*cxtp_transport_timeout_cb_t)(void *data, char *peer,
  * with a handshake, at most 10 per second and peer), and from
  * the peer's epoch before its current one; the reserved octets are sent as
  * zero and are authenticated, but not checked otherwise.
+ *
+ * A batch datagram (type 3, sent while the sender is corked, see cork())
+ * is a data datagram whose plaintext holds several CXTP messages, each
+ * preceded by its length in 2 octets; a batch whose lengths do not add up
+ * to its plaintext is dropped whole, an invalid message in it alone.
  *
  * A sender learns the receiver's epoch with a handshake:
  *
@@ -272,6 +290,28 @@ struct cxtp_transport_t {
 	 * @param id		identifier passed to send_reliable()
 	 */
 	void (*acknowledge)(cxtp_transport_t *this, uint32_t id);
+
+	/**
+	 * Hold back the first transmissions of messages to a peer until
+	 * uncork(), then send them several to a datagram where they fit
+	 * (CXTP_TRANSPORT_BATCH_MAX), one alone as a data datagram.
+	 * Retransmissions, and messages to a peer whose epoch is not known
+	 * yet, go as ever. Calls nest.
+	 *
+	 * Thread-safe.
+	 *
+	 * @param peer		name of the configured peer
+	 */
+	void (*cork)(cxtp_transport_t *this, char *peer);
+
+	/**
+	 * Undo a cork(), sending what it held back once none is left.
+	 *
+	 * Thread-safe.
+	 *
+	 * @param peer		name of the configured peer
+	 */
+	void (*uncork)(cxtp_transport_t *this, char *peer);
 
 	/**
 	 * Set the callback invoked if retransmissions are exhausted.

@@ -14,6 +14,7 @@
 
 
 #include "cxtp_vici.h"
+#include "cxtp_drain.h"
 #include "cxtp_export.h"
 
 #include <inttypes.h>
@@ -68,6 +69,11 @@ struct private_cxtp_vici_t {
 	cxtp_mn_t *mn;
 
 	/**
+	 * Drains of many IKE_SAs, with pAR
+	 */
+	cxtp_drain_t *drain;
+
+	/**
 	 * Plugin settings, for how long a transfer may take
 	 */
 	cxtp_settings_t *settings;
@@ -76,6 +82,11 @@ struct private_cxtp_vici_t {
 	 * Commands waiting for the outcome of a transfer, waiter_t
 	 */
 	linked_list_t *waiters;
+
+	/**
+	 * Commands waiting for the end of a drain
+	 */
+	u_int drain_waiters;
 
 	/**
 	 * Protects the waiters
@@ -350,6 +361,25 @@ static u_int find_ike_sa(vici_message_t *request, char **error)
 }
 
 /**
+ * Number of IKE_SAs with a name
+ */
+static u_int count_named(char *name)
+{
+	enumerator_t *enumerator;
+	ike_sa_t *ike_sa;
+	u_int count = 0;
+
+	enumerator = charon->controller->create_ike_sa_enumerator(
+													charon->controller, TRUE);
+	while (enumerator->enumerate(enumerator, &ike_sa))
+	{
+		count += streq(name, ike_sa->get_name(ike_sa));
+	}
+	enumerator->destroy(enumerator);
+	return count;
+}
+
+/**
  * Start waiting for the outcome of a transfer of an IKE_SA
  */
 static waiter_t *wait_start(private_cxtp_vici_t *this, u_int ike_id)
@@ -468,12 +498,111 @@ static vici_message_t *reply_transfer(private_cxtp_vici_t *this,
 	return response;
 }
 
+/**
+ * Transfers of a drain that ended
+ */
+static u_int drain_ended(cxtp_drain_progress_t *p)
+{
+	return p->activated + p->failed + p->thawed + p->cancelled +
+		   p->superseded;
+}
+
+/**
+ * Wait for the end of a drain, as long as its transfers keep ending in time
+ */
+static void wait_drain(private_cxtp_vici_t *this,
+					   cxtp_drain_progress_t *progress)
+{
+	timeval_t deadline;
+	u_int ended = 0, pushed = 0;
+	bool armed = FALSE;
+
+	this->mutex->lock(this->mutex);
+	this->drain_waiters++;
+	while (!this->destroying &&
+		   this->drain->get_progress(this->drain, progress->id, progress) &&
+		   !progress->done)
+	{
+		if (!armed || drain_ended(progress) != ended ||
+			progress->pushed != pushed)
+		{	/* each step gives the rest the time a single transfer takes */
+			armed = TRUE;
+			ended = drain_ended(progress);
+			pushed = progress->pushed;
+			time_monotonic(&deadline);
+			timeval_add_ms(&deadline, transfer_time(this));
+		}
+		if (this->condvar->timed_wait_abs(this->condvar, this->mutex,
+										  deadline))
+		{
+			this->drain->get_progress(this->drain, progress->id, progress);
+			break;
+		}
+	}
+	this->drain_waiters--;
+	this->condvar->broadcast(this->condvar);
+	this->mutex->unlock(this->mutex);
+}
+
+/**
+ * Add the figures of a drain to a message
+ */
+static void add_progress(vici_builder_t *b, cxtp_drain_progress_t *p)
+{
+	b->add_kv(b, "drain", "%u", p->id);
+	b->add_kv(b, "selected", "%u", p->selected);
+	b->add_kv(b, "skipped", "%u", p->skipped);
+	b->add_kv(b, "pushed", "%u", p->pushed);
+	b->add_kv(b, "in-flight", "%u", p->in_flight);
+	b->add_kv(b, "queued", "%u", p->queued);
+	b->add_kv(b, "activated", "%u", p->activated);
+	b->add_kv(b, "failed", "%u", p->failed);
+	b->add_kv(b, "thawed", "%u", p->thawed);
+	b->add_kv(b, "cancelled", "%u", p->cancelled);
+	b->add_kv(b, "superseded", "%u", p->superseded);
+	b->add_kv(b, "done", "%s", p->done ? "yes" : "no");
+}
+
+/**
+ * Push the IKE_SAs of a connection, or all (name NULL), to a peer
+ */
+static vici_message_t *drain(private_cxtp_vici_t *this,
+							 vici_message_t *request, char *name, char *peer,
+							 bool takeover)
+{
+	cxtp_drain_progress_t progress;
+	vici_builder_t *b;
+	char *reason;
+
+	DBG1(DBG_CFG, "vici cxtp-push of %s%s%s to '%s'%s", name ? "IKE_SAs '" :
+		 "all IKE_SAs", name ?: "", name ? "'" : "", peer,
+		 takeover ? " for a takeover" : "");
+	reason = this->drain->start(this->drain, name, peer, takeover, &progress);
+	if (reason)
+	{
+		vici_message_t *response;
+
+		DBG1(DBG_CFG, "cxtp: not draining to '%s': %s", peer, reason);
+		response = reply(reason);
+		free(reason);
+		return response;
+	}
+	if (request->get_bool(request, FALSE, "wait"))
+	{
+		wait_drain(this, &progress);
+	}
+	b = vici_builder_create();
+	b->add_kv(b, "success", "yes");
+	add_progress(b, &progress);
+	return b->finalize(b);
+}
+
 CALLBACK(push, vici_message_t*,
 	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
 {
 	waiter_t *waiter = NULL;
 	ike_sa_t *ike_sa;
-	char *peer, *error = NULL, *reason;
+	char *peer, *error = NULL, *reason, *ike;
 	u_int ike_id;
 	bool takeover;
 
@@ -487,6 +616,15 @@ CALLBACK(push, vici_message_t*,
 	if (!peer)
 	{
 		return reply("missing peer");
+	}
+	if (request->get_bool(request, FALSE, "all"))
+	{
+		return drain(this, request, NULL, peer, takeover);
+	}
+	ike = request->get_str(request, NULL, "ike");
+	if (!request->get_int(request, 0, "ike-id") && ike && count_named(ike) > 1)
+	{	/* a single one is pushed as before, with its outcome */
+		return drain(this, request, ike, peer, takeover);
 	}
 	ike_id = find_ike_sa(request, &error);
 	if (!ike_id)
@@ -690,6 +828,34 @@ CALLBACK(raise_event, void,
 	this->dispatcher->raise_event(this->dispatcher, name, 0, b->finalize(b));
 }
 
+CALLBACK(par_event, void,
+	private_cxtp_vici_t *this, cxtp_event_t event, u_int ike_id, char *peer,
+	host_t *mn, char *error)
+{
+	this->drain->event(this->drain, event, ike_id);
+	raise_event(this, event, ike_id, peer, mn, error);
+}
+
+CALLBACK(drain_progress, void,
+	private_cxtp_vici_t *this, char *peer, cxtp_drain_progress_t *progress)
+{
+	vici_builder_t *b;
+
+	this->mutex->lock(this->mutex);
+	this->condvar->broadcast(this->condvar);
+	this->mutex->unlock(this->mutex);
+	if (!this->dispatcher->has_event_listeners(this->dispatcher,
+											   "cxtp-drain-progress"))
+	{
+		return;
+	}
+	b = vici_builder_create();
+	b->add_kv(b, "peer", "%s", peer);
+	add_progress(b, progress);
+	this->dispatcher->raise_event(this->dispatcher, "cxtp-drain-progress", 0,
+								  b->finalize(b));
+}
+
 /**
  * (Un-)register a command
  */
@@ -713,6 +879,8 @@ static void manage_commands(private_cxtp_vici_t *this, bool reg)
 		event_name(event, name, sizeof(name));
 		this->dispatcher->manage_event(this->dispatcher, name, reg);
 	}
+	this->dispatcher->manage_event(this->dispatcher, "cxtp-drain-progress",
+								   reg);
 	manage_command(this, "cxtp-list", list, reg);
 	manage_command(this, "cxtp-push", push, reg);
 	manage_command(this, "cxtp-cancel", cancel, reg);
@@ -720,8 +888,10 @@ static void manage_commands(private_cxtp_vici_t *this, bool reg)
 	manage_command(this, "cxtp-prepare", prepare, reg);
 	if (this->par)
 	{
-		this->par->set_event_cb(this->par, reg ? raise_event : NULL,
+		this->par->set_event_cb(this->par, reg ? par_event : NULL,
 								reg ? this : NULL);
+		this->drain->set_progress_cb(this->drain,
+								reg ? drain_progress : NULL, reg ? this : NULL);
 	}
 	if (this->nar)
 	{
@@ -743,11 +913,12 @@ METHOD(cxtp_vici_t, destroy, void,
 	this->mutex->lock(this->mutex);
 	this->destroying = TRUE;
 	this->condvar->broadcast(this->condvar);
-	while (this->waiters->get_count(this->waiters))
+	while (this->waiters->get_count(this->waiters) || this->drain_waiters)
 	{
 		this->condvar->wait(this->condvar, this->mutex);
 	}
 	this->mutex->unlock(this->mutex);
+	DESTROY_IF(this->drain);
 	this->waiters->destroy(this->waiters);
 	this->condvar->destroy(this->condvar);
 	this->mutex->destroy(this->mutex);
@@ -760,7 +931,8 @@ METHOD(cxtp_vici_t, destroy, void,
 cxtp_vici_t *cxtp_vici_create(cxtp_settings_t *settings,
 							  cxtp_capture_t *capture,
 							  cxtp_transfers_t *transfers, cxtp_par_t *par,
-							  cxtp_nar_t *nar, cxtp_mn_t *mn)
+							  cxtp_transport_t *transport, cxtp_nar_t *nar,
+							  cxtp_mn_t *mn)
 {
 	private_cxtp_vici_t *this;
 	vici_dispatcher_t *dispatcher;
@@ -785,6 +957,10 @@ cxtp_vici_t *cxtp_vici_create(cxtp_settings_t *settings,
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.condvar = condvar_create(CONDVAR_TYPE_DEFAULT),
 	);
+	if (par)
+	{
+		this->drain = cxtp_drain_create(par, transport, settings);
+	}
 	manage_commands(this, TRUE);
 	return &this->public;
 }

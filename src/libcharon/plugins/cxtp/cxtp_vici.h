@@ -66,6 +66,7 @@ struct cxtp_vici_t {
  * @param capture		captured key material, to tell what can be exported
  * @param transfers		transfer counters, for the contexts listed
  * @param par			previous access router's side, NULL if unavailable
+ * @param transport		its transport to other access routers, NULL if none
  * @param nar			new access router's side, NULL if unavailable
  * @param mn			the mobile node's side
  * @return				instance, NULL if vici is not available
@@ -73,6 +74,7 @@ struct cxtp_vici_t {
 cxtp_vici_t *cxtp_vici_create(cxtp_settings_t *settings,
 							  cxtp_capture_t *capture,
 							  cxtp_transfers_t *transfers, cxtp_par_t *par,
-							  cxtp_nar_t *nar, cxtp_mn_t *mn);
+							  cxtp_transport_t *transport, cxtp_nar_t *nar,
+							  cxtp_mn_t *mn);
 
 #endif /** CXTP_VICI_H_ @}*/

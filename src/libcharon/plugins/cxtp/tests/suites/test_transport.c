@@ -1939,6 +1939,81 @@ START_TEST(test_destroy_pending)
 }
 END_TEST
 
+START_TEST(test_batch)
+{
+	cxtp_message_t *message;
+	chunk_t datagram, retransmitted[3];
+	int i;
+
+	set_retransmit("0.3", 1, "2.0");
+	create_proxied(SECRET, SECRET);
+	confirm();
+
+	/* nested: held back until the last uncork */
+	a->cork(a, "b");
+	a->cork(a, "b");
+	for (i = 1; i <= 3; i++)
+	{
+		message = create_ctd(i);
+		ck_assert(a->send_reliable(a, "b", message, i));
+		message->destroy(message);
+	}
+	a->uncork(a, "b");
+	ck_assert(!next_data(a_data, 100).len);
+	a->uncork(a, "b");
+	/* all three in one datagram, which "b" splits */
+	datagram = next_data(a_data, WAIT_MS);
+	ck_assert(datagram.len);
+	ck_assert_int_eq(datagram.ptr[1], CXTP_TRANSPORT_BATCH);
+	forward(fwd, datagram);
+	chunk_free(&datagram);
+	assert_ctds(3, 1, 2, 3);
+	/* each is retransmitted alone, in the data datagram of a single
+	 * message */
+	for (i = 0; i < 3; i++)
+	{
+		retransmitted[i] = next_data(a_data, WAIT_MS);
+		ck_assert(retransmitted[i].len);
+		ck_assert_int_eq(retransmitted[i].ptr[1], CXTP_TRANSPORT_DATA);
+	}
+	clear_received();
+	for (i = 0; i < 3; i++)
+	{
+		forward(fwd, retransmitted[i]);
+		chunk_free(&retransmitted[i]);
+		a->acknowledge(a, i + 1);
+	}
+	ck_assert_int_eq(wait_for(received, 3, WAIT_MS), 3);
+}
+END_TEST
+
+START_TEST(test_batch_single)
+{
+	cxtp_message_t *message;
+	chunk_t datagram, plain;
+
+	create_proxied(SECRET, SECRET);
+	confirm();
+
+	/* one message alone goes as ever, byte for byte */
+	a->cork(a, "b");
+	message = create_ctd(5);
+	ck_assert(a->send_reliable(a, "b", message, 5));
+	message->destroy(message);
+	a->uncork(a, "b");
+	datagram = next_data(a_data, WAIT_MS);
+	ck_assert(datagram.len);
+	ck_assert_int_eq(datagram.ptr[1], CXTP_TRANSPORT_DATA);
+	plain = ctd_encoding(5);
+	ck_assert_int_eq(datagram.len, CXTP_TRANSPORT_OVERHEAD + plain.len);
+	chunk_free(&plain);
+	forward(fwd, datagram);
+	chunk_free(&datagram);
+	assert_ctds(1, 5);
+	a->acknowledge(a, 5);
+}
+END_TEST
+
 Suite *transport_suite_create()
 {
 	Suite *s;
@@ -1995,6 +2070,13 @@ Suite *transport_suite_create()
 	tcase_add_test(tc, test_retransmit_replace);
 	tcase_add_test(tc, test_retransmit_zero_tries);
 	tcase_add_test(tc, test_destroy_pending);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("batch");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_batch);
+	tcase_add_test(tc, test_batch_single);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 

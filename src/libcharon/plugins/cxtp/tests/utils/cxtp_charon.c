@@ -1017,7 +1017,28 @@ METHOD(cxtp_transport_t, transport_send_reliable, bool,
 		return FALSE;
 	}
 	record(this->sent, TRUE, peer, NULL, NULL, id, message);
+	if (this->corked)
+	{
+		cxtp_test_sent_t *sent;
+
+		array_get(this->sent, ARRAY_TAIL, &sent);
+		sent->corked = TRUE;
+	}
 	return TRUE;
+}
+
+METHOD(cxtp_transport_t, transport_cork, void,
+	cxtp_test_transport_t *this, char *peer)
+{
+	this->corked++;
+	this->corks++;
+}
+
+METHOD(cxtp_transport_t, transport_uncork, void,
+	cxtp_test_transport_t *this, char *peer)
+{
+	ck_assert(this->corked);
+	this->corked--;
 }
 
 METHOD(cxtp_transport_t, transport_acknowledge, void,
@@ -1050,6 +1071,8 @@ cxtp_test_transport_t *cxtp_test_transport_create()
 			.send = _transport_send,
 			.send_reliable = _transport_send_reliable,
 			.acknowledge = _transport_acknowledge,
+			.cork = _transport_cork,
+			.uncork = _transport_uncork,
 			.set_timeout_cb = _transport_set_timeout_cb,
 			.destroy = _transport_destroy,
 		},

@@ -310,6 +310,8 @@ typedef struct {
 	host_t *dst;
 	/** identifier/sequence number of send_reliable() */
 	uint32_t id;
+	/** AR-to-AR: whether sent while the transport was corked */
+	bool corked;
 	/** the message, parsed from its encoding */
 	cxtp_message_t *message;
 } cxtp_test_sent_t;
@@ -334,6 +336,9 @@ struct cxtp_test_transport_t {
 	void *timeout_data;
 	/** let send_reliable() fail */
 	bool fail;
+	/** depth of cork() calls not undone yet, and cork() calls in all */
+	u_int corked;
+	u_int corks;
 };
 
 /**
