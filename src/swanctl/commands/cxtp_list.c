@@ -151,6 +151,19 @@ CALLBACK(list_context, int,
 	return 0;
 }
 
+CALLBACK(list_cb, void,
+	command_format_options_t *format, char *name, vici_res_t *res)
+{
+	if (*format & COMMAND_FORMAT_RAW)
+	{
+		vici_dump(res, name, *format & COMMAND_FORMAT_PRETTY, stdout);
+	}
+	else
+	{
+		vici_parse_cb(res, list_context, NULL, NULL, NULL);
+	}
+}
+
 static int cxtp_list(vici_conn_t *conn)
 {
 	vici_req_t *req;
@@ -182,6 +195,15 @@ static int cxtp_list(vici_conn_t *conn)
 		break;
 	}
 
+	/* a context or transfer per event, contexts first */
+	if (vici_register(conn, "cxtp-list-context", list_cb, &format) != 0 ||
+		vici_register(conn, "cxtp-list-transfer", list_cb, &format) != 0)
+	{
+		ret = errno;
+		fprintf(stderr, "registering for contexts failed: %s\n",
+				strerror(errno));
+		return ret;
+	}
 	req = vici_begin("cxtp-list");
 	if (ike)
 	{
@@ -198,10 +220,6 @@ static int cxtp_list(vici_conn_t *conn)
 	{
 		vici_dump(res, "cxtp-list reply", format & COMMAND_FORMAT_PRETTY,
 				  stdout);
-	}
-	else
-	{
-		ret = vici_parse_cb(res, list_context, NULL, NULL, NULL);
 	}
 	vici_free_res(res);
 	return ret;

@@ -238,16 +238,19 @@ static void list_context(private_cxtp_vici_t *this, vici_builder_t *b,
 }
 
 /**
- * Add the transfers of a role in progress, or remembered
+ * Raise an event per transfer of a role in progress, or remembered
  */
-static void list_transfers(vici_builder_t *b, char *role,
+static void list_transfers(private_cxtp_vici_t *this, u_int id, char *role,
 						   enumerator_t *enumerator)
 {
 	cxtp_transfer_info_t *info;
+	vici_builder_t *b;
 	char buf[32];
 
 	while (enumerator->enumerate(enumerator, &info))
 	{
+		b = vici_builder_create();
+		b->begin_section(b, "transfers");
 		snprintf(buf, sizeof(buf), "%s-%u", role, info->id->serial);
 		b->begin_section(b, buf);
 		b->add_kv(b, "role", "%s", role);
@@ -262,10 +265,18 @@ static void list_transfers(vici_builder_t *b, char *role,
 		b->add_kv(b, "initiator-spi", "%.16"PRIx64, be64toh(info->id->spi_i));
 		b->add_kv(b, "responder-spi", "%.16"PRIx64, be64toh(info->id->spi_r));
 		b->end_section(b);
+		b->end_section(b);
+		this->dispatcher->raise_event(this->dispatcher, "cxtp-list-transfer",
+									  id, b->finalize(b));
 	}
 	enumerator->destroy(enumerator);
 }
 
+/**
+ * Lists each context and transfer in an event of its own, as vici's list-sas
+ * does, so a router with thousands of them does not exceed the size limit of
+ * a single message
+ */
 CALLBACK(list, vici_message_t*,
 	private_cxtp_vici_t *this, char *name, u_int id, vici_message_t *request)
 {
@@ -275,31 +286,32 @@ CALLBACK(list, vici_message_t*,
 	char *ike;
 
 	ike = request->get_str(request, NULL, "ike");
-	b = vici_builder_create();
-	b->begin_section(b, "contexts");
 	enumerator = charon->controller->create_ike_sa_enumerator(
 													charon->controller, TRUE);
 	while (enumerator->enumerate(enumerator, &ike_sa))
 	{
 		if (!ike || streq(ike, ike_sa->get_name(ike_sa)))
 		{
+			b = vici_builder_create();
+			b->begin_section(b, "contexts");
 			list_context(this, b, ike_sa);
+			b->end_section(b);
+			this->dispatcher->raise_event(this->dispatcher,
+								"cxtp-list-context", id, b->finalize(b));
 		}
 	}
 	enumerator->destroy(enumerator);
-	b->end_section(b);
-	b->begin_section(b, "transfers");
 	if (this->par)
 	{
-		list_transfers(b, "par",
+		list_transfers(this, id, "par",
 					   this->par->create_transfer_enumerator(this->par));
 	}
 	if (this->nar)
 	{
-		list_transfers(b, "nar",
+		list_transfers(this, id, "nar",
 					   this->nar->create_transfer_enumerator(this->nar));
 	}
-	b->end_section(b);
+	b = vici_builder_create();
 	return b->finalize(b);
 }
 
@@ -880,6 +892,10 @@ static void manage_commands(private_cxtp_vici_t *this, bool reg)
 		this->dispatcher->manage_event(this->dispatcher, name, reg);
 	}
 	this->dispatcher->manage_event(this->dispatcher, "cxtp-drain-progress",
+								   reg);
+	this->dispatcher->manage_event(this->dispatcher, "cxtp-list-context",
+								   reg);
+	this->dispatcher->manage_event(this->dispatcher, "cxtp-list-transfer",
 								   reg);
 	manage_command(this, "cxtp-list", list, reg);
 	manage_command(this, "cxtp-push", push, reg);
