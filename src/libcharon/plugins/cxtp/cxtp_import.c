@@ -255,6 +255,55 @@ static linked_list_t *clone_ts(linked_list_t *list)
 }
 
 /**
+ * Whether the SAD holds an inbound SPI at our address
+ */
+static bool spi_taken(ike_sa_t *ike_sa, child_sa_t *child_sa, uint32_t spi)
+{
+	return charon->kernel->query_spi(charon->kernel, &(kernel_ipsec_sa_id_t){
+			.dst = ike_sa->get_my_host(ike_sa),
+			.spi = spi,
+			.proto = child_sa->get_protocol(child_sa) == PROTO_ESP ?
+						IPPROTO_ESP : IPPROTO_AH,
+		}) == SUCCESS;
+}
+
+/**
+ * Install the inbound SA of a transferred CHILD_SA. The hook's check and
+ * the install are not one step: a negotiation may allocate the SPI, another
+ * import install it in between, and the kernel then refuses the SA. That is
+ * a collision as the check would have found it, so the hook resolves it.
+ */
+static bool install_inbound(ike_sa_t *ike_sa, child_sa_t *child_sa,
+							cxtp_child_context_t *child, chunk_t encr,
+							chunk_t integ, uint32_t *spi)
+{
+	bool initiator = child->keys.initiator;
+
+	if (child_sa->install(child_sa, encr, integ, *spi, 0, initiator, TRUE,
+						  TRUE) == SUCCESS)
+	{
+		return TRUE;
+	}
+	if (*spi != child->spi_in || !spi_taken(ike_sa, child_sa, *spi))
+	{	/* a fresh SPI is allocated for us, the failure is another one */
+		return FALSE;
+	}
+	DBG1(DBG_CHD, "cxtp: inbound SPI %.8x of CHILD_SA %s was taken here "
+		 "after the collision check, resolving it as a collision",
+		 ntohl(*spi), child->child_cfg);
+	*spi = cxtp_spi_hook_inbound(ike_sa, child_sa, child->spi_in,
+								 child->spi_out);
+	if (*spi == child->spi_in)
+	{	/* nobody resolves it; the CHILD_SA, destroyed, deletes the SA of its
+		 * inbound SPI, which is the other's: let it hold one of its own */
+		child_sa->alloc_spi(child_sa, child_sa->get_protocol(child_sa));
+		return FALSE;
+	}
+	return *spi && child_sa->install(child_sa, encr, integ, *spi, 0,
+									 initiator, TRUE, TRUE) == SUCCESS;
+}
+
+/**
  * Install one transferred CHILD_SA at the IKE_SA's new addresses, its
  * outbound sequence numbers jump ahead of pAR's by jump (rekeyed at once if
  * that leaves it short of numbers)
@@ -318,8 +367,8 @@ static bool activate_child(ike_sa_t *ike_sa, cxtp_child_context_t *child,
 	integ_in = keys->initiator ? keys->integ_r : keys->integ_i;
 	encr_out = keys->initiator ? keys->encr_i : keys->encr_r;
 	integ_out = keys->initiator ? keys->integ_i : keys->integ_r;
-	ok = spi_in && child_sa->install(child_sa, encr_in, integ_in, spi_in, 0,
-						   keys->initiator, TRUE, TRUE) == SUCCESS &&
+	ok = spi_in && install_inbound(ike_sa, child_sa, child, encr_in, integ_in,
+								   &spi_in) &&
 		 child_sa->install(child_sa, encr_out, integ_out, child->spi_out, 0,
 						   keys->initiator, FALSE, TRUE) == SUCCESS &&
 		 child_sa->install_policies(child_sa) == SUCCESS;

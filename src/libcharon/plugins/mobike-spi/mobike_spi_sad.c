@@ -77,21 +77,19 @@ static bool child_collides(mobike_spi_sad_lookup_t mode, ike_sa_t *ike_sa,
 	return collides;
 }
 
-/*
- * Described in header
+/**
+ * Whether a CHILD_SA charon holds collides with the SPI, by walking all
+ * IKE_SAs: for SAD lookups the kernel can't make. Skips IKE_SAs other
+ * threads have checked out, and SPIs allocated for no CHILD_SA yet.
  */
-bool mobike_spi_sad_collides(mobike_spi_sad_lookup_t mode,
-							 protocol_id_t protocol, uint32_t spi, host_t *dst,
-							 ike_sa_t *ike_sa, child_sa_t *skip)
+static bool walk_collides(mobike_spi_sad_lookup_t mode, protocol_id_t protocol,
+						  uint32_t spi, host_t *dst, ike_sa_t *ike_sa,
+						  child_sa_t *skip)
 {
 	enumerator_t *enumerator;
 	ike_sa_t *current;
 	bool collides = FALSE;
 
-	if (mode == MOBIKE_SPI_SAD_LOOKUP_SPI_DST_SRC)
-	{	/* the peer's new address is in no SA we hold */
-		return FALSE;
-	}
 	if (ike_sa)
 	{
 		collides = child_collides(mode, ike_sa, skip, protocol, spi, dst);
@@ -107,6 +105,52 @@ bool mobike_spi_sad_collides(mobike_spi_sad_lookup_t mode,
 	/* the enumerator resets the thread's IKE_SA */
 	charon->bus->set_sa(charon->bus, ike_sa);
 	return collides;
+}
+
+/*
+ * Described in header
+ */
+bool mobike_spi_sad_collides(mobike_spi_sad_lookup_t mode,
+							 protocol_id_t protocol, uint32_t spi, host_t *dst,
+							 ike_sa_t *ike_sa, child_sa_t *skip)
+{
+	kernel_ipsec_sa_id_t id = {
+		.dst = dst,
+		.spi = spi,
+		.proto = protocol == PROTO_ESP ? IPPROTO_ESP : IPPROTO_AH,
+	};
+
+	switch (mode)
+	{
+		case MOBIKE_SPI_SAD_LOOKUP_SPI_DST_SRC:
+			/* the peer's new address is in no SA we hold */
+			return FALSE;
+		case MOBIKE_SPI_SAD_LOOKUP_SPI_DST:
+			if (skip && skip->get_spi(skip, TRUE) == spi)
+			{	/* the SA itself */
+				return FALSE;
+			}
+			break;
+		case MOBIKE_SPI_SAD_LOOKUP_SPI:
+		default:
+			if (skip)
+			{	/* the SAD can't leave out the CHILD_SA's own SAs and SPI */
+				return walk_collides(mode, protocol, spi, dst, ike_sa, skip);
+			}
+			/* any SA at any address */
+			id.dst = NULL;
+			break;
+	}
+	switch (charon->kernel->query_spi(charon->kernel, &id))
+	{
+		case SUCCESS:
+			return TRUE;
+		case NOT_FOUND:
+			return FALSE;
+		default:
+			/* XFRM has no lookup by SPI alone, a backend may have none */
+			return walk_collides(mode, protocol, spi, dst, ike_sa, skip);
+	}
 }
 
 /**

@@ -35,10 +35,15 @@
 mobike_spi_sad_lookup_t mobike_spi_sad_resolve(mobike_spi_sad_lookup_t mode);
 
 /**
- * Whether an SA with this SPI would collide with one charon holds.
+ * Whether an SA with this SPI would collide with one the SAD holds.
  *
- * Looks at the CHILD_SAs of all IKE_SAs, ike_sa's included, without
- * waiting for IKE_SAs other threads have checked out (those are skipped).
+ * Asks the SAD itself (kernel_interface_t.query_spi()), by SPI, protocol and
+ * destination, in constant time: SAs of IKE_SAs other threads have checked
+ * out and SPIs allocated for negotiations in progress count. With the mode
+ * "spi" the SAD is asked for the SPI at any address, unless skip is given
+ * or the kernel can't look up SPIs without a destination (XFRM): then the
+ * CHILD_SAs of all IKE_SAs are compared, ike_sa's included, without IKE_SAs
+ * other threads have checked out.
  *
  * @param mode			effective lookup mode
  * @param protocol		PROTO_ESP or PROTO_AH
@@ -78,8 +83,9 @@ uint32_t mobike_spi_sad_fresh_inbound(mobike_spi_sad_lookup_t mode,
  * mode "spi" (in the other modes our outbound SPIs never collide).
  *
  * The peer allocates its own SPIs, no kernel here can, so the SPI is drawn
- * from charon's SPI range (charon.spi_min/max) and checked against every
- * CHILD_SA charon holds and the given SPIs.
+ * from charon's SPI range (charon.spi_min/max) and checked against the
+ * given SPIs and every SA of the SAD (every CHILD_SA charon holds where the
+ * kernel can't look up an SPI at any address).
  *
  * @param protocol		PROTO_ESP or PROTO_AH
  * @param ike_sa		IKE_SA the caller has checked out

@@ -16,6 +16,7 @@
 
 #include "../../cxtp_encode.h"
 #include "../../cxtp_held.h"
+#include "../../cxtp_spi_hook.h"
 
 #include <exchange_test_helper.h>
 #include <encoding/payloads/delete_payload.h>
@@ -736,6 +737,80 @@ START_TEST(test_activate_fails)
 	ck_assert_int_eq(cxtp_test_transport_count(nar_transport, CXTP_CTDR), 2);
 	assert_ctdr(1, FALSE, CXTP_STATUS_FAILED);
 	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+}
+END_TEST
+
+START_TEST(test_activate_spi_taken)
+{
+	u_int id;
+
+	/* another SA took the inbound SPI here after the import, nobody
+	 * resolves the collision (no hook): the activation fails, and the
+	 * CHILD_SA, destroyed, leaves the other's SA alone */
+	id = import();
+	cxtp_test_kernel_occupy(spi_in, NAR);
+	process_ctar(SEQ, SEQ, TRUE);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "failure"), 1);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 0);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 0);
+	ck_assert(cxtp_test_kernel_find(0, spi_in, TRUE));
+}
+END_TEST
+
+/**
+ * Calls of the test's SPI hook
+ */
+static u_int hook_calls;
+
+METHOD(cxtp_spi_hook_t, hook_import_ike_sa, void,
+	cxtp_spi_hook_t *this, ike_sa_id_t *id, identification_t *peer,
+	uint32_t extensions)
+{
+}
+
+METHOD(cxtp_spi_hook_t, hook_get_inbound_spi, uint32_t,
+	cxtp_spi_hook_t *this, ike_sa_t *ike_sa, child_sa_t *child_sa,
+	uint32_t in, uint32_t out)
+{
+	/* the first check passed, before the other SA came; the second finds
+	 * the collision and moves the SA to a fresh SPI, as mobike-spi does */
+	if (hook_calls++ == 0)
+	{
+		return in;
+	}
+	return child_sa->alloc_spi(child_sa, child_sa->get_protocol(child_sa));
+}
+
+METHOD(cxtp_spi_hook_t, hook_activated, void,
+	cxtp_spi_hook_t *this, ike_sa_t *ike_sa, bool by_peer)
+{
+}
+
+START_TEST(test_activate_spi_taken_resolved)
+{
+	cxtp_spi_hook_t hook = {
+		.import_ike_sa = _hook_import_ike_sa,
+		.get_inbound_spi = _hook_get_inbound_spi,
+		.activated = _hook_activated,
+	};
+	cxtp_test_sa_t *sa;
+	u_int id;
+
+	/* the install refused for a taken SPI is a collision the hook resolves:
+	 * the SA moves to a fresh SPI, the other SA stays */
+	hook_calls = 0;
+	lib->set(lib, CXTP_SPI_HOOK, &hook);
+	id = import();
+	cxtp_test_kernel_occupy(spi_in, NAR);
+	process_ctar(SEQ, SEQ, TRUE);
+	lib->set(lib, CXTP_SPI_HOOK, NULL);
+	ck_assert_int_eq(hook_calls, 2);
+	ck_assert_int_eq(cxtp_test_events_count("nar", "activate"), 1);
+	ck_assert_int_eq(cxtp_test_kernel_count(id), 2);
+	ck_assert(!cxtp_test_kernel_find(id, spi_in, TRUE));
+	sa = cxtp_test_kernel_find(0, spi_in, TRUE);
+	ck_assert(sa && cxtp_test_host_is(sa->src, ROUTER));
+	ck_assert(cxtp_test_kernel_find(id, spi_out, FALSE));
 }
 END_TEST
 
@@ -2479,6 +2554,8 @@ Suite *nar_suite_create()
 	tcase_add_test(tc, test_activate);
 	tcase_add_test(tc, test_activate_without_ack);
 	tcase_add_test(tc, test_activate_fails);
+	tcase_add_test(tc, test_activate_spi_taken);
+	tcase_add_test(tc, test_activate_spi_taken_resolved);
 	tcase_add_test(tc, test_activate_seq_fits);
 	tcase_add_test(tc, test_activate_seq_exhausted);
 	tcase_add_test(tc, test_forged_token);

@@ -130,6 +130,34 @@ METHOD(kernel_ipsec_t, get_spi, status_t,
 	return SUCCESS;
 }
 
+/**
+ * Whether an inbound SA with the SPI is installed at dst (any SA with it if
+ * NULL); allocated SPIs don't count, as SPIs the mobile node's and pAR's
+ * CHILD_SAs allocated are never released here
+ */
+static bool spi_taken(uint32_t spi, host_t *dst)
+{
+	cxtp_test_sa_t *sa;
+	int i;
+
+	for (i = 0; i < array_count(sas); i++)
+	{
+		array_get(sas, i, &sa);
+		if (sa->spi == spi && sa->dst && (!dst ||
+			(sa->inbound && sa->dst->ip_equals(sa->dst, dst))))
+		{
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+METHOD(kernel_ipsec_t, query_spi, status_t,
+	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id)
+{
+	return spi_taken(id->spi, id->dst) ? SUCCESS : NOT_FOUND;
+}
+
 METHOD(kernel_ipsec_t, add_sa, status_t,
 	kernel_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	kernel_ipsec_add_sa_t *data)
@@ -138,6 +166,10 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 
 	if (refuse_sas)
 	{
+		return FAILED;
+	}
+	if (data->inbound && !data->update && spi_taken(id->spi, id->dst))
+	{	/* as XFRM (EEXIST) and libipsec do */
 		return FAILED;
 	}
 	INIT(sa,
@@ -264,6 +296,7 @@ static kernel_ipsec_t *mock_kernel_create()
 		.update_sa = _update_sa,
 		.query_sa = _query_sa,
 		.query_replay = _query_replay,
+		.query_spi = _query_spi,
 		.del_sa = _del_sa,
 		.flush_sas = (void*)return_failed,
 		.add_policy = (void*)return_success,
@@ -275,6 +308,19 @@ static kernel_ipsec_t *mock_kernel_create()
 		.destroy = _ipsec_destroy,
 	);
 	return this;
+}
+
+void cxtp_test_kernel_occupy(uint32_t spi, char *address)
+{
+	cxtp_test_sa_t *sa;
+
+	INIT(sa,
+		.spi = spi,
+		.inbound = TRUE,
+		.src = cxtp_test_host(ROUTER),
+		.dst = cxtp_test_host(address),
+	);
+	array_insert(sas, ARRAY_TAIL, sa);
 }
 
 void cxtp_test_kernel_refuse(bool refuse)

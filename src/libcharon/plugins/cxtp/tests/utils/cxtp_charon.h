@@ -257,6 +257,12 @@ cxtp_test_sa_t *cxtp_test_kernel_find(u_int ike_id, uint32_t spi, bool inbound);
 u_int cxtp_test_kernel_count(u_int ike_id);
 
 /**
+ * Install an inbound SA of no IKE_SA (ike_id 0) with the SPI at an address,
+ * as another node's, so that an inbound SA installed with it is refused.
+ */
+void cxtp_test_kernel_occupy(uint32_t spi, char *address);
+
+/**
  * Let the kernel refuse to install SAs, or stop refusing.
  */
 void cxtp_test_kernel_refuse(bool refuse);

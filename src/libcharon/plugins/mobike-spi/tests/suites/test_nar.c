@@ -23,6 +23,7 @@
 #include <tests/utils/exchange_test_asserts.h>
 
 #include "../../mobike_spi_nar.h"
+#include "../../mobike_spi_sad.h"
 #include "../../mobike_spi_notify.h"
 #include "../../mobike_spi_provider.h"
 #include "../mobike_spi_test_task.h"
@@ -962,6 +963,138 @@ START_TEST(test_cookie2_mismatch)
 }
 END_TEST
 
+/**
+ * Ask the hook for the inbound SPI of a new CHILD_SA of b, as at an import
+ */
+static uint32_t inbound_spi(ike_sa_t *b, uint32_t spi_in, uint32_t spi_out)
+{
+	child_sa_t *child_sa;
+	uint32_t spi;
+
+	child_sa = child_sa_create(b->get_my_host(b), b->get_other_host(b),
+							   child(b)->get_config(child(b)),
+							   &(child_sa_create_t){});
+	child_sa->set_protocol(child_sa, PROTO_ESP);
+	charon->bus->set_sa(charon->bus, b);
+	spi = nar->hook.get_inbound_spi(&nar->hook, b, child_sa, spi_in, spi_out);
+	/* releases the SPI allocated for it, if any */
+	child_sa->destroy(child_sa);
+	charon->bus->set_sa(charon->bus, NULL);
+	return spi;
+}
+
+START_TEST(test_sad_checked_out)
+{
+	ike_sa_t *a, *b, *c, *d;
+	uint32_t taken, spi;
+
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	/* another node's IKE_SA, checked out as the helper's all are: a walk
+	 * over the IKE_SA manager skips it, the SAD holds its inbound SA */
+	exchange_test_helper->establish_sa(exchange_test_helper, &c, &d, NULL);
+	taken = child(d)->get_spi(child(d), TRUE);
+	ck_assert(taken != SPI_A && taken != SPI_B);
+	spi = inbound_spi(b, taken, SPI_A);
+	ck_assert(spi && spi != taken);
+	/* an SPI nobody holds is kept */
+	ck_assert_int_eq(inbound_spi(b, htonl(0x7777), SPI_A), htonl(0x7777));
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+	call_ikesa(c, destroy);
+	call_ikesa(d, destroy);
+}
+END_TEST
+
+START_TEST(test_sad_allocated)
+{
+	ike_sa_t *a, *b;
+	uint32_t taken, spi;
+
+	/* an SPI a negotiation in progress allocated, no CHILD_SA has yet */
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	charon->bus->set_sa(charon->bus, a);
+	ck_assert(charon->kernel->get_spi(charon->kernel, b->get_other_host(b),
+				b->get_my_host(b), IPPROTO_ESP, &taken) == SUCCESS);
+	charon->bus->set_sa(charon->bus, NULL);
+	spi = inbound_spi(b, taken, SPI_A);
+	ck_assert(spi && spi != taken);
+	charon->bus->set_sa(charon->bus, a);
+	charon->kernel->del_sa(charon->kernel, &(kernel_ipsec_sa_id_t){
+			.src = b->get_other_host(b),
+			.dst = b->get_my_host(b),
+			.spi = taken,
+			.proto = IPPROTO_ESP,
+		}, &(kernel_ipsec_del_sa_t){});
+	charon->bus->set_sa(charon->bus, NULL);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
+/**
+ * Resident IKE_SAs for the figure of the walk: 0, 1000, 10000
+ */
+static int resident[] = { 0, 1000, 10000 };
+
+START_TEST(test_walk_resident)
+{
+	ike_sa_t *a, *b, *ike_sa;
+	child_sa_t *child_sa;
+	ike_sa_id_t **ids;
+	timeval_t start, end;
+	int i, n = resident[_i], checks = 100, collisions = 0;
+
+	/* what the check cost before the SAD answered it, and what the mode
+	 * "spi" still costs for a fresh SPI of a CHILD_SA (XFRM): a walk over
+	 * every IKE_SA, each with a CHILD_SA; libipsec's test_query_spi_resident
+	 * prints the SAD's figure */
+	exchange_test_helper->establish_sa(exchange_test_helper, &a, &b, NULL);
+	ids = calloc(max(n, 1), sizeof(ike_sa_id_t*));
+	for (i = 0; i < n; i++)
+	{
+		ike_sa = charon->ike_sa_manager->create_new(charon->ike_sa_manager,
+													IKEV2, FALSE);
+		child_sa = child_sa_create(b->get_my_host(b), b->get_other_host(b),
+								   child(b)->get_config(child(b)),
+								   &(child_sa_create_t){});
+		/* the mock kernel keeps the SPI by the thread's IKE_SA */
+		charon->bus->set_sa(charon->bus, ike_sa);
+		child_sa->alloc_spi(child_sa, PROTO_ESP);
+		ike_sa->add_child_sa(ike_sa, child_sa);
+		ids[i] = ike_sa->get_id(ike_sa);
+		ids[i] = ids[i]->clone(ids[i]);
+		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+	}
+	charon->bus->set_sa(charon->bus, b);
+	time_monotonic(&start);
+	for (i = 0; i < checks; i++)
+	{
+		collisions += mobike_spi_sad_collides(MOBIKE_SPI_SAD_LOOKUP_SPI,
+									PROTO_ESP, htonl(0x7777), b->get_my_host(b),
+									b, child(b));
+	}
+	time_monotonic(&end);
+	charon->bus->set_sa(charon->bus, NULL);
+	timersub(&end, &start, &end);
+	ck_assert_int_eq(collisions, 0);
+	/* a figure, not an assertion */
+	fprintf(stderr, "\n  walk over %5d resident IKE_SAs: %.3f us per check\n",
+			n, (end.tv_sec * 1e6 + end.tv_usec) / checks);
+	for (i = 0; i < n; i++)
+	{
+		ike_sa = charon->ike_sa_manager->checkout(charon->ike_sa_manager,
+												  ids[i]);
+		ck_assert(ike_sa);
+		charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager,
+													ike_sa);
+		ids[i]->destroy(ids[i]);
+	}
+	free(ids);
+	call_ikesa(a, destroy);
+	call_ikesa(b, destroy);
+}
+END_TEST
+
 Suite *nar_suite_create()
 {
 	Suite *s;
@@ -986,6 +1119,14 @@ Suite *nar_suite_create()
 	tcase_add_checked_fixture(tc, setup, teardown_exhausted);
 	tcase_add_test(tc, test_exhausted_activation);
 	tcase_add_test(tc, test_exhausted_round);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("SAD lookup");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_sad_checked_out);
+	tcase_add_test(tc, test_sad_allocated);
+	tcase_add_loop_test(tc, test_walk_resident, 0, countof(resident));
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rekey fallback");
