@@ -49,10 +49,61 @@ struct private_cxtp_capture_t {
 	hashtable_t *child_keys;
 
 	/**
+	 * Octets of all keys held, with the structures holding them
+	 */
+	size_t bytes;
+
+	/**
 	 * Hooks run in any thread
 	 */
 	mutex_t *mutex;
 };
+
+/**
+ * Octets a set of IKE keys takes
+ */
+static size_t ike_keys_size(cxtp_ike_keys_t *keys)
+{
+	return sizeof(*keys) + keys->sk_d.len + keys->sk_ai.len + keys->sk_ar.len +
+		   keys->sk_ei.len + keys->sk_er.len + keys->sk_pi.len +
+		   keys->sk_pr.len;
+}
+
+/**
+ * Octets a set of CHILD keys takes
+ */
+static size_t child_keys_size(cxtp_child_keys_t *keys)
+{
+	return sizeof(*keys) + keys->encr_i.len + keys->encr_r.len +
+		   keys->integ_i.len + keys->integ_r.len;
+}
+
+/**
+ * Wipe and free IKE keys no longer held, counting them off (mutex held)
+ */
+static void ike_keys_drop(private_cxtp_capture_t *this, cxtp_ike_keys_t *keys)
+{
+	if (keys)
+	{
+		this->bytes -= ike_keys_size(keys);
+		cxtp_ike_keys_clear(keys);
+		free(keys);
+	}
+}
+
+/**
+ * Wipe and free CHILD keys no longer held, counting them off (mutex held)
+ */
+static void child_keys_drop(private_cxtp_capture_t *this,
+							cxtp_child_keys_t *keys)
+{
+	if (keys)
+	{
+		this->bytes -= child_keys_size(keys);
+		cxtp_child_keys_clear(keys);
+		free(keys);
+	}
+}
 
 static void ike_keys_destroy(cxtp_ike_keys_t *keys)
 {
@@ -116,15 +167,21 @@ static void drop_ike_keys(private_cxtp_capture_t *this, ike_sa_t *ike_sa)
 								  id_key(ike_sa->get_unique_id(ike_sa)));
 	next = this->rekeying->remove(this->rekeying,
 								  id_key(ike_sa->get_unique_id(ike_sa)));
+	ike_keys_drop(this, keys);
+	ike_keys_drop(this, next);
 	this->mutex->unlock(this->mutex);
-	if (keys)
-	{
-		ike_keys_destroy(keys);
-	}
-	if (next)
-	{
-		ike_keys_destroy(next);
-	}
+}
+
+/**
+ * Forget the keys of the IKE_SA that was to replace this one: its rekeying
+ * failed, the next attempt derives new ones
+ */
+static void drop_rekeying(private_cxtp_capture_t *this, ike_sa_t *ike_sa)
+{
+	this->mutex->lock(this->mutex);
+	ike_keys_drop(this, this->rekeying->remove(this->rekeying,
+								id_key(ike_sa->get_unique_id(ike_sa))));
+	this->mutex->unlock(this->mutex);
 }
 
 /**
@@ -137,11 +194,8 @@ static void drop_child_keys(private_cxtp_capture_t *this, child_sa_t *child_sa)
 	this->mutex->lock(this->mutex);
 	keys = this->child_keys->remove(this->child_keys,
 							id_key(child_sa->get_unique_id(child_sa)));
+	child_keys_drop(this, keys);
 	this->mutex->unlock(this->mutex);
-	if (keys)
-	{
-		child_keys_destroy(keys);
-	}
 }
 
 METHOD(listener_t, ike_derived_keys, bool,
@@ -169,12 +223,10 @@ METHOD(listener_t, ike_derived_keys, bool,
 		.sk_pr = chunk_clone(sk_pr),
 	);
 	this->mutex->lock(this->mutex);
+	this->bytes += ike_keys_size(keys);
 	keys = table->put(table, id_key(ike_sa->get_unique_id(ike_sa)), keys);
+	ike_keys_drop(this, keys);
 	this->mutex->unlock(this->mutex);
-	if (keys)
-	{
-		ike_keys_destroy(keys);
-	}
 	return TRUE;
 }
 
@@ -186,16 +238,16 @@ METHOD(listener_t, ike_rekey, bool,
 	this->mutex->lock(this->mutex);
 	keys = this->rekeying->remove(this->rekeying,
 								  id_key(old->get_unique_id(old)));
-	if (keys)
+	if (keys && !this->ike_keys->get(this->ike_keys,
+									 id_key(new->get_unique_id(new))))
 	{
 		keys = this->ike_keys->put(this->ike_keys,
 								   id_key(new->get_unique_id(new)), keys);
 	}
+	/* else the peer's rekeying won a collision with ours: its IKE_SA got
+	 * its keys as responder, ours are those of the IKE_SA deleted now */
+	ike_keys_drop(this, keys);
 	this->mutex->unlock(this->mutex);
-	if (keys)
-	{
-		ike_keys_destroy(keys);
-	}
 	return TRUE;
 }
 
@@ -218,14 +270,46 @@ METHOD(listener_t, child_derived_keys, bool,
 		.integ_r = chunk_clone(integ_r),
 	);
 	this->mutex->lock(this->mutex);
+	this->bytes += child_keys_size(keys);
 	keys = this->child_keys->put(this->child_keys,
 							id_key(child_sa->get_unique_id(child_sa)), keys);
+	child_keys_drop(this, keys);
 	this->mutex->unlock(this->mutex);
-	if (keys)
-	{
-		child_keys_destroy(keys);
-	}
 	return TRUE;
+}
+
+METHOD(cxtp_capture_t, get_usage, size_t,
+	private_cxtp_capture_t *this, u_int *ike, u_int *child)
+{
+	size_t bytes;
+
+	this->mutex->lock(this->mutex);
+	if (ike)
+	{
+		*ike = this->ike_keys->get_count(this->ike_keys) +
+			   this->rekeying->get_count(this->rekeying);
+	}
+	if (child)
+	{
+		*child = this->child_keys->get_count(this->child_keys);
+	}
+	bytes = this->bytes;
+	this->mutex->unlock(this->mutex);
+	return bytes;
+}
+
+/**
+ * Log what we hold, which grows with the IKE_SAs that may be transferred
+ */
+static void log_usage(private_cxtp_capture_t *this)
+{
+	u_int ike, child;
+	size_t bytes;
+
+	bytes = get_usage(this, &ike, &child);
+	DBG2(DBG_IKE, "cxtp: holding keys of %u IKE_SA%s and %u CHILD_SA%s for "
+		 "transfer, %zu bytes", ike, ike == 1 ? "" : "s", child,
+		 child == 1 ? "" : "s", bytes);
 }
 
 METHOD(listener_t, ike_state_change, bool,
@@ -237,6 +321,10 @@ METHOD(listener_t, ike_state_change, bool,
 	switch (state)
 	{
 		case IKE_ESTABLISHED:
+			if (ike_sa->get_state(ike_sa) == IKE_REKEYING)
+			{	/* back from a rekeying that failed */
+				drop_rekeying(this, ike_sa);
+			}
 			/* a responder knows the connection only now, and CHILD_SAs
 			 * imported before the activation may have been captured */
 			if (!cxtp_capture_transferable(ike_sa))
@@ -249,6 +337,7 @@ METHOD(listener_t, ike_state_change, bool,
 				}
 				enumerator->destroy(enumerator);
 			}
+			log_usage(this);
 			break;
 		case IKE_REKEYED:
 			/* never transferred again, the new IKE_SA has keys of its own */
@@ -356,6 +445,7 @@ cxtp_capture_t *cxtp_capture_create()
 			},
 			.get_ike_keys = _get_ike_keys,
 			.get_child_keys = _get_child_keys,
+			.get_usage = _get_usage,
 			.destroy = _destroy,
 		},
 		.ike_keys = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr, 8),

@@ -37,8 +37,9 @@ typedef struct cxtp_capture_t cxtp_capture_t;
  * (wiped) as soon as no transfer can use them any more: a CHILD_SA's when it
  * is rekeyed or deleted (CHILD_DELETED) or destroyed, an IKE_SA's when it is
  * rekeyed (IKE_REKEYED) or destroyed, which includes pAR's once another
- * router activated it. SAs set up before the plugin was loaded have none and
- * cannot be transferred.
+ * router activated it; those of an IKE_SA that was to replace one when that
+ * rekeying fails or loses a collision with the peer's. SAs set up before the
+ * plugin was loaded have none and cannot be transferred.
  */
 struct cxtp_capture_t {
 
@@ -69,6 +70,16 @@ struct cxtp_capture_t {
 	 */
 	bool (*get_child_keys)(cxtp_capture_t *this, child_sa_t *child_sa,
 						   cxtp_child_keys_t *keys);
+
+	/**
+	 * What is held: key sets and the octets they take (keys and the
+	 * structures holding them, without the allocator's overhead).
+	 *
+	 * @param ike			receives the number of IKE_SAs' key sets, or NULL
+	 * @param child			receives the number of CHILD_SAs' key sets, or NULL
+	 * @return				octets held
+	 */
+	size_t (*get_usage)(cxtp_capture_t *this, u_int *ike, u_int *child);
 
 	/**
 	 * Destroy a cxtp_capture_t, wiping all captured keys.

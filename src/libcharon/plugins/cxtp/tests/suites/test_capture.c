@@ -162,6 +162,94 @@ START_TEST(test_ike_rekeyed_by_us)
 }
 END_TEST
 
+START_TEST(test_ike_rekey_failed)
+{
+	cxtp_ike_keys_t keys;
+	chunk_t sk = chunk_from_chars(0x01,0x02,0x03,0x04);
+	u_int ike;
+
+	/* our rekeying derived the new IKE_SA's keys, then failed: the old
+	 * IKE_SA goes on, the next attempt derives new keys */
+	setup_with(NULL);
+	env->par->set_state(env->par, IKE_REKEYING);
+	charon->bus->set_sa(charon->bus, env->par);
+	charon->bus->ike_derived_keys(charon->bus, sk, sk, sk, sk, sk, sk, sk);
+	charon->bus->set_sa(charon->bus, NULL);
+	env->capture->get_usage(env->capture, &ike, NULL);
+	ck_assert_int_eq(ike, 3);
+	env->par->set_state(env->par, IKE_ESTABLISHED);
+	env->capture->get_usage(env->capture, &ike, NULL);
+	ck_assert_int_eq(ike, 2);
+	ck_assert(env->capture->get_ike_keys(env->capture, env->par, &keys));
+	ck_assert(!chunk_equals(keys.sk_d, sk));
+	cxtp_ike_keys_clear(&keys);
+}
+END_TEST
+
+START_TEST(test_ike_rekey_collision_lost)
+{
+	cxtp_ike_keys_t keys;
+	ike_sa_id_t *id;
+	ike_sa_t *new;
+	chunk_t ours = chunk_from_chars(0x01,0x02,0x03,0x04);
+	chunk_t theirs = chunk_from_chars(0x05,0x06,0x07,0x08);
+	u_int ike;
+
+	/* both rekeyed at once and the peer's IKE_SA won: we derived its keys
+	 * as responder, with it on the bus, and those of ours with the old one;
+	 * the winner keeps its own keys, ours are dropped */
+	setup_with(NULL);
+	id = ike_sa_id_create(IKEV2_MAJOR_VERSION, 0x0506, 0x0708, FALSE);
+	new = ike_sa_create(id, FALSE, IKEV2);
+	id->destroy(id);
+	env->par->set_state(env->par, IKE_REKEYING);
+	charon->bus->set_sa(charon->bus, env->par);
+	charon->bus->ike_derived_keys(charon->bus, ours, ours, ours, ours, ours,
+								  ours, ours);
+	charon->bus->set_sa(charon->bus, new);
+	charon->bus->ike_derived_keys(charon->bus, theirs, theirs, theirs, theirs,
+								  theirs, theirs, theirs);
+	charon->bus->set_sa(charon->bus, env->par);
+	charon->bus->ike_rekey(charon->bus, env->par, new);
+	env->par->set_state(env->par, IKE_REKEYED);
+	charon->bus->set_sa(charon->bus, NULL);
+	ck_assert(env->capture->get_ike_keys(env->capture, new, &keys));
+	ck_assert_chunk_eq(keys.sk_d, theirs);
+	cxtp_ike_keys_clear(&keys);
+	/* the mobile node's and the winner's */
+	env->capture->get_usage(env->capture, &ike, NULL);
+	ck_assert_int_eq(ike, 2);
+	new->destroy(new);
+}
+END_TEST
+
+START_TEST(test_usage)
+{
+	child_sa_t *child_sa;
+	u_int ike, child;
+	size_t bytes;
+
+	/* the mobile node's and pAR's IKE_SA, each with one CHILD_SA */
+	setup_with(NULL);
+	bytes = env->capture->get_usage(env->capture, &ike, &child);
+	ck_assert_int_eq(ike, 2);
+	ck_assert_int_eq(child, 2);
+	/* at least the keys (AES-128, SHA-256, AES-GCM-128 with salts) */
+	ck_assert(bytes >= 2 * (32 + 2 * 32 + 2 * 16 + 2 * 32) + 2 * 2 * 20);
+	child_sa = first_child(env->par);
+	child_sa->set_state(child_sa, CHILD_DELETED);
+	ck_assert(env->capture->get_usage(env->capture, &ike, &child) < bytes);
+	ck_assert_int_eq(ike, 2);
+	ck_assert_int_eq(child, 1);
+	/* what is left is the mobile node's, of the same size as pAR's was */
+	env->par->set_state(env->par, IKE_REKEYED);
+	ck_assert_int_eq(env->capture->get_usage(env->capture, &ike, &child),
+					 bytes / 2);
+	ck_assert_int_eq(ike, 1);
+	ck_assert_int_eq(child, 1);
+}
+END_TEST
+
 Suite *capture_suite_create()
 {
 	Suite *s;
@@ -180,6 +268,13 @@ Suite *capture_suite_create()
 	tcase_add_test(tc, test_child_deleted);
 	tcase_add_test(tc, test_ike_rekeyed);
 	tcase_add_test(tc, test_ike_rekeyed_by_us);
+	tcase_add_test(tc, test_ike_rekey_failed);
+	tcase_add_test(tc, test_ike_rekey_collision_lost);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("usage");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_usage);
 	suite_add_tcase(s, tc);
 
 	return s;
