@@ -103,6 +103,9 @@ netns() { echo "$NS_PREFIX$1"; }
 # nodes' daemons, so it is held until the testbed is gone.
 testbed_lock() {
 	[ -z "${CXTP_TESTBED_LOCKED:-}" ] || return 0
+	# a booted system has /run/lock; a container or chroot with a fresh
+	# /run may not
+	mkdir -p /run/lock
 	exec {lockfd}>>"/run/lock/${NS_PREFIX}testbed.lock"
 	if ! flock -n "$lockfd"; then
 		echo "${0##*/}: waiting for another run to release the testbed" >&2

@@ -77,6 +77,42 @@ static bool exchange_in_progress(ike_sa_t *ike_sa)
 /*
  * Described in header
  */
+void cxtp_export_drop_liveness_check(ike_sa_t *ike_sa)
+{
+	enumerator_t *enumerator;
+	task_t *task;
+	bool dpd = FALSE, other = FALSE, initiator;
+
+	/* charon's original initiator checks with a MOBIKE task if it can */
+	initiator = ike_sa->has_condition(ike_sa, COND_ORIGINAL_INITIATOR) &&
+				ike_sa->supports_extension(ike_sa, EXT_MOBIKE);
+	enumerator = ike_sa->create_task_enumerator(ike_sa, TASK_QUEUE_ACTIVE);
+	while (enumerator->enumerate(enumerator, &task))
+	{
+		if (task->get_type(task) == TASK_IKE_DPD ||
+			(initiator && task->get_type(task) == TASK_IKE_MOBIKE))
+		{
+			dpd = TRUE;
+		}
+		else
+		{
+			other = TRUE;
+		}
+	}
+	enumerator->destroy(enumerator);
+	if (dpd && !other)
+	{
+		DBG1(DBG_IKE, "cxtp: dropping our liveness check (message ID %u) of "
+			 "IKE_SA %s[%u], the peer cannot answer it there",
+			 ike_sa->get_message_id(ike_sa, TRUE), ike_sa->get_name(ike_sa),
+			 ike_sa->get_unique_id(ike_sa));
+		ike_sa->flush_queue(ike_sa, TASK_QUEUE_ACTIVE);
+	}
+}
+
+/*
+ * Described in header
+ */
 char *cxtp_export_check(cxtp_capture_t *capture, ike_sa_t *ike_sa)
 {
 	enumerator_t *enumerator;

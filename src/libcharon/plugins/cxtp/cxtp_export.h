@@ -42,6 +42,21 @@
 char *cxtp_export_check(cxtp_capture_t *capture, ike_sa_t *ike_sa);
 
 /**
+ * Drop our liveness check (DPD, or the MOBIKE one charon's original
+ * initiator sends instead, see task_manager_v2's queue_dpd()) of the peer,
+ * if that is all we wait for,
+ * because the peer showed itself alive where it cannot answer it: the node
+ * at its new router (its IKE request there, verified, or its CTAR's
+ * token), or, on the node, the previous router that froze the IKE_SA for a
+ * transfer. The IKE_SA's next request reuses the check's message ID, which
+ * is the one the context carries, and which the peer answers whether or
+ * not the check reached it.
+ *
+ * @param ike_sa		IKE_SA, checked out by the caller
+ */
+void cxtp_export_drop_liveness_check(ike_sa_t *ike_sa);
+
+/**
  * Export the context of an IKE_SA on the gateway that holds it (pAR), the
  * counterpart of cxtp_import().
  *

@@ -515,7 +515,10 @@ static char *send_ctar(private_cxtp_mn_t *this, ike_sa_t *ike_sa, host_t *nar,
 	}
 	this->mutex->unlock(this->mutex);
 	if (!prepared)
-	{	/* a prepared one was checked when it froze */
+	{	/* a prepared one was checked when it froze; after a move a check
+		 * of ours to the previous router, which froze the IKE_SA for a
+		 * push, goes unanswered */
+		cxtp_export_drop_liveness_check(ike_sa);
 		reason = cxtp_export_check(this->capture, ike_sa);
 		if (reason)
 		{
@@ -1018,6 +1021,7 @@ static char *wait_for_source(private_cxtp_mn_t *this, ike_sa_t *ike_sa,
 	{	/* prepared, it activates itself once it can */
 		return strdup(buf);
 	}
+	cxtp_export_drop_liveness_check(ike_sa);
 	reason = cxtp_export_check(this->capture, ike_sa);
 	if (reason)
 	{

@@ -952,44 +952,6 @@ static void transfer_again(private_cxtp_par_t *this, ike_sa_t *ike_sa,
 }
 
 /**
- * Drop the liveness check we sent the node's previous address, if that is
- * all we wait for: the node's request (its IKE request, verified, or its
- * CTAR's token) shows it alive elsewhere, and the check, never answered
- * there, would keep the context from going.
- * The context then carries its message ID as the next one of ours: nAR's
- * first request, its own liveness check in all likelihood, reuses it, which
- * the node answers whether or not the lost check reached it.
- */
-static void drop_liveness_check(ike_sa_t *ike_sa)
-{
-	enumerator_t *enumerator;
-	task_t *task;
-	bool dpd = FALSE, other = FALSE;
-
-	enumerator = ike_sa->create_task_enumerator(ike_sa, TASK_QUEUE_ACTIVE);
-	while (enumerator->enumerate(enumerator, &task))
-	{
-		if (task->get_type(task) == TASK_IKE_DPD)
-		{
-			dpd = TRUE;
-		}
-		else
-		{
-			other = TRUE;
-		}
-	}
-	enumerator->destroy(enumerator);
-	if (dpd && !other)
-	{
-		DBG1(DBG_IKE, "cxtp: dropping our liveness check (message ID %u) of "
-			 "IKE_SA %s[%u], the node's request shows it alive elsewhere",
-			 ike_sa->get_message_id(ike_sa, TRUE), ike_sa->get_name(ike_sa),
-			 ike_sa->get_unique_id(ike_sa));
-		ike_sa->flush_queue(ike_sa, TASK_QUEUE_ACTIVE);
-	}
-}
-
-/**
  * Send the context of the IKE_SA we hold with a mobile node to a peer, if
  * the CTAR (sent from src to dst) or CT-Req (src and dst NULL) asking for it
  * carries the node's valid token, and no such request was acted on before.
@@ -1047,7 +1009,7 @@ static bool transfer_for(private_cxtp_par_t *this, char *peer,
 		{	/* the node asked nAR from its new link, a check sent to its
 			 * previous address goes unanswered (predictive: the node is
 			 * still here and answers it, it may have done so already) */
-			drop_liveness_check(ike_sa);
+			cxtp_export_drop_liveness_check(ike_sa);
 		}
 		reason = transfer(this, ike_sa, peer, type, FALSE, FALSE, counter);
 		if (reason)
@@ -1244,7 +1206,7 @@ static void transfer_verified(private_cxtp_par_t *this, char *peer,
 	}
 	else
 	{
-		drop_liveness_check(ike_sa);
+		cxtp_export_drop_liveness_check(ike_sa);
 		counter = this->transfers->get_transfers(this->transfers, ike_sa);
 		reason = transfer(this, ike_sa, peer, CXTP_CTD, FALSE, FALSE, counter);
 		if (reason)

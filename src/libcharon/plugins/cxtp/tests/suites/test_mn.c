@@ -736,6 +736,36 @@ START_TEST(test_activate_unprepared)
 }
 END_TEST
 
+START_TEST(test_activate_during_liveness_check)
+{
+	message_t *message;
+	ike_sa_t *ike_sa;
+	u_int mid;
+
+	/* our DPD went to the previous router, which froze the IKE_SA for the
+	 * push and answers nothing */
+	ike_sa = checkout();
+	mid = ike_sa->get_message_id(ike_sa, TRUE);
+	ck_assert(ike_sa->send_dpd(ike_sa) == SUCCESS);
+	checkin(ike_sa);
+	message = exchange_test_helper->sender->dequeue(
+												exchange_test_helper->sender);
+	ck_assert(message);
+	message->destroy(message);
+
+	/* moved, the operator's activation goes ahead without it */
+	activate_after_move(MN_NEW);
+	ck_assert_int_eq(cxtp_test_icmp_count(icmp, CXTP_CTAR), 1);
+	assert_moved_ctar(0, NAR, FALSE);
+	assert_activating(NAR);
+
+	/* the next request reuses the check's ID, the one nAR expects */
+	ike_sa = checkout();
+	ck_assert_int_eq(ike_sa->get_message_id(ike_sa, TRUE), mid);
+	checkin(ike_sa);
+}
+END_TEST
+
 START_TEST(test_prepare_after_traffic)
 {
 	cxtp_test_sent_t *sent;
@@ -1231,6 +1261,7 @@ Suite *mn_suite_create()
 	tc = tcase_create("activate");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_activate_unprepared);
+	tcase_add_test(tc, test_activate_during_liveness_check);
 	tcase_add_test(tc, test_prepare_after_traffic);
 	tcase_add_test(tc, test_activate_link_local);
 	tcase_add_test(tc, test_activate_tentative);
