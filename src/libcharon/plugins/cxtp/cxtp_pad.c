@@ -17,7 +17,7 @@
 
 #include <daemon.h>
 #include <threading/rwlock.h>
-#include <collections/linked_list.h>
+#include <collections/hashtable.h>
 #include <processing/jobs/callback_job.h>
 
 typedef struct private_cxtp_pad_t private_cxtp_pad_t;
@@ -38,9 +38,10 @@ struct private_cxtp_pad_t {
 	cxtp_settings_t *settings;
 
 	/**
-	 * PAD entries, entry_t*
+	 * PAD entries by identity and secret type, entry_t*: a gateway holds
+	 * one per node transferred to it, thousands after a drain
 	 */
-	linked_list_t *entries;
+	hashtable_t *entries;
 
 	/**
 	 * Whether the check for unused entries is scheduled
@@ -59,6 +60,8 @@ struct private_cxtp_pad_t {
 typedef struct {
 	/** identity the secret belongs to */
 	identification_t *id;
+	/** type of the secret, with the identity the entry's key */
+	shared_key_type_t type;
 	/** the secret, wiped on destruction */
 	shared_key_t *key;
 	/** no IKE_SA of the identity was found at the last check */
@@ -70,8 +73,22 @@ typedef struct {
 static void entry_destroy(entry_t *entry)
 {
 	entry->id->destroy(entry->id);
-	entry->key->destroy(entry->key);
+	DESTROY_IF(entry->key);
 	free(entry);
+}
+
+static u_int entry_hash(const void *key)
+{
+	const entry_t *entry = key;
+
+	return entry->id->hash(entry->id, entry->type);
+}
+
+static bool entry_equals(const void *key, const void *other_key)
+{
+	const entry_t *a = key, *b = other_key;
+
+	return a->type == b->type && a->id->equals(a->id, b->id);
 }
 
 /**
@@ -99,7 +116,7 @@ CALLBACK(shared_filter, bool,
 
 	VA_ARGS_VGET(args, out, me, other);
 
-	while (orig->enumerate(orig, &entry))
+	while (orig->enumerate(orig, NULL, &entry))
 	{
 		if (data->type != SHARED_ANY &&
 			entry->key->get_type(entry->key) != data->type)
@@ -147,26 +164,35 @@ METHOD(credential_set_t, create_shared_enumerator, enumerator_t*,
 static void schedule_check(private_cxtp_pad_t *this);
 
 /**
- * Whether an identity is one of an IKE_SA's peer
+ * Mark the entries of an identity as seen (write lock held)
  */
-static bool is_peer(ike_sa_t *ike_sa, identification_t *id)
+static void mark_seen(private_cxtp_pad_t *this, identification_t *id)
 {
-	identification_t *eap = ike_sa->get_other_eap_id(ike_sa);
+	entry_t *entry, key = {
+		.id = id,
+	};
 
-	return id->equals(id, ike_sa->get_other_id(ike_sa)) ||
-		   (eap && id->equals(id, eap));
+	for (key.type = SHARED_IKE; key.type <= SHARED_EAP; key.type++)
+	{
+		entry = this->entries->get(this->entries, &key);
+		if (entry)
+		{
+			entry->seen = TRUE;
+		}
+	}
 }
 
 CALLBACK(check_entries, job_requeue_t,
 	private_cxtp_pad_t *this)
 {
 	enumerator_t *enumerator, *entries;
+	identification_t *eap;
 	ike_sa_t *ike_sa;
 	entry_t *entry;
 
 	this->lock->write_lock(this->lock);
 	entries = this->entries->create_enumerator(this->entries);
-	while (entries->enumerate(entries, &entry))
+	while (entries->enumerate(entries, NULL, &entry))
 	{
 		entry->seen = FALSE;
 	}
@@ -180,20 +206,20 @@ CALLBACK(check_entries, job_requeue_t,
 													charon->controller, FALSE);
 	while (enumerator->enumerate(enumerator, &ike_sa))
 	{
+		eap = ike_sa->get_other_eap_id(ike_sa);
 		this->lock->write_lock(this->lock);
-		entries = this->entries->create_enumerator(this->entries);
-		while (entries->enumerate(entries, &entry))
+		mark_seen(this, ike_sa->get_other_id(ike_sa));
+		if (eap)
 		{
-			entry->seen = entry->seen || is_peer(ike_sa, entry->id);
+			mark_seen(this, eap);
 		}
-		entries->destroy(entries);
 		this->lock->unlock(this->lock);
 	}
 	enumerator->destroy(enumerator);
 
 	this->lock->write_lock(this->lock);
 	entries = this->entries->create_enumerator(this->entries);
-	while (entries->enumerate(entries, &entry))
+	while (entries->enumerate(entries, NULL, &entry))
 	{
 		if (entry->seen)
 		{
@@ -240,7 +266,6 @@ METHOD(cxtp_pad_t, add, void,
 {
 	cxtp_pad_context_t *pad = &context->pad;
 	identification_t *id = pad->id;
-	enumerator_t *enumerator;
 	entry_t *entry, *old;
 
 	if (!pad->secret.len || !id)
@@ -253,21 +278,15 @@ METHOD(cxtp_pad_t, add, void,
 	}
 	INIT(entry,
 		.id = id->clone(id),
+		.type = pad->secret_type,
 		.key = shared_key_create(pad->secret_type, chunk_clone(pad->secret)),
 	);
 	this->lock->write_lock(this->lock);
-	enumerator = this->entries->create_enumerator(this->entries);
-	while (enumerator->enumerate(enumerator, &old))
+	old = this->entries->put(this->entries, entry, entry);
+	if (old)
 	{
-		if (old->id->equals(old->id, entry->id) &&
-			old->key->get_type(old->key) == entry->key->get_type(entry->key))
-		{
-			this->entries->remove_at(this->entries, enumerator);
-			entry_destroy(old);
-		}
+		entry_destroy(old);
 	}
-	enumerator->destroy(enumerator);
-	this->entries->insert_last(this->entries, entry);
 	schedule_check(this);
 	this->lock->unlock(this->lock);
 	DBG1(DBG_CFG, "cxtp: installed the transferred PAD entry of '%Y' for %N "
@@ -277,7 +296,16 @@ METHOD(cxtp_pad_t, add, void,
 METHOD(cxtp_pad_t, destroy, void,
 	private_cxtp_pad_t *this)
 {
-	this->entries->destroy_function(this->entries, (void*)entry_destroy);
+	enumerator_t *enumerator;
+	entry_t *entry;
+
+	enumerator = this->entries->create_enumerator(this->entries);
+	while (enumerator->enumerate(enumerator, NULL, &entry))
+	{
+		entry_destroy(entry);
+	}
+	enumerator->destroy(enumerator);
+	this->entries->destroy(this->entries);
 	this->lock->destroy(this->lock);
 	free(this);
 }
@@ -302,7 +330,7 @@ cxtp_pad_t *cxtp_pad_create(cxtp_settings_t *settings)
 			.destroy = _destroy,
 		},
 		.settings = settings,
-		.entries = linked_list_create(),
+		.entries = hashtable_create(entry_hash, entry_equals, 32),
 		.lock = rwlock_create(RWLOCK_TYPE_DEFAULT),
 	);
 	return &this->public;
