@@ -815,7 +815,7 @@ local transport = Proto("cxtp_udp", "CXTP AR-to-AR transport")
 local tf = {
 	version = ProtoField.uint8("cxtp_udp.version", "Version", base.DEC),
 	type = ProtoField.uint8("cxtp_udp.type", "Type", base.DEC,
-							{ [1] = "data", [2] = "handshake" }),
+							{ [1] = "data", [2] = "handshake", [3] = "batch" }),
 	reserved = ProtoField.uint16("cxtp_udp.reserved", "Reserved", base.HEX),
 	sender_epoch = ProtoField.uint64("cxtp_udp.sender_epoch", "Sender epoch", base.HEX),
 	receiver_epoch = ProtoField.uint64("cxtp_udp.receiver_epoch", "Receiver epoch", base.HEX),
@@ -893,22 +893,25 @@ function transport.dissector(tvb, pinfo, tree)
 		t:append_text(", handshake")
 		return tvb:len()
 	end
-	if dtype ~= 1 then
+	-- a batch (a drain's several messages, each after its length) has the
+	-- data datagram's header; the lengths are encrypted with the messages
+	local name = dtype == 3 and "batch" or "data"
+	if dtype ~= 1 and dtype ~= 3 then
 		ti:add_proto_expert_info(te.malformed, "unknown datagram type " .. dtype)
 		pinfo.cols.info = "CXTP transport, unknown type " .. dtype
 		return tvb:len()
 	end
 	local size = tvb:reported_length_remaining()
 	if size < TRANSPORT_HEADER + TRANSPORT_ICV + 4 then
-		t:add_proto_expert_info(te.malformed, string.format("data datagram of " ..
+		t:add_proto_expert_info(te.malformed, string.format("%s datagram of " ..
 			"%d octets is shorter than header, ICV and a message header",
-			size))
-		pinfo.cols.info = "CXTP data (truncated)"
+			name, size))
+		pinfo.cols.info = "CXTP " .. name .. " (truncated)"
 		return tvb:len()
 	end
 	if tvb:len() < TRANSPORT_HEADER then
 		t:add_proto_expert_info(te.cut, "capture ends in the header")
-		pinfo.cols.info = "CXTP data"
+		pinfo.cols.info = "CXTP " .. name
 		return tvb:len()
 	end
 	local se = t:add(tf.sender_epoch, tvb:range(4, 8))
@@ -941,9 +944,9 @@ function transport.dissector(tvb, pinfo, tree)
 			"datagram at %d of %d octets", tvb:len(), size))
 	end
 	local seq = tvb:range(20, 8):uint64()
-	pinfo.cols.info = string.format("CXTP data seq %s, %d octets encrypted",
-									tostring(seq), elen)
-	t:append_text(", data seq " .. tostring(seq))
+	pinfo.cols.info = string.format("CXTP %s seq %s, %d octets encrypted",
+									name, tostring(seq), elen)
+	t:append_text(", " .. name .. " seq " .. tostring(seq))
 	return tvb:len()
 end
 

@@ -63,7 +63,8 @@ paste -d'|' "$tmp/index.txt" "$tmp/fields.txt" | awk -F'|' '
 			sub(/-.*/, "", base)
 			if (how ~ /^icmp/ && kind != "packet" && ctype != types[base])
 				fail("type " ctype ", expected " types[base])
-			if (kind == "datagram" && ttype != (base == "handshake" ? 2 : 1))
+			if (kind == "datagram" &&
+				ttype != (base == "handshake" ? 2 : base == "batch" ? 3 : 1))
 				fail("transport type " ttype)
 		}
 		if (what == "cut" && how ~ /^icmp/ && $6 == "")
