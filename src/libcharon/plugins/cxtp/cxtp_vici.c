@@ -331,27 +331,15 @@ static vici_message_t *reply(char *error)
 }
 
 /**
- * Unique ID of the IKE_SA a request names, 0 and an error if none or several
+ * Unique ID of an IKE_SA with a name, and how many have it
  */
-static u_int find_ike_sa(vici_message_t *request, char **error)
+static u_int find_named(char *name, u_int *found)
 {
 	enumerator_t *enumerator;
 	ike_sa_t *ike_sa;
-	char *name;
 	u_int id = 0;
-	int found = 0;
 
-	id = request->get_int(request, 0, "ike-id");
-	if (id)
-	{
-		return id;
-	}
-	name = request->get_str(request, NULL, "ike");
-	if (!name)
-	{
-		*error = "missing IKE_SA name or unique ID";
-		return 0;
-	}
+	*found = 0;
 	enumerator = charon->controller->create_ike_sa_enumerator(
 													charon->controller, TRUE);
 	while (enumerator->enumerate(enumerator, &ike_sa))
@@ -359,36 +347,43 @@ static u_int find_ike_sa(vici_message_t *request, char **error)
 		if (streq(name, ike_sa->get_name(ike_sa)))
 		{
 			id = ike_sa->get_unique_id(ike_sa);
-			found++;
+			(*found)++;
 		}
 	}
 	enumerator->destroy(enumerator);
-	if (found != 1)
-	{
-		*error = found ? "several IKE_SAs have that name, push by unique ID"
-					   : "no IKE_SA with that name";
-		return 0;
-	}
 	return id;
 }
 
 /**
- * Number of IKE_SAs with a name
+ * Unique ID of the IKE_SA a request names, 0 and an error if none or
+ * several; found, if given, receives how many have the name it gives
  */
-static u_int count_named(char *name)
+static u_int find_ike_sa(vici_message_t *request, char **error, u_int *found)
 {
-	enumerator_t *enumerator;
-	ike_sa_t *ike_sa;
-	u_int count = 0;
+	char *name;
+	u_int id, count = 1;
 
-	enumerator = charon->controller->create_ike_sa_enumerator(
-													charon->controller, TRUE);
-	while (enumerator->enumerate(enumerator, &ike_sa))
+	id = request->get_int(request, 0, "ike-id");
+	name = request->get_str(request, NULL, "ike");
+	if (!id && !name)
 	{
-		count += streq(name, ike_sa->get_name(ike_sa));
+		*error = "missing IKE_SA name or unique ID";
 	}
-	enumerator->destroy(enumerator);
-	return count;
+	else if (!id)
+	{
+		id = find_named(name, &count);
+		if (count != 1)
+		{
+			*error = count ? "several IKE_SAs have that name, push by unique "
+							 "ID" : "no IKE_SA with that name";
+			id = 0;
+		}
+	}
+	if (found)
+	{
+		*found = count;
+	}
+	return id;
 }
 
 /**
@@ -614,8 +609,8 @@ CALLBACK(push, vici_message_t*,
 {
 	waiter_t *waiter = NULL;
 	ike_sa_t *ike_sa;
-	char *peer, *error = NULL, *reason, *ike;
-	u_int ike_id;
+	char *peer, *error = NULL, *reason;
+	u_int ike_id, found;
 	bool takeover;
 
 	if (!this->par)
@@ -633,12 +628,12 @@ CALLBACK(push, vici_message_t*,
 	{
 		return drain(this, request, NULL, peer, takeover);
 	}
-	ike = request->get_str(request, NULL, "ike");
-	if (!request->get_int(request, 0, "ike-id") && ike && count_named(ike) > 1)
+	ike_id = find_ike_sa(request, &error, &found);
+	if (found > 1)
 	{	/* a single one is pushed as before, with its outcome */
-		return drain(this, request, ike, peer, takeover);
+		return drain(this, request, request->get_str(request, NULL, "ike"),
+					 peer, takeover);
 	}
-	ike_id = find_ike_sa(request, &error);
 	if (!ike_id)
 	{
 		return reply(error);
@@ -677,7 +672,7 @@ CALLBACK(cancel, vici_message_t*,
 		return reply("context transfer between access routers unavailable, "
 					 "see the log");
 	}
-	ike_id = find_ike_sa(request, &error);
+	ike_id = find_ike_sa(request, &error, NULL);
 	if (!ike_id)
 	{
 		return reply(error);
@@ -717,7 +712,7 @@ static vici_message_t *mn_command(private_cxtp_vici_t *this,
 	{
 		return reply("invalid address of the access router");
 	}
-	ike_id = find_ike_sa(request, &error);
+	ike_id = find_ike_sa(request, &error, NULL);
 	if (!ike_id)
 	{
 		DESTROY_IF(ar);
