@@ -540,7 +540,7 @@ node_conf() {
 	    testbed {
 	      path = $state/$node/charon.log
 	      time_format = %b %e %T
-	      time_precision = us
+	      time_add_ms = yes
 	      ike_name = yes
 	      default = 1
 	      ike = 2

@@ -185,16 +185,16 @@ static int report_drain(vici_res_t *res, args_t *args)
 	activated = atoi(vici_find_str(res, "0", "activated"));
 	if (!args->wait)
 	{
-		printf("context transfer of %u IKE_SAs to '%s' started (drain %s): "
+		printf("context transfer of %u IKE_SA%s to '%s' started (drain %s): "
 			   "%s pushed, %s waiting for the window, %u skipped\n", selected,
-			   args->peer, vici_find_str(res, "", "drain"),
+			   selected == 1 ? "" : "s", args->peer, vici_find_str(res, "", "drain"),
 			   vici_find_str(res, "0", "pushed"),
 			   vici_find_str(res, "0", "queued"), skipped);
 		return 0;
 	}
-	printf("context transfer of %u IKE_SAs to '%s' %s: %u activated, %s "
+	printf("context transfer of %u IKE_SA%s to '%s' %s: %u activated, %s "
 		   "failed, %s thawed, %s cancelled, %s superseded, %u skipped\n",
-		   selected, args->peer,
+		   selected, selected == 1 ? "" : "s", args->peer,
 		   streq(vici_find_str(res, "no", "done"), "yes") ? "ended"
 				: "ended without an outcome for all in time",
 		   activated, vici_find_str(res, "0", "failed"),
