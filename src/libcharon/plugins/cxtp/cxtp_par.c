@@ -64,6 +64,11 @@ struct private_cxtp_par_t {
 	cxtp_freeze_t *freeze;
 
 	/**
+	 * IKE_SAs by the mobile node's address
+	 */
+	cxtp_ike_index_t *index;
+
+	/**
 	 * Contexts sent to a peer, their IKE_SAs frozen here, entry_t
 	 */
 	cxtp_handovers_t *pending;
@@ -831,38 +836,19 @@ static u_int find_ike_sa(private_cxtp_par_t *this, cxtp_message_t *message,
 	host_t *mn = message->get_mn_address(message);
 	enumerator_t *enumerator;
 	ike_sa_t *ike_sa;
-	array_t *ids;
 	u_int id, found = 0;
 
 	*known = FALSE;
 	*token = TOKEN_INVALID;
-	ids = array_create(sizeof(u_int), 0);
-	enumerator = charon->controller->create_ike_sa_enumerator(
-													charon->controller, TRUE);
+	/* the token tells the node's IKE_SAs apart */
+	enumerator = this->index->create_enumerator(this->index, mn);
 	while (enumerator->enumerate(enumerator, &ike_sa))
 	{
-		if ((ike_sa->get_state(ike_sa) == IKE_ESTABLISHED ||
-			 ike_sa->get_state(ike_sa) == IKE_PASSIVE) &&
-			mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
-		{
-			id = ike_sa->get_unique_id(ike_sa);
-			array_insert(ids, ARRAY_TAIL, &id);
-		}
-	}
-	enumerator->destroy(enumerator);
-
-	/* the token tells the node's IKE_SAs apart */
-	while (!found && array_remove(ids, ARRAY_HEAD, &id))
-	{
-		ike_sa = charon->ike_sa_manager->checkout_by_id(
-											charon->ike_sa_manager, id);
-		if (!ike_sa)
-		{
-			continue;
-		}
+		id = ike_sa->get_unique_id(ike_sa);
 		/* a passive one is nAR's import or a node's, unless we froze it */
 		if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED ||
-			this->pending->has_ike_sa(this->pending, id))
+			(ike_sa->get_state(ike_sa) == IKE_PASSIVE &&
+			 this->pending->has_ike_sa(this->pending, id)))
 		{
 			*known = TRUE;
 			*token = check_token(this, ike_sa, message, src, dst, path,
@@ -875,11 +861,11 @@ static u_int find_ike_sa(private_cxtp_par_t *this, cxtp_message_t *message,
 			if (*token != TOKEN_INVALID)
 			{
 				found = id;
+				break;
 			}
 		}
-		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	}
-	array_destroy(ids);
+	enumerator->destroy(enumerator);
 	return found;
 }
 
@@ -1391,7 +1377,8 @@ cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 							cxtp_transfers_t *transfers,
 							cxtp_settings_t *settings,
 							cxtp_transport_t *transport,
-							cxtp_freeze_t *freeze)
+							cxtp_freeze_t *freeze,
+							cxtp_ike_index_t *index)
 {
 	private_cxtp_par_t *this;
 
@@ -1416,6 +1403,7 @@ cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 		.settings = settings,
 		.transport = transport,
 		.freeze = freeze,
+		.index = index,
 		.pending = cxtp_handovers_create((void*)entry_destroy),
 		.refused = cxtp_notice_create(),
 	);
