@@ -354,13 +354,9 @@ static bool withdraw(private_cxtp_par_t *this, u_int serial, u_int phases,
 	bool found = FALSE, send = FALSE;
 	u_int ike_id = 0;
 
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
+	enumerator = this->pending->create_serial_enumerator(this->pending, serial);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.serial != serial)
-		{
-			continue;
-		}
 		if (phases & (1 << entry->phase))
 		{
 			found = TRUE;
@@ -644,10 +640,12 @@ METHOD(cxtp_par_t, process_ctdr, void,
 		return;
 	}
 	outcome = get_outcome(message);
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
+	/* pAR's transfer IDs carry the serial of their handover */
+	enumerator = this->pending->create_serial_enumerator(this->pending,
+														 id.serial);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		in_use = in_use || entry->handover.serial == id.serial;
+		in_use = TRUE;
 		if (streq(entry->handover.peer, peer) &&
 			cxtp_transfer_id_equals(&entry->handover.id, &id))
 		{
@@ -768,15 +766,12 @@ static bool pending_counter(private_cxtp_par_t *this, u_int ike_id,
 	entry_t *entry;
 	bool found = FALSE;
 
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->pending->create_ike_sa_enumerator(this->pending,
+														 ike_id);
+	if (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.ike_id == ike_id)
-		{
-			*counter = entry->counter;
-			found = TRUE;
-			break;
-		}
+		*counter = entry->counter;
+		found = TRUE;
 	}
 	enumerator->destroy(enumerator);
 	return found;
@@ -879,15 +874,12 @@ static u_int find_transfer(private_cxtp_par_t *this, u_int ike_id,
 	entry_t *entry;
 	u_int serial = 0;
 
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->pending->create_ike_sa_enumerator(this->pending,
+														 ike_id);
+	if (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.ike_id == ike_id)
-		{
-			serial = entry->handover.serial;
-			*peer = strdup(entry->handover.peer);
-			break;
-		}
+		serial = entry->handover.serial;
+		*peer = strdup(entry->handover.peer);
 	}
 	enumerator->destroy(enumerator);
 	return serial;
@@ -1264,14 +1256,10 @@ static bool in_phase(private_cxtp_par_t *this, u_int serial, u_int phases)
 	entry_t *entry;
 	bool found = FALSE;
 
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->pending->create_serial_enumerator(this->pending, serial);
+	if (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.serial == serial)
-		{
-			found = phases & (1 << entry->phase);
-			break;
-		}
+		found = phases & (1 << entry->phase);
 	}
 	enumerator->destroy(enumerator);
 	return found;
