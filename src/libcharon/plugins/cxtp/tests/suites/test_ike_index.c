@@ -303,17 +303,40 @@ static double elapsed_us(struct timespec *start, u_int rounds)
 }
 
 /**
+ * Print the time a walk and the index take to look up a node
+ */
+static void compare(u_int resident, host_t *mn, char *what)
+{
+	struct timespec start;
+	u_int i, rounds = 20;
+	double walked, looked_up;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (i = 0; i < rounds; i++)
+	{
+		walk(mn);
+	}
+	walked = elapsed_us(&start, rounds);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (i = 0; i < rounds; i++)
+	{
+		indexed(mn);
+	}
+	looked_up = elapsed_us(&start, rounds);
+	fprintf(stderr, "\n    %u resident IKE_SAs, CTAR for %s: walk %.1f us, "
+			"index %.1f us", resident, what, walked, looked_up);
+}
+
+/**
  * The lookup of a CTAR for a node we do not hold (the reactive path) and for
  * one we hold, among many resident IKE_SAs: the same answers as the walk,
  * and their cost printed (TESTS_INDEX_SAS resident IKE_SAs, 1000 unless set)
  */
 START_TEST(test_resident)
 {
-	struct timespec start;
 	host_t *unknown, *mn;
 	char address[32];
-	u_int resident, i, rounds = 20;
-	double walked, looked_up;
+	u_int resident, i;
 
 	resident = atoi(getenv("TESTS_INDEX_SAS") ?: "1000");
 	for (i = 0; i < resident; i++)
@@ -331,35 +354,9 @@ START_TEST(test_resident)
 	ck_assert_int_eq(walk(mn), 1);
 	ck_assert_int_eq(indexed(mn), 1);
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (i = 0; i < rounds; i++)
-	{
-		walk(unknown);
-	}
-	walked = elapsed_us(&start, rounds);
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (i = 0; i < rounds; i++)
-	{
-		indexed(unknown);
-	}
-	looked_up = elapsed_us(&start, rounds);
-	fprintf(stderr, "\n    %u resident IKE_SAs, CTAR for an unknown node: "
-			"walk %.1f us, index %.1f us\n", resident, walked, looked_up);
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (i = 0; i < rounds; i++)
-	{
-		walk(mn);
-	}
-	walked = elapsed_us(&start, rounds);
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (i = 0; i < rounds; i++)
-	{
-		indexed(mn);
-	}
-	looked_up = elapsed_us(&start, rounds);
-	fprintf(stderr, "    %u resident IKE_SAs, CTAR for a node held here: "
-			"walk %.1f us, index %.1f us\n", resident, walked, looked_up);
+	compare(resident, unknown, "an unknown node");
+	compare(resident, mn, "a node held here");
+	fprintf(stderr, "\n");
 	unknown->destroy(unknown);
 	mn->destroy(mn);
 }
