@@ -403,19 +403,16 @@ static int serial_cmp(const void *a, const void *b, void *user)
 	return x->serial < y->serial ? -1 : x->serial > y->serial;
 }
 
-METHOD(cxtp_handovers_t, create_enumerator, enumerator_t*,
-	private_cxtp_handovers_t *this, host_t *mn)
+/**
+ * Enumerate all handovers, locking, sorted in the order added if asked to
+ */
+static enumerator_t *enumerate_all(private_cxtp_handovers_t *this, bool sorted)
 {
 	enumerator_t *enumerator;
 	cxtp_handover_t *handover;
 	array_t *handovers;
 	void *key;
 
-	if (mn)
-	{
-		return enumerate_bucket(this, this->mns, mn);
-	}
-	/* all of them, for listings and the like: in the order added */
 	handovers = array_create(0, 0);
 	this->mutex->lock(this->mutex);
 	enumerator = this->serials->create_enumerator(this->serials);
@@ -424,8 +421,21 @@ METHOD(cxtp_handovers_t, create_enumerator, enumerator_t*,
 		array_insert(handovers, ARRAY_TAIL, handover);
 	}
 	enumerator->destroy(enumerator);
-	array_sort(handovers, serial_cmp, NULL);
+	if (sorted)
+	{
+		array_sort(handovers, serial_cmp, NULL);
+	}
 	return enumerate_gathered(this, handovers);
+}
+
+METHOD(cxtp_handovers_t, create_enumerator, enumerator_t*,
+	private_cxtp_handovers_t *this, host_t *mn)
+{
+	if (mn)
+	{
+		return enumerate_bucket(this, this->mns, mn);
+	}
+	return enumerate_all(this, FALSE);
 }
 
 METHOD(cxtp_handovers_t, create_serial_enumerator, enumerator_t*,
@@ -498,7 +508,8 @@ METHOD(cxtp_handovers_t, create_info_enumerator, enumerator_t*,
 	INIT(data,
 		.state = state,
 	);
-	return enumerator_create_filter(create_enumerator(this, NULL),
+	/* listings show them in the order added */
+	return enumerator_create_filter(enumerate_all(this, TRUE),
 									filter_info, data, free);
 }
 

@@ -125,11 +125,12 @@ struct cxtp_handovers_t {
 	bool (*has_ike_sa)(cxtp_handovers_t *this, u_int ike_id);
 
 	/**
-	 * Enumerate the handovers in the order added, or those of a mobile node,
-	 * which stay locked until the enumerator is destroyed (the members a
-	 * role adds may be changed meanwhile, and the ike_id of the handover
-	 * enumerated; no other member of cxtp_handover_t). All of them are
-	 * gathered and sorted: roles find one by the keys below.
+	 * Enumerate the handovers, in no particular order, or those of a mobile
+	 * node, in the order added, which stay locked until the enumerator is
+	 * destroyed (the members a role adds may be changed meanwhile, and the
+	 * ike_id of the handover enumerated; no other member of
+	 * cxtp_handover_t). All of them are a walk: roles find one by the keys
+	 * below.
 	 *
 	 * @param mn			the mobile node's address, NULL for all
 	 * @return				enumerator over cxtp_handover_t*
@@ -168,8 +169,8 @@ struct cxtp_handovers_t {
 										  cxtp_transfer_id_t *id);
 
 	/**
-	 * Enumerate what listings show of the handovers, which stay locked until
-	 * the enumerator is destroyed.
+	 * Enumerate what listings show of the handovers, in the order added,
+	 * which stay locked until the enumerator is destroyed.
 	 *
 	 * @param state			the state of a handover, a static string
 	 * @return				enumerator over cxtp_transfer_info_t*

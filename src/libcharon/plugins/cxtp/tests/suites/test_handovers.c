@@ -110,6 +110,31 @@ static u_int of_mn(char *address, u_int *out, u_int max)
 	return count;
 }
 
+static char *no_state(cxtp_handover_t *handover)
+{
+	return "state";
+}
+
+/**
+ * Serials of the handovers as listings show them
+ */
+static u_int listed(u_int *out, u_int max)
+{
+	cxtp_transfer_info_t *info;
+	enumerator_t *enumerator;
+	u_int count = 0;
+
+	enumerator = handovers->create_info_enumerator(handovers, no_state);
+	while (enumerator->enumerate(enumerator, &info))
+	{
+		ck_assert(count < max);
+		/* the transfer IDs of these are the handovers' serials */
+		out[count++] = info->id->serial;
+	}
+	enumerator->destroy(enumerator);
+	return count;
+}
+
 static void destroy_removed(cxtp_handover_t *handover)
 {
 	ck_assert(handover);
@@ -169,9 +194,8 @@ START_TEST(test_keys)
 	ck_assert_int_eq(of_mn("192.0.2.10", s, countof(s)), 1);
 	ck_assert_int_eq(s[0], d);
 
-	/* all, in the order added */
-	ck_assert_int_eq(serials(handovers->create_enumerator(handovers, NULL), s,
-							 countof(s)), 2);
+	/* all, listed in the order added */
+	ck_assert_int_eq(listed(s, countof(s)), 2);
 	ck_assert_int_eq(s[0], c);
 	ck_assert_int_eq(s[1], d);
 }
@@ -219,8 +243,7 @@ START_TEST(test_ike_sa_changed)
 	ck_assert_int_eq(handover->serial, b);
 	destroy_removed(handover);
 	destroy_removed(handovers->remove_ike_sa(handovers, 7));
-	ck_assert_int_eq(serials(handovers->create_enumerator(handovers, NULL), s,
-							 countof(s)), 0);
+	ck_assert_int_eq(listed(s, countof(s)), 0);
 }
 END_TEST
 
