@@ -119,24 +119,6 @@ static u_int add_ike_sa(char *other, ike_sa_state_t state)
 	return cxtp_charon_checkin(env, ike_sa);
 }
 
-/**
- * Move an IKE_SA as MOBIKE does
- */
-static void update(u_int id, char *other)
-{
-	ike_sa_t *ike_sa;
-	host_t *me, *host;
-
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
-	ck_assert(ike_sa);
-	me = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa));
-	host = cxtp_test_host(other);
-	ike_sa->update_hosts(ike_sa, me, host, UPDATE_HOSTS_FORCE_ADDRS);
-	host->destroy(host);
-	me->destroy(me);
-	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-}
-
 START_TEST(test_found)
 {
 	u_int ids[4];
@@ -152,11 +134,11 @@ START_TEST(test_moved)
 {
 	u_int ids[4];
 
-	update(par_id, MN_NEW);
+	cxtp_charon_move(par_id, MN_NEW);
 	ck_assert_int_eq(lookup(MN_NEW, ids, countof(ids)), 1);
 	ck_assert_int_eq(ids[0], par_id);
 	ck_assert_int_eq(lookup(MN_OLD, ids, countof(ids)), 0);
-	update(par_id, MN_OLD);
+	cxtp_charon_move(par_id, MN_OLD);
 	ck_assert_int_eq(lookup(MN_OLD, ids, countof(ids)), 1);
 	ck_assert_int_eq(lookup(MN_NEW, ids, countof(ids)), 0);
 }

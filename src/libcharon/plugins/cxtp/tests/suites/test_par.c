@@ -1133,25 +1133,6 @@ START_TEST(test_ctreq_elsewhere)
 END_TEST
 
 /**
- * Move pAR's IKE_SA with the node to another address, as MOBIKE does
- */
-static void move(char *other)
-{
-	ike_sa_t *ike_sa;
-	host_t *me, *host;
-
-	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-													par_id);
-	ck_assert(ike_sa);
-	me = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa));
-	host = cxtp_test_host(other);
-	ike_sa->update_hosts(ike_sa, me, host, UPDATE_HOSTS_FORCE_ADDRS);
-	host->destroy(host);
-	me->destroy(me);
-	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-}
-
-/**
  * The mobile node's CTAR before its move, naming nAR
  */
 static void process_ctar(bool valid)
@@ -1180,13 +1161,13 @@ END_TEST
 START_TEST(test_ctar_after_move)
 {
 	/* moved away: a CTAR for the old address finds no IKE_SA there */
-	move(MN_NEW);
+	cxtp_charon_move(par_id, MN_NEW);
 	process_ctar(TRUE);
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
 	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
 	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
 	/* back: found where it is */
-	move(MN_OLD);
+	cxtp_charon_move(par_id, MN_OLD);
 	process_ctar(TRUE);
 	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
 	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);

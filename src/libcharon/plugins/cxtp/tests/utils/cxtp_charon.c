@@ -902,6 +902,21 @@ void cxtp_charon_remove(u_int id)
 	charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager, ike_sa);
 }
 
+void cxtp_charon_move(u_int id, char *other)
+{
+	ike_sa_t *ike_sa;
+	host_t *me, *host;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	ck_assert(ike_sa);
+	me = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa));
+	host = cxtp_test_host(other);
+	ike_sa->update_hosts(ike_sa, me, host, UPDATE_HOSTS_FORCE_ADDRS);
+	host->destroy(host);
+	me->destroy(me);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
+}
+
 ike_sa_state_t cxtp_charon_state(u_int id)
 {
 	ike_sa_t *ike_sa;

@@ -178,6 +178,12 @@ u_int cxtp_charon_checkin(cxtp_charon_t *this, ike_sa_t *ike_sa);
 void cxtp_charon_remove(u_int id);
 
 /**
+ * Move an IKE_SA in the manager to another remote address, as MOBIKE does
+ * (update_hosts()).
+ */
+void cxtp_charon_move(u_int id, char *other);
+
+/**
  * The state of an IKE_SA in the manager.
  *
  * @param id		unique ID of the IKE_SA
