@@ -38,6 +38,11 @@ struct private_cxtp_dispatcher_t {
 	cxtp_settings_t *settings;
 
 	/**
+	 * IKE_SAs by the mobile node's address
+	 */
+	cxtp_ike_index_t *index;
+
+	/**
 	 * Transport to mobile nodes
 	 */
 	cxtp_icmp_t *icmp;
@@ -97,25 +102,21 @@ typedef enum {
 /**
  * Whether we hold an IKE_SA with a mobile node, and how
  */
-static held_t held(host_t *mn)
+static held_t held(private_cxtp_dispatcher_t *this, host_t *mn)
 {
 	enumerator_t *enumerator;
 	ike_sa_t *ike_sa;
 	held_t found = HELD_NONE;
 
-	enumerator = charon->controller->create_ike_sa_enumerator(
-													charon->controller, TRUE);
+	enumerator = this->index->create_enumerator(this->index, mn);
 	while (enumerator->enumerate(enumerator, &ike_sa))
 	{
-		if (mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
+		if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED)
 		{
-			if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED)
-			{
-				found = HELD_ESTABLISHED;
-				break;
-			}
-			found = HELD_OTHER;
+			found = HELD_ESTABLISHED;
+			break;
 		}
+		found = HELD_OTHER;
 	}
 	enumerator->destroy(enumerator);
 	return found;
@@ -153,7 +154,7 @@ static void dispatch_ctar(private_cxtp_dispatcher_t *this, cxtp_par_t *par,
 		message->destroy(message);
 		return;
 	}
-	state = held(mn);
+	state = held(this, mn);
 	if (state == HELD_ESTABLISHED)
 	{	/* still attached here, naming the access router it moves to */
 		par->process_ctar(par, peer->get_name(peer), src, dst, message);
@@ -373,6 +374,7 @@ METHOD(cxtp_dispatcher_t, destroy, void,
  * Described in header
  */
 cxtp_dispatcher_t *cxtp_dispatcher_create_with(cxtp_settings_t *settings,
+							cxtp_ike_index_t *index,
 							cxtp_dispatcher_icmp_create_t icmp,
 							void *icmp_data,
 							cxtp_dispatcher_transport_create_t transport,
@@ -388,6 +390,7 @@ cxtp_dispatcher_t *cxtp_dispatcher_create_with(cxtp_settings_t *settings,
 			.destroy = _destroy,
 		},
 		.settings = settings,
+		.index = index,
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
 	this->ctars = cxtp_ctar_queue_create(process_ctar, this);
@@ -432,8 +435,9 @@ static cxtp_transport_t *create_udp(void *data, cxtp_transport_receive_cb_t cb,
 /*
  * Described in header
  */
-cxtp_dispatcher_t *cxtp_dispatcher_create(cxtp_settings_t *settings)
+cxtp_dispatcher_t *cxtp_dispatcher_create(cxtp_settings_t *settings,
+										  cxtp_ike_index_t *index)
 {
-	return cxtp_dispatcher_create_with(settings, create_icmp, settings,
+	return cxtp_dispatcher_create_with(settings, index, create_icmp, settings,
 									   create_udp, settings);
 }

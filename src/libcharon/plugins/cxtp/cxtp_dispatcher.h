@@ -22,6 +22,7 @@
 #define CXTP_DISPATCHER_H_
 
 #include "cxtp_icmp.h"
+#include "cxtp_ike_index.h"
 #include "cxtp_mn.h"
 #include "cxtp_nar.h"
 #include "cxtp_par.h"
@@ -116,15 +117,18 @@ typedef cxtp_transport_t *(*cxtp_dispatcher_transport_create_t)(void *data,
  * the UDP transport to other access routers.
  *
  * @param settings		plugin settings
+ * @param index			IKE_SAs by the mobile node's address
  * @return				instance
  */
-cxtp_dispatcher_t *cxtp_dispatcher_create(cxtp_settings_t *settings);
+cxtp_dispatcher_t *cxtp_dispatcher_create(cxtp_settings_t *settings,
+										  cxtp_ike_index_t *index);
 
 /**
  * Create a cxtp_dispatcher_t with transports of the caller's choice, so unit
  * tests can see and inject messages.
  *
  * @param settings		plugin settings
+ * @param index			IKE_SAs by the mobile node's address
  * @param icmp			constructor of the transport to mobile nodes, NULL
  *						for none
  * @param icmp_data		data to pass to icmp
@@ -134,6 +138,7 @@ cxtp_dispatcher_t *cxtp_dispatcher_create(cxtp_settings_t *settings);
  * @return				instance
  */
 cxtp_dispatcher_t *cxtp_dispatcher_create_with(cxtp_settings_t *settings,
+							cxtp_ike_index_t *index,
 							cxtp_dispatcher_icmp_create_t icmp,
 							void *icmp_data,
 							cxtp_dispatcher_transport_create_t transport,

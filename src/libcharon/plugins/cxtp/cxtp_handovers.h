@@ -84,8 +84,9 @@ typedef void (*cxtp_handover_timer_cb_t)(void *data, u_int serial);
 
 /**
  * The handovers a role of an access router has in progress, each found by
- * its serial, its IKE_SA or (enumerated) its transfer or mobile node, with a
- * timer each and the events that report their steps.
+ * its serial, its IKE_SA, its transfer or its mobile node in hash tables (a
+ * drain puts thousands in progress at once), with a timer each and the
+ * events that report their steps.
  */
 struct cxtp_handovers_t {
 
@@ -124,9 +125,12 @@ struct cxtp_handovers_t {
 	bool (*has_ike_sa)(cxtp_handovers_t *this, u_int ike_id);
 
 	/**
-	 * Enumerate the handovers, or those of a mobile node, which stay locked
-	 * until the enumerator is destroyed (the members a role adds may be
-	 * changed meanwhile).
+	 * Enumerate the handovers, in no particular order, or those of a mobile
+	 * node, in the order added, which stay locked until the enumerator is
+	 * destroyed (the members a role adds may be changed meanwhile, and the
+	 * ike_id of the handover enumerated; no other member of
+	 * cxtp_handover_t). All of them are a walk: roles find one by the keys
+	 * below.
 	 *
 	 * @param mn			the mobile node's address, NULL for all
 	 * @return				enumerator over cxtp_handover_t*
@@ -134,8 +138,39 @@ struct cxtp_handovers_t {
 	enumerator_t* (*create_enumerator)(cxtp_handovers_t *this, host_t *mn);
 
 	/**
-	 * Enumerate what listings show of the handovers, which stay locked until
-	 * the enumerator is destroyed.
+	 * Enumerate the handover with a serial (none or one), locked as
+	 * create_enumerator().
+	 *
+	 * @param serial		serial of the handover
+	 * @return				enumerator over cxtp_handover_t*
+	 */
+	enumerator_t* (*create_serial_enumerator)(cxtp_handovers_t *this,
+											  u_int serial);
+
+	/**
+	 * Enumerate the handovers of an IKE_SA, locked as create_enumerator().
+	 * A role may change the ike_id of the handover enumerated (e.g. to that
+	 * of the IKE_SA a rekeying replaced it with, or 0 for none).
+	 *
+	 * @param ike_id		unique ID of the IKE_SA, 0 enumerates none
+	 * @return				enumerator over cxtp_handover_t*
+	 */
+	enumerator_t* (*create_ike_sa_enumerator)(cxtp_handovers_t *this,
+											  u_int ike_id);
+
+	/**
+	 * Enumerate the handovers whose transfer names the same IKE_SA as a
+	 * transfer ID (its SPIs, any serial), locked as create_enumerator().
+	 *
+	 * @param id			transfer ID
+	 * @return				enumerator over cxtp_handover_t*
+	 */
+	enumerator_t* (*create_id_enumerator)(cxtp_handovers_t *this,
+										  cxtp_transfer_id_t *id);
+
+	/**
+	 * Enumerate what listings show of the handovers, in the order added,
+	 * which stay locked until the enumerator is destroyed.
 	 *
 	 * @param state			the state of a handover, a static string
 	 * @return				enumerator over cxtp_transfer_info_t*

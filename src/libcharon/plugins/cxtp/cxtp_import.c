@@ -510,7 +510,10 @@ bool cxtp_activate(ike_sa_t *ike_sa, cxtp_context_t *context, host_t *local,
 	}
 	enumerator->destroy(enumerator);
 	if (!ok)
-	{
+	{	/* passive where it was imported, as the IKE_SA index has it: no
+		 * state change tells the index it moved */
+		ike_sa->set_my_host(ike_sa, ike->local->clone(ike->local));
+		ike_sa->set_other_host(ike_sa, ike->remote->clone(ike->remote));
 		return FALSE;
 	}
 	now = time_monotonic(NULL);

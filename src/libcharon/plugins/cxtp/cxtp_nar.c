@@ -386,13 +386,10 @@ CALLBACK(entry_timeout, void,
 	ref_t ref = {};
 	bool expired = FALSE, forget = FALSE;
 
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	enumerator = this->imported->create_serial_enumerator(this->imported,
+														  serial);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.serial != serial)
-		{
-			continue;
-		}
 		switch (entry->state)
 		{
 			case STATE_IMPORTED:
@@ -640,14 +637,11 @@ static bool activate_ike_sa(private_cxtp_nar_t *this, ike_sa_t *ike_sa,
 	entry_t *entry;
 	time_t imported = 0;
 
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->imported->create_serial_enumerator(this->imported,
+														  ref->serial);
+	if (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.serial == ref->serial)
-		{
-			imported = entry->imported;
-			break;
-		}
+		imported = entry->imported;
 	}
 	enumerator->destroy(enumerator);
 	age_context(context, imported);
@@ -670,20 +664,17 @@ static void activation_done(private_cxtp_nar_t *this, ref_t *ref, bool ok)
 	enumerator_t *enumerator;
 	entry_t *entry;
 
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->imported->create_serial_enumerator(this->imported,
+														  ref->serial);
+	if (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.serial == ref->serial)
+		if (ok)
 		{
-			if (ok)
-			{
-				entry->state = STATE_ACTIVATED;
-			}
-			else
-			{
-				cancel_entry(entry);
-			}
-			break;
+			entry->state = STATE_ACTIVATED;
+		}
+		else
+		{
+			cancel_entry(entry);
 		}
 	}
 	enumerator->destroy(enumerator);
@@ -889,13 +880,9 @@ static known_t lookup(private_cxtp_nar_t *this, char *peer,
 	entry_t *entry;
 	known_t known = KNOWN_NOTHING;
 
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	enumerator = this->imported->create_id_enumerator(this->imported, id);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		if (!cxtp_transfer_id_same_ike_sa(&entry->handover.id, id))
-		{
-			continue;
-		}
 		if (entry->handover.id.serial == id->serial &&
 			streq(entry->handover.peer, peer))
 		{
@@ -917,11 +904,10 @@ static known_t lookup(private_cxtp_nar_t *this, char *peer,
 	{
 		return known;
 	}
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	enumerator = this->imported->create_id_enumerator(this->imported, id);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->state == STATE_IMPORTED &&
-			cxtp_transfer_id_same_ike_sa(&entry->handover.id, id))
+		if (entry->state == STATE_IMPORTED)
 		{
 			ref_init(older, entry);
 			cancel_entry(entry);
@@ -1189,16 +1175,13 @@ METHOD(cxtp_nar_t, process_ctc, void,
 	known = lookup(this, peer, &id, &ref, FALSE, &none);
 	if (known == KNOWN_TRANSFER && ref.state == STATE_IMPORTED)
 	{
-		enumerator = this->imported->create_enumerator(this->imported, NULL);
-		while (enumerator->enumerate(enumerator, &entry))
+		enumerator = this->imported->create_serial_enumerator(this->imported,
+															  ref.serial);
+		if (enumerator->enumerate(enumerator, &entry) &&
+			entry->state == STATE_IMPORTED)
 		{
-			if (entry->handover.serial == ref.serial &&
-				entry->state == STATE_IMPORTED)
-			{
-				cancel_entry(entry);
-				cancelled = TRUE;
-				break;
-			}
+			cancel_entry(entry);
+			cancelled = TRUE;
 		}
 		enumerator->destroy(enumerator);
 		if (!cancelled)
@@ -1560,18 +1543,12 @@ METHOD(cxtp_nar_t, get_state, char*,
 	u_int ike_id = ike_sa->get_unique_id(ike_sa);
 	char *state = NULL;
 
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->imported->create_ike_sa_enumerator(this->imported,
+														  ike_id);
+	if (enumerator->enumerate(enumerator, &entry) &&
+		(entry->state == STATE_IMPORTED || entry->state == STATE_ACTIVATING))
 	{
-		if (entry->handover.ike_id == ike_id)
-		{
-			if (entry->state == STATE_IMPORTED ||
-				entry->state == STATE_ACTIVATING)
-			{
-				state = "imported";
-			}
-			break;
-		}
+		state = "imported";
 	}
 	enumerator->destroy(enumerator);
 	return state;
@@ -1631,13 +1608,10 @@ static int claim_import(private_cxtp_nar_t *this, u_int ike_id, bool claim,
 	entry_t *entry;
 	int state = -1;
 
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->imported->create_ike_sa_enumerator(this->imported,
+														  ike_id);
+	if (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.ike_id != ike_id)
-		{
-			continue;
-		}
 		state = entry->state;
 		if (claim && entry->state == STATE_IMPORTED)
 		{
@@ -1648,7 +1622,6 @@ static int claim_import(private_cxtp_nar_t *this, u_int ike_id, bool claim,
 			/* no CTAR to answer retransmissions of */
 			chunk_clear(&entry->token_key);
 		}
-		break;
 	}
 	enumerator->destroy(enumerator);
 	return state;
@@ -1673,11 +1646,11 @@ static void fail_fetched(private_cxtp_nar_t *this, u_int ike_id,
 	entry_t *entry;
 	ref_t ref = {};
 
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	enumerator = this->imported->create_ike_sa_enumerator(this->imported,
+														  ike_id);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.ike_id == ike_id &&
-			entry->state == STATE_IMPORTED && entry->request.len &&
+		if (entry->state == STATE_IMPORTED && entry->request.len &&
 			chunk_equals(entry->request, message->get_packet_data(message)))
 		{
 			ref_init(&ref, entry);
@@ -1917,7 +1890,10 @@ static void supersede(private_cxtp_nar_t *this, ike_sa_t *ike_sa, bool gone)
 	bool match;
 
 	refs = linked_list_create();
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	/* gone, ours is the only one it can be; else any of the node's */
+	enumerator = gone ? this->imported->create_ike_sa_enumerator(
+												this->imported, ike_id)
+					  : this->imported->create_enumerator(this->imported, NULL);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
 		if (entry->state != STATE_IMPORTED)
@@ -2003,13 +1979,10 @@ METHOD(listener_t, ike_state_change, bool,
 	/* the transfers we end are no longer tied to their IKE_SA when we
 	 * destroy it; one activating is the activation's to end */
 	ike_id = ike_sa->get_unique_id(ike_sa);
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	enumerator = this->imported->create_ike_sa_enumerator(this->imported,
+														  ike_id);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.ike_id != ike_id)
-		{
-			continue;
-		}
 		if (entry->state == STATE_IMPORTED)
 		{
 			ref_init(&ref, entry);
@@ -2055,11 +2028,11 @@ METHOD(listener_t, ike_rekey, bool,
 	u_int ike_id = old->get_unique_id(old);
 
 	/* an activation is remembered while the IKE_SA lives, rekeyed or not */
-	enumerator = this->imported->create_enumerator(this->imported, NULL);
+	enumerator = this->imported->create_ike_sa_enumerator(this->imported,
+														  ike_id);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.ike_id == ike_id &&
-			entry->state == STATE_ACTIVATED)
+		if (entry->state == STATE_ACTIVATED)
 		{
 			entry->handover.ike_id = new->get_unique_id(new);
 			break;

@@ -64,6 +64,11 @@ struct private_cxtp_par_t {
 	cxtp_freeze_t *freeze;
 
 	/**
+	 * IKE_SAs by the mobile node's address
+	 */
+	cxtp_ike_index_t *index;
+
+	/**
 	 * Contexts sent to a peer, their IKE_SAs frozen here, entry_t
 	 */
 	cxtp_handovers_t *pending;
@@ -349,13 +354,9 @@ static bool withdraw(private_cxtp_par_t *this, u_int serial, u_int phases,
 	bool found = FALSE, send = FALSE;
 	u_int ike_id = 0;
 
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
+	enumerator = this->pending->create_serial_enumerator(this->pending, serial);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.serial != serial)
-		{
-			continue;
-		}
 		if (phases & (1 << entry->phase))
 		{
 			found = TRUE;
@@ -639,10 +640,12 @@ METHOD(cxtp_par_t, process_ctdr, void,
 		return;
 	}
 	outcome = get_outcome(message);
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
+	/* pAR's transfer IDs carry the serial of their handover */
+	enumerator = this->pending->create_serial_enumerator(this->pending,
+														 id.serial);
 	while (enumerator->enumerate(enumerator, &entry))
 	{
-		in_use = in_use || entry->handover.serial == id.serial;
+		in_use = TRUE;
 		if (streq(entry->handover.peer, peer) &&
 			cxtp_transfer_id_equals(&entry->handover.id, &id))
 		{
@@ -763,15 +766,12 @@ static bool pending_counter(private_cxtp_par_t *this, u_int ike_id,
 	entry_t *entry;
 	bool found = FALSE;
 
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->pending->create_ike_sa_enumerator(this->pending,
+														 ike_id);
+	if (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.ike_id == ike_id)
-		{
-			*counter = entry->counter;
-			found = TRUE;
-			break;
-		}
+		*counter = entry->counter;
+		found = TRUE;
 	}
 	enumerator->destroy(enumerator);
 	return found;
@@ -831,38 +831,19 @@ static u_int find_ike_sa(private_cxtp_par_t *this, cxtp_message_t *message,
 	host_t *mn = message->get_mn_address(message);
 	enumerator_t *enumerator;
 	ike_sa_t *ike_sa;
-	array_t *ids;
 	u_int id, found = 0;
 
 	*known = FALSE;
 	*token = TOKEN_INVALID;
-	ids = array_create(sizeof(u_int), 0);
-	enumerator = charon->controller->create_ike_sa_enumerator(
-													charon->controller, TRUE);
+	/* the token tells the node's IKE_SAs apart */
+	enumerator = this->index->create_enumerator(this->index, mn);
 	while (enumerator->enumerate(enumerator, &ike_sa))
 	{
-		if ((ike_sa->get_state(ike_sa) == IKE_ESTABLISHED ||
-			 ike_sa->get_state(ike_sa) == IKE_PASSIVE) &&
-			mn->ip_equals(mn, ike_sa->get_other_host(ike_sa)))
-		{
-			id = ike_sa->get_unique_id(ike_sa);
-			array_insert(ids, ARRAY_TAIL, &id);
-		}
-	}
-	enumerator->destroy(enumerator);
-
-	/* the token tells the node's IKE_SAs apart */
-	while (!found && array_remove(ids, ARRAY_HEAD, &id))
-	{
-		ike_sa = charon->ike_sa_manager->checkout_by_id(
-											charon->ike_sa_manager, id);
-		if (!ike_sa)
-		{
-			continue;
-		}
+		id = ike_sa->get_unique_id(ike_sa);
 		/* a passive one is nAR's import or a node's, unless we froze it */
 		if (ike_sa->get_state(ike_sa) == IKE_ESTABLISHED ||
-			this->pending->has_ike_sa(this->pending, id))
+			(ike_sa->get_state(ike_sa) == IKE_PASSIVE &&
+			 this->pending->has_ike_sa(this->pending, id)))
 		{
 			*known = TRUE;
 			*token = check_token(this, ike_sa, message, src, dst, path,
@@ -875,11 +856,11 @@ static u_int find_ike_sa(private_cxtp_par_t *this, cxtp_message_t *message,
 			if (*token != TOKEN_INVALID)
 			{
 				found = id;
+				break;
 			}
 		}
-		charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 	}
-	array_destroy(ids);
+	enumerator->destroy(enumerator);
 	return found;
 }
 
@@ -893,15 +874,12 @@ static u_int find_transfer(private_cxtp_par_t *this, u_int ike_id,
 	entry_t *entry;
 	u_int serial = 0;
 
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->pending->create_ike_sa_enumerator(this->pending,
+														 ike_id);
+	if (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.ike_id == ike_id)
-		{
-			serial = entry->handover.serial;
-			*peer = strdup(entry->handover.peer);
-			break;
-		}
+		serial = entry->handover.serial;
+		*peer = strdup(entry->handover.peer);
 	}
 	enumerator->destroy(enumerator);
 	return serial;
@@ -1278,14 +1256,10 @@ static bool in_phase(private_cxtp_par_t *this, u_int serial, u_int phases)
 	entry_t *entry;
 	bool found = FALSE;
 
-	enumerator = this->pending->create_enumerator(this->pending, NULL);
-	while (enumerator->enumerate(enumerator, &entry))
+	enumerator = this->pending->create_serial_enumerator(this->pending, serial);
+	if (enumerator->enumerate(enumerator, &entry))
 	{
-		if (entry->handover.serial == serial)
-		{
-			found = phases & (1 << entry->phase);
-			break;
-		}
+		found = phases & (1 << entry->phase);
 	}
 	enumerator->destroy(enumerator);
 	return found;
@@ -1391,7 +1365,8 @@ cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 							cxtp_transfers_t *transfers,
 							cxtp_settings_t *settings,
 							cxtp_transport_t *transport,
-							cxtp_freeze_t *freeze)
+							cxtp_freeze_t *freeze,
+							cxtp_ike_index_t *index)
 {
 	private_cxtp_par_t *this;
 
@@ -1416,6 +1391,7 @@ cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 		.settings = settings,
 		.transport = transport,
 		.freeze = freeze,
+		.index = index,
 		.pending = cxtp_handovers_create((void*)entry_destroy),
 		.refused = cxtp_notice_create(),
 	);

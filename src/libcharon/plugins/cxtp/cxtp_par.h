@@ -25,6 +25,7 @@
 #include "cxtp_events.h"
 #include "cxtp_freeze.h"
 #include "cxtp_handovers.h"
+#include "cxtp_ike_index.h"
 #include "cxtp_message.h"
 #include "cxtp_settings.h"
 #include "cxtp_transfers.h"
@@ -186,12 +187,14 @@ struct cxtp_par_t {
  * @param settings		plugin settings
  * @param transport		transport to other access routers
  * @param freeze		freezes and thaws IKE_SAs sent to a peer
+ * @param index			IKE_SAs by the mobile node's address
  * @return				instance
  */
 cxtp_par_t *cxtp_par_create(cxtp_capture_t *capture,
 							cxtp_transfers_t *transfers,
 							cxtp_settings_t *settings,
 							cxtp_transport_t *transport,
-							cxtp_freeze_t *freeze);
+							cxtp_freeze_t *freeze,
+							cxtp_ike_index_t *index);
 
 #endif /** CXTP_PAR_H_ @}*/

@@ -19,6 +19,7 @@
 #include "cxtp_transfers.h"
 #include "cxtp_vici.h"
 #include "cxtp_dispatcher.h"
+#include "cxtp_ike_index.h"
 #include "cxtp_mn.h"
 #include "cxtp_nar.h"
 #include "cxtp_pad.h"
@@ -53,6 +54,11 @@ struct private_cxtp_plugin_t {
 	 * Transfer counters and token keys
 	 */
 	cxtp_transfers_t *transfers;
+
+	/**
+	 * IKE_SAs by the mobile node's address
+	 */
+	cxtp_ike_index_t *index;
 
 	/**
 	 * Both transports, and the roles their messages go to
@@ -137,8 +143,12 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		charon->bus->add_listener(charon->bus, &this->capture->listener);
 		this->transfers = cxtp_transfers_create(this->capture);
 		charon->bus->add_listener(charon->bus, &this->transfers->listener);
+		/* before the first IKE_SA, so the index misses none */
+		this->index = cxtp_ike_index_create();
+		charon->bus->add_listener(charon->bus, &this->index->listener);
+		charon->kernel->add_listener(charon->kernel, &this->index->kernel);
 		/* the roles send with the transports, which the dispatcher owns */
-		this->dispatcher = cxtp_dispatcher_create(settings);
+		this->dispatcher = cxtp_dispatcher_create(settings, this->index);
 		icmp = this->dispatcher->get_icmp(this->dispatcher);
 		transport = this->dispatcher->get_transport(this->dispatcher);
 		this->mn = cxtp_mn_create(this->capture, this->transfers, settings,
@@ -157,7 +167,8 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 			charon->kernel->add_listener(charon->kernel,
 										 &this->freeze->listener);
 			this->par = cxtp_par_create(this->capture, this->transfers,
-										settings, transport, this->freeze);
+										settings, transport, this->freeze,
+										this->index);
 			charon->bus->add_listener(charon->bus, &this->par->listener);
 			this->nar = cxtp_nar_create(this->transfers, settings, transport,
 										icmp, this->pad, this->leases);
@@ -233,6 +244,14 @@ static bool plugin_cb(private_cxtp_plugin_t *this,
 		}
 		DESTROY_IF(this->mn);
 		this->mn = NULL;
+		if (this->index)
+		{
+			charon->kernel->remove_listener(charon->kernel,
+											&this->index->kernel);
+			charon->bus->remove_listener(charon->bus, &this->index->listener);
+			this->index->destroy(this->index);
+			this->index = NULL;
+		}
 		if (this->transfers)
 		{
 			charon->bus->remove_listener(charon->bus,

@@ -55,7 +55,7 @@ START_SETUP(setup)
 	env = cxtp_charon_setup();
 	icmp = cxtp_test_icmp_create();
 	/* a mobile node only, without peers to reach */
-	dispatcher = cxtp_dispatcher_create_with(env->settings,
+	dispatcher = cxtp_dispatcher_create_with(env->settings, env->index,
 								cxtp_test_icmp_constructor, icmp, NULL, NULL);
 	mn = cxtp_mn_create(env->capture, env->transfers, env->settings,
 						dispatcher->get_icmp(dispatcher),

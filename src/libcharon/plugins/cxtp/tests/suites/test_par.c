@@ -1158,6 +1158,23 @@ START_TEST(test_ctar_predictive)
 }
 END_TEST
 
+START_TEST(test_ctar_after_move)
+{
+	/* moved away: a CTAR for the old address finds no IKE_SA there */
+	cxtp_charon_move(par_id, MN_NEW);
+	process_ctar(TRUE);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, 0), 0);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_ESTABLISHED);
+	/* back: found where it is */
+	cxtp_charon_move(par_id, MN_OLD);
+	process_ctar(TRUE);
+	ck_assert_int_eq(cxtp_charon_run_jobs(), 0);
+	ck_assert_int_eq(cxtp_test_transport_count(transport, CXTP_PCTD), 1);
+	ck_assert_int_eq(cxtp_charon_state(par_id), IKE_PASSIVE);
+}
+END_TEST
+
 START_TEST(test_ctar_predictive_forged)
 {
 	process_ctar(FALSE);
@@ -1464,6 +1481,7 @@ Suite *par_suite_create()
 	tcase_add_test(tc, test_ctreq_elsewhere);
 	tcase_add_test(tc, test_ctar_predictive);
 	tcase_add_test(tc, test_ctar_predictive_forged);
+	tcase_add_test(tc, test_ctar_after_move);
 	tcase_add_test(tc, test_ctreq_no_ike_sa);
 	tcase_add_test(tc, test_ctar_frozen_no_reflection);
 	suite_add_tcase(s, tc);

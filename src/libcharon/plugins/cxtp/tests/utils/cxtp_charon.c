@@ -818,12 +818,18 @@ cxtp_charon_t *cxtp_charon_setup()
 									   &this->capture->listener);
 	exchange_test_helper->add_listener(exchange_test_helper,
 									   &this->transfers->listener);
+	this->index = cxtp_ike_index_create();
+	exchange_test_helper->add_listener(exchange_test_helper,
+									   &this->index->listener);
 	exchange_test_helper->establish_sa(exchange_test_helper, &this->mn,
 									   &this->par, NULL);
 	ck_assert_int_eq(this->mn->get_state(this->mn), IKE_ESTABLISHED);
 	ck_assert_int_eq(this->par->get_state(this->par), IKE_ESTABLISHED);
 	set_hosts(this->mn, MN_OLD, PAR);
 	set_hosts(this->par, PAR, MN_OLD);
+	/* moved without a hook, as our import does */
+	this->index->record(this->index, this->mn);
+	this->index->record(this->index, this->par);
 	connection = this->par->get_peer_cfg(this->par);
 	connection = connection->get_ref(connection);
 	cxtp_test_net_set_address(MN_OLD, TRUE);
@@ -857,6 +863,7 @@ void cxtp_charon_teardown(cxtp_charon_t *this)
 	exchange_test_helper_deinit();
 	this->transfers->destroy(this->transfers);
 	this->capture->destroy(this->capture);
+	this->index->destroy(this->index);
 	this->settings->destroy(this->settings);
 	charon->backends->remove_backend(charon->backends, &backend);
 	connection->destroy(connection);
@@ -893,6 +900,21 @@ void cxtp_charon_remove(u_int id)
 	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
 	ck_assert(ike_sa);
 	charon->ike_sa_manager->checkin_and_destroy(charon->ike_sa_manager, ike_sa);
+}
+
+void cxtp_charon_move(u_int id, char *other)
+{
+	ike_sa_t *ike_sa;
+	host_t *me, *host;
+
+	ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager, id);
+	ck_assert(ike_sa);
+	me = ike_sa->get_my_host(ike_sa)->clone(ike_sa->get_my_host(ike_sa));
+	host = cxtp_test_host(other);
+	ike_sa->update_hosts(ike_sa, me, host, UPDATE_HOSTS_FORCE_ADDRS);
+	host->destroy(host);
+	me->destroy(me);
+	charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
 }
 
 ike_sa_state_t cxtp_charon_state(u_int id)
@@ -1397,7 +1419,7 @@ cxtp_test_ar_t *cxtp_test_ar_create(cxtp_charon_t *env, char *name)
 	);
 	charon->attributes->add_provider(charon->attributes, &ar->leases->provider);
 	charon->bus->add_listener(charon->bus, &ar->leases->listener);
-	ar->dispatcher = cxtp_dispatcher_create_with(env->settings,
+	ar->dispatcher = cxtp_dispatcher_create_with(env->settings, env->index,
 								cxtp_test_icmp_constructor, ar->icmp,
 								cxtp_test_transport_constructor, ar->transport);
 	transport = ar->dispatcher->get_transport(ar->dispatcher);
@@ -1406,7 +1428,7 @@ cxtp_test_ar_t *cxtp_test_ar_create(cxtp_charon_t *env, char *name)
 	ck_assert(icmp == &ar->icmp->icmp);
 	ar->freeze = cxtp_freeze_create();
 	ar->par = cxtp_par_create(env->capture, env->transfers, env->settings,
-							  transport, ar->freeze);
+							  transport, ar->freeze, env->index);
 	ar->nar = cxtp_nar_create(env->transfers, env->settings, transport, icmp,
 							  ar->pad, ar->leases);
 	ar->par->set_event_cb(ar->par, cxtp_test_event_cb, name);

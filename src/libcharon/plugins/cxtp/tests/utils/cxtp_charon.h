@@ -48,6 +48,7 @@
 #include "../../cxtp_capture.h"
 #include "../../cxtp_dispatcher.h"
 #include "../../cxtp_icmp.h"
+#include "../../cxtp_ike_index.h"
 #include "../../cxtp_leases.h"
 #include "../../cxtp_nar.h"
 #include "../../cxtp_pad.h"
@@ -102,6 +103,8 @@ typedef struct {
 	cxtp_transfers_t *transfers;
 	/** plugin settings, peers "par" and "nar" */
 	cxtp_settings_t *settings;
+	/** IKE_SAs by the peer's address, listening on the bus */
+	cxtp_ike_index_t *index;
 } cxtp_charon_t;
 
 /**
@@ -173,6 +176,12 @@ u_int cxtp_charon_checkin(cxtp_charon_t *this, ike_sa_t *ike_sa);
  * @param id		unique ID of the IKE_SA
  */
 void cxtp_charon_remove(u_int id);
+
+/**
+ * Move an IKE_SA in the manager to another remote address, as MOBIKE does
+ * (update_hosts()).
+ */
+void cxtp_charon_move(u_int id, char *other);
 
 /**
  * The state of an IKE_SA in the manager.
