@@ -10,8 +10,11 @@
  * (a burst of a thousand would overflow the TUN's and the gateways' queues
  * and be counted as the drain's losses). A source answered a round if the
  * echo came back within the timeout. Per source it reports the rounds
- * answered and the longest run of unanswered rounds, per round how many
- * sources answered it.
+ * answered, the longest run of unanswered rounds and its longest silence:
+ * the longest time without any echo from its first datagram to its last
+ * (echoes that come late count here: a node whose datagrams are held for
+ * two seconds and then delivered had two seconds without traffic, however
+ * its rounds count); per round how many sources answered it.
  *
  *   echo-rounds -d ADDR -I DEV [-p PORT] [-i INTERVAL_MS] [-w TIMEOUT_MS]
  *               [-c ROUNDS] [-o REPORT]
@@ -24,12 +27,13 @@
  *
  *   # echo-rounds interval_ms=N timeout_ms=N sources=N
  *   round R START_REALTIME_S ANSWERED
- *   source ADDR ANSWERED LONGEST_RUN RUN_START
+ *   source ADDR ANSWERED LONGEST_RUN RUN_START SILENCE_MS SILENCE_START_S
  *   # end rounds=N send_errors=N late=N stray=N
  *
  * LONGEST_RUN is the longest run of unanswered rounds (at the start and the
- * end too), RUN_START the round it began with (- if none was missed). A
- * summary goes to stderr.
+ * end too), RUN_START the round it began with (- if none was missed);
+ * SILENCE_MS the longest silence and SILENCE_START_S (realtime) when it
+ * began. A summary goes to stderr.
  *
  * Exit status: 0 success, 1 runtime failure, 2 usage error.
  */
@@ -80,6 +84,9 @@ struct source {
 	int64_t last;
 	uint32_t longest;
 	int64_t longest_start;
+	/* the last echo (monotonic; its first send before one came), the
+	 * longest silence and when it began */
+	int64_t last_echo, silence, silence_start;
 };
 
 struct run {
@@ -111,12 +118,12 @@ static void usage(FILE *f)
 "       [-c ROUNDS] [-o REPORT]\n"
 "\n"
 "Every INTERVAL_MS (default %d), send one datagram from each address of\n"
-"DEV (of ADDR's family, not link-local) to ADDR:PORT (default %d), where\n"
-"'probe echo' answers; an echo counts if it is back within TIMEOUT_MS\n"
-"(default %d). Until SIGINT/SIGTERM or ROUNDS rounds. The report (default\n"
-"stdout): per round the sources answered, once its echoes are in; at the\n"
-"end per source the rounds answered and the longest run of unanswered\n"
-"rounds.\n"
+"DEV (of ADDR's family, not link-local or loopback) to ADDR:PORT (default\n"
+"%d), where 'probe echo' answers; an echo counts if it is back within\n"
+"TIMEOUT_MS (default %d). Until SIGINT/SIGTERM or ROUNDS rounds. The report\n"
+"(default stdout): per round the sources answered, once its echoes are in;\n"
+"at the end per source the rounds answered, the longest run of unanswered\n"
+"rounds and the longest time without an echo (late ones too).\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 usage error.\n",
 		prog, DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_TIMEOUT_MS);
@@ -198,8 +205,14 @@ static int load_sources(struct run *r, const char *dev)
 		if (!i->ifa_addr || i->ifa_addr->sa_family != r->family ||
 		    strcmp(i->ifa_name, dev))
 			continue;
-		if (r->family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(
-			&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr))
+		/* with the kernel's ESP, virtual IPs are on lo, beside
+		 * addresses no datagram to a correspondent comes from */
+		if (r->family == AF_INET6 ? IN6_IS_ADDR_LINKLOCAL(
+			&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr) ||
+		    IN6_IS_ADDR_LOOPBACK(
+			&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr) :
+		    (ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr)
+		     >> 24) == IN_LOOPBACKNET)
 			continue;
 		if (r->nsrc == cap) {
 			cap = cap ? cap * 2 : 1024;
@@ -237,6 +250,21 @@ static void missed(struct source *s, int64_t upto)
 		s->longest = (uint32_t)run;
 		s->longest_start = s->last + 1;
 	}
+}
+
+/* a source's time without an echo up to 'now' */
+static void silent(struct source *s, int64_t now)
+{
+	if (now - s->last_echo > s->silence) {
+		s->silence = now - s->last_echo;
+		s->silence_start = s->last_echo;
+	}
+}
+
+/* when source i's datagram of a round was due (monotonic) */
+static int64_t sent_at(struct run *r, size_t round, size_t i)
+{
+	return r->start[round] + (int64_t)i * r->interval_ns / (int64_t)r->nsrc;
 }
 
 static int new_round(struct run *r, int64_t start)
@@ -325,6 +353,7 @@ static void receive(struct run *r)
 		unsigned char p[DGRAM_LEN + 1];
 		uint32_t round, i;
 		struct source *s;
+		int64_t now;
 		ssize_t n;
 
 		n = recv(r->fd, p, sizeof(p), MSG_DONTWAIT);
@@ -346,11 +375,13 @@ static void receive(struct run *r)
 			continue;
 		}
 		s = &r->src[i];
+		now = now_ns(CLOCK_MONOTONIC);
+		silent(s, now);
+		s->last_echo = now;
 		/* later than the timeout, or behind a later round's echo (or
 		 * a duplicate): that round counts as unanswered */
-		if ((int64_t)round <= s->last || now_ns(CLOCK_MONOTONIC) >
-		    r->start[round] + (int64_t)i * r->interval_ns /
-		    (int64_t)r->nsrc + r->timeout_ns) {
+		if ((int64_t)round <= s->last || now > sent_at(r, round, i) +
+		    r->timeout_ns) {
 			r->late++;
 			continue;
 		}
@@ -427,9 +458,11 @@ static int run_rounds(struct run *r, uint32_t count, const sigset_t *orig)
 		/* a stop request lets the round finish: a round sent to
 		 * some sources only would count the others as lost */
 		for (i = 0; i < r->nsrc; i++) {
-			t = start + (int64_t)i * r->interval_ns / (int64_t)r->nsrc;
+			t = sent_at(r, round, i);
 			if (sleep_until(r, t, orig) < 0)
 				return -1;
+			if (!round)
+				r->src[i].last_echo = now_ns(CLOCK_MONOTONIC);
 			send_one(r, round, i);
 		}
 		start += r->interval_ns;
@@ -448,21 +481,31 @@ static int report(struct run *r)
 
 	/* all due now: the last round's timeout has passed */
 	write_rounds(r, INT64_MAX);
-	for (k = 0; k < r->nsrc; k++)
+	for (k = 0; k < r->nsrc; k++) {
 		missed(&r->src[k], (int64_t)r->rounds);
+		/* silent for as long as its last round's echo was waited
+		 * for, if that never came in time */
+		if (r->rounds && r->src[k].last < (int64_t)r->rounds - 1)
+			silent(&r->src[k], sent_at(r, r->rounds - 1, k) +
+			       r->timeout_ns);
+	}
 	for (k = 0; k < r->nsrc; k++) {
 		struct source *s = &r->src[k];
 
+		int64_t at = s->silence_start + r->real_offset;
+
+		fprintf(out, "source %s %" PRIu32 " %" PRIu32 " ",
+			addr_str(&s->addr, buf, sizeof(buf)), s->answered,
+			s->longest);
 		if (s->longest_start < 0)
-			fprintf(out, "source %s %" PRIu32 " 0 -\n",
-				addr_str(&s->addr, buf, sizeof(buf)),
-				s->answered);
+			fprintf(out, "-");
 		else
-			fprintf(out, "source %s %" PRIu32 " %" PRIu32 " %"
-				PRId64 "\n", addr_str(&s->addr, buf, sizeof(buf)),
-				s->answered, s->longest, s->longest_start);
+			fprintf(out, "%" PRId64, s->longest_start);
+		fprintf(out, " %" PRId64 " %" PRId64 ".%03" PRId64 "\n",
+			s->silence / NS_PER_MS, at / NS_PER_SEC,
+			at % NS_PER_SEC / NS_PER_MS);
 		every += s->longest == 0;
-		if (s->longest > r->src[worst].longest)
+		if (s->silence > r->src[worst].silence)
 			worst = k;
 	}
 	fprintf(out, "# end rounds=%zu send_errors=%" PRIu64 " late=%" PRIu64
@@ -475,10 +518,9 @@ static int report(struct run *r)
 	}
 	fprintf(stderr, "%s: %zu rounds of %zu sources, %zu answered every "
 		"round", prog, r->rounds, r->nsrc, every);
-	if (every < r->nsrc)
-		fprintf(stderr, ", longest run unanswered %" PRIu32 " rounds "
-			"(%s)", r->src[worst].longest,
-			addr_str(&r->src[worst].addr, buf, sizeof(buf)));
+	fprintf(stderr, ", longest silence %" PRId64 " ms (%s)",
+		r->src[worst].silence / NS_PER_MS,
+		addr_str(&r->src[worst].addr, buf, sizeof(buf)));
 	fprintf(stderr, "; send errors %" PRIu64 ", late echoes %" PRIu64
 		", stray %" PRIu64 "\n", r->send_errors, r->late, r->stray);
 	return 0;
