@@ -41,6 +41,7 @@
  */
 
 #include "cxtp_ike_index.h"
+#include "cxtp_host_key.h"
 
 #include <daemon.h>
 #include <collections/array.h>
@@ -65,8 +66,6 @@ typedef struct {
 typedef struct {
 	/** unique ID */
 	u_int id;
-	/** its IKE SPIs, to check it out without a walk */
-	ike_sa_id_t *ike_sa_id;
 	/** bucket it is in */
 	bucket_t *bucket;
 } sa_t;
@@ -111,31 +110,11 @@ struct private_cxtp_ike_index_t {
 	mutex_t *mutex;
 };
 
-static u_int address_hash(const void *key)
-{
-	host_t *host = (host_t*)key;
-
-	return chunk_hash(host->get_address(host));
-}
-
-static bool address_equals(const void *a, const void *b)
-{
-	host_t *host = (host_t*)a;
-
-	return host->ip_equals(host, (host_t*)b);
-}
-
 static void bucket_destroy(bucket_t *bucket)
 {
 	array_destroy(bucket->ids);
 	DESTROY_IF(bucket->address);
 	free(bucket);
-}
-
-static void sa_destroy(sa_t *sa)
-{
-	sa->ike_sa_id->destroy(sa->ike_sa_id);
-	free(sa);
 }
 
 /**
@@ -200,14 +179,8 @@ static void record_at(private_cxtp_ike_index_t *this, ike_sa_t *ike_sa,
 	{
 		INIT(sa,
 			.id = id,
-			.ike_sa_id = ike_sa->get_id(ike_sa)->clone(ike_sa->get_id(ike_sa)),
 		);
 		this->sas->put(this->sas, (void*)(uintptr_t)id, sa);
-	}
-	else
-	{	/* the responder SPI is set once IKE_SA_INIT completes */
-		sa->ike_sa_id->destroy(sa->ike_sa_id);
-		sa->ike_sa_id = ike_sa->get_id(ike_sa)->clone(ike_sa->get_id(ike_sa));
 	}
 	if (sa->bucket != bucket)
 	{
@@ -233,7 +206,7 @@ static void forget(private_cxtp_ike_index_t *this, u_int id)
 	if (sa)
 	{
 		unbucket(this, sa);
-		sa_destroy(sa);
+		free(sa);
 	}
 	this->mutex->unlock(this->mutex);
 }
@@ -331,51 +304,30 @@ static bool must_walk(private_cxtp_ike_index_t *this)
 }
 
 /**
- * An IKE_SA to check out
- */
-typedef struct {
-	u_int id;
-	ike_sa_id_t *ike_sa_id;
-} candidate_t;
-
-/**
  * Enumerator over the IKE_SAs at an address
  */
 typedef struct {
 	enumerator_t public;
 	private_cxtp_ike_index_t *index;
 	host_t *address;
-	/** candidate_t, checked on the way */
+	/** unique IDs of the IKE_SAs to check out, u_int, checked on the way */
 	array_t *candidates;
 	/** the one checked out, if any */
 	ike_sa_t *current;
 } ike_enumerator_t;
 
-static void add_candidate(array_t *candidates, u_int id, ike_sa_id_t *ike_sa_id)
-{
-	candidate_t candidate = {
-		.id = id,
-		.ike_sa_id = ike_sa_id ? ike_sa_id->clone(ike_sa_id) : NULL,
-	};
-
-	array_insert(candidates, ARRAY_TAIL, &candidate);
-}
-
 /**
  * Add the IKE_SAs of a bucket, locked
  */
-static void add_bucket(private_cxtp_ike_index_t *this, array_t *candidates,
-					   bucket_t *bucket)
+static void add_bucket(array_t *candidates, bucket_t *bucket)
 {
-	sa_t *sa;
 	u_int id;
 	int i;
 
 	for (i = 0; bucket && i < array_count(bucket->ids); i++)
 	{
 		array_get(bucket->ids, i, &id);
-		sa = this->sas->get(this->sas, (void*)(uintptr_t)id);
-		add_candidate(candidates, id, sa ? sa->ike_sa_id : NULL);
+		array_insert(candidates, ARRAY_TAIL, &id);
 	}
 }
 
@@ -386,6 +338,7 @@ static void add_walked(array_t *candidates, host_t *address)
 {
 	enumerator_t *enumerator;
 	ike_sa_t *ike_sa;
+	u_int id;
 
 	enumerator = charon->controller->create_ike_sa_enumerator(
 													charon->controller, TRUE);
@@ -393,44 +346,18 @@ static void add_walked(array_t *candidates, host_t *address)
 	{
 		if (address->ip_equals(address, ike_sa->get_other_host(ike_sa)))
 		{
-			add_candidate(candidates, ike_sa->get_unique_id(ike_sa), NULL);
+			id = ike_sa->get_unique_id(ike_sa);
+			array_insert(candidates, ARRAY_TAIL, &id);
 		}
 	}
 	enumerator->destroy(enumerator);
 }
 
-/**
- * Check out a candidate: by its SPIs, a hash lookup, else by its unique ID
- * (the SPIs we know may be outdated), which compares unique IDs without
- * waiting for other IKE_SAs
- */
-static ike_sa_t *checkout(candidate_t *candidate)
-{
-	ike_sa_t *ike_sa = NULL;
-
-	if (candidate->ike_sa_id)
-	{
-		ike_sa = charon->ike_sa_manager->checkout(charon->ike_sa_manager,
-												  candidate->ike_sa_id);
-		if (ike_sa && ike_sa->get_unique_id(ike_sa) != candidate->id)
-		{
-			charon->ike_sa_manager->checkin(charon->ike_sa_manager, ike_sa);
-			ike_sa = NULL;
-		}
-	}
-	if (!ike_sa)
-	{
-		ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
-														candidate->id);
-	}
-	return ike_sa;
-}
-
 METHOD(enumerator_t, enumerate, bool,
 	ike_enumerator_t *this, va_list args)
 {
-	candidate_t candidate;
 	ike_sa_t *ike_sa, **out;
+	u_int id;
 
 	VA_ARGS_VGET(args, out);
 
@@ -439,10 +366,11 @@ METHOD(enumerator_t, enumerate, bool,
 		charon->ike_sa_manager->checkin(charon->ike_sa_manager, this->current);
 		this->current = NULL;
 	}
-	while (array_remove(this->candidates, ARRAY_HEAD, &candidate))
+	while (array_remove(this->candidates, ARRAY_HEAD, &id))
 	{
-		ike_sa = checkout(&candidate);
-		DESTROY_IF(candidate.ike_sa_id);
+		/* compares unique IDs without waiting for other IKE_SAs */
+		ike_sa = charon->ike_sa_manager->checkout_by_id(charon->ike_sa_manager,
+														id);
 		if (!ike_sa)
 		{	/* not checked in yet, or being destroyed: IKE_DESTROYING drops
 			 * it, if it is */
@@ -462,12 +390,6 @@ METHOD(enumerator_t, enumerate, bool,
 	return FALSE;
 }
 
-CALLBACK(candidate_clear, void,
-	candidate_t *candidate, int idx, void *user)
-{
-	DESTROY_IF(candidate->ike_sa_id);
-}
-
 METHOD(enumerator_t, enumerator_destroy, void,
 	ike_enumerator_t *this)
 {
@@ -475,7 +397,7 @@ METHOD(enumerator_t, enumerator_destroy, void,
 	{
 		charon->ike_sa_manager->checkin(charon->ike_sa_manager, this->current);
 	}
-	array_destroy_function(this->candidates, candidate_clear, NULL);
+	array_destroy(this->candidates);
 	this->address->destroy(this->address);
 	free(this);
 }
@@ -494,15 +416,15 @@ METHOD(cxtp_ike_index_t, create_enumerator, enumerator_t*,
 		},
 		.index = this,
 		.address = address->clone(address),
-		.candidates = array_create(sizeof(candidate_t), 0),
+		.candidates = array_create(sizeof(u_int), 0),
 	);
 	this->mutex->lock(this->mutex);
 	walk = must_walk(this);
 	if (!walk)
 	{
-		add_bucket(this, enumerator->candidates,
+		add_bucket(enumerator->candidates,
 				   this->addresses->get(this->addresses, address));
-		add_bucket(this, enumerator->candidates, &this->anywhere);
+		add_bucket(enumerator->candidates, &this->anywhere);
 	}
 	this->mutex->unlock(this->mutex);
 	if (walk)
@@ -526,7 +448,7 @@ METHOD(cxtp_ike_index_t, get_count, u_int,
 METHOD(cxtp_ike_index_t, destroy, void,
 	private_cxtp_ike_index_t *this)
 {
-	this->sas->destroy_function(this->sas, (void*)sa_destroy);
+	this->sas->destroy_function(this->sas, (void*)free);
 	this->addresses->destroy_function(this->addresses, (void*)bucket_destroy);
 	array_destroy(this->anywhere.ids);
 	this->mutex->destroy(this->mutex);
@@ -555,7 +477,8 @@ cxtp_ike_index_t *cxtp_ike_index_create()
 			.get_count = _get_count,
 			.destroy = _destroy,
 		},
-		.addresses = hashtable_create(address_hash, address_equals, 256),
+		.addresses = hashtable_create(cxtp_host_key_hash, cxtp_host_key_equals,
+												256),
 		.sas = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr, 256),
 		.anywhere = {
 			.ids = array_create(sizeof(u_int), 0),
