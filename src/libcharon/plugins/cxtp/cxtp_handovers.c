@@ -14,6 +14,7 @@
 
 
 #include "cxtp_handovers.h"
+#include "cxtp_host_key.h"
 
 #include <library.h>
 #include <collections/array.h>
@@ -94,20 +95,6 @@ static bool id_equals(const void *a, const void *b)
 {
 	return cxtp_transfer_id_same_ike_sa((cxtp_transfer_id_t*)a,
 										(cxtp_transfer_id_t*)b);
-}
-
-static u_int mn_hash(const void *key)
-{
-	host_t *mn = (host_t*)key;
-
-	return chunk_hash(mn->get_address(mn));
-}
-
-static bool mn_equals(const void *a, const void *b)
-{
-	host_t *mn = (host_t*)a;
-
-	return mn->ip_equals(mn, (host_t*)b);
 }
 
 static void *key_of(private_cxtp_handovers_t *this, hashtable_t *table,
@@ -649,7 +636,7 @@ cxtp_handovers_t *cxtp_handovers_create(void (*destroy)(cxtp_handover_t*))
 		.ike_sas = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr,
 									32),
 		.ids = hashtable_create(id_hash, id_equals, 32),
-		.mns = hashtable_create(mn_hash, mn_equals, 32),
+		.mns = hashtable_create(cxtp_host_key_hash, cxtp_host_key_equals, 32),
 		.destroy = destroy,
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);

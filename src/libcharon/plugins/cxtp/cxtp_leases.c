@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "cxtp_leases.h"
+#include "cxtp_host_key.h"
 
 #include <daemon.h>
 #include <collections/hashtable.h>
@@ -63,22 +64,6 @@ static void lease_destroy(lease_t *lease)
 	lease->address->destroy(lease->address);
 	lease->id->destroy(lease->id);
 	free(lease);
-}
-
-/**
- * Hash an address, ignoring the port
- */
-static u_int hash(host_t *address)
-{
-	return chunk_hash(address->get_address(address));
-}
-
-/**
- * Compare addresses, ignoring ports
- */
-static bool equals(host_t *a, host_t *b)
-{
-	return a->ip_equals(a, b);
 }
 
 /**
@@ -263,8 +248,8 @@ cxtp_leases_t *cxtp_leases_create()
 			.take = _take,
 			.destroy = _destroy,
 		},
-		.leases = hashtable_create((hashtable_hash_t)hash,
-								   (hashtable_equals_t)equals, 8),
+		.leases = hashtable_create(cxtp_host_key_hash,
+								   cxtp_host_key_equals, 8),
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
 	return &this->public;

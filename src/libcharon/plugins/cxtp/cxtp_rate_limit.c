@@ -13,6 +13,7 @@
  */
 
 #include "cxtp_rate_limit.h"
+#include "cxtp_host_key.h"
 #include "cxtp_options.h"
 
 #include <inttypes.h>
@@ -125,26 +126,6 @@ static uint64_t now_ms()
 
 	time_monotonic(&tv);
 	return (uint64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-/**
- * Hash the address of a host, with chunk_hash()'s random key
- */
-static u_int hash_host(const void *key)
-{
-	host_t *host = (host_t*)key;
-
-	return chunk_hash(host->get_address(host));
-}
-
-/**
- * Compare the addresses of hosts
- */
-static bool equals_host(const void *key, const void *other_key)
-{
-	host_t *host = (host_t*)key;
-
-	return host->ip_equals(host, (host_t*)other_key);
 }
 
 /**
@@ -344,7 +325,7 @@ cxtp_rate_limit_t *cxtp_rate_limit_create(cxtp_settings_t *settings)
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 	);
 	options->destroy(options);
-	this->sources = hashtable_create(hash_host, equals_host,
+	this->sources = hashtable_create(cxtp_host_key_hash, cxtp_host_key_equals,
 									 min(this->max_sources, 1024));
 	return &this->public;
 }
